@@ -1,0 +1,142 @@
+//! devices: OCI device rules → the v1 devices controller (the v2 eBPF filter is in
+//! `devices_bpf`).
+//!
+//! v1: "a" is written to devices.deny first (turning the cgroup into an allow-list), then
+//! every rule *in order* to devices.allow or devices.deny as "<type> <major|*>:<minor|*>
+//! <access>". The kernel applies these with the same semantics runc's device emulator models,
+//! so the final state matches runc's.
+
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
+
+use crate::error::{Error, Result};
+use crate::fs::CgDir;
+
+/// One device rule in cgroup terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rule {
+    pub allow: bool,
+    /// 'a', 'b' or 'c'.
+    pub typ: char,
+    /// None = wildcard.
+    pub major: Option<u32>,
+    pub minor: Option<u32>,
+    /// Some of "rwm", in that order.
+    pub access: String,
+}
+
+impl Rule {
+    pub fn from_oci(i: usize, d: &LinuxDeviceCgroup) -> Result<Rule> {
+        let invalid = |reason: String| Error::InvalidResource {
+            field: format!("devices[{i}]"),
+            reason,
+        };
+        let typ = match d.typ() {
+            None | Some(LinuxDeviceType::A) => 'a',
+            Some(LinuxDeviceType::B) => 'b',
+            Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => 'c',
+            Some(LinuxDeviceType::P) => {
+                return Err(invalid(
+                    "invalid cgroup device type \"p\" (allowed: a, b, c)".into(),
+                ))
+            }
+        };
+        let num = |v: Option<i64>, what: &str| -> Result<Option<u32>> {
+            match v {
+                None | Some(-1) => Ok(None),
+                Some(n) => u32::try_from(n)
+                    .map(Some)
+                    .map_err(|_| invalid(format!("invalid {what} {n}"))),
+            }
+        };
+        let access_in = d.access().as_deref().unwrap_or("");
+        let mut access = String::new();
+        for c in ['r', 'w', 'm'] {
+            if access_in.contains(c) {
+                access.push(c);
+            }
+        }
+        if let Some(bad) = access_in.chars().find(|c| !"rwm".contains(*c)) {
+            return Err(invalid(format!(
+                "invalid access {access_in:?}: unknown {bad:?}"
+            )));
+        }
+        if access.is_empty() {
+            access = "rwm".into();
+        }
+        Ok(Rule {
+            allow: d.allow(),
+            typ,
+            major: num(d.major(), "major")?,
+            minor: num(d.minor(), "minor")?,
+            access,
+        })
+    }
+
+    /// The devices.allow/deny line.
+    pub fn cgroup_string(&self) -> String {
+        let n = |v: Option<u32>| v.map_or("*".to_string(), |n| n.to_string());
+        format!(
+            "{} {}:{} {}",
+            self.typ,
+            n(self.major),
+            n(self.minor),
+            self.access
+        )
+    }
+}
+
+pub(crate) fn rules(list: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>> {
+    list.iter()
+        .enumerate()
+        .map(|(i, d)| Rule::from_oci(i, d))
+        .collect()
+}
+
+pub(crate) fn set_v1(d: CgDir<'_>, list: &[LinuxDeviceCgroup]) -> Result<()> {
+    let rules = rules(list)?;
+    d.write("devices.deny", "a")?;
+    for r in rules {
+        let file = if r.allow {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
+        d.write(file, &r.cgroup_string())?;
+    }
+    Ok(())
+}
+
+fn rule(
+    typ: LinuxDeviceType,
+    major: Option<i64>,
+    minor: Option<i64>,
+    access: &str,
+) -> LinuxDeviceCgroup {
+    let mut d = LinuxDeviceCgroup::default();
+    d.set_allow(true);
+    d.set_typ(Some(typ));
+    d.set_major(major);
+    d.set_minor(minor);
+    d.set_access(Some(access.to_string()));
+    d
+}
+
+/// runc 1.1.5's default allowed devices (specconv `AllowedDevices`): mknod of any char/block
+/// device, /dev/{null,random,full,tty,zero,urandom}, /dev/pts/*, /dev/ptmx. runc's cgroup
+/// rule list is: the spec's linux.resources.devices, then these, then an "rwm" allow rule for
+/// each linux.devices entry.
+pub fn default_device_rules() -> Vec<LinuxDeviceCgroup> {
+    use LinuxDeviceType::{B, C};
+    vec![
+        rule(C, None, None, "m"),
+        rule(B, None, None, "m"),
+        rule(C, Some(1), Some(3), "rwm"),
+        rule(C, Some(1), Some(8), "rwm"),
+        rule(C, Some(1), Some(7), "rwm"),
+        rule(C, Some(5), Some(0), "rwm"),
+        rule(C, Some(1), Some(5), "rwm"),
+        rule(C, Some(1), Some(9), "rwm"),
+        rule(C, Some(136), None, "rwm"),
+        rule(C, Some(5), Some(2), "rwm"),
+    ]
+}
