@@ -157,6 +157,33 @@ pub(crate) fn remove_cgroup(path: &Path) -> Result<()> {
     }
 }
 
+/// rmdir a parent cgroup this crate created, unless something else now uses it (sub-cgroups
+/// or processes: EBUSY/ENOTEMPTY) or it is gone already. In a fake tree the directory holds
+/// plain files, which are removed first when there is no sub-directory.
+pub(crate) fn remove_unused_parent(path: &Path, fake: bool) -> Result<()> {
+    if fake {
+        let has_subdir = fs::read_dir(path)
+            .map(|mut it| it.any(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir()))))
+            .unwrap_or(true);
+        if has_subdir {
+            return Ok(());
+        }
+        remove_plain_files(path)?;
+    }
+    match fs::remove_dir(path) {
+        Ok(()) => Ok(()),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOENT | libc::EBUSY | libc::ENOTEMPTY)
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(Error::io(Op::Rmdir, path, e)),
+    }
+}
+
 /// Remove regular files from a directory (only ever non-empty in a fake tree: cgroupfs
 /// directories can be removed with their control files in them).
 fn remove_plain_files(path: &Path) -> Result<()> {

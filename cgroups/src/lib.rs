@@ -431,15 +431,7 @@ impl Manager {
         let mut parents: Vec<&PathBuf> = self.created.iter().collect();
         parents.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
         for p in parents {
-            match std::fs::remove_dir(p) {
-                Ok(()) => {}
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ENOENT | libc::EBUSY | libc::ENOTEMPTY)
-                    ) => {}
-                Err(e) => return Err(Error::io(Op::Rmdir, p, e)),
-            }
+            fs::remove_unused_parent(p, self.fake_log.is_some())?;
         }
         Ok(())
     }
