@@ -1,3 +1,87 @@
-fn main() {
-    println!("Hello, world!");
+//! `runr`: a runc-compatible command line over `runtime-core`.
+//!
+//! Parses runc's global flags and subcommands, runs one command, logs its error once in runc's
+//! format (`log.rs`) and maps it to runc's exit codes: 1 for errors and usage mistakes, 3 for an
+//! unknown subcommand, the container's status for `run`.
+
+mod cli;
+mod commands;
+mod log;
+mod signals;
+
+use std::process::ExitCode;
+
+use cli::{flag, switch, Flag};
+
+/// Global flags, which come before the subcommand.
+const GLOBAL_FLAGS: &[Flag] = &[
+    flag(&["root"]),
+    flag(&["log"]),
+    flag(&["log-format"]),
+    switch(&["debug"]),
+    switch(&["systemd-cgroup"]),
+    flag(&["rootless"]),
+    flag(&["criu"]),
+    switch(&["version", "v"]),
+    switch(&["help", "h"]),
+];
+
+/// What every command gets from the global flags.
+pub struct Global {
+    pub root: std::path::PathBuf,
+    pub systemd_cgroup: bool,
+    pub log: log::Logger,
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    ExitCode::from(run(&argv).clamp(0, 255) as u8)
+}
+
+fn run(argv: &[String]) -> i32 {
+    // Global flags end at the subcommand's name (Go flag rules).
+    let parsed = match cli::parse(argv, GLOBAL_FLAGS) {
+        Ok(p) => p,
+        Err(e) => {
+            log::Logger::stderr_only().error(&e.0);
+            return 1;
+        }
+    };
+    if parsed.is_set("version") {
+        print!("{}", commands::version_text());
+        return 0;
+    }
+    let format = match parsed.value("log-format").unwrap_or("text") {
+        "json" => log::Format::Json,
+        "text" => log::Format::Text,
+        other => {
+            log::Logger::stderr_only().error(&format!("invalid log-format: {other}"));
+            return 1;
+        }
+    };
+    let logger = match log::Logger::new(parsed.value("log"), format, parsed.is_set("debug")) {
+        Ok(l) => l,
+        Err(e) => {
+            log::Logger::stderr_only().error(&format!("open log file: {e}"));
+            return 1;
+        }
+    };
+    let root = runtime_core::spec::absolute(std::path::Path::new(
+        parsed.value("root").unwrap_or("/run/runr"),
+    ));
+    let mut global = Global {
+        root,
+        systemd_cgroup: parsed.is_set("systemd-cgroup"),
+        log: logger,
+    };
+    let Some((command, rest)) = parsed.args.split_first() else {
+        print!("{}", commands::USAGE);
+        return if parsed.is_set("help") { 0 } else { 1 };
+    };
+    if parsed.is_set("help") {
+        print!("{}", commands::USAGE);
+        return 0;
+    }
+    global.log.debug(&format!("runr {command} {rest:?}"));
+    commands::dispatch(&mut global, command, rest)
 }

@@ -1,14 +1,54 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! runr's container runtime as a library: take an OCI bundle through create → start → kill →
+//! delete, with no printing and no `process::exit` (the `runr` binary is a thin layer over this).
+//!
+//! ```no_run
+//! use runtime_core::{Container, CreateOptions};
+//! use std::path::Path;
+//!
+//! # fn main() -> Result<(), runtime_core::Error> {
+//! let opts = CreateOptions { root: "/run/my-engine".into(), ..CreateOptions::default() };
+//! let mut c = Container::create("web-1", Path::new("/srv/bundles/web"), opts)?;
+//! c.start()?;                       // returns warnings from poststart hooks, if any
+//! let status = c.wait()?;           // the creating process may wait for the container
+//! println!("exited: {}", status.code());
+//! Container::load(Path::new("/run/my-engine"), "web-1")?.delete(false)?;
+//! # Ok(()) }
+//! ```
+//!
+//! `Container::create` forks the container's init with one `clone3`; call it from a
+//! single-threaded process (the init runs Rust code between fork and exec).
+//!
+//! Module map: [`spec`] loads and validates config.json; [`container`] is the lifecycle;
+//! `process` creates the init (`clone`), runs it (`init`) and talks to it (`sync`);
+//! `namespaces`, `rootfs`, `mounts`, `paths`, `devices`, `capabilities`, `rlimits`, `user`,
+//! `hooks`, `console` are one concern each; [`sys`] is the only place that makes syscalls.
+#![deny(unsafe_code)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod capabilities;
+mod console;
+pub mod container;
+mod devices;
+pub mod error;
+pub mod hooks;
+mod mounts;
+mod namespaces;
+mod paths;
+pub mod process;
+mod rlimits;
+mod rootfs;
+pub mod spec;
+pub mod state;
+pub mod sys;
+mod user;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+pub use container::{list, validate_id, Console, Container, CreateOptions, ExitStatus};
+pub use error::{Error, Result};
+pub use spec::Bundle;
+pub use state::{ContainerState, Status};
+
+/// Receives the pty master sent by a container's init over a console socket.
+pub fn receive_console_master(
+    socket: &std::os::fd::OwnedFd,
+) -> Result<Option<std::os::fd::OwnedFd>> {
+    console::receive_master(socket).map_err(Error::sys("receive console master"))
 }

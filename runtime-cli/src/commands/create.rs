@@ -1,0 +1,59 @@
+//! `runr create [flags] ID`: the container ends in state `created`, its init waiting for start.
+
+use std::path::PathBuf;
+
+use runtime_core::{Console, Container, CreateOptions};
+
+use crate::cli::{self, flag, switch, Flag, Parsed};
+use crate::Global;
+
+pub const FLAGS: &[Flag] = &[
+    flag(&["bundle", "b"]),
+    flag(&["console-socket"]),
+    flag(&["pid-file"]),
+    switch(&["no-pivot"]),
+    switch(&["no-new-keyring"]),
+    flag(&["preserve-fds"]),
+];
+
+pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
+    let p = cli::parse(argv, FLAGS)?;
+    let id = p.id("create")?;
+    let opts = options(g, &p)?;
+    Container::create(id, &bundle(&p), opts)?;
+    Ok(0)
+}
+
+pub fn bundle(p: &Parsed) -> PathBuf {
+    PathBuf::from(p.value("bundle").unwrap_or("."))
+}
+
+/// The options `create` and `run` share.
+pub fn options(g: &Global, p: &Parsed) -> anyhow::Result<CreateOptions> {
+    let mut preserve_fds = p.number("preserve-fds")?.unwrap_or(0);
+    let mut extra_env = Vec::new();
+    // Socket activation (systemd's LISTEN_FDS): pass the fds on, with the container's init as
+    // their listener, as runc does.
+    if let Some(n) = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n > 0)
+    {
+        preserve_fds += n;
+        extra_env.push(format!("LISTEN_FDS={n}"));
+        extra_env.push("LISTEN_PID=1".to_string());
+    }
+    Ok(CreateOptions {
+        root: g.root.clone(),
+        console: p
+            .value("console-socket")
+            .map(|s| Console::Socket(s.into()))
+            .unwrap_or_default(),
+        pid_file: p.value("pid-file").map(PathBuf::from),
+        no_pivot: p.is_set("no-pivot"),
+        no_new_keyring: p.is_set("no-new-keyring"),
+        preserve_fds,
+        extra_env,
+        systemd_cgroup: g.systemd_cgroup,
+    })
+}

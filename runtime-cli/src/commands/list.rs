@@ -1,0 +1,77 @@
+//! `runr list [--format table|json] [--quiet]`, in runc's shapes.
+
+use std::io::Write;
+
+use crate::cli::{self, flag, switch, Flag, UsageError};
+use crate::Global;
+
+const FLAGS: &[Flag] = &[flag(&["format", "f"]), switch(&["quiet", "q"])];
+
+pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
+    let p = cli::parse(argv, FLAGS)?;
+    if !p.args.is_empty() {
+        return Err(UsageError("runr: \"list\" requires exactly 0 argument(s)".into()).into());
+    }
+    let all = runtime_core::list(&g.root)?;
+    let mut out = String::new();
+    if p.is_set("quiet") {
+        for c in &all {
+            out.push_str(&c.id);
+            out.push('\n');
+        }
+    } else {
+        match p.value("format").unwrap_or("table") {
+            "table" => {
+                let mut rows = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
+                    .map(String::from)
+                    .to_vec()];
+                for c in &all {
+                    rows.push(vec![
+                        c.id.clone(),
+                        c.pid.to_string(),
+                        c.status.to_string(),
+                        c.bundle.display().to_string(),
+                        c.created.clone(),
+                        c.owner.clone(),
+                    ]);
+                }
+                out = table(&rows);
+            }
+            "json" if all.is_empty() => out.push_str("null\n"),
+            "json" => {
+                out = serde_json::to_string(&all)?;
+                out.push('\n');
+            }
+            other => anyhow::bail!("invalid format option: {other}"),
+        }
+    }
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(0)
+}
+
+/// Go's tabwriter as runc configures it: cells padded to the column's width plus 3, at least
+/// 12; the last column unpadded.
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows[0].len();
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count() + 3)
+                .max()
+                .unwrap_or(0)
+                .max(12)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        for (i, cell) in r.iter().enumerate() {
+            if i + 1 == cols {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}", w = widths[i]));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,92 @@
+//! One module per subcommand. Each parses its own flags and returns the exit code; errors are
+//! logged once, by `dispatch`.
+
+mod create;
+mod delete;
+mod kill;
+mod list;
+mod run;
+mod spec;
+mod start;
+mod state;
+
+use crate::cli::UsageError;
+use crate::Global;
+
+pub const USAGE: &str = "\
+runr - a fast OCI container runtime (runc-compatible)
+
+USAGE:
+   runr [global options] command [command options] [arguments...]
+
+COMMANDS:
+   create   create a container
+   start    start a created container
+   run      create and start a container
+   state    output the state of a container
+   kill     send a signal to the container's init process
+   delete   delete a container and the resources it holds
+   list     list containers started by runr with the given root
+   spec     create a new specification file
+
+GLOBAL OPTIONS:
+   --root value        root directory for storage of container state (default: \"/run/runr\")
+   --log value         log file path (default: stderr)
+   --log-format value  log format: text or json (default: \"text\")
+   --debug             enable debug logging
+   --systemd-cgroup    cgroupsPath is \"slice:prefix:name\" for the systemd driver
+   --version, -v       print the version
+";
+
+/// The spec version runr implements.
+pub const SPEC_VERSION: &str = "1.0.2-dev";
+
+pub fn version_text() -> String {
+    format!(
+        "runr version {}\ncommit: {}\nspec: {SPEC_VERSION}\n",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("RUNR_COMMIT").unwrap_or("unknown"),
+    )
+}
+
+pub fn dispatch(g: &mut Global, command: &str, argv: &[String]) -> i32 {
+    let result: anyhow::Result<i32> = match command {
+        "create" => create::run(g, argv).map_err(|e| prefixed("create", e)),
+        "start" => start::run(g, argv),
+        "run" => run::run(g, argv).map_err(|e| prefixed("run", e)),
+        "state" => state::run(g, argv),
+        "kill" => kill::run(g, argv),
+        "delete" => delete::run(g, argv),
+        "list" => list::run(g, argv),
+        "spec" => spec::run(g, argv),
+        other => {
+            g.log.error(&format!("No help topic for '{other}'"));
+            return 3;
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if e.downcast_ref::<UsageError>().is_some() {
+                println!("Incorrect Usage.\n\n{USAGE}");
+            }
+            g.log.error(&format!("{e:#}"));
+            1
+        }
+    }
+}
+
+/// runc prefixes create and run failures ("runc create failed: …"), which engines show as is.
+fn prefixed(command: &str, e: anyhow::Error) -> anyhow::Error {
+    if e.downcast_ref::<UsageError>().is_some() {
+        return e;
+    }
+    anyhow::anyhow!("runr {command} failed: {e:#}")
+}
+
+/// Logs library warnings (poststart/poststop hook failures).
+fn warn_all(g: &mut Global, warnings: Vec<runtime_core::Error>) {
+    for w in warnings {
+        g.log.warn(&w.to_string());
+    }
+}

@@ -1,0 +1,37 @@
+//! process.terminal: the init allocates a pty inside the container and hands the master to
+//! whoever listens on the console socket (SCM_RIGHTS), then makes the slave its stdio and
+//! controlling terminal.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
+use crate::sys::{self, SysResult};
+
+/// In the init, after pivot_root: allocates the pty from the container's /dev/ptmx.
+pub fn setup(socket: &OwnedFd, size: Option<(u16, u16)>) -> SysResult<()> {
+    let master = sys::open(
+        Path::new("/dev/ptmx"),
+        OFlag::O_RDWR | OFlag::O_NOCTTY,
+        Mode::empty(),
+    )?;
+    sys::unlockpt(master.as_fd())?;
+    let slave = sys::open_pty_peer(master.as_fd())?;
+    if let Some((rows, cols)) = size {
+        sys::set_winsize(slave.as_fd(), rows, cols)?;
+    }
+    sys::send_fd(socket.as_fd(), b"/dev/ptmx", master.as_fd())?;
+    drop(master);
+    for stdio in 0..3 {
+        sys::dup2(slave.as_fd(), stdio)?;
+    }
+    sys::set_controlling_tty(slave.as_fd())
+}
+
+/// On the receiving side of a console socket: the pty master sent by the init.
+pub fn receive_master(socket: &OwnedFd) -> SysResult<Option<OwnedFd>> {
+    let mut buf = [0u8; 256];
+    sys::recv_fd(socket.as_fd(), &mut buf)
+}

@@ -1,0 +1,666 @@
+//! A container's lifecycle: create → start → kill → delete, and the state in between.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use oci_spec::runtime::Spec;
+
+use crate::error::{Error, Result};
+use crate::hooks::{self, HookKind};
+use crate::namespaces::{self, NamespacePlan};
+use crate::process::clone::{self, Spawned};
+use crate::process::init::{self, InitArgs};
+use crate::process::sync::{self, Channel, Message};
+use crate::spec::{absolute, Bundle};
+use crate::state::{self, ContainerState, Lock, Persisted, Status, EXEC_FIFO};
+use crate::sys::{self, Errno};
+use crate::user;
+
+/// Where the pty master of a `terminal: true` container goes.
+#[derive(Debug, Default)]
+pub enum Console {
+    /// No terminal requested (or the caller wants none).
+    #[default]
+    None,
+    /// Connect to this unix socket and send the master over it (`--console-socket`).
+    Socket(PathBuf),
+    /// Send the master over this already-connected socket.
+    Connected(OwnedFd),
+    /// Like `Connected`, but only if the spec asks for a terminal (`run` offers a socketpair
+    /// and relays the terminal itself).
+    Offered(OwnedFd),
+}
+
+/// How to create a container; `Default` is runc's defaults with `/run/runr` as root.
+#[derive(Debug)]
+pub struct CreateOptions {
+    /// Directory holding one state directory per container.
+    pub root: PathBuf,
+    pub console: Console,
+    /// Write the init's pid here before `create` returns.
+    pub pid_file: Option<PathBuf>,
+    /// Use MS_MOVE + chroot instead of pivot_root (for roots on a ramdisk).
+    pub no_pivot: bool,
+    /// Keep the caller's session keyring instead of a new one.
+    pub no_new_keyring: bool,
+    /// Keep fds 3 .. 3+N open in the container.
+    pub preserve_fds: u32,
+    /// Extra environment for the container's process (socket activation: LISTEN_FDS).
+    pub extra_env: Vec<String>,
+    /// `--systemd-cgroup`: cgroupsPath is "slice:prefix:name".
+    pub systemd_cgroup: bool,
+}
+
+impl Default for CreateOptions {
+    fn default() -> Self {
+        CreateOptions {
+            root: PathBuf::from("/run/runr"),
+            console: Console::None,
+            pid_file: None,
+            no_pivot: false,
+            no_new_keyring: false,
+            preserve_fds: 0,
+            extra_env: Vec::new(),
+            systemd_cgroup: false,
+        }
+    }
+}
+
+/// A container known to the runtime.
+pub struct Container {
+    dir: PathBuf,
+    st: Persisted,
+    /// Set when this process created the init (it is our child and can be waited for).
+    child: Option<Spawned>,
+}
+
+/// How the container's process ended, as a shell reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl ExitStatus {
+    /// runc's exit code for `run`: the status, or 128 + signal.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Exited(c) => c,
+            ExitStatus::Signaled(s) => 128 + s,
+        }
+    }
+
+    fn from_raw(status: i32) -> ExitStatus {
+        if libc::WIFSIGNALED(status) {
+            ExitStatus::Signaled(libc::WTERMSIG(status))
+        } else {
+            ExitStatus::Exited(libc::WEXITSTATUS(status))
+        }
+    }
+}
+
+/// runc's rule for ids: letters, digits, `_ + - .`, and not `.` or `..`.
+pub fn validate_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id != "."
+        && id != ".."
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+-.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidId(id.to_string()))
+    }
+}
+
+/// Undoes a half-done create when dropped, unless disarmed: kills and reaps the init, removes
+/// the cgroup and the state directory. Nothing of a failed create stays behind.
+struct Rollback {
+    dir: PathBuf,
+    cgroup: Option<cgroups::Manager>,
+    child: Option<Spawned>,
+    armed: bool,
+}
+
+impl Drop for Rollback {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some(c) = &self.child {
+            let _ = sys::pidfd_send_signal(c.pidfd.as_fd(), libc::SIGKILL);
+            let _ = sys::waitpid(c.pid.as_raw());
+        }
+        if let Some(cg) = &self.cgroup {
+            let _ = cg.destroy();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Container {
+    /// Creates the container `id` from the bundle at `bundle`: when this returns, the init is
+    /// set up, waiting for [`Container::start`], and the container's status is `created`.
+    pub fn create(id: &str, bundle: &Path, opts: CreateOptions) -> Result<Container> {
+        validate_id(id)?;
+        let bundle = Bundle::load(bundle)?;
+        let root = absolute(&opts.root);
+        make_root(&root)?;
+        let dir = root.join(id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::AlreadyExists(id.into()))
+            }
+            Err(e) => return Err(Error::state(&dir, e)),
+        }
+        let mut rollback = Rollback {
+            dir: dir.clone(),
+            cgroup: None,
+            child: None,
+            armed: true,
+        };
+        let lock = Lock::take(&dir)?;
+        let spec = &bundle.spec;
+        let linux = spec.linux().as_ref().expect("validated: linux is present");
+        let process = spec
+            .process()
+            .as_ref()
+            .expect("validated: process is present");
+        let config = bundle.dir.join("config.json");
+
+        // Namespace files are opened here, on the host, where their paths mean what they say.
+        let ns = namespaces::plan(linux).map_err(|(i, e)| Error::Config {
+            config: config.clone(),
+            field: format!("linux.namespaces[{i}].path"),
+            reason: e.to_string(),
+        })?;
+
+        let cgroup_path = linux
+            .cgroups_path()
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned());
+        let cgroup = cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?;
+        cgroup.create()?;
+        rollback.cgroup = Some(cgroup.clone());
+
+        let fifo_path = dir.join(EXEC_FIFO);
+        sys::mkfifo(&fifo_path, 0o600).map_err(Error::sys("create exec fifo"))?;
+        let fifo = sys::open(
+            &fifo_path,
+            OFlag::O_RDONLY | OFlag::O_NONBLOCK,
+            Mode::empty(),
+        )
+        .map_err(Error::sys("open exec fifo"))?;
+        let (parent_end, init_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
+        let console_socket =
+            connect_console(opts.console, process.terminal().unwrap_or(false), &config)?;
+        let hook_state = hook_state(id, &bundle, spec);
+        let parent_hooks = !HookKind::Prestart.list(spec.hooks().as_ref()).is_empty()
+            || !HookKind::CreateRuntime
+                .list(spec.hooks().as_ref())
+                .is_empty();
+        let v2_cgroup = cgroup.v2_dir_fd()?;
+
+        let NamespacePlan {
+            clone_flags,
+            unshare_in_init,
+            joins,
+            pid_join,
+            new_user,
+            any_user,
+            new_cgroup,
+            new_pid,
+            ..
+        } = ns;
+        let (parent_raw, lock_raw) = (parent_end.raw_fd(), lock.raw_fd());
+        let args = InitArgs {
+            id,
+            spec,
+            bundle: &bundle.dir,
+            rootfs: &bundle.rootfs,
+            channel: init_end,
+            exec_fifo: fifo,
+            console_socket,
+            joins,
+            unshare: unshare_in_init,
+            userns: any_user,
+            new_userns: new_user,
+            cgroupns: new_cgroup,
+            no_pivot: opts.no_pivot,
+            no_new_keyring: opts.no_new_keyring,
+            preserve_fds: opts.preserve_fds,
+            extra_env: opts.extra_env,
+            parent_hooks,
+            hook_state: hook_state.clone(),
+        };
+        let spawned = {
+            let mut args = Some(args);
+            let spawned = clone::spawn_init(
+                clone_flags,
+                v2_cgroup.as_ref().map(|f| f.as_fd()),
+                pid_join.as_ref(),
+                || {
+                    // The parent's end of the channel and its lock are not the init's to hold.
+                    sys::close_in_child(parent_raw);
+                    sys::close_in_child(lock_raw);
+                    if let Some(args) = args.take() {
+                        init::run(args);
+                    }
+                },
+            );
+            // The init's copies of its fds live in the child; the parent's go now, so that EOF
+            // on the channel means the init is gone.
+            drop(args);
+            spawned.map_err(Error::sys("clone container init"))?
+        };
+        let pid = spawned.pid.as_raw();
+        rollback.child = Some(spawned);
+
+        if new_user {
+            user::write_id_maps(pid, linux).map_err(Error::sys("write user namespace maps"))?;
+        }
+        if v2_cgroup.is_none() {
+            cgroup.add_task(pid)?;
+        }
+        parent_end
+            .send(&Message::Go { pid })
+            .map_err(Error::sys("signal container init"))?;
+        wait_ready(&parent_end, &mut rollback, pid, spec, &hook_state)?;
+
+        // Limits apply from here, once the init's set-up (not the container's work) is done.
+        if let Some(res) = linux.resources() {
+            cgroup.apply(res)?;
+        }
+        let pid_start = sys::proc_stat(pid).map(|(_, s)| s).unwrap_or(0);
+        let st = Persisted {
+            id: id.to_string(),
+            oci_version: spec.version().clone(),
+            bundle: bundle.dir.clone(),
+            rootfs: bundle.rootfs.clone(),
+            created: state::now_rfc3339(),
+            pid,
+            pid_start,
+            annotations: spec.annotations().clone().unwrap_or_default(),
+            spec: spec.clone(),
+            cgroup,
+            own_pid_ns: new_pid,
+        };
+        state::save(&dir, &st)?;
+        if let Some(p) = &opts.pid_file {
+            write_pid_file(&absolute(p), pid)?;
+        }
+        rollback.armed = false;
+        let child = rollback.child.take();
+        drop(lock);
+        Ok(Container { dir, st, child })
+    }
+
+    /// Loads the container `id` from the state root.
+    pub fn load(root: &Path, id: &str) -> Result<Container> {
+        validate_id(id)?;
+        let dir = absolute(root).join(id);
+        if !dir.join(state::STATE_FILE).exists() {
+            return Err(Error::NotFound(id.to_string()));
+        }
+        let st = state::load(&dir)?;
+        Ok(Container {
+            dir,
+            st,
+            child: None,
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.st.id
+    }
+
+    /// The init's pid on the host.
+    pub fn pid(&self) -> i32 {
+        self.st.pid
+    }
+
+    pub fn spec(&self) -> &Spec {
+        &self.st.spec
+    }
+
+    pub fn cgroup(&self) -> &cgroups::Manager {
+        &self.st.cgroup
+    }
+
+    pub fn status(&self) -> Status {
+        state::status(&self.dir, &self.st)
+    }
+
+    /// The OCI state in runc's shape (pid 0 once stopped).
+    pub fn state(&self) -> ContainerState {
+        let status = self.status();
+        ContainerState {
+            oci_version: self.st.oci_version.clone(),
+            id: self.st.id.clone(),
+            pid: if status == Status::Stopped {
+                0
+            } else {
+                self.st.pid
+            },
+            status,
+            bundle: self.st.bundle.clone(),
+            rootfs: self.st.rootfs.clone(),
+            created: self.st.created.clone(),
+            annotations: self.st.annotations.clone(),
+            owner: String::new(),
+        }
+    }
+
+    /// Lets the init exec the container's process, then runs the poststart hooks. Their
+    /// failures are returned as warnings: the spec says the container keeps running.
+    pub fn start(&mut self) -> Result<Vec<Error>> {
+        let _lock = Lock::take(&self.dir)?;
+        match self.status() {
+            Status::Created => {}
+            Status::Stopped => {
+                return Err(self.wrong_status("cannot start a container that has stopped"))
+            }
+            _ => return Err(self.wrong_status("cannot start an already running container")),
+        }
+        let fifo_path = self.dir.join(EXEC_FIFO);
+        let fifo = match sys::open(
+            &fifo_path,
+            OFlag::O_WRONLY | OFlag::O_NONBLOCK,
+            Mode::empty(),
+        ) {
+            Err(e) if e.errno == Errno::ENXIO => {
+                return Err(
+                    self.wrong_status("cannot start: the container's init is no longer waiting")
+                )
+            }
+            other => other.map_err(Error::sys("open exec fifo"))?,
+        };
+        sys::write_all(fifo.as_fd(), b"0", Some(&fifo_path))
+            .map_err(Error::sys("start container"))?;
+        drop(fifo);
+        std::fs::remove_file(&fifo_path).map_err(|e| Error::state(&fifo_path, e))?;
+        let mut st = self.hook_state();
+        st["status"] = "running".into();
+        Ok(run_hooks_as_warnings(
+            HookKind::Poststart,
+            &self.st.spec,
+            &st,
+        ))
+    }
+
+    /// Sends `signal` to the init, or with `all` to every process in the container's cgroup.
+    pub fn kill(&self, signal: i32, all: bool) -> Result<()> {
+        let _lock = Lock::take(&self.dir)?;
+        if self.status() == Status::Stopped {
+            return Err(Error::NotRunning(self.st.id.clone()));
+        }
+        if all {
+            return Ok(self.st.cgroup.kill_all(signal)?);
+        }
+        self.signal_init(signal)
+    }
+
+    /// Signals the init through a pidfd opened after checking its start time, so a recycled pid
+    /// can never be hit.
+    fn signal_init(&self, signal: i32) -> Result<()> {
+        let pidfd = match sys::pidfd_open(self.st.pid) {
+            Err(e) if e.errno == Errno::ESRCH => return Err(Error::NotRunning(self.st.id.clone())),
+            other => other.map_err(Error::sys("kill"))?,
+        };
+        if !state::init_alive(&self.st) {
+            return Err(Error::NotRunning(self.st.id.clone()));
+        }
+        sys::pidfd_send_signal(pidfd.as_fd(), signal)
+            .map_err(Error::sys(format!("kill {}", self.st.pid)))
+    }
+
+    /// Deletes the container: stops what is left of it (a created container, or any container
+    /// with `force`), removes its cgroup and state, then runs the poststop hooks (their failures
+    /// come back as warnings).
+    pub fn delete(self, force: bool) -> Result<Vec<Error>> {
+        let lock = Lock::take(&self.dir)?;
+        match self.status() {
+            Status::Stopped => {}
+            Status::Created => self.kill_and_wait()?,
+            status if force => {
+                let _ = status;
+                self.kill_and_wait()?
+            }
+            status => {
+                return Err(self.wrong_status(&format!(
+                    "cannot delete container {} that is not stopped: {status}",
+                    self.st.id
+                )))
+            }
+        }
+        self.st.cgroup.destroy()?;
+        drop(lock);
+        std::fs::remove_dir_all(&self.dir).map_err(|e| Error::state(&self.dir, e))?;
+        let mut st = self.hook_state();
+        st["status"] = "stopped".into();
+        Ok(run_hooks_as_warnings(
+            HookKind::Poststop,
+            &self.st.spec,
+            &st,
+        ))
+    }
+
+    /// SIGKILLs the container (all of it) and waits until the init is gone.
+    fn kill_and_wait(&self) -> Result<()> {
+        let pidfd = sys::pidfd_open(self.st.pid)
+            .ok()
+            .filter(|_| state::init_alive(&self.st));
+        if let Some(fd) = &pidfd {
+            let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+        }
+        if !self.st.own_pid_ns {
+            let _ = self.st.cgroup.kill_all(libc::SIGKILL);
+        }
+        // A frozen process cannot die: thaw so the SIGKILL is delivered.
+        if self.st.cgroup.is_frozen().unwrap_or(false) {
+            let _ = self.st.cgroup.thaw();
+        }
+        if let Some(fd) = &pidfd {
+            if let Some(child) = &self.child {
+                sys::waitpid(child.pid.as_raw()).map_err(Error::sys("wait for container init"))?;
+            } else if !sys::pidfd_wait_exit(fd.as_fd(), 10_000).unwrap_or(false) {
+                return Err(Error::Sys {
+                    context: format!("container {} did not die after SIGKILL", self.st.id),
+                    error: sys::SysError::new(sys::SysOp::Wait, None, Errno::ETIMEDOUT),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the container's init to exit. Only possible in the process that created it.
+    pub fn wait(&mut self) -> Result<ExitStatus> {
+        let child = self.child.take().ok_or_else(|| {
+            self.wrong_status("only the process that created a container can wait for it")
+        })?;
+        let raw =
+            sys::waitpid(child.pid.as_raw()).map_err(Error::sys("wait for container init"))?;
+        Ok(ExitStatus::from_raw(raw))
+    }
+
+    /// A pidfd for the init, when this process created it (for callers that poll).
+    pub fn init_pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.child.as_ref().map(|c| c.pidfd.as_fd())
+    }
+
+    fn hook_state(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ociVersion": self.st.oci_version,
+            "id": self.st.id,
+            "status": self.status().as_str(),
+            "pid": self.st.pid,
+            "bundle": self.st.bundle,
+            "annotations": self.st.annotations,
+        })
+    }
+
+    fn wrong_status(&self, message: &str) -> Error {
+        Error::WrongStatus {
+            id: self.st.id.clone(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Every container under `root`, in runc's `list` shape (owner = the state directory's owner).
+/// Directories that are not containers (or are half-written) are skipped.
+pub fn list(root: &Path) -> Result<Vec<ContainerState>> {
+    let root = absolute(root);
+    let entries = match std::fs::read_dir(&root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::state(&root, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(c) = Container::load(&root, &name) else {
+            continue;
+        };
+        let mut st = c.state();
+        st.owner = state::owner_name(&c.dir);
+        out.push(st);
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+fn make_root(root: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o711)
+        .create(root)
+        .map_err(|e| Error::state(root, e))
+}
+
+fn connect_console(console: Console, terminal: bool, config: &Path) -> Result<Option<OwnedFd>> {
+    let bad = |reason: &str| Error::Config {
+        config: config.to_path_buf(),
+        field: "process.terminal".into(),
+        reason: reason.into(),
+    };
+    match (console, terminal) {
+        (Console::None, true) => Err(bad(
+            "a terminal was requested but no console socket was given",
+        )),
+        (Console::None, false) | (Console::Offered(_), false) => Ok(None),
+        (_, false) => Err(bad(
+            "a console socket was given but process.terminal is false",
+        )),
+        (Console::Connected(fd), true) | (Console::Offered(fd), true) => Ok(Some(fd)),
+        (Console::Socket(path), true) => {
+            let stream = UnixStream::connect(&path).map_err(|e| Error::Sys {
+                context: "connect to console socket".into(),
+                error: sys::SysError::new(
+                    sys::SysOp::Connect,
+                    Some(&path),
+                    Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+                ),
+            })?;
+            Ok(Some(stream.into()))
+        }
+    }
+}
+
+fn hook_state(id: &str, bundle: &Bundle, spec: &Spec) -> serde_json::Value {
+    serde_json::json!({
+        "ociVersion": spec.version(),
+        "id": id,
+        "status": "creating",
+        "pid": 0,
+        "bundle": bundle.dir,
+        "annotations": spec.annotations().clone().unwrap_or_default(),
+    })
+}
+
+/// The parent's side of the protocol until the init reports ready (see `process::sync`).
+fn wait_ready(
+    ch: &Channel,
+    rollback: &mut Rollback,
+    pid: i32,
+    spec: &Spec,
+    base: &serde_json::Value,
+) -> Result<()> {
+    loop {
+        match ch.recv().map_err(Error::sys("read from container init"))? {
+            Some(Message::HooksNeeded) => {
+                let mut st = base.clone();
+                st["pid"] = pid.into();
+                let state = serde_json::to_vec(&st).unwrap_or_default();
+                for kind in [HookKind::Prestart, HookKind::CreateRuntime] {
+                    hooks::run_all(kind.list(spec.hooks().as_ref()), &state).map_err(
+                        |(index, path, f)| Error::Hook {
+                            kind: kind.name(),
+                            index,
+                            path,
+                            reason: f.to_string(),
+                        },
+                    )?;
+                }
+                ch.send(&Message::HooksDone)
+                    .map_err(Error::sys("signal container init"))?;
+            }
+            Some(Message::Ready) => return Ok(()),
+            Some(Message::Failed(e)) => {
+                return Err(Error::Init {
+                    step: e.step,
+                    error: e.source,
+                })
+            }
+            Some(_) => {
+                return Err(Error::Sys {
+                    context: "unexpected message from container init".into(),
+                    error: sys::SysError::new(sys::SysOp::Read, None, Errno::EPROTO),
+                })
+            }
+            None => {
+                let status = match rollback.child.take() {
+                    Some(c) => sys::waitpid(c.pid.as_raw()).map(ExitStatus::from_raw),
+                    None => Err(sys::SysError::new(sys::SysOp::Wait, None, Errno::ECHILD)),
+                };
+                let status = match status {
+                    Ok(ExitStatus::Exited(c)) => format!("exit status {c}"),
+                    Ok(ExitStatus::Signaled(s)) => format!("killed by signal {s}"),
+                    Err(e) => e.to_string(),
+                };
+                return Err(Error::InitDied { status });
+            }
+        }
+    }
+}
+
+fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Vec<Error> {
+    let state = serde_json::to_vec(st).unwrap_or_default();
+    match hooks::run_all(kind.list(spec.hooks().as_ref()), &state) {
+        Ok(()) => Vec::new(),
+        Err((index, path, f)) => vec![Error::Hook {
+            kind: kind.name(),
+            index,
+            path,
+            reason: f.to_string(),
+        }],
+    }
+}
+
+/// Writes the pid file as runc does: to a temporary name beside it, then renamed into place.
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}"));
+    std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::state(&tmp, e))?;
+    sys::rename(&tmp, path).map_err(Error::sys("write pid file"))
+}

@@ -1,0 +1,78 @@
+//! The library's typed errors. Each names what failed: the config field and bundle, the path,
+//! the syscall and errno, the hook. Messages follow runc's wording where engines or users match
+//! on it ("container does not exist", "container not running").
+
+use std::path::PathBuf;
+
+use crate::process::InitStep;
+use crate::sys::SysError;
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// config.json is unreadable, malformed, or asks for something invalid.
+    #[error("{}: {field}: {reason}", config.display())]
+    Config {
+        config: PathBuf,
+        field: String,
+        reason: String,
+    },
+
+    #[error("invalid id format: {0}")]
+    InvalidId(String),
+
+    #[error("container with id exists: {0}")]
+    AlreadyExists(String),
+
+    #[error("container does not exist")]
+    NotFound(String),
+
+    #[error("container not running")]
+    NotRunning(String),
+
+    /// An operation that the container's current status does not allow.
+    #[error("{message}")]
+    WrongStatus { id: String, message: String },
+
+    /// A system call made by the runtime itself (not the container's init) failed.
+    #[error("{context}: {error}")]
+    Sys { context: String, error: SysError },
+
+    /// A step of the container's init failed; the error crossed the fork boundary typed.
+    #[error("container init: {step}: {error}")]
+    Init { step: InitStep, error: SysError },
+
+    /// The init died before reporting either success or a typed error.
+    #[error("container init exited before it was ready ({status})")]
+    InitDied { status: String },
+
+    #[error("{kind} hook #{index} ({path}): {reason}")]
+    Hook {
+        kind: &'static str,
+        index: usize,
+        path: PathBuf,
+        reason: String,
+    },
+
+    #[error("cgroup: {0}")]
+    Cgroup(#[from] cgroups::Error),
+
+    /// The container's state directory could not be read or written.
+    #[error("state {}: {reason}", path.display())]
+    State { path: PathBuf, reason: String },
+}
+
+impl Error {
+    pub(crate) fn sys(context: impl Into<String>) -> impl FnOnce(SysError) -> Error {
+        let context = context.into();
+        move |error| Error::Sys { context, error }
+    }
+
+    pub(crate) fn state(path: impl Into<PathBuf>, reason: impl ToString) -> Error {
+        Error::State {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! The spec's `mounts`: option parsing and mounting each entry inside the rootfs.
+//!
+//! Every destination is resolved (and created) inside the rootfs by [`crate::paths`], and the
+//! mount lands on the resolved fd. A bind mount ignores most flags on its first call, so flags
+//! are applied with a second, remounting call on the new mount, keeping the flags the kernel has
+//! locked on the source (needed inside a user namespace).
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+
+use nix::mount::MsFlags;
+use oci_spec::runtime::Mount;
+
+use crate::paths::{self, Leaf};
+use crate::sys::{self, Errno, SysError, SysOp, SysResult};
+
+/// `options` of a mount entry, split into what `mount(2)` takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountOptions {
+    /// Flags to set.
+    pub flags: MsFlags,
+    /// Propagation changes, applied in order after the mount.
+    pub propagation: Vec<MsFlags>,
+    /// Filesystem-specific options, passed as `data`.
+    pub data: Vec<String>,
+    pub bind: bool,
+}
+
+impl MountOptions {
+    pub fn parse(options: &[String]) -> Result<MountOptions, String> {
+        let mut out = MountOptions {
+            flags: MsFlags::empty(),
+            propagation: Vec::new(),
+            data: Vec::new(),
+            bind: false,
+        };
+        for opt in options {
+            let (set, clear) = match opt.as_str() {
+                "defaults" => (MsFlags::empty(), MsFlags::empty()),
+                "ro" => (MsFlags::MS_RDONLY, MsFlags::empty()),
+                "rw" => (MsFlags::empty(), MsFlags::MS_RDONLY),
+                "suid" => (MsFlags::empty(), MsFlags::MS_NOSUID),
+                "nosuid" => (MsFlags::MS_NOSUID, MsFlags::empty()),
+                "dev" => (MsFlags::empty(), MsFlags::MS_NODEV),
+                "nodev" => (MsFlags::MS_NODEV, MsFlags::empty()),
+                "exec" => (MsFlags::empty(), MsFlags::MS_NOEXEC),
+                "noexec" => (MsFlags::MS_NOEXEC, MsFlags::empty()),
+                "sync" => (MsFlags::MS_SYNCHRONOUS, MsFlags::empty()),
+                "async" => (MsFlags::empty(), MsFlags::MS_SYNCHRONOUS),
+                "dirsync" => (MsFlags::MS_DIRSYNC, MsFlags::empty()),
+                "remount" => (MsFlags::MS_REMOUNT, MsFlags::empty()),
+                "mand" => (MsFlags::MS_MANDLOCK, MsFlags::empty()),
+                "nomand" => (MsFlags::empty(), MsFlags::MS_MANDLOCK),
+                "atime" => (MsFlags::empty(), MsFlags::MS_NOATIME),
+                "noatime" => (MsFlags::MS_NOATIME, MsFlags::empty()),
+                "diratime" => (MsFlags::empty(), MsFlags::MS_NODIRATIME),
+                "nodiratime" => (MsFlags::MS_NODIRATIME, MsFlags::empty()),
+                "relatime" => (MsFlags::MS_RELATIME, MsFlags::empty()),
+                "norelatime" => (MsFlags::empty(), MsFlags::MS_RELATIME),
+                "strictatime" => (MsFlags::MS_STRICTATIME, MsFlags::empty()),
+                "nostrictatime" => (MsFlags::empty(), MsFlags::MS_STRICTATIME),
+                "lazytime" => (MsFlags::MS_LAZYTIME, MsFlags::empty()),
+                "nolazytime" => (MsFlags::empty(), MsFlags::MS_LAZYTIME),
+                "silent" => (MsFlags::MS_SILENT, MsFlags::empty()),
+                "loud" => (MsFlags::empty(), MsFlags::MS_SILENT),
+                "iversion" => (MsFlags::MS_I_VERSION, MsFlags::empty()),
+                "noiversion" => (MsFlags::empty(), MsFlags::MS_I_VERSION),
+                "bind" => {
+                    out.bind = true;
+                    (MsFlags::MS_BIND, MsFlags::empty())
+                }
+                "rbind" => {
+                    out.bind = true;
+                    (MsFlags::MS_BIND | MsFlags::MS_REC, MsFlags::empty())
+                }
+                "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave"
+                | "unbindable" | "runbindable" => {
+                    out.propagation
+                        .push(propagation_flag(opt).unwrap_or(MsFlags::empty()));
+                    continue;
+                }
+                "tmpcopyup" | "idmap" | "ridmap" | "rro" | "rrw" | "rnosuid" | "rsuid"
+                | "rnodev" | "rdev" | "rnoexec" | "rexec" => {
+                    return Err(format!("{opt:?} is not supported by runr yet"));
+                }
+                "" => return Err("an empty option".into()),
+                other => {
+                    out.data.push(other.to_string());
+                    continue;
+                }
+            };
+            out.flags = (out.flags | set) & !clear;
+        }
+        Ok(out)
+    }
+
+    fn data(&self) -> Option<String> {
+        (!self.data.is_empty()).then(|| self.data.join(","))
+    }
+}
+
+/// The propagation flags a name stands for (also `rootfsPropagation`'s values).
+pub fn propagation_flag(name: &str) -> Option<MsFlags> {
+    Some(match name {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
+        _ => return None,
+    })
+}
+
+/// What mounting needs to know beyond the entry itself.
+pub struct MountContext<'a> {
+    /// An fd of the rootfs (before pivot_root).
+    pub root: BorrowedFd<'a>,
+    /// The bundle directory: relative bind sources are resolved against it.
+    pub bundle: &'a Path,
+    /// The container has its own cgroup namespace (cgroup mounts can be real cgroup mounts).
+    pub cgroupns: bool,
+    /// The container has a new user namespace (some filesystems need a fallback).
+    pub userns: bool,
+}
+
+/// Mounts one spec entry inside the rootfs.
+pub fn mount_entry(m: &Mount, ctx: &MountContext<'_>) -> SysResult<()> {
+    let opts = MountOptions::parse(m.options().as_deref().unwrap_or_default())
+        .map_err(|_| SysError::new(SysOp::Mount, Some(m.destination()), Errno::EINVAL))?;
+    let dest = m.destination().as_path();
+    let typ = m
+        .typ()
+        .as_deref()
+        .unwrap_or(if opts.bind { "bind" } else { "" });
+    if opts.bind || typ == "bind" {
+        return bind_mount(m, &opts, ctx);
+    }
+    match typ {
+        "cgroup" | "cgroup2" => return mount_cgroup(dest, &opts, ctx),
+        "proc" | "sysfs" if paths::is_symlink(ctx.root, dest)? => {
+            // A proc or sysfs mount onto a symlink could be redirected anywhere inside the
+            // rootfs, e.g. over a path the container should not see (CVE-2019-16884 class).
+            return Err(SysError::new(SysOp::Mount, Some(dest), Errno::ELOOP));
+        }
+        _ => {}
+    }
+    let target = paths::ensure(ctx.root, dest, Leaf::Dir)?;
+    let source = m.source().as_deref().unwrap_or(Path::new(typ));
+    let data = opts.data();
+    let flags = opts.flags & !MsFlags::MS_REMOUNT;
+    let done = sys::mount_on_fd(
+        Some(source),
+        target.as_fd(),
+        Some(typ),
+        flags,
+        data.as_deref(),
+        dest,
+    );
+    match done {
+        Err(e) if typ == "sysfs" && e.errno == Errno::EPERM && ctx.userns => {
+            // Without its own network namespace, a user namespace may not mount sysfs: give
+            // the container a read-only view of the host's instead, as runc does.
+            let ro = MsFlags::MS_BIND | MsFlags::MS_REC;
+            sys::mount_on_fd(
+                Some(Path::new("/sys")),
+                target.as_fd(),
+                None,
+                ro,
+                None,
+                dest,
+            )?;
+        }
+        other => other?,
+    }
+    apply_propagation(ctx.root, dest, &opts)
+}
+
+fn bind_mount(m: &Mount, opts: &MountOptions, ctx: &MountContext<'_>) -> SysResult<()> {
+    let dest = m.destination().as_path();
+    let source = m
+        .source()
+        .as_deref()
+        .ok_or_else(|| SysError::new(SysOp::Mount, Some(dest), Errno::EINVAL))?;
+    let source: PathBuf = if source.is_absolute() {
+        source.to_path_buf()
+    } else {
+        ctx.bundle.join(source)
+    };
+    let meta = std::fs::metadata(&source).map_err(|e| {
+        SysError::new(
+            SysOp::Stat,
+            Some(&source),
+            Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+        )
+    })?;
+    let leaf = if meta.is_dir() { Leaf::Dir } else { Leaf::File };
+    let target = paths::ensure(ctx.root, dest, leaf)?;
+    let bind = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
+    sys::mount_on_fd(Some(&source), target.as_fd(), None, bind, None, dest)?;
+    // The first bind ignores every other flag: remount the new mount with them, keeping the
+    // ones the kernel locked on the source so that the remount is allowed in a user namespace.
+    let extra = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+    if !extra.is_empty() {
+        let locked = sys::statfs_flags(&source)?
+            & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
+        let mounted = paths::open_path(ctx.root, dest)?;
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra | locked;
+        sys::mount_on_fd(None, mounted.as_fd(), None, flags, None, dest)?;
+    }
+    apply_propagation(ctx.root, dest, opts)
+}
+
+/// Applies propagation options to the mount now at `dest` (reopened: the fd used to mount
+/// points at the directory underneath the new mount, not at the mount itself).
+fn apply_propagation(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions) -> SysResult<()> {
+    if opts.propagation.is_empty() {
+        return Ok(());
+    }
+    let mounted = paths::open_path(root, dest)?;
+    for p in &opts.propagation {
+        sys::mount_on_fd(None, mounted.as_fd(), None, *p, None, dest)?;
+    }
+    Ok(())
+}
+
+/// A `cgroup` mount: with its own cgroup namespace the container gets real cgroup mounts rooted
+/// at its cgroup; without one, a tmpfs with a bind mount of its own cgroup per v1 hierarchy (as
+/// runc does), so it never sees its siblings'.
+fn mount_cgroup(dest: &Path, opts: &MountOptions, ctx: &MountContext<'_>) -> SysResult<()> {
+    let flags = opts.flags & !(MsFlags::MS_RDONLY | MsFlags::MS_REMOUNT);
+    let readonly = opts.flags.contains(MsFlags::MS_RDONLY);
+    let hierarchies = host_cgroup_mounts();
+    let target = paths::ensure(ctx.root, dest, Leaf::Dir)?;
+    if hierarchies.iter().all(|h| h.fstype == "cgroup2") {
+        // A pure cgroup2 host: one filesystem.
+        let mut f = flags;
+        if readonly {
+            f |= MsFlags::MS_RDONLY;
+        }
+        if ctx.cgroupns {
+            sys::mount_on_fd(
+                Some(Path::new("cgroup2")),
+                target.as_fd(),
+                Some("cgroup2"),
+                f,
+                None,
+                dest,
+            )?;
+        } else if let Some(own) = hierarchies.first().and_then(|h| h.own_path.clone()) {
+            sys::mount_on_fd(
+                Some(&own),
+                target.as_fd(),
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+                dest,
+            )?;
+            remount_bind_ro(ctx.root, dest, f)?;
+        }
+        return Ok(());
+    }
+    sys::mount_on_fd(
+        Some(Path::new("tmpfs")),
+        target.as_fd(),
+        Some("tmpfs"),
+        flags,
+        Some("mode=755"),
+        dest,
+    )?;
+    for h in hierarchies.iter().filter(|h| h.fstype == "cgroup") {
+        let sub = dest.join(&h.name);
+        let sub_fd = paths::ensure(ctx.root, &sub, Leaf::Dir)?;
+        if ctx.cgroupns {
+            let f = flags
+                | if readonly {
+                    MsFlags::MS_RDONLY
+                } else {
+                    MsFlags::empty()
+                };
+            sys::mount_on_fd(
+                Some(Path::new("cgroup")),
+                sub_fd.as_fd(),
+                Some("cgroup"),
+                f,
+                Some(&h.super_opts),
+                &sub,
+            )?;
+        } else if let Some(own) = &h.own_path {
+            sys::mount_on_fd(
+                Some(own),
+                sub_fd.as_fd(),
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+                &sub,
+            )?;
+            remount_bind_ro(
+                ctx.root,
+                &sub,
+                flags
+                    | if readonly {
+                        MsFlags::MS_RDONLY
+                    } else {
+                        MsFlags::empty()
+                    },
+            )?;
+        }
+        // Co-mounted controllers ("cpu,cpuacct") get one symlink per controller, as on the host.
+        let controllers: Vec<&str> = h.name.split(',').collect();
+        if controllers.len() > 1 {
+            let dir = paths::open_path(ctx.root, dest)?;
+            for c in controllers {
+                let _ =
+                    sys::symlinkat(Path::new(&h.name), dir.as_fd(), Path::new(c), &dest.join(c));
+            }
+        }
+    }
+    if readonly {
+        let mounted = paths::open_path(ctx.root, dest)?;
+        let f = flags | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+        sys::mount_on_fd(None, mounted.as_fd(), None, f, Some("mode=755"), dest)?;
+    }
+    Ok(())
+}
+
+fn remount_bind_ro(root: BorrowedFd<'_>, dest: &Path, flags: MsFlags) -> SysResult<()> {
+    let mounted = paths::open_path(root, dest)?;
+    let f = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags;
+    sys::mount_on_fd(None, mounted.as_fd(), None, f, None, dest)
+}
+
+/// One cgroup hierarchy mounted on the host, and where this process's cgroup is in it.
+struct HostHierarchy {
+    fstype: String,
+    /// The directory name under /sys/fs/cgroup ("memory", "cpu,cpuacct", "systemd").
+    name: String,
+    /// Super options to mount the same hierarchy again ("memory", "none,name=systemd").
+    super_opts: String,
+    /// The host path of this process's own cgroup in the hierarchy.
+    own_path: Option<PathBuf>,
+}
+
+fn host_cgroup_mounts() -> Vec<HostHierarchy> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let mut out = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let pre: Vec<&str> = pre.split(' ').collect();
+        let post: Vec<&str> = post.split(' ').collect();
+        let (Some(fstype), Some(superopts)) = (post.first(), post.get(2)) else {
+            continue;
+        };
+        if *fstype != "cgroup" && *fstype != "cgroup2" {
+            continue;
+        }
+        let (Some(root), Some(mountpoint)) = (pre.get(3), pre.get(4)) else {
+            continue;
+        };
+        let controllers: Vec<&str> = superopts
+            .split(',')
+            .filter(|o| {
+                !matches!(
+                    *o,
+                    "rw" | "ro"
+                        | "nosuid"
+                        | "nodev"
+                        | "noexec"
+                        | "relatime"
+                        | "nsdelegate"
+                        | "memory_recursiveprot"
+                        | "clone_children"
+                        | "xattr"
+                ) && !o.starts_with("release_agent")
+            })
+            .collect();
+        let wanted = if *fstype == "cgroup2" {
+            String::new()
+        } else {
+            controllers.join(",")
+        };
+        let own_rel = own.lines().find_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, ctrl, path) = (parts.next()?, parts.next()?, parts.next()?);
+            let mut c: Vec<&str> = ctrl.split(',').collect();
+            c.sort_unstable();
+            let mut w: Vec<&str> = wanted.split(',').filter(|s| !s.is_empty()).collect();
+            w.sort_unstable();
+            (c == w || (ctrl.is_empty() && wanted.is_empty())).then(|| path.to_string())
+        });
+        let own_path = own_rel.map(|rel| {
+            let rel = rel
+                .strip_prefix(root)
+                .unwrap_or(&rel)
+                .trim_start_matches('/')
+                .to_string();
+            Path::new(mountpoint).join(rel)
+        });
+        let name = Path::new(mountpoint)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push(HostHierarchy {
+            fstype: fstype.to_string(),
+            name,
+            super_opts: controllers.join(","),
+            own_path,
+        });
+    }
+    // On a hybrid host the cgroup2 mount sits beside the v1 ones; a v1-style cgroup mount only
+    // carries the v1 hierarchies, as runc's does.
+    if out.iter().any(|h| h.fstype == "cgroup") {
+        out.retain(|h| h.fstype == "cgroup");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(opts: &[&str]) -> MountOptions {
+        MountOptions::parse(&opts.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn flags_data_and_propagation_are_split() {
+        let o = parse(&[
+            "nosuid",
+            "noexec",
+            "nodev",
+            "mode=755",
+            "size=65536k",
+            "rprivate",
+        ]);
+        assert_eq!(
+            o.flags,
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV
+        );
+        assert_eq!(o.data, vec!["mode=755", "size=65536k"]);
+        assert_eq!(o.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
+        assert!(!o.bind);
+    }
+
+    #[test]
+    fn later_options_override_earlier_ones() {
+        let o = parse(&["ro", "rw", "rbind"]);
+        assert!(!o.flags.contains(MsFlags::MS_RDONLY));
+        assert!(o.bind && o.flags.contains(MsFlags::MS_REC));
+    }
+
+    #[test]
+    fn unsupported_options_are_refused_not_ignored() {
+        assert!(MountOptions::parse(&["idmap".to_string()]).is_err());
+    }
+}

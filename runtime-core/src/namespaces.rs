@@ -1,0 +1,122 @@
+//! linux.namespaces: which are created by the one clone, which are joined by path, and which
+//! need an ordering the clone cannot give.
+//!
+//! - New pid, net, ipc, uts, mount and user namespaces come from the clone flags in one step.
+//! - A new cgroup namespace is unshared by the init only after the parent has put it in its
+//!   cgroup, so that the namespace is rooted at the container's cgroup, not the runtime's.
+//! - A new time namespace is unshared by the init and its offsets written before `execve`, which
+//!   is when the process enters it (time namespaces apply to children and on exec).
+//! - Existing namespaces (`path`) are opened by the parent (paths resolve on the host) and
+//!   joined by the init, the user namespace first so the others are joined with its privileges.
+//! - An existing pid namespace is the one case joined by the parent: `setns` on a pid namespace
+//!   only affects children, so the parent enters it just around the clone and the init is born
+//!   inside it, with no extra fork.
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
+use oci_spec::runtime::{Linux, LinuxNamespaceType};
+
+use crate::sys::{self, SysError};
+
+pub fn clone_flag(t: LinuxNamespaceType) -> CloneFlags {
+    match t {
+        LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+        LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+        LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+        LinuxNamespaceType::User => CloneFlags::CLONE_NEWUSER,
+        LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+        LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+        LinuxNamespaceType::Time => CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+    }
+}
+
+/// An existing namespace to join.
+pub struct Join {
+    pub fd: OwnedFd,
+    pub flag: CloneFlags,
+    /// Index in linux.namespaces, for error messages.
+    pub index: u32,
+    pub path: PathBuf,
+}
+
+pub struct NamespacePlan {
+    pub clone_flags: CloneFlags,
+    pub unshare_in_init: CloneFlags,
+    pub joins: Vec<Join>,
+    pub pid_join: Option<Join>,
+    pub new_user: bool,
+    pub any_user: bool,
+    pub new_cgroup: bool,
+    pub new_time: bool,
+    pub new_pid: bool,
+}
+
+/// Works out the plan and opens every namespace file to join. Errors name the list index.
+pub fn plan(linux: &Linux) -> Result<NamespacePlan, (u32, SysError)> {
+    let mut p = NamespacePlan {
+        clone_flags: CloneFlags::empty(),
+        unshare_in_init: CloneFlags::empty(),
+        joins: Vec::new(),
+        pid_join: None,
+        new_user: false,
+        any_user: false,
+        new_cgroup: false,
+        new_time: false,
+        new_pid: false,
+    };
+    for (i, ns) in linux
+        .namespaces()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let flag = clone_flag(ns.typ());
+        let index = i as u32;
+        match ns.path() {
+            Some(path) => {
+                let fd = sys::open(path, OFlag::O_RDONLY, Mode::empty()).map_err(|e| (index, e))?;
+                let join = Join {
+                    fd,
+                    flag,
+                    index,
+                    path: path.clone(),
+                };
+                match ns.typ() {
+                    LinuxNamespaceType::Pid => p.pid_join = Some(join),
+                    LinuxNamespaceType::User => {
+                        p.any_user = true;
+                        p.joins.insert(0, join);
+                    }
+                    _ => p.joins.push(join),
+                }
+            }
+            None => match ns.typ() {
+                LinuxNamespaceType::Cgroup => {
+                    p.new_cgroup = true;
+                    p.unshare_in_init |= flag;
+                }
+                LinuxNamespaceType::Time => {
+                    p.new_time = true;
+                    p.unshare_in_init |= flag;
+                }
+                t => {
+                    if t == LinuxNamespaceType::User {
+                        p.new_user = true;
+                        p.any_user = true;
+                    }
+                    if t == LinuxNamespaceType::Pid {
+                        p.new_pid = true;
+                    }
+                    p.clone_flags |= flag;
+                }
+            },
+        }
+    }
+    Ok(p)
+}

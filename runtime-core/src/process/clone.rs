@@ -1,0 +1,67 @@
+//! The only place where the runtime forks.
+//!
+//! One `clone3` creates the init with all its new namespaces (and, on cgroup v2, directly in its
+//! cgroup). The child runs the closure it is given and never returns into the caller's frames: it
+//! leaves through `_exit`, even when the closure panics.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+
+use crate::namespaces::Join;
+use crate::sys::{self, Forked, SysResult};
+
+pub(crate) struct Spawned {
+    pub pid: Pid,
+    pub pidfd: OwnedFd,
+}
+
+/// Clones the init. `pid_ns` is an existing pid namespace to create it in (the parent enters it
+/// only for the duration of the clone). `child` runs in the new process and must not return.
+pub(crate) fn spawn_init(
+    flags: CloneFlags,
+    cgroup: Option<BorrowedFd<'_>>,
+    pid_ns: Option<&Join>,
+    child: impl FnOnce(),
+) -> SysResult<Spawned> {
+    let own_pid_ns = match pid_ns {
+        Some(join) => {
+            let own = sys::open(
+                Path::new("/proc/self/ns/pid"),
+                OFlag::O_RDONLY,
+                Mode::empty(),
+            )?;
+            sys::setns(join.fd.as_fd(), CloneFlags::CLONE_NEWPID, &join.path)?;
+            Some(own)
+        }
+        None => None,
+    };
+    let forked = sys::clone_process(flags, cgroup);
+    if let (Some(own), Ok(Forked::Parent { .. }) | Err(_)) = (&own_pid_ns, &forked) {
+        // Children the runtime forks later (hooks) must stay in the runtime's pid namespace.
+        sys::setns(
+            own.as_fd(),
+            CloneFlags::CLONE_NEWPID,
+            Path::new("/proc/self/ns/pid"),
+        )?;
+    }
+    match forked? {
+        Forked::Child => {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child));
+            // `child` never returns normally; a panic ends up here.
+            let _ = outcome;
+            sys::exit_now(127)
+        }
+        Forked::Parent { pid, pidfd } => {
+            let pidfd = match pidfd {
+                Some(fd) => fd,
+                None => sys::pidfd_open(pid.as_raw())?,
+            };
+            Ok(Spawned { pid, pidfd })
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! What the container's init runs between the clone and `execve`.
+//!
+//! The parent has already parsed and validated the spec, opened every file the init needs from
+//! the host (namespace files, the exec fifo, the console socket) and computed the plan; the init
+//! only carries it out, in the order below, reporting the first failure as a typed
+//! [`StepError`]. It never returns: it execs the container's process or `_exit`s.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{Process, Spec};
+
+use super::sync::{Channel, Message};
+use super::{InitStep, StepError, StepResult, Tag};
+use crate::hooks::{self, HookKind};
+use crate::namespaces::Join;
+use crate::rootfs::{self, RootfsPlan};
+use crate::sys::{self, Errno, SysError, SysOp};
+use crate::{capabilities, console, rlimits, user};
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Everything the init needs; built by the parent before the clone.
+pub(crate) struct InitArgs<'a> {
+    pub id: &'a str,
+    pub spec: &'a Spec,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub channel: Channel,
+    /// Read end of the exec fifo (non-blocking); `start` writes one byte into it.
+    pub exec_fifo: OwnedFd,
+    pub console_socket: Option<OwnedFd>,
+    pub joins: Vec<Join>,
+    pub unshare: CloneFlags,
+    pub userns: bool,
+    pub new_userns: bool,
+    pub cgroupns: bool,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    /// fds 3 .. 3+n stay open in the container (--preserve-fds and LISTEN_FDS).
+    pub preserve_fds: u32,
+    pub extra_env: Vec<String>,
+    /// The parent has prestart/createRuntime hooks to run once the mounts are done.
+    pub parent_hooks: bool,
+    /// Base of the state JSON given to hooks run by the init; `pid` and `status` are filled in.
+    pub hook_state: serde_json::Value,
+}
+
+/// The init's main: never returns.
+pub(crate) fn run(args: InitArgs<'_>) -> ! {
+    let exec = match set_up(&args) {
+        Ok(exec) => exec,
+        Err(e) => {
+            let _ = args.channel.send(&Message::Failed(e));
+            sys::exit_now(1);
+        }
+    };
+    // From here on `create` has returned: failures can only be told on the container's stderr.
+    let InitArgs {
+        channel, exec_fifo, ..
+    } = args;
+    drop(channel);
+    if let Err(e) =
+        wait_for_start(&exec_fifo).and_then(|()| start_hooks(&exec.start_hooks, &exec.hook_state))
+    {
+        report_late(&e);
+        sys::exit_now(1);
+    }
+    drop(exec_fifo);
+    let err = sys::execve(&exec.path, &exec.argv, &exec.envp);
+    report_late(&StepError {
+        step: InitStep::Exec,
+        source: err,
+    });
+    sys::exit_now(127)
+}
+
+/// What is left to do after `start`: run startContainer hooks and exec.
+struct Exec {
+    path: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    start_hooks: Vec<oci_spec::runtime::Hook>,
+    hook_state: Vec<u8>,
+}
+
+fn set_up(args: &InitArgs<'_>) -> StepResult<Exec> {
+    let spec = args.spec;
+    let process = spec
+        .process()
+        .as_ref()
+        .expect("validated: process is present");
+
+    // 1. Wait until the parent has written our id maps and put us in our cgroup.
+    let host_pid = match args.channel.recv().tag(InitStep::WaitForParent)? {
+        Some(Message::Go { pid }) => pid,
+        _ => return Err(protocol_error(InitStep::WaitForParent)),
+    };
+
+    // 2. The container's process starts with default signal handling and nothing blocked,
+    //    whatever the runtime had (Rust ignores SIGPIPE; `run` blocks what it forwards).
+    sys::reset_signals();
+
+    // 3. Join existing namespaces, the user namespace first (it grants the rights for the rest).
+    for j in &args.joins {
+        sys::setns(j.fd.as_fd(), j.flag, &j.path).tag(InitStep::JoinNamespace(j.index))?;
+    }
+
+    // 4. Become root of the user namespace: every later step runs as container root.
+    if args.userns {
+        sys::setresgid(0).tag(InitStep::BecomeRoot)?;
+        sys::setresuid(0).tag(InitStep::BecomeRoot)?;
+    }
+
+    // 5. Namespaces the clone could not create: cgroup (now rooted at our cgroup) and time.
+    if !args.unshare.is_empty() {
+        sys::unshare(args.unshare).tag(InitStep::Unshare)?;
+    }
+    if args
+        .unshare
+        .contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+    {
+        write_time_offsets(spec).tag(InitStep::TimeOffsets)?;
+    }
+
+    // 6. The session: a new one, so the container never shares the caller's controlling tty.
+    sys::setsid().tag(InitStep::Console)?;
+
+    // 7. oom_score_adj while /proc is still the host's and we are still privileged.
+    if let Some(adj) = process.oom_score_adj() {
+        sys::write_file(
+            Path::new("/proc/self/oom_score_adj"),
+            adj.to_string().as_bytes(),
+        )
+        .tag(InitStep::OomScoreAdj)?;
+    }
+
+    // 8. Device nodes get exactly the modes the spec gives.
+    sys::umask(0);
+
+    // 9. Mounts and /dev inside the rootfs.
+    let plan = RootfsPlan {
+        spec,
+        rootfs: args.rootfs,
+        bundle: args.bundle,
+        userns: args.new_userns,
+        cgroupns: args.cgroupns,
+        no_pivot: args.no_pivot,
+    };
+    let root = rootfs::prepare(&plan)?;
+
+    // 10. Let the parent run prestart and createRuntime hooks: namespaces exist, pivot_root has
+    //    not happened yet (runtime-spec).
+    if args.parent_hooks {
+        args.channel
+            .send(&Message::HooksNeeded)
+            .tag(InitStep::WaitHooks)?;
+        match args.channel.recv().tag(InitStep::WaitHooks)? {
+            Some(Message::HooksDone) => {}
+            _ => return Err(protocol_error(InitStep::WaitHooks)),
+        }
+    }
+
+    // 11. createContainer hooks: in the container's namespaces, before pivot_root.
+    let mut hook_state = args.hook_state.clone();
+    hook_state["pid"] = host_pid.into();
+    hook_state["status"] = "created".into();
+    let created_state = serde_json::to_vec(&hook_state).unwrap_or_default();
+    let create_hooks = HookKind::CreateContainer.list(spec.hooks().as_ref());
+    hooks::run_all(create_hooks, &created_state).map_err(|(i, path, f)| StepError {
+        step: InitStep::CreateContainerHook(i as u32),
+        source: SysError::new(SysOp::Hook, Some(&path), f.errno()),
+    })?;
+
+    // 12. Make the rootfs our `/`.
+    rootfs::enter(&plan, &root)?;
+    drop(root);
+
+    // 13. The console, now that the container's /dev/pts is in place.
+    if process.terminal().unwrap_or(false) {
+        let socket = args.console_socket.as_ref().ok_or_else(|| StepError {
+            step: InitStep::Console,
+            source: SysError::new(SysOp::Open, None, Errno::EBADF),
+        })?;
+        let size = process
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        console::setup(socket, size).tag(InitStep::Console)?;
+    }
+
+    // 14. Hostname, domainname and sysctls, before /proc/sys becomes read-only.
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        sys::sethostname(h).tag(InitStep::Hostname)?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        sys::setdomainname(d).tag(InitStep::Domainname)?;
+    }
+    if let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
+        for (key, value) in sysctl {
+            let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
+            sys::write_file(&path, value.as_bytes()).tag(InitStep::Sysctl)?;
+        }
+    }
+
+    // 15. Read-only and masked paths, then the read-only root.
+    rootfs::finish(spec)?;
+
+    // 16. A session keyring of our own, so containers do not share the host's keys.
+    if !args.no_new_keyring {
+        let name = CString::new(format!("_ses.{}", args.id)).unwrap_or_default();
+        match sys::join_session_keyring(&name) {
+            Err(e) if e.errno == Errno::ENOSYS || e.errno == Errno::EPERM => {}
+            other => other.tag(InitStep::Keyring)?,
+        }
+    }
+
+    // 17. Resource limits, while we may still raise them.
+    for (i, r) in process
+        .rlimits()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        rlimits::apply(r).tag(InitStep::Rlimit(i as u32))?;
+    }
+
+    // 18. Privileges: no_new_privs, bounding set, user, then the capability sets.
+    if process.no_new_privileges().unwrap_or(false) {
+        sys::set_no_new_privs().tag(InitStep::NoNewPrivs)?;
+    }
+    let caps = process.capabilities().as_ref();
+    capabilities::apply_bounding(caps).tag(InitStep::Capabilities)?;
+    user::switch_to(process.user()).tag(InitStep::User)?;
+    capabilities::apply_sets(caps).tag(InitStep::Capabilities)?;
+
+    // 19. The working directory, resolved inside the new root as the container's user.
+    sys::chdir(process.cwd()).tag(InitStep::Cwd)?;
+
+    // 20. Find the program now, so that `create` fails on a missing executable.
+    let envp = environment(process, &args.extra_env);
+    let path = find_executable(process, &envp).tag(InitStep::FindExecutable)?;
+    sys::umask(process.user().umask().unwrap_or(0o022));
+
+    // 21. Nothing of the runtime's may reach the container: every fd past stdio and the
+    //     preserved ones closes on exec (CVE-2024-21626 class).
+    sys::cloexec_from(3 + args.preserve_fds).tag(InitStep::Report)?;
+
+    args.channel.send(&Message::Ready).tag(InitStep::Report)?;
+
+    hook_state["status"] = "created".into();
+    let argv = process.args().as_deref().unwrap_or_default();
+    Ok(Exec {
+        path: cstring(path.as_os_str().as_bytes()),
+        argv: argv.iter().map(|a| cstring(a.as_bytes())).collect(),
+        envp: envp.iter().map(|e| cstring(e.as_bytes())).collect(),
+        start_hooks: HookKind::StartContainer
+            .list(spec.hooks().as_ref())
+            .to_vec(),
+        hook_state: serde_json::to_vec(&hook_state).unwrap_or_default(),
+    })
+}
+
+/// Blocks until `start` writes into the exec fifo.
+fn wait_for_start(fifo: &OwnedFd) -> StepResult<()> {
+    loop {
+        sys::poll_readable(fifo.as_fd(), -1).tag(InitStep::WaitStart)?;
+        let mut b = [0u8; 1];
+        match sys::read(fifo.as_fd(), &mut b) {
+            Ok(1) => return Ok(()),
+            // No writer yet, or a writer that went away without writing: keep waiting.
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
+            Err(e) if e.errno == Errno::EAGAIN => {}
+            Err(e) => {
+                return Err(StepError {
+                    step: InitStep::WaitStart,
+                    source: e,
+                })
+            }
+        }
+    }
+}
+
+fn start_hooks(list: &[oci_spec::runtime::Hook], state: &[u8]) -> StepResult<()> {
+    hooks::run_all(list, state).map_err(|(i, path, f)| StepError {
+        step: InitStep::StartContainerHook(i as u32),
+        source: SysError::new(SysOp::Hook, Some(&path), f.errno()),
+    })
+}
+
+/// The process environment: the spec's, plus socket activation variables, plus HOME.
+fn environment(process: &Process, extra: &[String]) -> Vec<String> {
+    let mut env: Vec<String> = process.env().as_deref().unwrap_or_default().to_vec();
+    env.extend(extra.iter().cloned());
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", user::home_of(process.user().uid())));
+    }
+    env
+}
+
+/// Resolves args[0] like execvp would, with the container's PATH, and checks that the
+/// container's user may execute it.
+fn find_executable(process: &Process, env: &[String]) -> Result<PathBuf, SysError> {
+    let arg0 = &process.args().as_deref().unwrap_or_default()[0];
+    let not_found = || SysError::new(SysOp::Lookup, Some(Path::new(arg0)), Errno::ENOENT);
+    let check = |p: &Path| -> Result<(), SysError> {
+        let meta = std::fs::metadata(p).map_err(|_| not_found())?;
+        if meta.is_dir() {
+            return Err(SysError::new(SysOp::Lookup, Some(p), Errno::EISDIR));
+        }
+        sys::can_execute(p)
+    };
+    if arg0.contains('/') {
+        let p = PathBuf::from(arg0);
+        check(&p)?;
+        return Ok(p);
+    }
+    let path_var = env
+        .iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    for dir in path_var.split(':') {
+        let candidate = Path::new(if dir.is_empty() { "." } else { dir }).join(arg0);
+        if check(&candidate).is_ok() {
+            return Ok(candidate);
+        }
+    }
+    Err(not_found())
+}
+
+fn write_time_offsets(spec: &Spec) -> Result<(), SysError> {
+    let offsets = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref());
+    let Some(offsets) = offsets else {
+        return Ok(());
+    };
+    let mut text = String::new();
+    for (clock, off) in offsets {
+        text.push_str(&format!(
+            "{clock} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    sys::write_file(Path::new("/proc/self/timens_offsets"), text.as_bytes())
+}
+
+fn protocol_error(step: InitStep) -> StepError {
+    StepError {
+        step,
+        source: SysError::new(SysOp::Read, None, Errno::EPROTO),
+    }
+}
+
+fn cstring(bytes: &[u8]) -> CString {
+    CString::new(
+        bytes
+            .iter()
+            .copied()
+            .filter(|b| *b != 0)
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap_or_default()
+}
+
+/// After `create` has returned, the container's stderr is the only place left to say why the
+/// init could not go on.
+fn report_late(e: &StepError) {
+    let msg = format!("runr: container init: {}: {}\n", e.step, e.source);
+    // SAFETY-free: a borrowed stderr; losing the message is all that can go wrong.
+    let _ = sys::write_all(std::io::stderr().as_fd(), msg.as_bytes(), None);
+}

@@ -1,0 +1,325 @@
+//! Loading a bundle's `config.json` and checking it before anything is created.
+//!
+//! Parse errors name the JSON path of the bad field (via `serde_path_to_error`); validation
+//! errors name the spec field (`mounts[2].destination`, `linux.namespaces[1].path`, …) and what
+//! was expected. Everything that can be checked without creating the container is checked here,
+//! so that a bad bundle leaves nothing behind.
+
+use std::collections::HashSet;
+use std::path::{Component, Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::error::{Error, Result};
+
+/// A loaded, validated bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// Absolute path of the bundle directory.
+    pub dir: PathBuf,
+    /// Absolute, symlink-free path of the root filesystem.
+    pub rootfs: PathBuf,
+    pub spec: Spec,
+}
+
+impl Bundle {
+    /// Reads `<dir>/config.json` and validates it.
+    pub fn load(dir: &Path) -> Result<Bundle> {
+        let dir = absolute(dir);
+        let config = dir.join("config.json");
+        let bad = |field: &str, reason: String| Error::Config {
+            config: config.clone(),
+            field: field.to_string(),
+            reason,
+        };
+        let raw = std::fs::read(&config).map_err(|e| bad("(file)", e.to_string()))?;
+        let mut de = serde_json::Deserializer::from_slice(&raw);
+        let spec: Spec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "(document)".to_string()
+            } else {
+                path
+            };
+            bad(&field, e.into_inner().to_string())
+        })?;
+        let root = spec
+            .root()
+            .as_ref()
+            .ok_or_else(|| bad("root", "is required".into()))?;
+        let root_path = dir.join(root.path());
+        let rootfs = std::fs::canonicalize(&root_path)
+            .map_err(|e| bad("root.path", format!("{}: {e}", root_path.display())))?;
+        if !rootfs.is_dir() {
+            return Err(bad(
+                "root.path",
+                format!("{} is not a directory", rootfs.display()),
+            ));
+        }
+        let bundle = Bundle { dir, rootfs, spec };
+        bundle
+            .validate()
+            .map_err(|(field, reason)| bad(&field, reason))?;
+        Ok(bundle)
+    }
+
+    /// The container's checks; returns (field, reason) for the first problem found.
+    fn validate(&self) -> std::result::Result<(), (String, String)> {
+        let spec = &self.spec;
+        let process = spec
+            .process()
+            .as_ref()
+            .ok_or(("process".into(), "is required".into()))?;
+        let args = process.args().as_deref().unwrap_or_default();
+        if args.is_empty() || args[0].is_empty() {
+            return Err(("process.args".into(), "must name a program to run".into()));
+        }
+        if !process.cwd().is_absolute() {
+            return Err((
+                "process.cwd".into(),
+                format!("{:?} must be an absolute path", process.cwd()),
+            ));
+        }
+        if let Some(rlimits) = process.rlimits() {
+            let mut seen = HashSet::new();
+            for (i, r) in rlimits.iter().enumerate() {
+                if !seen.insert(format!("{:?}", r.typ())) {
+                    return Err((
+                        format!("process.rlimits[{i}]"),
+                        format!("{:?} is set twice", r.typ()),
+                    ));
+                }
+                if r.soft() > r.hard() {
+                    return Err((
+                        format!("process.rlimits[{i}]"),
+                        "soft limit is above the hard limit".into(),
+                    ));
+                }
+            }
+        }
+        let linux = spec
+            .linux()
+            .as_ref()
+            .ok_or(("linux".into(), "is required on Linux".into()))?;
+        let namespaces = linux.namespaces().as_deref().unwrap_or_default();
+        let mut types = HashSet::new();
+        for (i, ns) in namespaces.iter().enumerate() {
+            if !types.insert(ns.typ()) {
+                return Err((
+                    format!("linux.namespaces[{i}]"),
+                    format!("{} namespace listed twice", ns.typ()),
+                ));
+            }
+            if let Some(p) = ns.path() {
+                if !p.is_absolute() || !p.exists() {
+                    return Err((
+                        format!("linux.namespaces[{i}].path"),
+                        format!("{}: no such namespace file", p.display()),
+                    ));
+                }
+            }
+        }
+        let new_ns = |t: LinuxNamespaceType| {
+            namespaces
+                .iter()
+                .any(|n| n.typ() == t && n.path().is_none())
+        };
+        let own_ns = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
+        if !own_ns(LinuxNamespaceType::Mount) {
+            return Err((
+                "linux.namespaces".into(),
+                "a mount namespace is required".into(),
+            ));
+        }
+        if spec.hostname().as_deref().is_some_and(|h| !h.is_empty())
+            && !own_ns(LinuxNamespaceType::Uts)
+        {
+            return Err((
+                "hostname".into(),
+                "cannot set a hostname without a private UTS namespace".into(),
+            ));
+        }
+        if spec.domainname().as_deref().is_some_and(|h| !h.is_empty())
+            && !own_ns(LinuxNamespaceType::Uts)
+        {
+            return Err((
+                "domainname".into(),
+                "cannot set a domainname without a private UTS namespace".into(),
+            ));
+        }
+        let has_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+            || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+        if new_ns(LinuxNamespaceType::User) {
+            if !has_maps {
+                return Err((
+                    "linux.uidMappings".into(),
+                    "a new user namespace needs uid and gid mappings".into(),
+                ));
+            }
+            if namespaces
+                .iter()
+                .any(|n| n.path().is_some() && n.typ() != LinuxNamespaceType::User)
+            {
+                return Err((
+                    "linux.namespaces".into(),
+                    "joining namespaces by path together with a new user namespace is not supported yet"
+                        .into(),
+                ));
+            }
+        } else if has_maps && !own_ns(LinuxNamespaceType::User) {
+            return Err((
+                "linux.uidMappings".into(),
+                "mappings given but no user namespace is configured".into(),
+            ));
+        }
+        if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty())
+            && !new_ns(LinuxNamespaceType::Time)
+        {
+            return Err((
+                "linux.timeOffsets".into(),
+                "time offsets need a new time namespace".into(),
+            ));
+        }
+        if let Some(sysctl) = linux.sysctl() {
+            for key in sysctl.keys() {
+                check_sysctl(key, &own_ns).map_err(|r| (format!("linux.sysctl.{key}"), r))?;
+            }
+        }
+        for (i, m) in spec
+            .mounts()
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let dest = m.destination();
+            if dest.as_os_str().is_empty() {
+                return Err((format!("mounts[{i}].destination"), "is empty".into()));
+            }
+            if escapes_root(dest) {
+                return Err((
+                    format!("mounts[{i}].destination"),
+                    format!("{} escapes the container's root filesystem", dest.display()),
+                ));
+            }
+            crate::mounts::MountOptions::parse(m.options().as_deref().unwrap_or_default())
+                .map_err(|r| (format!("mounts[{i}].options"), r))?;
+        }
+        if let Some(hooks) = spec.hooks() {
+            let lists = [
+                ("prestart", hooks.prestart()),
+                ("createRuntime", hooks.create_runtime()),
+                ("createContainer", hooks.create_container()),
+                ("startContainer", hooks.start_container()),
+                ("poststart", hooks.poststart()),
+                ("poststop", hooks.poststop()),
+            ];
+            for (kind, list) in lists {
+                for (i, h) in list.as_deref().unwrap_or_default().iter().enumerate() {
+                    if !h.path().is_absolute() {
+                        return Err((
+                            format!("hooks.{kind}[{i}].path"),
+                            "must be an absolute path".into(),
+                        ));
+                    }
+                    if h.timeout().is_some_and(|t| t <= 0) {
+                        return Err((
+                            format!("hooks.{kind}[{i}].timeout"),
+                            "must be greater than zero".into(),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// runc's rule: a sysctl may only be set when the namespace it belongs to is the container's own.
+fn check_sysctl(
+    key: &str,
+    own_ns: &dyn Fn(LinuxNamespaceType) -> bool,
+) -> std::result::Result<(), String> {
+    const IPC: [&str; 6] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+    ];
+    if key.contains("..") || key.contains('/') && key.contains('.') {
+        return Err("is not a valid sysctl name".into());
+    }
+    if IPC.contains(&key)
+        || key == "kernel.shmmni"
+        || key == "kernel.shm_rmid_forced"
+        || key.starts_with("fs.mqueue.")
+    {
+        return own_ns(LinuxNamespaceType::Ipc)
+            .then_some(())
+            .ok_or_else(|| "needs a private IPC namespace".into());
+    }
+    if key.starts_with("net.") {
+        return own_ns(LinuxNamespaceType::Network)
+            .then_some(())
+            .ok_or_else(|| "needs a private network namespace".into());
+    }
+    if key == "kernel.hostname" || key == "kernel.domainname" {
+        return Err("use the hostname/domainname fields instead".into());
+    }
+    if key.starts_with("kernel.") || key.starts_with("vm.") || key.starts_with("fs.") {
+        return Err("is not namespaced: setting it would change the host".into());
+    }
+    Ok(())
+}
+
+/// True when `dest`, taken lexically from the container's `/`, climbs above it with `..`.
+pub(crate) fn escapes_root(dest: &Path) -> bool {
+    let mut depth: i32 = 0;
+    for c in dest.components() {
+        match c {
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `path` made absolute against the current directory (no symlink resolution).
+pub fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_are_detected_lexically() {
+        assert!(escapes_root(Path::new("/../etc")));
+        assert!(escapes_root(Path::new("a/../../b")));
+        assert!(!escapes_root(Path::new("/a/../b")));
+        assert!(!escapes_root(Path::new("/proc")));
+    }
+
+    #[test]
+    fn sysctls_follow_namespaces() {
+        let only_net = |t: LinuxNamespaceType| t == LinuxNamespaceType::Network;
+        assert!(check_sysctl("net.ipv4.ip_forward", &only_net).is_ok());
+        assert!(check_sysctl("kernel.shmmax", &only_net).is_err());
+        assert!(check_sysctl("vm.swappiness", &only_net).is_err());
+    }
+}

@@ -1,0 +1,798 @@
+//! The one thin layer between runr and the kernel.
+//!
+//! Every system call the runtime makes goes through a function here, and every failure comes
+//! back as a [`SysError`] that keeps three things: the operation ([`SysOp`]), the path it was
+//! applied to (when there is one) and the errno. Callers add context ("mount #3 to /proc"), never
+//! re-word the errno. Calls that can be interrupted are retried on `EINTR`.
+//!
+//! This is the only module of the crate allowed to use `unsafe`; each block states the invariant
+//! that makes it sound. Most calls go through `nix`, which is already safe; raw `libc` is used
+//! for what `nix` lacks (`clone3`, `close_range`, `setdomainname`, pidfds, `keyctl`).
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, CString, OsStr};
+use std::fmt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+pub use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use nix::mount::{MntFlags, MsFlags};
+use nix::sched::CloneFlags;
+use nix::sys::stat::{Mode, SFlag};
+use nix::unistd::{Gid, Pid, Uid};
+
+macro_rules! sys_ops {
+    ($($variant:ident => $name:literal,)*) => {
+        /// The operation a [`SysError`] came from. A closed set, so that it can cross the fork
+        /// boundary as a number and come back as the same value.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u16)]
+        pub enum SysOp { $($variant,)* }
+
+        impl SysOp {
+            const ALL: &'static [SysOp] = &[$(SysOp::$variant,)*];
+            /// The name people know the operation by (usually the syscall).
+            pub fn name(self) -> &'static str {
+                match self { $(SysOp::$variant => $name,)* }
+            }
+            /// The wire form used by the parent/init protocol.
+            pub fn code(self) -> u16 {
+                self as u16
+            }
+            /// Back from the wire form; unknown codes (never sent by this binary) map to `Other`.
+            pub fn from_code(code: u16) -> SysOp {
+                SysOp::ALL.get(usize::from(code)).copied().unwrap_or(SysOp::Other)
+            }
+        }
+    };
+}
+
+sys_ops! {
+    Other => "syscall",
+    Open => "open",
+    Read => "read",
+    Write => "write",
+    Mkdir => "mkdir",
+    Mknod => "mknod",
+    Mkfifo => "mkfifo",
+    Symlink => "symlink",
+    Unlink => "unlink",
+    Stat => "stat",
+    Chown => "chown",
+    Chmod => "chmod",
+    Mount => "mount",
+    Umount => "umount",
+    PivotRoot => "pivot_root",
+    Chroot => "chroot",
+    Chdir => "chdir",
+    Clone => "clone",
+    Setns => "setns",
+    Unshare => "unshare",
+    Sethostname => "sethostname",
+    Setdomainname => "setdomainname",
+    Setuid => "setresuid",
+    Setgid => "setresgid",
+    Setgroups => "setgroups",
+    Capabilities => "capset",
+    Prctl => "prctl",
+    Setrlimit => "setrlimit",
+    Setsid => "setsid",
+    Ioctl => "ioctl",
+    Socket => "socket",
+    Connect => "connect",
+    Sendmsg => "sendmsg",
+    Recvmsg => "recvmsg",
+    Poll => "poll",
+    Dup => "dup2",
+    CloseRange => "close_range",
+    Execve => "execve",
+    Kill => "kill",
+    Wait => "waitpid",
+    PidfdOpen => "pidfd_open",
+    Flock => "flock",
+    Rename => "rename",
+    Keyctl => "keyctl",
+    Umask => "umask",
+    Fork => "fork",
+    Lookup => "lookup",
+    Hook => "hook",
+}
+
+impl fmt::Display for SysOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A failed system call: which one, on what, and the errno.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct SysError {
+    pub op: SysOp,
+    pub path: Option<PathBuf>,
+    pub errno: Errno,
+}
+
+impl fmt::Display for SysError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{} {}: {}", self.op, p.display(), self.errno.desc()),
+            None => write!(f, "{}: {}", self.op, self.errno.desc()),
+        }
+    }
+}
+
+impl SysError {
+    pub fn new(op: SysOp, path: Option<&Path>, errno: Errno) -> SysError {
+        SysError {
+            op,
+            path: path.map(Path::to_path_buf),
+            errno,
+        }
+    }
+}
+
+pub type SysResult<T> = Result<T, SysError>;
+
+/// Adapts a nix result: keeps the op and path of the call.
+trait Ctx<T> {
+    fn ctx(self, op: SysOp, path: Option<&Path>) -> SysResult<T>;
+}
+impl<T> Ctx<T> for nix::Result<T> {
+    fn ctx(self, op: SysOp, path: Option<&Path>) -> SysResult<T> {
+        self.map_err(|e| SysError::new(op, path, e))
+    }
+}
+
+fn retry<T>(mut f: impl FnMut() -> nix::Result<T>) -> nix::Result<T> {
+    loop {
+        match f() {
+            Err(Errno::EINTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+fn cstring(op: SysOp, p: &Path) -> SysResult<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| SysError::new(op, Some(p), Errno::EINVAL))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files and paths
+
+pub fn open(path: &Path, flags: OFlag, mode: Mode) -> SysResult<OwnedFd> {
+    retry(|| nix::fcntl::open(path, flags | OFlag::O_CLOEXEC, mode)).ctx(SysOp::Open, Some(path))
+}
+
+/// `openat2(2)` with `RESOLVE_IN_ROOT`: `path` is resolved as if `root` were `/`, so neither `..`
+/// nor an absolute symlink can leave it. `display` is the path reported on error.
+pub fn open_in_root(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    flags: OFlag,
+    mode: Mode,
+    display: &Path,
+) -> SysResult<OwnedFd> {
+    let how = OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .mode(mode)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    retry(|| nix::fcntl::openat2(root, path, how)).ctx(SysOp::Open, Some(display))
+}
+
+pub fn openat(dir: BorrowedFd<'_>, name: &Path, flags: OFlag, mode: Mode) -> SysResult<OwnedFd> {
+    retry(|| nix::fcntl::openat(dir, name, flags | OFlag::O_CLOEXEC, mode))
+        .ctx(SysOp::Open, Some(name))
+}
+
+pub fn mkdirat(dir: BorrowedFd<'_>, name: &Path, mode: u32, display: &Path) -> SysResult<()> {
+    nix::sys::stat::mkdirat(dir, name, Mode::from_bits_truncate(mode))
+        .ctx(SysOp::Mkdir, Some(display))
+}
+
+pub fn mknodat(
+    dir: BorrowedFd<'_>,
+    name: &Path,
+    kind: SFlag,
+    mode: u32,
+    dev: u64,
+    display: &Path,
+) -> SysResult<()> {
+    nix::sys::stat::mknodat(dir, name, kind, Mode::from_bits_truncate(mode), dev)
+        .ctx(SysOp::Mknod, Some(display))
+}
+
+pub fn symlinkat(target: &Path, dir: BorrowedFd<'_>, name: &Path, display: &Path) -> SysResult<()> {
+    nix::unistd::symlinkat(target, dir, name).ctx(SysOp::Symlink, Some(display))
+}
+
+pub fn unlinkat(dir: BorrowedFd<'_>, name: &Path, display: &Path) -> SysResult<()> {
+    nix::unistd::unlinkat(dir, name, nix::unistd::UnlinkatFlags::NoRemoveDir)
+        .ctx(SysOp::Unlink, Some(display))
+}
+
+pub fn fstat(fd: BorrowedFd<'_>, display: &Path) -> SysResult<nix::sys::stat::FileStat> {
+    nix::sys::stat::fstat(fd).ctx(SysOp::Stat, Some(display))
+}
+
+pub fn fchownat_empty(fd: BorrowedFd<'_>, uid: u32, gid: u32, display: &Path) -> SysResult<()> {
+    nix::unistd::fchown(fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
+        .ctx(SysOp::Chown, Some(display))
+}
+
+pub fn fchmod(fd: BorrowedFd<'_>, mode: u32, display: &Path) -> SysResult<()> {
+    nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(mode)).ctx(SysOp::Chmod, Some(display))
+}
+
+pub fn mkfifo(path: &Path, mode: u32) -> SysResult<()> {
+    nix::unistd::mkfifo(path, Mode::from_bits_truncate(mode)).ctx(SysOp::Mkfifo, Some(path))
+}
+
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> SysResult<usize> {
+    retry(|| nix::unistd::read(fd, buf)).ctx(SysOp::Read, None)
+}
+
+pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8], display: Option<&Path>) -> SysResult<()> {
+    while !buf.is_empty() {
+        let n = retry(|| nix::unistd::write(fd, buf)).ctx(SysOp::Write, display)?;
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
+/// Writes `data` to an existing file (`/proc`, `/sys` and cgroup files: no create, no truncate).
+pub fn write_file(path: &Path, data: &[u8]) -> SysResult<()> {
+    let fd = open(path, OFlag::O_WRONLY, Mode::empty())?;
+    write_all(fd.as_fd(), data, Some(path))
+}
+
+/// The path through which the kernel reaches an open fd (used to mount onto a resolved fd).
+pub fn fd_path(fd: BorrowedFd<'_>) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+pub fn flock_exclusive(fd: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
+    // SAFETY: flock only reads the fd number; a closed or invalid fd yields EBADF.
+    let rc = retry(|| Errno::result(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) }));
+    rc.map(drop).ctx(SysOp::Flock, Some(display))
+}
+
+pub fn rename(from: &Path, to: &Path) -> SysResult<()> {
+    nix::fcntl::renameat(nix::fcntl::AT_FDCWD, from, nix::fcntl::AT_FDCWD, to)
+        .ctx(SysOp::Rename, Some(to))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mounts
+
+pub fn mount(
+    source: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> SysResult<()> {
+    nix::mount::mount(source, target, fstype, flags, data).ctx(SysOp::Mount, Some(target))
+}
+
+/// Mounts onto an already-resolved fd; `display` is the path inside the container for errors.
+pub fn mount_on_fd(
+    source: Option<&Path>,
+    target: BorrowedFd<'_>,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+    display: &Path,
+) -> SysResult<()> {
+    let target = fd_path(target);
+    nix::mount::mount(source, &target, fstype, flags, data).ctx(SysOp::Mount, Some(display))
+}
+
+pub fn umount_detach(target: &Path) -> SysResult<()> {
+    nix::mount::umount2(target, MntFlags::MNT_DETACH).ctx(SysOp::Umount, Some(target))
+}
+
+pub fn pivot_root_here(display: &Path) -> SysResult<()> {
+    nix::unistd::pivot_root(".", ".").ctx(SysOp::PivotRoot, Some(display))
+}
+
+pub fn chroot(path: &Path) -> SysResult<()> {
+    nix::unistd::chroot(path).ctx(SysOp::Chroot, Some(path))
+}
+
+pub fn chdir(path: &Path) -> SysResult<()> {
+    nix::unistd::chdir(path).ctx(SysOp::Chdir, Some(path))
+}
+
+pub fn fchdir(fd: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
+    nix::unistd::fchdir(fd).ctx(SysOp::Chdir, Some(display))
+}
+
+pub fn statfs_flags(path: &Path) -> SysResult<MsFlags> {
+    let st = nix::sys::statvfs::statvfs(path).ctx(SysOp::Stat, Some(path))?;
+    let f = st.flags();
+    use nix::sys::statvfs::FsFlags as F;
+    let map = [
+        (F::ST_RDONLY, MsFlags::MS_RDONLY),
+        (F::ST_NOSUID, MsFlags::MS_NOSUID),
+        (F::ST_NODEV, MsFlags::MS_NODEV),
+        (F::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (F::ST_NOATIME, MsFlags::MS_NOATIME),
+        (F::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (F::ST_RELATIME, MsFlags::MS_RELATIME),
+    ];
+    Ok(map
+        .iter()
+        .filter(|(s, _)| f.contains(*s))
+        .fold(MsFlags::empty(), |acc, (_, m)| acc | *m))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Namespaces and identity
+
+pub fn setns(fd: BorrowedFd<'_>, kind: CloneFlags, display: &Path) -> SysResult<()> {
+    nix::sched::setns(fd, kind).ctx(SysOp::Setns, Some(display))
+}
+
+pub fn unshare(flags: CloneFlags) -> SysResult<()> {
+    nix::sched::unshare(flags).ctx(SysOp::Unshare, None)
+}
+
+pub fn sethostname(name: &str) -> SysResult<()> {
+    nix::unistd::sethostname(name).ctx(SysOp::Sethostname, None)
+}
+
+pub fn setdomainname(name: &str) -> SysResult<()> {
+    // SAFETY: the pointer and length describe `name`'s bytes, which outlive the call; the
+    // kernel copies at most `len` bytes and never writes through the pointer.
+    let rc = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    Errno::result(rc).map(drop).ctx(SysOp::Setdomainname, None)
+}
+
+pub fn setresuid(uid: u32) -> SysResult<()> {
+    let u = Uid::from_raw(uid);
+    nix::unistd::setresuid(u, u, u).ctx(SysOp::Setuid, None)
+}
+
+pub fn setresgid(gid: u32) -> SysResult<()> {
+    let g = Gid::from_raw(gid);
+    nix::unistd::setresgid(g, g, g).ctx(SysOp::Setgid, None)
+}
+
+pub fn setgroups(gids: &[u32]) -> SysResult<()> {
+    let gids: Vec<Gid> = gids.iter().copied().map(Gid::from_raw).collect();
+    nix::unistd::setgroups(&gids).ctx(SysOp::Setgroups, None)
+}
+
+pub fn umask(mask: u32) {
+    nix::sys::stat::umask(Mode::from_bits_truncate(mask));
+}
+
+pub fn set_keepcaps(on: bool) -> SysResult<()> {
+    nix::sys::prctl::set_keepcaps(on).ctx(SysOp::Prctl, None)
+}
+
+pub fn set_no_new_privs() -> SysResult<()> {
+    nix::sys::prctl::set_no_new_privs().ctx(SysOp::Prctl, None)
+}
+
+pub fn set_child_subreaper() -> SysResult<()> {
+    nix::sys::prctl::set_child_subreaper(true).ctx(SysOp::Prctl, None)
+}
+
+pub fn set_pdeathsig(sig: nix::sys::signal::Signal) -> SysResult<()> {
+    nix::sys::prctl::set_pdeathsig(sig).ctx(SysOp::Prctl, None)
+}
+
+pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> SysResult<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: `lim` is a valid rlimit that lives across the call; a null old-limit pointer is
+    // allowed; an unknown resource number yields EINVAL.
+    let rc = unsafe {
+        libc::prlimit(
+            0,
+            resource as libc::__rlimit_resource_t,
+            &lim,
+            std::ptr::null_mut(),
+        )
+    };
+    Errno::result(rc).map(drop).ctx(SysOp::Setrlimit, None)
+}
+
+pub fn setsid() -> SysResult<()> {
+    nix::unistd::setsid().map(drop).ctx(SysOp::Setsid, None)
+}
+
+/// Joins a fresh anonymous session keyring, so the container does not share the caller's.
+pub fn join_session_keyring(name: &CStr) -> SysResult<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: keyctl(JOIN_SESSION_KEYRING) reads a NUL-terminated name that lives across the call.
+    let rc = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    Errno::result(rc).map(drop).ctx(SysOp::Keyctl, None)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/// What [`clone_process`] returns on each side of the fork.
+pub enum Forked {
+    Parent { pid: Pid, pidfd: Option<OwnedFd> },
+    Child,
+}
+
+/// Creates the container's first process in one step: a fork-like `clone3` (no new stack: the
+/// child continues on a copy of the parent's) with the namespace flags, a pidfd, and — on a
+/// cgroup v2 host — `CLONE_INTO_CGROUP`, so the child is born in its cgroup. Falls back to
+/// `clone(2)` where `clone3` is unavailable (ENOSYS, or EPERM under a seccomp profile that hides
+/// it).
+///
+/// The caller must be single-threaded (the runr CLI is), or the child may inherit a lock held by a
+/// thread that no longer exists; and the child must leave through [`exit_now`].
+pub fn clone_process(flags: CloneFlags, cgroup: Option<BorrowedFd<'_>>) -> SysResult<Forked> {
+    let mut pidfd: RawFd = -1;
+    let mut args = CloneArgs {
+        flags: (flags.bits() as u64) | CLONE_PIDFD,
+        pidfd: &mut pidfd as *mut RawFd as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        ..CloneArgs::default()
+    };
+    if let Some(cg) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = cg.as_raw_fd() as u64;
+    }
+    // SAFETY: `args` is a properly laid out clone_args (v2 size, 88 bytes) that outlives the call;
+    // stack = 0 gives fork semantics (the child runs on a copy-on-write copy of this stack), so no
+    // memory is shared between the two; `pidfd` points at a live i32 for the kernel to fill.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    let rc = match Errno::result(rc) {
+        Err(Errno::ENOSYS) | Err(Errno::EPERM) if cgroup.is_none() => {
+            // SAFETY: clone(2) with a null stack behaves like fork(2), as above; the remaining
+            // pointer arguments (ptid, ctid, tls) are null and unused without their flags.
+            let rc = unsafe {
+                libc::syscall(
+                    libc::SYS_clone,
+                    (flags.bits() as libc::c_long) | libc::SIGCHLD as libc::c_long,
+                    0usize,
+                    0usize,
+                    0usize,
+                    0usize,
+                )
+            };
+            Errno::result(rc).ctx(SysOp::Clone, None)?
+        }
+        other => other.ctx(SysOp::Clone, None)?,
+    };
+    if rc == 0 {
+        return Ok(Forked::Child);
+    }
+    let pidfd = (pidfd >= 0).then(|| {
+        // SAFETY: the kernel just created this fd for us (CLONE_PIDFD) and nothing else owns it.
+        unsafe { OwnedFd::from_raw_fd(pidfd) }
+    });
+    Ok(Forked::Parent {
+        pid: Pid::from_raw(rc as i32),
+        pidfd,
+    })
+}
+
+const CLONE_PIDFD: u64 = 0x1000;
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Leaves a forked child without running the parent's atexit handlers or flushing its stdio
+/// buffers (a copy of the parent's): the only way a cloned child may exit.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no user-space state.
+    unsafe { libc::_exit(code) }
+}
+
+pub fn pidfd_open(pid: i32) -> SysResult<OwnedFd> {
+    // SAFETY: pidfd_open takes two integers and returns a new fd or -1.
+    let rc = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = Errno::result(rc).ctx(SysOp::PidfdOpen, None)?;
+    // SAFETY: a non-negative return is a new fd owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> SysResult<()> {
+    // SAFETY: the fd is borrowed for the call; a null siginfo is allowed; flags 0.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    };
+    Errno::result(rc).map(drop).ctx(SysOp::Kill, None)
+}
+
+pub fn kill(pid: i32, sig: i32) -> SysResult<()> {
+    // SAFETY: kill takes two integers; nothing is dereferenced.
+    Errno::result(unsafe { libc::kill(pid, sig) })
+        .map(drop)
+        .ctx(SysOp::Kill, None)
+}
+
+/// Waits until the process behind `pidfd` has exited (or `timeout_ms` passes; -1 = forever).
+/// Returns true when it has exited.
+pub fn pidfd_wait_exit(pidfd: BorrowedFd<'_>, timeout_ms: i32) -> SysResult<bool> {
+    poll_readable(pidfd, timeout_ms)
+}
+
+pub fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: i32) -> SysResult<bool> {
+    let mut pfd = [libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // SAFETY: one valid pollfd in a live array, length 1.
+    let rc = retry(|| Errno::result(unsafe { libc::poll(pfd.as_mut_ptr(), 1, timeout_ms) }))
+        .ctx(SysOp::Poll, None)?;
+    Ok(rc > 0 && pfd[0].revents != 0)
+}
+
+/// Marks every fd from `first` up as close-on-exec, so nothing of the runtime's leaks into the
+/// container's process (CVE-2024-21626 class) while the fds still needed until exec stay usable.
+pub fn cloexec_from(first: u32) -> SysResult<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range only changes fd flags in this process's table; no memory is passed.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    Errno::result(rc).map(drop).ctx(SysOp::CloseRange, None)
+}
+
+pub fn dup2(from: BorrowedFd<'_>, to: RawFd) -> SysResult<()> {
+    // SAFETY: dup2 only manipulates the fd table; `to` is a plain number (0, 1, 2).
+    let rc = unsafe { libc::dup2(from.as_raw_fd(), to) };
+    Errno::result(rc).map(drop).ctx(SysOp::Dup, None)
+}
+
+/// `execve(2)`: only returns on failure.
+pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> SysError {
+    let err = nix::unistd::execve(path, argv, envp).unwrap_err();
+    SysError::new(
+        SysOp::Execve,
+        Some(Path::new(OsStr::from_bytes(path.to_bytes()))),
+        err,
+    )
+}
+
+/// `access(2)` with the effective ids (`faccessat(AT_EACCESS)`): may this user execute `path`?
+pub fn can_execute(path: &Path) -> SysResult<()> {
+    let c = cstring(SysOp::Stat, path)?;
+    // SAFETY: `c` is a NUL-terminated path alive across the call.
+    let rc = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) };
+    Errno::result(rc).map(drop).ctx(SysOp::Stat, Some(path))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Terminals
+
+/// Opens the slave side of a pty master (`TIOCGPTPEER`): no path lookup, so no symlink games.
+pub fn open_pty_peer(master: BorrowedFd<'_>) -> SysResult<OwnedFd> {
+    const TIOCGPTPEER: libc::c_ulong = 0x5441;
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: TIOCGPTPEER takes an int flag argument and returns a new fd or -1.
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), TIOCGPTPEER as _, flags) };
+    let fd = Errno::result(rc).ctx(SysOp::Ioctl, Some(Path::new("/dev/ptmx")))?;
+    // SAFETY: a non-negative return is a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+pub fn unlockpt(master: BorrowedFd<'_>) -> SysResult<()> {
+    let mut unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int from a live local.
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &mut unlock) };
+    Errno::result(rc)
+        .map(drop)
+        .ctx(SysOp::Ioctl, Some(Path::new("/dev/ptmx")))
+}
+
+pub fn set_controlling_tty(fd: BorrowedFd<'_>) -> SysResult<()> {
+    // SAFETY: TIOCSCTTY takes an int argument (0: do not steal); no memory is passed.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    Errno::result(rc).map(drop).ctx(SysOp::Ioctl, None)
+}
+
+pub fn set_winsize(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> SysResult<()> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize from a live local.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    Errno::result(rc).map(drop).ctx(SysOp::Ioctl, None)
+}
+
+pub fn get_winsize(fd: BorrowedFd<'_>) -> SysResult<(u16, u16)> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one winsize into a live local.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) };
+    Errno::result(rc)
+        .map(|_| (ws.ws_row, ws.ws_col))
+        .ctx(SysOp::Ioctl, None)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fd passing
+
+/// Sends `fd` over a unix socket with SCM_RIGHTS, with `payload` as the message body.
+pub fn send_fd(sock: BorrowedFd<'_>, payload: &[u8], fd: BorrowedFd<'_>) -> SysResult<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let iov = [std::io::IoSlice::new(payload)];
+    let fds = [fd.as_raw_fd()];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    retry(|| sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None))
+        .map(drop)
+        .ctx(SysOp::Sendmsg, None)
+}
+
+/// Receives one fd sent with SCM_RIGHTS (and up to `buf.len()` payload bytes).
+pub fn recv_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> SysResult<Option<OwnedFd>> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = retry(|| {
+        recvmsg::<()>(
+            sock.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        )
+        .map(|m| m.cmsgs().map(|c| c.collect::<Vec<_>>()))
+    })
+    .ctx(SysOp::Recvmsg, None)?;
+    let cmsgs = msg.map_err(|e| SysError::new(SysOp::Recvmsg, None, e))?;
+    for c in cmsgs {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(&fd) = fds.first() {
+                // SAFETY: SCM_RIGHTS just installed this fd in our table; we are its only owner.
+                return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Reads `/proc/<pid>/stat`: (state char, start time in clock ticks since boot).
+/// The start time is what tells a live container init from a recycled pid.
+pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    let raw = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
+    let rest = &raw[raw.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let state = fields.next()?.chars().next()?;
+    // `rest` starts at field 3 (state); start time is field 22.
+    let start = fields.nth(22 - 4)?.parse().ok()?;
+    Some((state, start))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capabilities
+
+pub fn drop_bounding_cap(cap: u32) -> SysResult<()> {
+    // SAFETY: PR_CAPBSET_DROP takes a capability number; no memory is passed.
+    let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
+    Errno::result(rc).map(drop).ctx(SysOp::Capabilities, None)
+}
+
+pub fn clear_ambient_caps() -> SysResult<()> {
+    // SAFETY: PR_CAP_AMBIENT_CLEAR_ALL takes only integer arguments.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    Errno::result(rc).map(drop).ctx(SysOp::Capabilities, None)
+}
+
+pub fn raise_ambient_cap(cap: u32) -> SysResult<()> {
+    // SAFETY: PR_CAP_AMBIENT_RAISE takes a capability number; no memory is passed.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+            cap as libc::c_ulong,
+            0,
+            0,
+        )
+    };
+    Errno::result(rc).map(drop).ctx(SysOp::Capabilities, None)
+}
+
+/// `capset(2)` for the calling thread, version 3 (64-bit sets).
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> SysResult<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let header = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let word = |v: u64, i: u32| (v >> (32 * i)) as u32;
+    let data = [0, 1].map(|i| Data {
+        effective: word(effective, i),
+        permitted: word(permitted, i),
+        inheritable: word(inheritable, i),
+    });
+    // SAFETY: header and a two-element data array (as version 3 requires) live across the call;
+    // the kernel only reads them.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &header as *const Header, data.as_ptr()) };
+    Errno::result(rc).map(drop).ctx(SysOp::Capabilities, None)
+}
+
+/// Closes a descriptor number in a forked child, where the owning `OwnedFd` lives on in the
+/// parent's copy of memory (dropping it there is not possible).
+pub fn close_in_child(fd: RawFd) {
+    // SAFETY: called only in a freshly forked child for fds it inherited and will never use;
+    // the parent's OwnedFd refers to the parent's own fd table, unaffected by this close.
+    unsafe { libc::close(fd) };
+}
+
+/// Waits for a child of this process and returns its raw wait status.
+pub fn waitpid(pid: i32) -> SysResult<i32> {
+    let mut status = 0;
+    // SAFETY: `status` is a live int for the kernel to fill; pid is a plain number.
+    let rc = retry(|| Errno::result(unsafe { libc::waitpid(pid, &mut status, 0) }));
+    rc.map(|_| status).ctx(SysOp::Wait, None)
+}
+
+/// Resets every signal to its default action and unblocks all of them (for the container's
+/// process, which must not inherit the runtime's signal state: ignored dispositions survive exec).
+pub fn reset_signals() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for sig in Signal::iterator() {
+        if sig != Signal::SIGKILL && sig != Signal::SIGSTOP {
+            // SAFETY: installing SIG_DFL runs no handler code, so no async-signal-safety concern.
+            let _ = unsafe { sigaction(sig, &default) };
+        }
+    }
+    let _ = SigSet::empty().thread_set_mask();
+}
