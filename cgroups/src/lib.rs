@@ -48,6 +48,8 @@ mod devices_bpf;
 mod error;
 mod freezer;
 mod fs;
+#[cfg(test)]
+mod host_v2_tests;
 mod oom;
 mod path;
 mod resources;
