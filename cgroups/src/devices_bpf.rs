@@ -286,7 +286,8 @@ mod tests {
         assert_eq!(run(&p, CHAR, 5, 2, R | W), 1); // /dev/ptmx
         assert_eq!(run(&p, CHAR, 136, 0, R | W), 1); // /dev/pts/0
         assert_eq!(run(&p, CHAR, 10, 200, M), 1); // mknod anything
-        assert_eq!(run(&p, CHAR, 10, 200, R), 0); // /dev/net/tun
+        assert_eq!(run(&p, CHAR, 10, 200, R | W), 1); // /dev/net/tun (runc 1.1)
+        assert_eq!(run(&p, CHAR, 10, 229, R), 0); // /dev/fuse
         assert_eq!(run(&p, BLOCK, 8, 0, R), 0); // /dev/sda
     }
 

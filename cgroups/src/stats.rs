@@ -27,10 +27,98 @@ fn is_zero(v: &u64) -> bool {
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Stats {
     pub cpu: Cpu,
+    pub cpuset: Cpuset,
     pub memory: Memory,
     pub pids: Pids,
     pub blkio: Blkio,
     pub hugetlb: BTreeMap<String, Hugetlb>,
+    /// Not cgroup data; always `{}` here (runc fills it only with Intel RDT enabled).
+    pub intel_rdt: IntelRdt,
+    /// Not cgroup data; always `null` here (runc reports interfaces of the container's netns).
+    pub network_interfaces: Option<Vec<serde_json::Value>>,
+}
+
+/// Placeholder for runc's intel_rdt object.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct IntelRdt {}
+
+/// cpuset statistics (runc: v1 only; on v2 the effective cpus/mems are reported).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Cpuset {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cpus: Vec<u16>,
+    pub cpu_exclusive: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mems: Vec<u16>,
+    pub mem_hardwall: u64,
+    pub mem_exclusive: u64,
+    pub memory_migrate: u64,
+    pub memory_spread_page: u64,
+    pub memory_spread_slab: u64,
+    pub memory_pressure: u64,
+    pub sched_load_balance: u64,
+    pub sched_relax_domain_level: i64,
+}
+
+/// "0-3,5" → [0, 1, 2, 3, 5].
+fn parse_list(path: &Path, s: &str) -> Result<Vec<u16>> {
+    let bad = |reason: &str| Error::Parse {
+        path: path.to_path_buf(),
+        content: s.to_string(),
+        reason: reason.to_string(),
+    };
+    let mut out = Vec::new();
+    for part in s.trim().split(',').filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let a: u16 = a
+            .trim()
+            .parse()
+            .map_err(|_| bad("expected a cpu/node list"))?;
+        let b: u16 = b
+            .trim()
+            .parse()
+            .map_err(|_| bad("expected a cpu/node list"))?;
+        if b < a || usize::from(b - a) > 65535 {
+            return Err(bad("bad range"));
+        }
+        out.extend(a..=b);
+    }
+    Ok(out)
+}
+
+fn cpuset_v1(d: CgDir<'_>, c: &mut Cpuset) -> Result<()> {
+    if let Some(t) = opt_read(d, "cpuset.cpus")? {
+        c.cpus = parse_list(&d.file("cpuset.cpus"), &t)?;
+    }
+    if let Some(t) = opt_read(d, "cpuset.mems")? {
+        c.mems = parse_list(&d.file("cpuset.mems"), &t)?;
+    }
+    c.cpu_exclusive = opt_u64(d, "cpuset.cpu_exclusive")?;
+    c.mem_hardwall = opt_u64(d, "cpuset.mem_hardwall")?;
+    c.mem_exclusive = opt_u64(d, "cpuset.mem_exclusive")?;
+    c.memory_migrate = opt_u64(d, "cpuset.memory_migrate")?;
+    c.memory_spread_page = opt_u64(d, "cpuset.memory_spread_page")?;
+    c.memory_spread_slab = opt_u64(d, "cpuset.memory_spread_slab")?;
+    c.memory_pressure = opt_u64(d, "cpuset.memory_pressure")?;
+    c.sched_load_balance = opt_u64(d, "cpuset.sched_load_balance")?;
+    if let Some(t) = opt_read(d, "cpuset.sched_relax_domain_level")? {
+        c.sched_relax_domain_level = t.trim().parse().map_err(|_| Error::Parse {
+            path: d.file("cpuset.sched_relax_domain_level"),
+            content: t.clone(),
+            reason: "expected an integer".into(),
+        })?;
+    }
+    Ok(())
+}
+
+fn cpuset_v2(d: CgDir<'_>, c: &mut Cpuset) -> Result<()> {
+    if let Some(t) = opt_read(d, "cpuset.cpus.effective")? {
+        c.cpus = parse_list(&d.file("cpuset.cpus.effective"), &t)?;
+    }
+    if let Some(t) = opt_read(d, "cpuset.mems.effective")? {
+        c.mems = parse_list(&d.file("cpuset.mems.effective"), &t)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -182,6 +270,11 @@ pub(crate) fn collect(m: &Manager) -> Result<Stats> {
     match m.target("cpu") {
         Some(Target::V1(d)) => cpu_v1(m, d, &mut s.cpu)?,
         Some(Target::V2(d)) => cpu_v2(d, &mut s.cpu)?,
+        None => {}
+    }
+    match m.target("cpuset") {
+        Some(Target::V1(d)) => cpuset_v1(d, &mut s.cpuset)?,
+        Some(Target::V2(d)) => cpuset_v2(d, &mut s.cpuset)?,
         None => {}
     }
     match m.target("memory") {

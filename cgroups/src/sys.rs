@@ -129,6 +129,8 @@ struct GetFdAttr {
 fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<libc::c_int> {
     // SAFETY: `attr` points to a live, #[repr(C)] prefix of `union bpf_attr` for `cmd`, and its
     // exact size is passed, so the kernel reads/writes only within it (it zero-extends the rest).
+    // The pointers stored inside it (instructions, license, log buffer, id array) are set by
+    // the callers below from buffers that outlive this call, with their true lengths.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_bpf,

@@ -329,7 +329,8 @@ fn devices_deny_all_then_rules_in_order() {
     let w = t.take_writes();
     assert_eq!(w[1], "devices/runr/ctr/devices.allow c *:* m");
     assert_eq!(w[3], "devices/runr/ctr/devices.allow c 1:3 rwm");
-    assert_eq!(w.len(), 11);
+    assert_eq!(w.len(), 12);
+    assert_eq!(w[11], "devices/runr/ctr/devices.allow c 10:200 rwm");
 }
 
 #[test]
@@ -465,6 +466,8 @@ fn stats_v1_fake() {
     t.set(&format!("hugetlb/{d}/hugetlb.2MB.failcnt"), "1\n");
     let s = serde_json::to_value(m.stats().unwrap()).unwrap();
     let want = serde_json::json!({
+        "cpuset": {"cpu_exclusive": 0, "mem_hardwall": 0, "mem_exclusive": 0, "memory_migrate": 0, "memory_spread_page": 0, "memory_spread_slab": 0, "memory_pressure": 0, "sched_load_balance": 0, "sched_relax_domain_level": 0, "cpus": [0, 1, 2, 3], "mems": [0]},
+        "intel_rdt": {}, "network_interfaces": null,
         "cpu": {"usage": {"total": 123456789, "percpu": [100, 200], "kernel": 70000000, "user": 50000000},
                 "throttling": {"periods": 10, "throttledPeriods": 2, "throttledTime": 3000}},
         "memory": {"cache": 4096,

@@ -285,6 +285,8 @@ fn stats_v2_fake() {
     t.set(&format!("{d}/hugetlb.2MB.events"), "max 4\n");
     let s = serde_json::to_value(m.stats().unwrap()).unwrap();
     let want = serde_json::json!({
+        "cpuset": {"cpu_exclusive": 0, "mem_hardwall": 0, "mem_exclusive": 0, "memory_migrate": 0, "memory_spread_page": 0, "memory_spread_slab": 0, "memory_pressure": 0, "sched_load_balance": 0, "sched_relax_domain_level": 0},
+        "intel_rdt": {}, "network_interfaces": null,
         "cpu": {"usage": {"total": 1000000, "kernel": 400000, "user": 600000},
                 "throttling": {"periods": 5, "throttledPeriods": 1, "throttledTime": 7000}},
         "memory": {"cache": 2048,

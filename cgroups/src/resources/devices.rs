@@ -122,7 +122,8 @@ fn rule(
 }
 
 /// runc 1.1.5's default allowed devices (specconv `AllowedDevices`): mknod of any char/block
-/// device, /dev/{null,random,full,tty,zero,urandom}, /dev/pts/*, /dev/ptmx. runc's cgroup
+/// device, /dev/{null,random,full,tty,zero,urandom}, /dev/pts/*, /dev/ptmx and /dev/net/tun (runc
+/// 1.2 dropped tun; 1.1.5, the reference, still allows it). runc's cgroup
 /// rule list is: the spec's linux.resources.devices, then these, then an "rwm" allow rule for
 /// each linux.devices entry.
 pub fn default_device_rules() -> Vec<LinuxDeviceCgroup> {
@@ -138,5 +139,6 @@ pub fn default_device_rules() -> Vec<LinuxDeviceCgroup> {
         rule(C, Some(1), Some(9), "rwm"),
         rule(C, Some(136), None, "rwm"),
         rule(C, Some(5), Some(2), "rwm"),
+        rule(C, Some(10), Some(200), "rwm"),
     ]
 }
