@@ -273,9 +273,7 @@ impl Container {
         wait_ready(&parent_end, &mut rollback, pid, spec, &hook_state)?;
 
         // Limits apply from here, once the init's set-up (not the container's work) is done.
-        if let Some(res) = linux.resources() {
-            cgroup.apply(res)?;
-        }
+        cgroup.apply(&resources_with_default_devices(linux))?;
         let pid_start = sys::proc_stat(pid).map(|(_, s)| s).unwrap_or(0);
         let st = Persisted {
             id: id.to_string(),
@@ -510,6 +508,36 @@ impl Container {
             message: message.to_string(),
         }
     }
+}
+
+/// The spec's resources with runc's device rules added: the spec's own rules first, then the
+/// devices every container may use (null, zero, full, random, urandom, tty, ptys, tun), then one
+/// allow rule per `linux.devices` entry, so that the nodes created in /dev are usable.
+fn resources_with_default_devices(
+    linux: &oci_spec::runtime::Linux,
+) -> oci_spec::runtime::LinuxResources {
+    use oci_spec::runtime::{LinuxDeviceCgroupBuilder, LinuxDeviceType};
+    let mut res = linux.resources().clone().unwrap_or_default();
+    let mut rules = res.devices().clone().unwrap_or_default();
+    rules.extend(cgroups::default_device_rules());
+    for d in linux.devices().as_deref().unwrap_or_default() {
+        let typ = match d.typ() {
+            LinuxDeviceType::B => LinuxDeviceType::B,
+            _ => LinuxDeviceType::C,
+        };
+        if let Ok(rule) = LinuxDeviceCgroupBuilder::default()
+            .allow(true)
+            .typ(typ)
+            .major(d.major())
+            .minor(d.minor())
+            .access("rwm")
+            .build()
+        {
+            rules.push(rule);
+        }
+    }
+    res.set_devices(Some(rules));
+    res
 }
 
 /// Every container under `root`, in runc's `list` shape (owner = the state directory's owner).

@@ -316,6 +316,12 @@ mod tests {
     }
 
     #[test]
+    fn absolute_paths_are_cleaned() {
+        assert_eq!(absolute(Path::new("/a/./b/../c/")), PathBuf::from("/a/c"));
+        assert_eq!(absolute(Path::new("/..")), PathBuf::from("/"));
+    }
+
+    #[test]
     fn sysctls_follow_namespaces() {
         let only_net = |t: LinuxNamespaceType| t == LinuxNamespaceType::Network;
         assert!(check_sysctl("net.ipv4.ip_forward", &only_net).is_ok());
