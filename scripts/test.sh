@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit tests and real-container integration tests
+# (as root). Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "the integration tests create real containers: run as root" >&2; exit 1; }
+bash scripts/deps.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo build --workspace --quiet
+cargo test --workspace
