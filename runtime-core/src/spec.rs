@@ -32,24 +32,33 @@ impl Bundle {
             field: field.to_string(),
             reason,
         };
-        let raw = std::fs::read(&config).map_err(|e| bad("(file)", e.to_string()))?;
+        let raw = std::fs::read(&config).map_err(|e| bad("cannot read", io_reason(&e)))?;
         let mut de = serde_json::Deserializer::from_slice(&raw);
         let spec: Spec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." {
+            let inner = e.into_inner();
+            // A syntax error has no meaningful field path ("process.?"): say what it is.
+            let field = if inner.is_syntax() || inner.is_eof() {
+                "invalid JSON".to_string()
+            } else if path == "." {
                 "(document)".to_string()
             } else {
                 path
             };
-            bad(&field, e.into_inner().to_string())
+            let reason = parse_reason(&inner, &field);
+            bad(&field, reason)
         })?;
         let root = spec
             .root()
             .as_ref()
             .ok_or_else(|| bad("root", "is required".into()))?;
         let root_path = dir.join(root.path());
-        let rootfs = std::fs::canonicalize(&root_path)
-            .map_err(|e| bad("root.path", format!("{}: {e}", root_path.display())))?;
+        let rootfs = std::fs::canonicalize(&root_path).map_err(|e| {
+            bad(
+                "root.path",
+                format!("{}: {}", root_path.display(), io_reason(&e)),
+            )
+        })?;
         if !rootfs.is_dir() {
             return Err(bad(
                 "root.path",
@@ -292,15 +301,59 @@ pub(crate) fn escapes_root(dest: &Path) -> bool {
     false
 }
 
-/// `path` made absolute against the current directory (no symlink resolution).
+/// An I/O error's text without Rust's " (os error N)" tail, lowercased like Go's
+/// ("no such file or directory").
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// serde's message for a config field, reworded where oci-spec's is obscure: an unknown
+/// capability reads `no variant for CAP_X (converted to X)`.
+fn parse_reason(e: &serde_json::Error, field: &str) -> String {
+    let text = e.to_string();
+    if let (true, Some(rest)) = (
+        field.contains("capabilities"),
+        text.strip_prefix("no variant for "),
+    ) {
+        let name = rest.split_whitespace().next().unwrap_or(rest);
+        let at = rest.find(" at line ").map(|i| &rest[i..]).unwrap_or("");
+        return format!("unknown capability {name:?}{at}");
+    }
+    text
+}
+
+/// `path` made absolute against the current directory and cleaned lexically, like Go's
+/// `filepath.Abs` (`.` and `..` resolved by name, no symlink resolution), so the bundle and
+/// root paths that state and engines see are the same whichever way they were spelled.
 pub fn absolute(path: &Path) -> PathBuf {
-    if path.is_absolute() {
+    let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir()
-            .map(|d| d.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
+        match std::env::current_dir() {
+            Ok(d) => d.join(path),
+            Err(_) => return path.to_path_buf(),
+        }
+    };
+    let mut out = PathBuf::from("/");
+    for c in joined.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(name) => out.push(name),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
     }
+    out
 }
 
 #[cfg(test)]
@@ -319,6 +372,12 @@ mod tests {
     fn absolute_paths_are_cleaned() {
         assert_eq!(absolute(Path::new("/a/./b/../c/")), PathBuf::from("/a/c"));
         assert_eq!(absolute(Path::new("/..")), PathBuf::from("/"));
+    }
+
+    #[test]
+    fn reasons_read_well() {
+        let e = std::io::Error::from_raw_os_error(2);
+        assert_eq!(io_reason(&e), "no such file or directory");
     }
 
     #[test]

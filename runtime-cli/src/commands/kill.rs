@@ -12,11 +12,15 @@ pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
     let (id, sig) = match p.args.as_slice() {
         [id] => (id, "SIGTERM"),
         [id, sig] => (id, sig.as_str()),
-        _ => {
-            return Err(UsageError(
-                "runr: \"kill\" requires a minimum of 1 and a maximum of 2 arguments".into(),
+        [] => {
+            return Err(
+                UsageError(r#"runr: "kill" requires a minimum of 1 argument(s)"#.into()).into(),
             )
-            .into())
+        }
+        _ => {
+            return Err(
+                UsageError(r#"runr: "kill" requires a maximum of 2 argument(s)"#.into()).into(),
+            )
         }
     };
     let signal = signals::parse(sig).ok_or_else(|| anyhow::anyhow!("unknown signal {sig:?}"))?;

@@ -70,7 +70,7 @@ pub fn dispatch(g: &mut Global, command: &str, argv: &[String]) -> i32 {
             if e.downcast_ref::<UsageError>().is_some() {
                 println!("Incorrect Usage.\n\n{USAGE}");
             }
-            g.log.error(&format!("{e:#}"));
+            g.log.error(&describe(&e));
             1
         }
     }
@@ -81,12 +81,64 @@ fn prefixed(command: &str, e: anyhow::Error) -> anyhow::Error {
     if e.downcast_ref::<UsageError>().is_some() {
         return e;
     }
-    anyhow::anyhow!("runr {command} failed: {e:#}")
+    anyhow::anyhow!("runr {command} failed: {}", describe(&e))
+}
+
+/// An error and its causes joined with ": ", like `{:#}`, but without repeating a cause whose
+/// text its wrapper already shows (the library's errors embed their source in their message).
+pub fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Logs library warnings (poststart/poststop hook failures).
 fn warn_all(g: &mut Global, warnings: Vec<runtime_core::Error>) {
     for w in warnings {
         g.log.warn(&w.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[derive(Debug)]
+    struct Inner;
+    impl std::fmt::Display for Inner {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("bad cgroupsPath")
+        }
+    }
+    impl std::error::Error for Inner {}
+
+    #[derive(Debug)]
+    struct Outer(Inner);
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "cgroup: {}", self.0)
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn causes_already_shown_are_not_repeated() {
+        let e = anyhow::Error::new(Outer(Inner));
+        assert_eq!(describe(&e), "cgroup: bad cgroupsPath");
+        let e = anyhow::Error::new(Inner).context("create");
+        assert_eq!(describe(&e), "create: bad cgroupsPath");
     }
 }

@@ -1,5 +1,7 @@
 //! `runr spec [--bundle DIR] [--rootless]`: writes a starting config.json, the same one runc
-//! writes (a busybox-style shell with a terminal, a read-only root, the usual mounts).
+//! writes (a busybox-style shell with a terminal, a read-only root, the usual mounts), byte for
+//! byte: the same keys in the same order, tab-indented, hostname "runc" included (tools that
+//! diff a generated spec against runc's expect it).
 
 use std::path::PathBuf;
 
@@ -17,14 +19,105 @@ pub fn run(_g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
         anyhow::bail!("chdir {}: no such file or directory", dir.display());
     }
     let path = dir.join("config.json");
+    // runc chdirs into the bundle first, so its message names the file alone.
     if path.exists() {
-        anyhow::bail!("File {} exists. Remove it first", path.display());
+        anyhow::bail!("File config.json exists. Remove it first");
     }
     let spec = default_spec(p.is_set("rootless"));
-    let mut text = serde_json::to_string_pretty(&spec)?;
-    text = text.replace("  ", "\t");
+    let mut text = String::new();
+    write_ordered(&spec, 0, &mut text);
     std::fs::write(&path, text)?;
     Ok(0)
+}
+
+/// Object keys in the order runc's Go structs declare them, so `runr spec` writes the same
+/// bytes as `runc spec`; keys not listed follow, sorted.
+const KEY_ORDER: &[&str] = &[
+    "ociVersion",
+    "process",
+    "terminal",
+    "user",
+    "uid",
+    "gid",
+    "args",
+    "env",
+    "cwd",
+    "capabilities",
+    "bounding",
+    "effective",
+    "permitted",
+    "ambient",
+    "rlimits",
+    "destination",
+    "type",
+    "source",
+    "options",
+    "hard",
+    "soft",
+    "noNewPrivileges",
+    "root",
+    "path",
+    "readonly",
+    "hostname",
+    "mounts",
+    "linux",
+    "uidMappings",
+    "gidMappings",
+    "containerID",
+    "hostID",
+    "size",
+    "resources",
+    "devices",
+    "allow",
+    "access",
+    "namespaces",
+    "maskedPaths",
+    "readonlyPaths",
+];
+
+/// Go's `json.MarshalIndent(v, "", "\t")`: tab indentation, `"key": value`, no final newline.
+fn write_ordered(v: &Value, depth: usize, out: &mut String) {
+    let indent = |out: &mut String, d: usize| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n('\t', d));
+    };
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by_key(|k| {
+                let rank = KEY_ORDER
+                    .iter()
+                    .position(|o| o == k)
+                    .unwrap_or(KEY_ORDER.len());
+                (rank, k.as_str())
+            });
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                indent(out, depth + 1);
+                out.push_str(&Value::from(k.as_str()).to_string());
+                out.push_str(": ");
+                write_ordered(&map[k.as_str()], depth + 1, out);
+            }
+            indent(out, depth);
+            out.push('}');
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                indent(out, depth + 1);
+                write_ordered(item, depth + 1, out);
+            }
+            indent(out, depth);
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
 }
 
 fn default_spec(rootless: bool) -> Value {
@@ -83,7 +176,7 @@ fn default_spec(rootless: bool) -> Value {
             "noNewPrivileges": true
         },
         "root": {"path": "rootfs", "readonly": true},
-        "hostname": "runr",
+        "hostname": "runc",
         "mounts": [
             {"destination": "/proc", "type": "proc", "source": "proc"},
             {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
