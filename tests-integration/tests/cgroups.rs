@@ -1,0 +1,300 @@
+//! Resources through `runr`, read back from the cgroup files and enforced where it can be shown.
+//! Runs on whatever layout the host has (this machine: v1 hybrid; `scripts/test-v2.sh` runs the
+//! same binary in a pure cgroup2 VM). Where runc is installed the same bundle runs under runc and
+//! the files must hold the same values.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use cgroups::Layout;
+use serde_json::json;
+use tests_integration::{assert_no_leaks, unique, wait_for, Bundle, Runtime};
+
+fn layout() -> Layout {
+    cgroups::detect_layout().expect("cgroup layout")
+}
+
+/// The directory of `controller` for a container whose cgroupsPath is `path` (absolute).
+fn cgroup_dir(controller: &str, path: &str) -> PathBuf {
+    let rel = path.trim_start_matches('/');
+    if layout() == Layout::Unified {
+        return Path::new("/sys/fs/cgroup").join(rel);
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    for l in mountinfo.lines() {
+        let Some((pre, post)) = l.split_once(" - ") else {
+            continue;
+        };
+        let post: Vec<&str> = post.split(' ').collect();
+        if post[0] == "cgroup" && post[2].split(',').any(|o| o == controller) {
+            return Path::new(pre.split(' ').nth(4).unwrap()).join(rel);
+        }
+    }
+    panic!("controller {controller} is not mounted");
+}
+
+fn read(controller: &str, path: &str, file: &str) -> Option<String> {
+    std::fs::read_to_string(cgroup_dir(controller, path).join(file))
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// A bundle that sleeps, with `resources` as linux.resources.
+fn sleeper(resources: serde_json::Value) -> Bundle {
+    let mut b = Bundle::new(&["sleep", "100"]);
+    b.config["linux"]["resources"] = resources;
+    b
+}
+
+/// Starts the bundle's container under `rt` and returns the files of interest, then deletes it.
+fn files_written(
+    rt: &Runtime,
+    b: &Bundle,
+    files: &[(&str, &str)],
+) -> BTreeMap<String, Option<String>> {
+    let id = unique("cgfiles");
+    let out = rt.create(b, &id, &[]);
+    assert!(
+        out.status.success(),
+        "{} create: {}",
+        rt.name,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rt.ok(&["start", &id]);
+    let got = files
+        .iter()
+        .map(|(c, f)| (format!("{c}/{f}"), read(c, &b.cgroup_path(), f)))
+        .collect();
+    rt.ok(&["delete", "--force", &id]);
+    assert_no_leaks(rt, &id, b);
+    got
+}
+
+#[test]
+fn resources_are_written_as_runc_writes_them() {
+    let resources = json!({
+        "devices": [{"allow": false, "access": "rwm"}],
+        "memory": {"limit": 67108864, "reservation": 33554432, "swap": 134217728},
+        "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"},
+        "pids": {"limit": 64}
+    });
+    let (files, expected): (Vec<(&str, &str)>, Vec<&str>) = if layout() == Layout::Unified {
+        (
+            vec![
+                ("memory", "memory.max"),
+                ("memory", "memory.low"),
+                ("memory", "memory.swap.max"),
+                ("cpu", "cpu.weight"),
+                ("cpu", "cpu.max"),
+                ("cpuset", "cpuset.cpus"),
+                ("cpuset", "cpuset.mems"),
+                ("pids", "pids.max"),
+            ],
+            vec![
+                "67108864",
+                "33554432",
+                "67108864",
+                "20",
+                "50000 100000",
+                "0",
+                "0",
+                "64",
+            ],
+        )
+    } else {
+        (
+            vec![
+                ("memory", "memory.limit_in_bytes"),
+                ("memory", "memory.soft_limit_in_bytes"),
+                ("cpu", "cpu.shares"),
+                ("cpu", "cpu.cfs_quota_us"),
+                ("cpu", "cpu.cfs_period_us"),
+                ("cpuset", "cpuset.cpus"),
+                ("cpuset", "cpuset.mems"),
+                ("pids", "pids.max"),
+            ],
+            vec![
+                "67108864", "33554432", "512", "50000", "100000", "0", "0", "64",
+            ],
+        )
+    };
+    let b = sleeper(resources);
+    let runr = files_written(&Runtime::runr(), &b, &files);
+    for ((c, f), want) in files.iter().zip(&expected) {
+        assert_eq!(
+            runr[&format!("{c}/{f}")].as_deref(),
+            Some(*want),
+            "runr: {c}/{f}"
+        );
+    }
+    if let Some(runc) = Runtime::runc() {
+        let theirs = files_written(&runc, &b, &files);
+        assert_eq!(runr, theirs, "runr and runc write the same cgroup files");
+    }
+}
+
+#[test]
+fn memory_hog_is_oom_killed() {
+    let rt = Runtime::runr();
+    let id = unique("oom");
+    // dd allocates (and touches) a 64 MiB buffer; the limit is 20 MiB with no swap on top.
+    let mut b = Bundle::new(&["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]);
+    b.config["linux"]["resources"]["memory"] = json!({"limit": 20971520, "swap": 20971520});
+    let (code, _, err) = rt.run(&b, &id);
+    assert_eq!(code, 137, "OOM-killed: {err}");
+    assert_no_leaks(&rt, &id, &b);
+}
+
+#[test]
+fn fork_bomb_stops_at_pids_max() {
+    let rt = Runtime::runr();
+    let id = unique("pids");
+    let forks: Vec<String> = (1..=40).map(|i| i.to_string()).collect();
+    let script = format!(
+        "(for i in {}; do sleep 30 & done) 2>/dev/null; exec sleep 30",
+        forks.join(" ")
+    );
+    let mut b = Bundle::shell(&script);
+    b.config["linux"]["resources"]["pids"] = json!({"limit": 10});
+    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.ok(&["start", &id]);
+    let path = b.cgroup_path();
+    // The kernel counts every refused fork in pids.events ("max N").
+    let refused = || {
+        read("pids", &path, "pids.events")
+            .and_then(|e| e.trim_start_matches("max ").parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        wait_for(5, || refused() > 0),
+        "forks past pids.max are refused"
+    );
+    let current: u64 = read("pids", &path, "pids.current")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(current <= 10, "pids.current {current} above pids.max 10");
+    assert!(current >= 5, "the container did fork ({current} tasks)");
+    rt.ok(&["delete", "--force", &id]);
+    assert_no_leaks(&rt, &id, &b);
+}
+
+#[test]
+fn denied_device_cannot_be_opened() {
+    let rt = Runtime::runr();
+    let id = unique("dev");
+    // /dev/kmsg (c 1:11) bind-mounted in but not in the allow list: the device cgroup refuses it,
+    // while /dev/null (allowed by default) works.
+    let mut b = Bundle::shell("head -c1 /dev/kmsg >/dev/null 2>&1 && echo kmsg-open || echo kmsg-denied; echo x >/dev/null && echo null-ok");
+    b.config["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/dev/kmsg", "type": "bind", "source": "/dev/kmsg", "options": ["bind"]
+    }));
+    let (code, out, err) = rt.run(&b, &id);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "kmsg-denied\nnull-ok\n");
+    assert_no_leaks(&rt, &id, &b);
+}
+
+#[test]
+fn freezer_stops_a_busy_loop() {
+    let rt = Runtime::runr();
+    let id = unique("freeze");
+    let mut b = Bundle::shell("i=0; while :; do i=$((i+1)); echo $i > /tmp/count; done");
+    b.config["root"]["readonly"] = false.into();
+    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.ok(&["start", &id]);
+    let count = b.rootfs().join("tmp/count");
+    let value = || {
+        std::fs::read_to_string(&count)
+            .unwrap_or_default()
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(0)
+    };
+    assert!(wait_for(5, || value() > 0), "loop is running");
+
+    let c = runtime_core::Container::load(&rt.root, &id).unwrap();
+    c.cgroup().freeze().unwrap();
+    assert!(c.cgroup().is_frozen().unwrap());
+    assert_eq!(c.status(), runtime_core::Status::Paused);
+    let frozen_at = value();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(value(), frozen_at, "no progress while frozen");
+
+    c.cgroup().thaw().unwrap();
+    assert!(wait_for(5, || value() > frozen_at), "progress after thaw");
+    assert_eq!(c.status(), runtime_core::Status::Running);
+    rt.ok(&["delete", "--force", &id]);
+    assert_no_leaks(&rt, &id, &b);
+}
+
+#[test]
+fn delete_force_removes_a_frozen_container() {
+    let rt = Runtime::runr();
+    let id = unique("frozendel");
+    let b = Bundle::new(&["sleep", "100"]);
+    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.ok(&["start", &id]);
+    runtime_core::Container::load(&rt.root, &id)
+        .unwrap()
+        .cgroup()
+        .freeze()
+        .unwrap();
+    assert_eq!(rt.state(&id)["status"], "paused");
+    rt.ok(&["delete", "--force", &id]);
+    assert_no_leaks(&rt, &id, &b);
+}
+
+#[test]
+fn tiny_memory_limit_fails_clearly_or_works_never_hangs() {
+    let rt = Runtime::runr();
+    let id = unique("tiny");
+    let mut b = Bundle::new(&["true"]);
+    b.config["linux"]["resources"]["memory"] = json!({"limit": 4194304});
+    b.write();
+    let mut child = rt
+        .command(&["run", "--bundle", b.dir.to_str().unwrap(), &id])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "run with a 4 MiB limit hung");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    if !status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.trim().is_empty(), "a failure says why");
+    }
+    let _ = rt.exec(&["delete", "--force", &id]);
+    assert_no_leaks(&rt, &id, &b);
+}
+
+#[test]
+fn oom_event_fd_fires_on_oom() {
+    let rt = Runtime::runr();
+    let id = unique("oomfd");
+    let mut b = Bundle::new(&["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]);
+    b.config["linux"]["resources"]["memory"] = json!({"limit": 20971520, "swap": 20971520});
+    assert!(rt.create(&b, &id, &[]).status.success());
+    let c = runtime_core::Container::load(&rt.root, &id).unwrap();
+    let fd = c.cgroup().oom_event_fd().unwrap();
+    rt.ok(&["start", &id]);
+    let mut pfd = libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(&fd),
+        events: libc::POLLIN | libc::POLLPRI,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, 10_000) };
+    assert!(n > 0, "OOM event within 10s");
+    assert!(wait_for(5, || c.cgroup().oom_kill_count().unwrap_or(0) >= 1));
+    rt.ok(&["delete", "--force", &id]);
+    assert_no_leaks(&rt, &id, &b);
+}
