@@ -20,8 +20,20 @@ pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
     let p = cli::parse(argv, FLAGS)?;
     let id = p.id("create")?;
     let opts = options(g, &p)?;
-    Container::create(id, &bundle(&p), opts)?;
+    Container::create(id, &bundle(&p), opts).map_err(|e| in_config(&bundle(&p), e))?;
     Ok(0)
+}
+
+/// An init step failure names the config field it came from (`mounts[7]`, `process.args[0]`):
+/// prefix it with the config file, as config errors are, so the message points at the file.
+pub fn in_config(bundle: &std::path::Path, e: runtime_core::Error) -> anyhow::Error {
+    match e {
+        runtime_core::Error::Init { .. } => {
+            let config = runtime_core::spec::absolute(bundle).join("config.json");
+            anyhow::Error::new(e).context(config.display().to_string())
+        }
+        other => other.into(),
+    }
 }
 
 pub fn bundle(p: &Parsed) -> PathBuf {

@@ -35,9 +35,7 @@ pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
     let p = cli::parse(argv, FLAGS)?;
     let id = p.id("run")?.to_string();
     let detach = p.is_set("detach");
-    if detach && p.is_set("keep") {
-        anyhow::bail!("--detach and --keep cannot be used together");
-    }
+    // runc 1.1.5 accepts --keep with --detach (there is nothing to delete afterwards then).
     let mut opts = super::create::options(g, &p)?;
     // Without a console socket, a foreground run relays the container's terminal itself.
     let mut our_end = None;
@@ -60,7 +58,9 @@ pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
     if !detach {
         signals.thread_block()?;
     }
-    let mut container = Container::create(&id, &super::create::bundle(&p), opts)?;
+    let bundle = super::create::bundle(&p);
+    let mut container =
+        Container::create(&id, &bundle, opts).map_err(|e| super::create::in_config(&bundle, e))?;
     let master = match &our_end {
         Some(sock)
             if container
