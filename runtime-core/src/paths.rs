@@ -36,17 +36,32 @@ pub fn open_path(root: BorrowedFd<'_>, dest: &Path) -> SysResult<OwnedFd> {
     } else {
         rel.as_path()
     };
-    sys::open_in_root(root, target, OFlag::O_PATH, Mode::empty(), dest)
+    // openat2 fails with EAGAIN when a `..` on the way raced with any rename or mount on the
+    // system (it cannot then prove the walk stayed inside the root): the man page says retry.
+    let mut tries = 0;
+    loop {
+        match sys::open_in_root(root, target, OFlag::O_PATH, Mode::empty(), dest) {
+            Err(e) if e.errno == Errno::EAGAIN && tries < MAX_EAGAIN_RETRIES => tries += 1,
+            other => return other,
+        }
+    }
 }
+
+/// How often a path walk that raced with a mount or rename elsewhere is retried.
+const MAX_EAGAIN_RETRIES: u32 = 128;
 
 /// Opens `dest` inside `root`, first creating the missing directories on the way and the last
 /// component as `leaf` (mode 0755 for directories, 0644 for files). Returns an `O_PATH` fd.
+///
+/// Symlinks on the way are followed as if `root` were `/` (like runc's securejoin): a rootfs
+/// symlink `/etc/evil -> /host/dir` or `-> ../../../host/dir` whose target does not exist yet
+/// makes the directories at `<rootfs>/host/dir`, never on the host.
 pub fn ensure(root: BorrowedFd<'_>, dest: &Path, leaf: Leaf) -> SysResult<OwnedFd> {
     match open_path(root, dest) {
         Err(e) if e.errno == Errno::ENOENT => {}
         other => return other,
     }
-    let rel = relative(dest);
+    let rel = resolve(root, dest)?;
     let parts: Vec<&std::ffi::OsStr> = rel.iter().collect();
     let mut prefix = PathBuf::new();
     for (i, part) in parts.iter().enumerate() {
@@ -76,7 +91,63 @@ pub fn ensure(root: BorrowedFd<'_>, dest: &Path, leaf: Leaf) -> SysResult<OwnedF
             }
         }
     }
-    open_path(root, dest)
+    open_path(root, &rel).map_err(|e| SysError {
+        path: Some(dest.to_path_buf()),
+        ..e
+    })
+}
+
+/// How many symlinks one path may go through (the kernel's own limit).
+const MAX_SYMLINKS: u32 = 40;
+
+/// `dest` with every symlink in its existing part replaced by its target, read as if `root`
+/// were `/` (`..` stops at the root). Returns a path relative to `root` whose existing
+/// components are no symlinks; its missing tail is kept as written.
+fn resolve(root: BorrowedFd<'_>, dest: &Path) -> SysResult<PathBuf> {
+    let mut todo: Vec<std::ffi::OsString> = relative(dest)
+        .iter()
+        .rev()
+        .map(|c| c.to_os_string())
+        .collect();
+    let mut done = PathBuf::new();
+    let mut links = 0;
+    let mut missing = false;
+    while let Some(part) = todo.pop() {
+        if part == ".." {
+            done.pop();
+            continue;
+        }
+        if !missing {
+            let dir = open_path(root, &done)?;
+            let shown = Path::new("/").join(&done).join(&part);
+            match sys::readlinkat(dir.as_fd(), Path::new(&part), &shown) {
+                Ok(target) => {
+                    links += 1;
+                    if links > MAX_SYMLINKS {
+                        return Err(SysError::new(sys::SysOp::Lookup, Some(dest), Errno::ELOOP));
+                    }
+                    if target.is_absolute() {
+                        done = PathBuf::new();
+                    }
+                    todo.extend(
+                        target
+                            .components()
+                            .filter(|c| matches!(c, Component::Normal(_) | Component::ParentDir))
+                            .map(|c| c.as_os_str().to_os_string())
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .rev(),
+                    );
+                    continue;
+                }
+                Err(e) if e.errno == Errno::EINVAL => {}
+                Err(e) if e.errno == Errno::ENOENT => missing = true,
+                Err(e) => return Err(e),
+            }
+        }
+        done.push(part);
+    }
+    Ok(done)
 }
 
 /// True when the last component of `dest` is itself a symlink (checked without following it).
@@ -98,4 +169,50 @@ pub fn is_symlink(root: BorrowedFd<'_>, dest: &Path) -> SysResult<bool> {
     };
     let st = sys::fstat(fd.as_fd(), dest)?;
     Ok(st.st_mode & libc::S_IFMT == libc::S_IFLNK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn root_fd(dir: &Path) -> OwnedFd {
+        sys::open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap()
+    }
+
+    fn tempdir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("runr-paths-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("etc")).unwrap();
+        d
+    }
+
+    #[test]
+    fn ensure_follows_dangling_symlinks_inside_the_root() {
+        let d = tempdir("dangling");
+        let outside = std::env::temp_dir().join("runr-paths-never-created");
+        symlink(&outside, d.join("etc/abs")).unwrap();
+        symlink("../../../../../../../../nowhere/x", d.join("etc/rel")).unwrap();
+        let root = root_fd(&d);
+        ensure(root.as_fd(), Path::new("/etc/abs/sub"), Leaf::Dir).unwrap();
+        ensure(root.as_fd(), Path::new("/etc/rel"), Leaf::File).unwrap();
+        assert!(d
+            .join(outside.strip_prefix("/").unwrap())
+            .join("sub")
+            .is_dir());
+        assert!(d.join("nowhere/x").is_file());
+        assert!(!outside.exists(), "nothing is created outside the root");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn symlink_loops_are_refused() {
+        let d = tempdir("loop");
+        symlink("b", d.join("etc/a")).unwrap();
+        symlink("a", d.join("etc/b")).unwrap();
+        let root = root_fd(&d);
+        let e = ensure(root.as_fd(), Path::new("/etc/a"), Leaf::Dir).unwrap_err();
+        assert_eq!(e.errno, Errno::ELOOP);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }

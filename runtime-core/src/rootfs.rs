@@ -108,8 +108,19 @@ pub fn enter(plan: &RootfsPlan<'_>, root: &OwnedFd) -> StepResult<()> {
     } else {
         // pivot_root(".", ".") stacks the old root on top of the new one, so it can be detached
         // without needing a directory for it inside the rootfs.
+        let old_root = sys::open(
+            Path::new("/"),
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+            Mode::empty(),
+        )
+        .tag(InitStep::PivotRoot)?;
         sys::fchdir(root.as_fd(), plan.rootfs).tag(InitStep::PivotRoot)?;
         sys::pivot_root_here(plan.rootfs).tag(InitStep::PivotRoot)?;
+        // Our cwd may still be the new root's directory, under the stacked old root: go to the
+        // old root itself (as runc does), or the rslave below would hit every container mount
+        // and undo the spec's "shared"/"rshared" propagation.
+        sys::fchdir(old_root.as_fd(), Path::new("/")).tag(InitStep::PivotRoot)?;
+        drop(old_root);
         // The old root is a slave of the host's mounts after step 1; make sure the unmount
         // below cannot propagate to the host, then detach it.
         let slave = MsFlags::MS_SLAVE | MsFlags::MS_REC;

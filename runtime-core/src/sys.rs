@@ -796,3 +796,11 @@ pub fn reset_signals() {
     }
     let _ = SigSet::empty().thread_set_mask();
 }
+
+/// `readlinkat(2)`: the target of the symlink `name` in `dir`; EINVAL when it is not a symlink.
+/// Safe code (nix); no SAFETY needed.
+pub fn readlinkat(dir: BorrowedFd<'_>, name: &Path, display: &Path) -> SysResult<PathBuf> {
+    retry(|| nix::fcntl::readlinkat(dir, name))
+        .map(PathBuf::from)
+        .ctx(SysOp::Lookup, Some(display))
+}
