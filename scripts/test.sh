@@ -9,3 +9,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --workspace --quiet
 cargo test --workspace
+# The same cgroup tests on a pure cgroup v2 host (an emulated VM; ~2 minutes).
+if [ "${RUNR_SKIP_V2VM:-0}" != 1 ]; then
+  bash scripts/test-v2.sh
+fi

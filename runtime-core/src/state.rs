@@ -210,6 +210,43 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 mod tests {
     use super::*;
 
+    fn persisted(pid: i32, pid_start: u64) -> Persisted {
+        Persisted {
+            id: "x".into(),
+            oci_version: "1.0.2".into(),
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: now_rfc3339(),
+            pid,
+            pid_start,
+            annotations: HashMap::new(),
+            spec: oci_spec::runtime::Spec::default(),
+            cgroup: cgroups::Manager::with_root(
+                Path::new("/nonexistent"),
+                cgroups::Layout::Unified,
+                Some("/x"),
+                "x",
+            )
+            .unwrap(),
+            own_pid_ns: true,
+        }
+    }
+
+    #[test]
+    fn a_recycled_pid_is_not_the_container() {
+        let me = std::process::id() as i32;
+        let (_, start) = crate::sys::proc_stat(me).unwrap();
+        assert!(
+            init_alive(&persisted(me, start)),
+            "same pid and start time: alive"
+        );
+        assert!(
+            !init_alive(&persisted(me, start + 1)),
+            "same pid, other start time: a different process"
+        );
+        assert!(!init_alive(&persisted(0, 0)));
+    }
+
     #[test]
     fn rfc3339_matches_go() {
         assert_eq!(format_rfc3339(0, 0), "1970-01-01T00:00:00Z");

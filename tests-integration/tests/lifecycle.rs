@@ -143,3 +143,56 @@ fn delete_of_a_created_container_kills_its_init() {
             .contains(") Z")));
     assert_no_leaks(&rt, &id, &b);
 }
+
+#[test]
+fn concurrent_creates_of_one_id_leave_exactly_one_container() {
+    let rt = Runtime::runr();
+    let id = unique("race");
+    let bundles: Vec<Bundle> = (0..4).map(|_| Bundle::new(&["sleep", "100"])).collect();
+    for b in &bundles {
+        b.write();
+    }
+    let results: Vec<bool> = std::thread::scope(|s| {
+        let handles: Vec<_> = bundles
+            .iter()
+            .map(|b| s.spawn(|| rt.create(b, &id, &[]).status.success()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        results.iter().filter(|ok| **ok).count(),
+        1,
+        "exactly one create wins: {results:?}"
+    );
+    assert_eq!(rt.state(&id)["status"], "created");
+    rt.ok(&["delete", "--force", &id]);
+    for b in &bundles {
+        assert_no_leaks(&rt, &id, b);
+    }
+}
+
+#[test]
+fn concurrent_starts_run_the_process_once() {
+    let rt = Runtime::runr();
+    let id = unique("startrace");
+    let mut b = Bundle::shell("echo started >> /tmp/log; exec sleep 100");
+    b.config["root"]["readonly"] = false.into();
+    assert!(rt.create(&b, &id, &[]).status.success());
+    let ok: Vec<bool> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| rt.exec(&["start", &id]).status.success()))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        ok.iter().filter(|x| **x).count(),
+        1,
+        "exactly one start succeeds: {ok:?}"
+    );
+    assert!(wait_for(5, || std::fs::read_to_string(
+        b.rootfs().join("tmp/log")
+    )
+    .is_ok_and(|l| l == "started\n")));
+    rt.ok(&["delete", "--force", &id]);
+    assert_no_leaks(&rt, &id, &b);
+}
