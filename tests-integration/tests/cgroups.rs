@@ -298,3 +298,124 @@ fn oom_event_fd_fires_on_oom() {
     rt.ok(&["delete", "--force", &id]);
     assert_no_leaks(&rt, &id, &b);
 }
+
+/// Loads a fixture Docker sent to `runc update` (zero fields mean "unchanged").
+fn fixture(name: &str) -> cgroups::LinuxResources {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/engine-configs")
+        .join(name);
+    serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+#[test]
+fn docker_updates_apply_and_zero_means_unchanged() {
+    let rt = Runtime::runr();
+    let id = unique("update");
+    let b = sleeper(
+        json!({"memory": {"limit": 134217728}, "cpu": {"shares": 512}, "pids": {"limit": 100}}),
+    );
+    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.ok(&["start", &id]);
+    let c = runtime_core::Container::load(&rt.root, &id).unwrap();
+    let path = b.cgroup_path();
+    let unified = layout() == Layout::Unified;
+    let (mem_file, shares_file) = if unified {
+        ("memory.max", "cpu.weight")
+    } else {
+        ("memory.limit_in_bytes", "cpu.shares")
+    };
+    let shares_before = read("cpu", &path, shares_file);
+
+    // `docker update --cpus 0.5 --pids-limit 50`: memory.limit 0 must leave the limit alone.
+    c.cgroup()
+        .update(&fixture("docker-update-cpus-pids.json"))
+        .unwrap();
+    assert_eq!(
+        read("memory", &path, mem_file).as_deref(),
+        Some("134217728"),
+        "memory unchanged"
+    );
+    assert_eq!(read("pids", &path, "pids.max").as_deref(), Some("50"));
+    assert_eq!(
+        read("cpu", &path, shares_file),
+        shares_before,
+        "shares 0 = unchanged"
+    );
+    if unified {
+        assert_eq!(
+            read("cpu", &path, "cpu.max").as_deref(),
+            Some("50000 100000")
+        );
+    } else {
+        assert_eq!(
+            read("cpu", &path, "cpu.cfs_quota_us").as_deref(),
+            Some("50000")
+        );
+    }
+
+    // `docker update --memory 64m --memory-swap 64m`.
+    c.cgroup()
+        .update(&fixture("docker-update-memory.json"))
+        .unwrap();
+    assert_eq!(read("memory", &path, mem_file).as_deref(), Some("67108864"));
+    assert_eq!(
+        read("pids", &path, "pids.max").as_deref(),
+        Some("50"),
+        "pids unchanged"
+    );
+    rt.ok(&["delete", "--force", &id]);
+    assert_no_leaks(&rt, &id, &b);
+}
+
+#[test]
+fn stats_report_a_running_container() {
+    let rt = Runtime::runr();
+    let id = unique("stats");
+    let b = Bundle::shell("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; exec sleep 100");
+    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.ok(&["start", &id]);
+    let c = runtime_core::Container::load(&rt.root, &id).unwrap();
+    assert!(
+        wait_for(10, || c
+            .cgroup()
+            .stats()
+            .is_ok_and(|s| s.cpu.usage.total > 0)),
+        "cpu time is counted"
+    );
+    let s = c.cgroup().stats().unwrap();
+    assert!(s.memory.usage.usage > 0, "memory usage is counted");
+    assert!(s.pids.current >= 1, "pids are counted");
+    let data = serde_json::to_value(&s).unwrap();
+    for key in ["cpu", "memory", "pids", "blkio", "hugetlb"] {
+        assert!(data.get(key).is_some(), "stats have {key}: {data}");
+    }
+    rt.ok(&["delete", "--force", &id]);
+    assert_no_leaks(&rt, &id, &b);
+}
+
+#[test]
+fn a_controller_the_host_lacks_is_a_clear_error() {
+    // rdma is not available on these hosts (neither as v1 nor in cgroup2's controllers).
+    let available = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+        .or_else(|_| std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers"))
+        .unwrap_or_default();
+    let v1_rdma = Path::new("/sys/fs/cgroup/rdma").exists();
+    if available.split_whitespace().any(|c| c == "rdma") || v1_rdma {
+        eprintln!("skipped: this host has the rdma controller, so the error case cannot be shown");
+        return;
+    }
+    let rt = Runtime::runr();
+    let id = unique("nordma");
+    let b = sleeper(json!({"rdma": {"mlx5_0": {"hcaHandles": 3}}}));
+    let out = rt.create(&b, &id, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rdma") && err.contains("linux.resources.rdma"),
+        "names the controller and field: {err}"
+    );
+    assert_no_leaks(&rt, &id, &b);
+}
