@@ -1,0 +1,413 @@
+//! Lifecycle hooks: all six kinds, each writing what it sees (its state on stdin, its args and
+//! env, the mount namespace it runs in) to files; their order, timeouts, failures that abort
+//! `create` without leaks, and poststart/poststop failures that are only warnings. Compared with
+//! runc where it is installed.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tests_integration::{assert_no_leaks, unique, wait_for, Bundle, Runtime};
+
+const KINDS: [&str; 6] = [
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+];
+
+fn runtimes() -> Vec<Runtime> {
+    let mut v = vec![Runtime::runr()];
+    v.extend(Runtime::runc());
+    v
+}
+
+/// The directory hooks write into: `<bundle>/out` on the host, bind-mounted at `/out` inside.
+fn out_dir(b: &Bundle) -> PathBuf {
+    b.dir.join("out")
+}
+
+/// A hook script that records its args, env, stdin and mount namespace into `<dir>/<name>.*`
+/// and appends `name` to `<dir>/order`. `sh` is the interpreter path as the hook sees it.
+fn recorder(sh: &str, dir: &str, name: &str) -> String {
+    format!(
+        "#!{sh}\n\
+         echo \"$@\" > {dir}/{name}.args\n\
+         env | sort > {dir}/{name}.env\n\
+         cat > {dir}/{name}.state\n\
+         readlink /proc/self/ns/mnt > {dir}/{name}.mntns\n\
+         echo {name} >> {dir}/order\n"
+    )
+}
+
+fn write_script(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A bundle whose six hook lists each hold one recorder.
+fn hooked_bundle(args: &[&str]) -> Bundle {
+    let mut b = Bundle::new(args);
+    let out = out_dir(&b);
+    std::fs::create_dir_all(&out).unwrap();
+    let host_out = out.to_str().unwrap().to_string();
+    let mut hooks = serde_json::Map::new();
+    for kind in KINDS {
+        let path = if kind == "startContainer" {
+            // Runs inside the container, after pivot_root: a script of the image.
+            write_script(
+                &b.rootfs().join("hook.sh"),
+                &recorder("/bin/sh", "/out", kind),
+            );
+            "/hook.sh".to_string()
+        } else {
+            let p = b.dir.join(format!("hooks/{kind}.sh"));
+            write_script(&p, &recorder("/bin/sh", &host_out, kind));
+            p.to_str().unwrap().to_string()
+        };
+        hooks.insert(
+            kind.to_string(),
+            json!([{"path": path, "args": [format!("{kind}-argv0"), "one", "two words"],
+                    "env": [format!("HOOK_KIND={kind}"), "SHARED=yes"]}]),
+        );
+    }
+    b.config["hooks"] = Value::Object(hooks);
+    b.config["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/out", "type": "bind", "source": out, "options": ["rbind", "rw"]}),
+    );
+    b.config["annotations"] = json!({"org.example.key": "value"});
+    b
+}
+
+fn read(p: PathBuf) -> String {
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn mntns(pid: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/mnt"))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// What one runtime's hooks saw over create → start → kill → delete.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    order: Vec<String>,
+    /// Per kind: (args, HOOK_KIND and SHARED from env, whole env var names, state fields).
+    per_kind: Vec<(String, String, Vec<String>, Value)>,
+    /// Per kind: "host", "container" or something else.
+    ns: Vec<String>,
+}
+
+fn lifecycle(rt: &Runtime) -> Seen {
+    let b = hooked_bundle(&["sleep", "100"]);
+    let id = unique("hooks");
+    let out = rt.create(&b, &id, &[]);
+    assert!(
+        out.status.success(),
+        "{} create: {}",
+        rt.name,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pid = rt.state(&id)["pid"].as_i64().unwrap().to_string();
+    let dir = out_dir(&b);
+    // runc 1.1.5 runs poststart at create time; the runtime spec (and runr) after start.
+    let before_start = if rt.name == "runc" {
+        "prestart\ncreateRuntime\ncreateContainer\npoststart\n"
+    } else {
+        "prestart\ncreateRuntime\ncreateContainer\n"
+    };
+    assert_eq!(
+        read(dir.join("order")),
+        before_start,
+        "{}: the hooks that ran before start",
+        rt.name
+    );
+    rt.ok(&["start", &id]);
+    assert!(wait_for(5, || dir.join("poststart.state").exists()));
+    rt.ok(&["kill", &id, "KILL"]);
+    assert!(wait_for(5, || rt.state(&id)["status"] == "stopped"));
+    rt.ok(&["delete", &id]);
+    assert_no_leaks(rt, &id, &b);
+
+    let host_ns = mntns("self");
+    let container_ns = read(dir.join("createContainer.mntns"));
+    let bundle = b.dir.to_str().unwrap();
+    let mut per_kind = Vec::new();
+    let mut ns = Vec::new();
+    for kind in KINDS {
+        let env = read(dir.join(format!("{kind}.env")));
+        let mine: Vec<&str> = env
+            .lines()
+            .filter(|l| l.starts_with("HOOK_KIND=") || l.starts_with("SHARED="))
+            .collect();
+        let names: Vec<String> = env
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.to_string()))
+            // Set by the shells themselves (busybox sh also exports a default PATH).
+            .filter(|k| !matches!(k.as_str(), "PWD" | "SHLVL" | "_"))
+            .filter(|k| !(kind == "startContainer" && k == "PATH"))
+            .collect();
+        let text = read(dir.join(format!("{kind}.state")));
+        let mut st: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} {kind}: state is JSON ({e}): {text:?}", rt.name));
+        assert_eq!(st["id"], id, "{} {kind}", rt.name);
+        assert_eq!(st["bundle"], bundle, "{} {kind}", rt.name);
+        assert_eq!(
+            st["annotations"]["org.example.key"], "value",
+            "{} {kind}: {st}",
+            rt.name
+        );
+        // The pid is the container's init wherever one is alive.
+        // (runc 1.1.5 gives the container-side hooks pid 1, the pid in the container's pid
+        // namespace; the spec asks for the pid as seen by the host, as runr does.)
+        let container_side = matches!(kind, "createContainer" | "startContainer");
+        if kind != "poststop" && !(rt.name == "runc" && container_side) {
+            assert_eq!(st["pid"].to_string(), pid, "{} {kind}: {st}", rt.name);
+        }
+        let obj = st.as_object_mut().unwrap();
+        for k in [
+            "id",
+            "bundle",
+            "pid",
+            "ociVersion",
+            "created",
+            "rootfs",
+            "owner",
+        ] {
+            obj.remove(k);
+        }
+        per_kind.push((
+            read(dir.join(format!("{kind}.args"))).trim().to_string(),
+            mine.join(" "),
+            names,
+            st,
+        ));
+        let n = read(dir.join(format!("{kind}.mntns")));
+        ns.push(if n == container_ns {
+            "container".to_string()
+        } else if n.trim() == host_ns {
+            "host".to_string()
+        } else {
+            n
+        });
+    }
+    Seen {
+        order: read(dir.join("order")).lines().map(String::from).collect(),
+        per_kind,
+        ns,
+    }
+}
+
+#[test]
+fn all_six_hooks_run_in_order_with_state_args_env_and_namespaces() {
+    let mut seen = Vec::new();
+    for rt in runtimes() {
+        seen.push((rt.name, lifecycle(&rt)));
+    }
+    let runr = &seen[0].1;
+    // startContainer and poststart race (see the ignored test below): both after the
+    // create-time ones, poststop last.
+    assert_eq!(runr.order[..3], KINDS[..3]);
+    let mut middle = runr.order[3..5].to_vec();
+    middle.sort();
+    assert_eq!(middle, ["poststart", "startContainer"]);
+    assert_eq!(runr.order[5], "poststop");
+    assert_eq!(
+        runr.ns,
+        ["host", "host", "container", "container", "host", "host"],
+        "where each kind runs"
+    );
+    for (i, kind) in KINDS.iter().enumerate() {
+        let (args, env, names, st) = &runr.per_kind[i];
+        assert_eq!(args, "one two words", "{kind}: args after argv[0]");
+        assert_eq!(env, &format!("HOOK_KIND={kind} SHARED=yes"), "{kind}");
+        assert_eq!(
+            names,
+            &["HOOK_KIND", "SHARED"],
+            "{kind}: only the hook's own env (no runtime env leaks in)"
+        );
+        let want = match *kind {
+            "prestart" | "createRuntime" => "creating",
+            // createContainer: see the ignored test below.
+            "createContainer" => continue,
+            "startContainer" => "created",
+            "poststart" => "running",
+            _ => "stopped",
+        };
+        assert_eq!(st["status"], want, "{kind}: {st}");
+    }
+    // runc 1.1.5 runs poststart at create time (status "created"); createContainer's status
+    // is checked in the ignored test below. Everything else is compared as is.
+    let without_status = |s: &Seen| {
+        let mut v = s.per_kind.clone();
+        for i in [2, 4] {
+            v[i].3.as_object_mut().unwrap().remove("status");
+        }
+        v
+    };
+    for (name, other) in &seen[1..] {
+        assert_eq!(
+            without_status(runr),
+            without_status(other),
+            "hooks: runr vs {name}"
+        );
+        assert_eq!(runr.ns, other.ns, "hooks: runr vs {name}");
+        let mut a = runr.order.clone();
+        let mut b = other.order.clone();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "the same hooks ran under runr and {name}");
+    }
+}
+
+/// A bundle with `hooks.<kind>` = [ok, failing] (host scripts).
+fn failing_hook_bundle(kind: &str, script_body: &str, timeout: Option<i64>) -> (Bundle, String) {
+    let mut b = Bundle::new(&["sleep", "100"]);
+    let ok = b.dir.join("hooks/ok.sh");
+    write_script(&ok, "#!/bin/sh\nexit 0\n");
+    let bad = b.dir.join("hooks/bad.sh");
+    write_script(&bad, &format!("#!/bin/sh\n{script_body}\n"));
+    let mut bad_hook = json!({"path": bad});
+    if let Some(t) = timeout {
+        bad_hook["timeout"] = t.into();
+    }
+    b.config["hooks"] = json!({ kind: [{"path": ok}, bad_hook] });
+    (b, bad.to_str().unwrap().to_string())
+}
+
+#[test]
+fn a_failing_create_time_hook_fails_create_naming_it_and_leaks_nothing() {
+    let rt = Runtime::runr();
+    for kind in ["prestart", "createRuntime", "createContainer"] {
+        let (b, bad) = failing_hook_bundle(kind, "echo nope >&2; exit 3", None);
+        let id = unique("badhook");
+        let out = rt.create(&b, &id, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{kind}: create must fail");
+        assert!(
+            err.contains(&bad),
+            "{kind}: the message names the hook path: {err}"
+        );
+        assert!(
+            err.contains(&format!("{kind}[1]")) || err.contains(&format!("{kind} hook #1")),
+            "{kind}: the message names the hook index: {err}"
+        );
+        assert_no_leaks(&rt, &id, &b);
+    }
+}
+
+#[test]
+fn a_hook_past_its_timeout_is_killed_and_create_fails_quickly() {
+    let rt = Runtime::runr();
+    for kind in ["prestart", "createRuntime", "createContainer"] {
+        let (b, bad) = failing_hook_bundle(kind, "exec sleep 5", Some(1));
+        let id = unique("slowhook");
+        let t0 = Instant::now();
+        let out = rt.create(&b, &id, &[]);
+        let took = t0.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{kind}: create must fail");
+        assert!(
+            took < Duration::from_secs(4),
+            "{kind}: the timeout is honoured ({took:?})"
+        );
+        assert!(err.contains(&bad), "{kind}: {err}");
+        assert!(
+            err.to_lowercase().contains("timed out") || err.contains("imer expired"),
+            "{kind}: the message says it timed out: {err}"
+        );
+        assert_no_leaks(&rt, &id, &b);
+    }
+}
+
+#[test]
+fn failing_poststart_and_poststop_hooks_are_warnings() {
+    for rt in runtimes() {
+        let mut b = Bundle::new(&["sleep", "100"]);
+        let bad = b.dir.join("hooks/bad.sh");
+        write_script(&bad, "#!/bin/sh\nexit 7\n");
+        let mark = b.dir.join("poststop-ran");
+        let ok = b.dir.join("hooks/ok.sh");
+        write_script(&ok, &format!("#!/bin/sh\ntouch {}\n", mark.display()));
+        // runc 1.1.5 runs poststart in create and fails create on it: give it only poststop.
+        b.config["hooks"] = if rt.name == "runr" {
+            json!({"poststart": [{"path": bad}], "poststop": [{"path": ok}, {"path": bad}]})
+        } else {
+            json!({"poststop": [{"path": ok}, {"path": bad}]})
+        };
+        let id = unique("warnhook");
+        let out = rt.create(&b, &id, &[]);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            rt.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let start = rt.exec(&["start", &id]);
+        let start_err = String::from_utf8_lossy(&start.stderr);
+        if rt.name == "runr" {
+            assert!(start.status.success(), "runr: start exits 0: {start_err}");
+            assert!(
+                start_err.contains("bad.sh"),
+                "runr: the warning names the hook: {start_err}"
+            );
+            assert_eq!(
+                rt.state(&id)["status"],
+                "running",
+                "the container keeps running"
+            );
+        }
+        rt.ok(&["kill", &id, "KILL"]);
+        assert!(wait_for(5, || rt.state(&id)["status"] == "stopped"));
+        let del = rt.exec(&["delete", &id]);
+        assert!(
+            del.status.success(),
+            "{}: delete exits 0 despite a failing poststop: {}",
+            rt.name,
+            String::from_utf8_lossy(&del.stderr)
+        );
+        assert!(mark.exists(), "{}: poststop ran on delete", rt.name);
+        assert_no_leaks(&rt, &id, &b);
+    }
+}
+
+#[test]
+fn poststop_runs_when_run_deletes_the_container() {
+    for rt in runtimes() {
+        let mut b = Bundle::shell("exit 0");
+        let mark = b.dir.join("poststop-ran");
+        let ok = b.dir.join("hooks/ok.sh");
+        write_script(&ok, &format!("#!/bin/sh\ncat > {}\n", mark.display()));
+        b.config["hooks"] = json!({"poststop": [{"path": ok}]});
+        let id = unique("runpoststop");
+        let (code, _, err) = rt.run(&b, &id);
+        assert_eq!(code, 0, "{}: {err}", rt.name);
+        let st: Value = serde_json::from_str(&read(mark)).unwrap();
+        assert_eq!(st["id"], id.as_str(), "{}", rt.name);
+        assert_eq!(st["status"], "stopped", "{}: {st}", rt.name);
+        assert_no_leaks(&rt, &id, &b);
+    }
+}
+
+#[test]
+#[ignore = "bug: start runs poststart without waiting for the init's startContainer hooks and exec (container.rs start)"]
+fn poststart_runs_after_start_container_hooks_and_exec() {
+    let rt = Runtime::runr();
+    for _ in 0..5 {
+        let seen = lifecycle(&rt);
+        assert_eq!(seen.order, KINDS, "the runtime spec's order");
+    }
+}
+
+#[test]
+#[ignore = "bug: createContainer hooks get status \"created\"; the container is still \"creating\" (runc too) (process/init.rs step 11)"]
+fn create_container_hooks_see_status_creating() {
+    let seen = lifecycle(&Runtime::runr());
+    assert_eq!(seen.per_kind[2].3["status"], "creating");
+}
