@@ -36,6 +36,7 @@ mod paths;
 pub mod process;
 mod rlimits;
 mod rootfs;
+pub mod seccomp;
 pub mod spec;
 pub mod state;
 pub mod sys;

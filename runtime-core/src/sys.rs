@@ -98,6 +98,7 @@ sys_ops! {
     Fork => "fork",
     Lookup => "lookup",
     Hook => "hook",
+    Seccomp => "seccomp",
 }
 
 impl fmt::Display for SysOp {
@@ -803,4 +804,40 @@ pub fn readlinkat(dir: BorrowedFd<'_>, name: &Path, display: &Path) -> SysResult
     retry(|| nix::fcntl::readlinkat(dir, name))
         .map(PathBuf::from)
         .ctx(SysOp::Lookup, Some(display))
+}
+
+/// Installs a seccomp filter (`seccomp(SECCOMP_SET_MODE_FILTER)`), `program` being an array of
+/// `struct sock_filter`. With `SECCOMP_FILTER_FLAG_NEW_LISTENER` in `flags` the kernel returns a
+/// notification listener fd.
+pub fn seccomp_set_filter(program: &[u8], flags: u32) -> SysResult<Option<OwnedFd>> {
+    const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
+    const NEW_LISTENER: u32 = 8;
+    if program.len() % 8 != 0 || program.len() / 8 > usize::from(u16::MAX) {
+        return Err(SysError::new(SysOp::Seccomp, None, Errno::EINVAL));
+    }
+    #[repr(C)]
+    struct SockFprog {
+        len: u16,
+        filter: *const u8,
+    }
+    let prog = SockFprog {
+        len: (program.len() / 8) as u16,
+        filter: program.as_ptr(),
+    };
+    // SAFETY: `prog` describes `program`, a live buffer of whole 8-byte sock_filter entries, for
+    // the duration of the call; the kernel copies the program and keeps no pointer to it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flags as libc::c_ulong,
+            &prog as *const SockFprog,
+        )
+    };
+    let fd = Errno::result(rc).ctx(SysOp::Seccomp, None)?;
+    if flags & NEW_LISTENER != 0 {
+        // SAFETY: with NEW_LISTENER a successful call returns a new fd that nobody else owns.
+        return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }));
+    }
+    Ok(None)
 }
