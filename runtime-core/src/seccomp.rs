@@ -220,7 +220,7 @@ mod tests {
             .unwrap()
             .push("no_such_syscall_xyz".into());
         let c = compile(&parse(sc)).unwrap();
-        assert!(c.program.len() > 8 && c.program.len() % 8 == 0);
+        assert!(c.program.len() > 8 && c.program.len().is_multiple_of(8));
         assert!(!c.notify);
     }
 

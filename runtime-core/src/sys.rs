@@ -812,7 +812,7 @@ pub fn readlinkat(dir: BorrowedFd<'_>, name: &Path, display: &Path) -> SysResult
 pub fn seccomp_set_filter(program: &[u8], flags: u32) -> SysResult<Option<OwnedFd>> {
     const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
     const NEW_LISTENER: u32 = 8;
-    if program.len() % 8 != 0 || program.len() / 8 > usize::from(u16::MAX) {
+    if !program.len().is_multiple_of(8) || program.len() / 8 > usize::from(u16::MAX) {
         return Err(SysError::new(SysOp::Seccomp, None, Errno::EINVAL));
     }
     #[repr(C)]
