@@ -71,8 +71,8 @@ impl Default for CreateOptions {
 
 /// A container known to the runtime.
 pub struct Container {
-    dir: PathBuf,
-    st: Persisted,
+    pub(crate) dir: PathBuf,
+    pub(crate) st: Persisted,
     /// Set when this process created the init (it is our child and can be waited for).
     child: Option<Spawned>,
 }
@@ -93,7 +93,7 @@ impl ExitStatus {
         }
     }
 
-    fn from_raw(status: i32) -> ExitStatus {
+    pub(crate) fn from_raw(status: i32) -> ExitStatus {
         if libc::WIFSIGNALED(status) {
             ExitStatus::Signaled(libc::WTERMSIG(status))
         } else {
@@ -572,7 +572,11 @@ fn make_root(root: &Path) -> Result<()> {
         .map_err(|e| Error::state(root, e))
 }
 
-fn connect_console(console: Console, terminal: bool, config: &Path) -> Result<Option<OwnedFd>> {
+pub(crate) fn connect_console(
+    console: Console,
+    terminal: bool,
+    config: &Path,
+) -> Result<Option<OwnedFd>> {
     let bad = |reason: &str| Error::Config {
         config: config.to_path_buf(),
         field: "process.terminal".into(),
@@ -682,7 +686,7 @@ fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) ->
 }
 
 /// Writes the pid file as runc does: to a temporary name beside it, then renamed into place.
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     let name = path
         .file_name()
@@ -691,4 +695,39 @@ fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let tmp = dir.join(format!(".{name}"));
     std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::state(&tmp, e))?;
     sys::rename(&tmp, path).map_err(Error::sys("write pid file"))
+}
+
+/// Hands a seccomp notification listener to `linux.seccomp.listenerPath`, as runc does: one
+/// message on a unix stream socket carrying the container process state as JSON
+/// (`fds: ["seccompFd"]`, `metadata`, `state`) and the fd itself (SCM_RIGHTS).
+pub(crate) fn send_seccomp_listener(st: &Persisted, pid: i32, fd: &OwnedFd) -> Result<()> {
+    let seccomp = st.spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    let Some(path) = seccomp.and_then(|s| s.listener_path().clone()) else {
+        return Ok(());
+    };
+    let message = serde_json::json!({
+        "ociVersion": st.oci_version,
+        "fds": ["seccompFd"],
+        "pid": pid,
+        "metadata": seccomp.and_then(|s| s.listener_metadata().clone()).unwrap_or_default(),
+        "state": {
+            "ociVersion": st.oci_version,
+            "id": st.id,
+            "status": "creating",
+            "pid": st.pid,
+            "bundle": st.bundle,
+            "annotations": st.annotations,
+        },
+    });
+    let fail = |e: std::io::Error| Error::Sys {
+        context: "send the seccomp listener to linux.seccomp.listenerPath".into(),
+        error: sys::SysError::new(
+            sys::SysOp::Connect,
+            Some(&path),
+            Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+        ),
+    };
+    let stream = UnixStream::connect(&path).map_err(fail)?;
+    let body = serde_json::to_vec(&message).unwrap_or_default();
+    sys::send_fd(stream.as_fd(), &body, fd.as_fd()).map_err(Error::sys("send the seccomp listener"))
 }

@@ -43,6 +43,10 @@ pub enum Error {
     #[error("container init: {step}: {error}")]
     Init { step: InitStep, error: SysError },
 
+    /// A step of an exec'd process's set-up failed (typed, like `Init`).
+    #[error("exec: {step}: {error}")]
+    Exec { step: InitStep, error: SysError },
+
     /// The init died before reporting either success or a typed error.
     #[error("container init exited before it was ready ({status})")]
     InitDied { status: String },

@@ -29,6 +29,7 @@ mod console;
 pub mod container;
 mod devices;
 pub mod error;
+pub mod exec;
 pub mod hooks;
 mod mounts;
 mod namespaces;
@@ -44,6 +45,7 @@ mod user;
 
 pub use container::{list, validate_id, Console, Container, CreateOptions, ExitStatus};
 pub use error::{Error, Result};
+pub use exec::{ExecOptions, ExecProcess};
 pub use spec::Bundle;
 pub use state::{ContainerState, Status};
 

@@ -661,31 +661,46 @@ pub fn send_fd(sock: BorrowedFd<'_>, payload: &[u8], fd: BorrowedFd<'_>) -> SysR
         .ctx(SysOp::Sendmsg, None)
 }
 
-/// Receives one fd sent with SCM_RIGHTS (and up to `buf.len()` payload bytes).
-pub fn recv_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> SysResult<Option<OwnedFd>> {
+/// Receives a message of up to `buf.len()` bytes and the fd sent with it (SCM_RIGHTS), if any.
+/// Returns the number of bytes received (0 at EOF).
+pub fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> SysResult<(usize, Option<OwnedFd>)> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut iov = [std::io::IoSliceMut::new(buf)];
     let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = retry(|| {
+    let (n, fds) = retry(|| {
         recvmsg::<()>(
             sock.as_raw_fd(),
             &mut iov,
             Some(&mut space),
             MsgFlags::MSG_CMSG_CLOEXEC,
         )
-        .map(|m| m.cmsgs().map(|c| c.collect::<Vec<_>>()))
+        .map(|m| {
+            let fds: Vec<RawFd> = m
+                .cmsgs()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| match c {
+                    ControlMessageOwned::ScmRights(fds) => Some(fds),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            (m.bytes, fds)
+        })
     })
     .ctx(SysOp::Recvmsg, None)?;
-    let cmsgs = msg.map_err(|e| SysError::new(SysOp::Recvmsg, None, e))?;
-    for c in cmsgs {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            if let Some(&fd) = fds.first() {
-                // SAFETY: SCM_RIGHTS just installed this fd in our table; we are its only owner.
-                return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }));
-            }
-        }
-    }
-    Ok(None)
+    let mut owned = fds.into_iter().map(|fd| {
+        // SAFETY: SCM_RIGHTS just installed this fd in our table; we are its only owner.
+        unsafe { OwnedFd::from_raw_fd(fd) }
+    });
+    let first = owned.next();
+    drop(owned.collect::<Vec<_>>());
+    Ok((n, first))
+}
+
+/// Receives one fd sent with SCM_RIGHTS (and up to `buf.len()` payload bytes).
+pub fn recv_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> SysResult<Option<OwnedFd>> {
+    recv_with_fd(sock, buf).map(|(_, fd)| fd)
 }
 
 /// Reads `/proc/<pid>/stat`: (state char, start time in clock ticks since boot).

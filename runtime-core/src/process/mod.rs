@@ -5,8 +5,10 @@
 //! the fork boundary in that form, so the parent reports exactly what the child saw.
 
 pub(crate) mod clone;
+pub(crate) mod finish;
 pub(crate) mod init;
 pub(crate) mod sync;
+pub(crate) mod tenant;
 
 use std::fmt;
 
@@ -48,6 +50,7 @@ pub enum InitStep {
     WaitStart,
     StartContainerHook(u32),
     Exec,
+    Seccomp,
 }
 
 impl InitStep {
@@ -87,6 +90,7 @@ impl InitStep {
             WaitStart => (29, 0),
             StartContainerHook(i) => (30, i),
             Exec => (31, 0),
+            Seccomp => (32, 0),
         }
     }
 
@@ -124,6 +128,7 @@ impl InitStep {
             29 => WaitStart,
             30 => StartContainerHook(i),
             31 => Exec,
+            32 => Seccomp,
             _ => WaitForParent,
         }
     }
@@ -165,6 +170,7 @@ impl fmt::Display for InitStep {
             WaitStart => write!(f, "waiting for start"),
             StartContainerHook(i) => write!(f, "hooks.startContainer[{i}]"),
             Exec => write!(f, "exec"),
+            Seccomp => write!(f, "linux.seccomp"),
         }
     }
 }

@@ -41,6 +41,8 @@ pub enum Message {
     Ready,
     /// Init → parent: a step failed.
     Failed(StepError),
+    /// Init → parent: the seccomp notification listener (the fd travels with the message).
+    SeccompListener,
 }
 
 impl Message {
@@ -54,6 +56,7 @@ impl Message {
             Message::HooksNeeded => b[0] = 2,
             Message::HooksDone => b[0] = 3,
             Message::Ready => b[0] = 4,
+            Message::SeccompListener => b[0] = 6,
             Message::Failed(e) => {
                 b[0] = 5;
                 let (code, index) = e.step.encode();
@@ -87,6 +90,7 @@ impl Message {
             2 => Message::HooksNeeded,
             3 => Message::HooksDone,
             4 => Message::Ready,
+            6 => Message::SeccompListener,
             5 => {
                 let step = InitStep::decode(u16_at(2), i32_at(4) as u32);
                 let n = usize::from(u16_at(16)).min(PATH_MAX_WIRE);
@@ -131,16 +135,26 @@ impl Channel {
         sys::write_all(self.fd.as_fd(), &msg.encode(), None)
     }
 
+    /// Sends a message with an fd attached (SCM_RIGHTS).
+    pub fn send_with_fd(&self, msg: &Message, fd: std::os::fd::BorrowedFd<'_>) -> SysResult<()> {
+        sys::send_fd(self.fd.as_fd(), &msg.encode(), fd)
+    }
+
     /// The next message, or `None` when the other side has closed (exited).
     pub fn recv(&self) -> SysResult<Option<Message>> {
+        self.recv_with_fd().map(|m| m.map(|(msg, _)| msg))
+    }
+
+    /// The next message and the fd that came with it, if any.
+    pub fn recv_with_fd(&self) -> SysResult<Option<(Message, Option<OwnedFd>)>> {
         let mut b = [0u8; MSG_LEN];
-        let n = sys::read(self.fd.as_fd(), &mut b)?;
+        let (n, fd) = sys::recv_with_fd(self.fd.as_fd(), &mut b)?;
         if n == 0 {
             return Ok(None);
         }
-        Message::decode(&b[..n])
-            .map(Some)
-            .ok_or_else(|| SysError::new(SysOp::Read, None, Errno::EPROTO))
+        let msg = Message::decode(&b[..n])
+            .ok_or_else(|| SysError::new(SysOp::Read, None, Errno::EPROTO))?;
+        Ok(Some((msg, fd)))
     }
 }
 

@@ -1,0 +1,232 @@
+//! `exec`: another process in a running container — its namespaces, cgroup, rootfs, console,
+//! capabilities, rlimits, no_new_privs and seccomp filter.
+//!
+//! The same process model as `create`, minus the rootfs work: one clone (born in the container's
+//! pid namespace and, on cgroup v2, its cgroup), the child joins every other namespace at once
+//! through the init's pidfd, runs the shared final steps ([`crate::process::finish`]) and execs.
+//! Success is the sync socket closing on exec after `Ready`; a failure comes back typed.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+
+use nix::sched::CloneFlags;
+use oci_spec::runtime::Process;
+
+use crate::container::{connect_console, Console, Container, ExitStatus};
+use crate::error::{Error, Result};
+use crate::namespaces::{self, Join};
+use crate::process::clone::{self, Spawned};
+use crate::process::sync::{self, Message};
+use crate::process::tenant::{self, TenantArgs};
+use crate::seccomp;
+use crate::state::{self, Status};
+use crate::sys::{self, Errno};
+
+/// How to exec; `Default` is a foreground process with the caller's stdio.
+#[derive(Debug, Default)]
+pub struct ExecOptions {
+    pub console: Console,
+    /// Write the process's pid here once it runs.
+    pub pid_file: Option<PathBuf>,
+    /// Keep fds 3 .. 3+N open in the process.
+    pub preserve_fds: u32,
+    pub extra_env: Vec<String>,
+    /// Exec even when the container is paused.
+    pub ignore_paused: bool,
+}
+
+/// A process started by [`Container::exec`]; a child of the calling process.
+pub struct ExecProcess {
+    child: Spawned,
+}
+
+impl ExecProcess {
+    /// The process's pid on the host.
+    pub fn pid(&self) -> i32 {
+        self.child.pid.as_raw()
+    }
+
+    /// A pidfd for the process (readable once it has exited).
+    pub fn pidfd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.child.pidfd.as_fd()
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait(self) -> Result<ExitStatus> {
+        let raw =
+            sys::waitpid(self.child.pid.as_raw()).map_err(Error::sys("wait for exec'd process"))?;
+        Ok(ExitStatus::from_raw(raw))
+    }
+}
+
+impl Container {
+    /// Runs `process` inside this container. Returns once the process has exec'd (or with the
+    /// step that failed).
+    pub fn exec(&self, process: &Process, opts: ExecOptions) -> Result<ExecProcess> {
+        let id = self.st.id.clone();
+        let config = self.st.bundle.join("config.json");
+        let bad = |field: &str, reason: &str| Error::Config {
+            config: config.clone(),
+            field: field.into(),
+            reason: reason.into(),
+        };
+        let args = process.args().as_deref().unwrap_or_default();
+        if args.is_empty() || args[0].is_empty() {
+            return Err(bad("process.args", "must name a program to run"));
+        }
+        if !process.cwd().is_absolute() {
+            return Err(bad("process.cwd", "must be an absolute path"));
+        }
+        match self.status() {
+            Status::Stopped => {
+                return Err(Error::WrongStatus {
+                    id,
+                    message: "cannot exec in a stopped container".into(),
+                })
+            }
+            Status::Paused if !opts.ignore_paused => {
+                return Err(Error::WrongStatus {
+                    id,
+                    message: "cannot exec in a paused container (use --ignore-paused to override)"
+                        .into(),
+                })
+            }
+            _ => {}
+        }
+        // The init's pidfd, opened and then checked against the recorded start time: from here
+        // on it can only ever refer to this container's init.
+        let init_pidfd =
+            sys::pidfd_open(self.st.pid).map_err(Error::sys("open the container's init"))?;
+        if !state::init_alive(&self.st) {
+            return Err(Error::NotRunning(id));
+        }
+        let spec = &self.st.spec;
+        let linux = spec.linux().as_ref();
+        let mut flags = CloneFlags::empty();
+        for ns in linux
+            .and_then(|l| l.namespaces().as_deref())
+            .unwrap_or_default()
+        {
+            flags |= namespaces::clone_flag(ns.typ());
+        }
+        let filter = match linux.and_then(|l| l.seccomp().as_ref()) {
+            Some(sc) => Some(
+                seccomp::compile(sc).map_err(|(field, reason)| Error::Config {
+                    config: config.clone(),
+                    field,
+                    reason,
+                })?,
+            ),
+            None => None,
+        };
+        let console_socket =
+            connect_console(opts.console, process.terminal().unwrap_or(false), &config)?;
+        let (parent_end, child_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
+        let v2_cgroup = self.st.cgroup.v2_dir_fd()?;
+        let pid_join = if flags.contains(CloneFlags::CLONE_NEWPID) {
+            let fd =
+                sys::pidfd_open(self.st.pid).map_err(Error::sys("open the container's init"))?;
+            Some(Join {
+                fd,
+                flag: CloneFlags::CLONE_NEWPID,
+                index: 0,
+                path: PathBuf::from(format!("/proc/{}/ns/pid", self.st.pid)),
+            })
+        } else {
+            None
+        };
+        let parent_raw = parent_end.raw_fd();
+        let args = TenantArgs {
+            process,
+            channel: child_end,
+            init_pidfd: &init_pidfd,
+            namespaces: flags & !CloneFlags::CLONE_NEWPID,
+            console_socket,
+            seccomp: filter.as_ref(),
+            preserve_fds: opts.preserve_fds,
+            extra_env: &opts.extra_env,
+        };
+        let child = {
+            let mut args = Some(args);
+            let spawned = clone::spawn_init(
+                CloneFlags::empty(),
+                v2_cgroup.as_ref().map(|f| f.as_fd()),
+                pid_join.as_ref(),
+                || {
+                    sys::close_in_child(parent_raw);
+                    if let Some(args) = args.take() {
+                        tenant::run(args);
+                    }
+                },
+            );
+            drop(args);
+            spawned.map_err(Error::sys("clone exec'd process"))?
+        };
+        let mut guard = KillOnDrop {
+            child: &child,
+            armed: true,
+        };
+        let pid = child.pid.as_raw();
+        if v2_cgroup.is_none() {
+            self.st.cgroup.add_task(pid)?;
+        }
+        parent_end
+            .send(&Message::Go { pid })
+            .map_err(Error::sys("signal exec'd process"))?;
+        let mut ready = false;
+        let mut listener: Option<OwnedFd> = None;
+        loop {
+            match parent_end
+                .recv_with_fd()
+                .map_err(Error::sys("read from exec'd process"))?
+            {
+                Some((Message::Ready, _)) => ready = true,
+                Some((Message::SeccompListener, fd)) => listener = fd,
+                Some((Message::Failed(e), _)) => {
+                    return Err(Error::Exec {
+                        step: e.step,
+                        error: e.source,
+                    })
+                }
+                Some(_) => {
+                    return Err(Error::Sys {
+                        context: "unexpected message from exec'd process".into(),
+                        error: sys::SysError::new(sys::SysOp::Read, None, Errno::EPROTO),
+                    })
+                }
+                // Closed on exec after Ready: the process runs.
+                None if ready => break,
+                None => {
+                    let status = sys::waitpid(pid).map(ExitStatus::from_raw);
+                    return Err(Error::InitDied {
+                        status: format!("{status:?}"),
+                    });
+                }
+            }
+        }
+        if let Some(fd) = listener {
+            crate::container::send_seccomp_listener(&self.st, pid, &fd)?;
+        }
+        if let Some(p) = &opts.pid_file {
+            crate::container::write_pid_file(&crate::spec::absolute(p), pid)?;
+        }
+        guard.armed = false;
+        drop(guard);
+        Ok(ExecProcess { child })
+    }
+}
+
+/// Kills and reaps a half-started exec'd process if `exec` fails after the clone.
+struct KillOnDrop<'a> {
+    child: &'a Spawned,
+    armed: bool,
+}
+
+impl Drop for KillOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = sys::pidfd_send_signal(self.child.pidfd.as_fd(), libc::SIGKILL);
+            let _ = sys::waitpid(self.child.pid.as_raw());
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! What a process `exec`'d into a running container runs between the clone and `execve`: join the
+//! container's namespaces (all at once, through the init's pidfd), take its console, then the
+//! same final steps as the init ([`super::finish`]). Never returns.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::sched::CloneFlags;
+use oci_spec::runtime::Process;
+
+use super::finish::{self, Finish};
+use super::sync::{Channel, Message};
+use super::{InitStep, StepError, StepResult, Tag};
+use crate::console;
+use crate::seccomp::Compiled;
+use crate::sys::{self, Errno, SysError, SysOp};
+
+pub(crate) struct TenantArgs<'a> {
+    pub process: &'a Process,
+    pub channel: Channel,
+    /// The container init's pidfd: `setns` through it joins all its namespaces atomically.
+    pub init_pidfd: &'a OwnedFd,
+    /// The namespaces to join (the pid namespace was joined by the parent around the clone).
+    pub namespaces: CloneFlags,
+    pub console_socket: Option<OwnedFd>,
+    pub seccomp: Option<&'a Compiled>,
+    pub preserve_fds: u32,
+    pub extra_env: &'a [String],
+}
+
+pub(crate) fn run(args: TenantArgs<'_>) -> ! {
+    let failure = match set_up(&args) {
+        Ok(ready) => finish::exec(ready),
+        Err(e) => e,
+    };
+    let _ = args.channel.send(&Message::Failed(failure));
+    sys::exit_now(255)
+}
+
+fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
+    // 1. Wait until the parent has put us in the container's cgroup.
+    match args.channel.recv().tag(InitStep::WaitForParent)? {
+        Some(Message::Go { .. }) => {}
+        _ => {
+            return Err(StepError {
+                step: InitStep::WaitForParent,
+                source: SysError::new(SysOp::Read, None, Errno::EPROTO),
+            })
+        }
+    }
+
+    // 2. The process starts with default signal handling, whatever the runtime had.
+    sys::reset_signals();
+
+    // 3. Every namespace of the container in one call (the kernel orders user first).
+    if !args.namespaces.is_empty() {
+        sys::setns(
+            args.init_pidfd.as_fd(),
+            args.namespaces,
+            std::path::Path::new("pidfd of the container's init"),
+        )
+        .tag(InitStep::JoinNamespace(0))?;
+    }
+
+    // 4. A session of its own, and the container's terminal when asked for.
+    sys::setsid().tag(InitStep::Console)?;
+    if args.process.terminal().unwrap_or(false) {
+        let socket = args.console_socket.as_ref().ok_or(StepError {
+            step: InitStep::Console,
+            source: SysError::new(SysOp::Open, None, Errno::EBADF),
+        })?;
+        let size = args
+            .process
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        console::setup(socket, size).tag(InitStep::Console)?;
+    }
+
+    // 5. oom_score_adj through the container's /proc.
+    if let Some(adj) = args.process.oom_score_adj() {
+        sys::write_file(
+            std::path::Path::new("/proc/self/oom_score_adj"),
+            adj.to_string().as_bytes(),
+        )
+        .tag(InitStep::OomScoreAdj)?;
+    }
+
+    // 6. The same confinement as the init: rlimits, privileges, seccomp, cwd, executable.
+    let finish = Finish {
+        process: args.process,
+        seccomp: args.seccomp,
+        extra_env: args.extra_env,
+        preserve_fds: args.preserve_fds,
+    };
+    let (ready, listener) = finish::prepare(&finish)?;
+    if let Some(fd) = listener {
+        args.channel
+            .send_with_fd(&Message::SeccompListener, fd.as_fd())
+            .tag(InitStep::Report)?;
+    }
+    args.channel.send(&Message::Ready).tag(InitStep::Report)?;
+    Ok(ready)
+}
