@@ -74,9 +74,10 @@ fn run(argv: &[String]) -> i32 {
         systemd_cgroup: parsed.is_set("systemd-cgroup"),
         log: logger,
     };
+    // Like runc: no command at all shows the help, successfully.
     let Some((command, rest)) = parsed.args.split_first() else {
         print!("{}", commands::USAGE);
-        return if parsed.is_set("help") { 0 } else { 1 };
+        return 0;
     };
     if parsed.is_set("help") {
         print!("{}", commands::USAGE);

@@ -106,6 +106,25 @@ fn version_prints_name_commit_and_spec_lines() {
 }
 
 #[test]
+fn help_succeeds_in_every_form() {
+    for rt in runtimes() {
+        for args in [
+            &[][..],
+            &["--help"],
+            &["-h"],
+            &["help"],
+            &["help", "state"],
+            &["state", "--help"],
+            &["kill", "-h"],
+        ] {
+            let o = rt.exec(args);
+            assert_eq!(code(&o), 0, "{} {args:?}: {}", rt.name, stderr(&o));
+            assert!(stdout(&o).contains("USAGE"), "{} {args:?}", rt.name);
+        }
+    }
+}
+
+#[test]
 fn unknown_subcommand_exits_3() {
     for rt in runtimes() {
         let o = rt.exec(&["frobnicate"]);

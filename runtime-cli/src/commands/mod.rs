@@ -28,6 +28,7 @@ COMMANDS:
    delete   delete a container and the resources it holds
    list     list containers started by runr with the given root
    spec     create a new specification file
+   help     show this help
 
 GLOBAL OPTIONS:
    --root value        root directory for storage of container state (default: \"/run/runr\")
@@ -50,6 +51,11 @@ pub fn version_text() -> String {
 }
 
 pub fn dispatch(g: &mut Global, command: &str, argv: &[String]) -> i32 {
+    // `runr help [CMD]` and `runr CMD --help` show the help and succeed, as runc's do.
+    if command == "help" || command == "h" || asks_for_help(argv) {
+        print!("{USAGE}");
+        return 0;
+    }
     let result: anyhow::Result<i32> = match command {
         "create" => create::run(g, argv).map_err(|e| prefixed("create", e)),
         "start" => start::run(g, argv),
@@ -74,6 +80,13 @@ pub fn dispatch(g: &mut Global, command: &str, argv: &[String]) -> i32 {
             1
         }
     }
+}
+
+/// True when a `-h`/`--help` flag comes before the command's first positional argument.
+fn asks_for_help(argv: &[String]) -> bool {
+    argv.iter()
+        .take_while(|a| a.starts_with('-') && a.as_str() != "--")
+        .any(|a| matches!(a.trim_start_matches('-'), "h" | "help"))
 }
 
 /// runc prefixes create and run failures ("runc create failed: …"), which engines show as is.
