@@ -364,6 +364,15 @@ fn log_file_in_json_and_text_on_stderr() {
         let text = std::fs::read_to_string(&tlog).unwrap();
         assert_text_error(&rt, &text, "container does not exist");
 
+        // JSON without --log goes to stderr.
+        let o = rt.exec(&["--log-format", "json", "state", &id]);
+        let line = stderr(&o);
+        let v: Value = serde_json::from_str(line.trim()).expect("one JSON line on stderr");
+        assert_eq!(v["msg"], "container does not exist", "{}", rt.name);
+        // A missing container is reported before a bad signal.
+        let o = rt.exec(&["kill", &id, "NOSUCHSIG"]);
+        assert_text_error(&rt, &stderr(&o), "container does not exist");
+
         // Without --log, text goes to stderr.
         let o = rt.exec(&["delete", &id]);
         assert_text_error(&rt, &stderr(&o), "container does not exist");

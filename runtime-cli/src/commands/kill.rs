@@ -23,7 +23,9 @@ pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
             )
         }
     };
+    // Like runc: a missing container is reported before a bad signal.
+    let c = Container::load(&g.root, id)?;
     let signal = signals::parse(sig).ok_or_else(|| anyhow::anyhow!("unknown signal {sig:?}"))?;
-    Container::load(&g.root, id)?.kill(signal, p.is_set("all"))?;
+    c.kill(signal, p.is_set("all"))?;
     Ok(0)
 }
