@@ -205,6 +205,19 @@ impl Container {
                 .list(spec.hooks().as_ref())
                 .is_empty();
         let v2_cgroup = cgroup.v2_dir_fd()?;
+        // The seccomp filter is compiled once, here; the init only loads the bytes.
+        let seccomp = match linux.seccomp() {
+            Some(sc) => {
+                Some(
+                    crate::seccomp::compile(sc).map_err(|(field, reason)| Error::Config {
+                        config: config.clone(),
+                        field,
+                        reason,
+                    })?,
+                )
+            }
+            None => None,
+        };
 
         let NamespacePlan {
             clone_flags,
@@ -237,6 +250,7 @@ impl Container {
             extra_env: opts.extra_env,
             parent_hooks,
             hook_state: hook_state.clone(),
+            seccomp: seccomp.as_ref(),
         };
         let spawned = {
             let mut args = Some(args);
@@ -380,8 +394,12 @@ impl Container {
         };
         sys::write_all(fifo.as_fd(), b"0", Some(&fifo_path))
             .map_err(Error::sys("start container"))?;
-        drop(fifo);
         std::fs::remove_file(&fifo_path).map_err(|e| Error::state(&fifo_path, e))?;
+        // The init holds the fifo's read end until it execs (close-on-exec): when the write end
+        // reports the reader gone, the container's process runs (or the init died), and the
+        // poststart hooks may run, as the spec orders.
+        let _ = sys::poll_writer_hangup(fifo.as_fd(), 60_000);
+        drop(fifo);
         let mut st = self.hook_state();
         st["status"] = "running".into();
         Ok(run_hooks_as_warnings(
@@ -491,7 +509,7 @@ impl Container {
         self.child.as_ref().map(|c| c.pidfd.as_fd())
     }
 
-    fn hook_state(&self) -> serde_json::Value {
+    pub(crate) fn hook_state(&self) -> serde_json::Value {
         serde_json::json!({
             "ociVersion": self.st.oci_version,
             "id": self.st.id,
@@ -625,7 +643,21 @@ fn wait_ready(
     base: &serde_json::Value,
 ) -> Result<()> {
     loop {
-        match ch.recv().map_err(Error::sys("read from container init"))? {
+        let (msg, fd) = match ch
+            .recv_with_fd()
+            .map_err(Error::sys("read from container init"))?
+        {
+            Some((msg, fd)) => (Some(msg), fd),
+            None => (None, None),
+        };
+        match msg {
+            Some(Message::SeccompListener) => {
+                if let Some(fd) = fd {
+                    let mut st = base.clone();
+                    st["pid"] = pid.into();
+                    send_seccomp_listener(spec, &st, pid, &fd)?;
+                }
+            }
             Some(Message::HooksNeeded) => {
                 let mut st = base.clone();
                 st["pid"] = pid.into();
@@ -699,25 +731,23 @@ pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 
 /// Hands a seccomp notification listener to `linux.seccomp.listenerPath`, as runc does: one
 /// message on a unix stream socket carrying the container process state as JSON
-/// (`fds: ["seccompFd"]`, `metadata`, `state`) and the fd itself (SCM_RIGHTS).
-pub(crate) fn send_seccomp_listener(st: &Persisted, pid: i32, fd: &OwnedFd) -> Result<()> {
-    let seccomp = st.spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+/// (`fds: ["seccompFd"]`, `pid`, `metadata`, `state`) and the fd itself (SCM_RIGHTS).
+pub(crate) fn send_seccomp_listener(
+    spec: &Spec,
+    state: &serde_json::Value,
+    pid: i32,
+    fd: &OwnedFd,
+) -> Result<()> {
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
     let Some(path) = seccomp.and_then(|s| s.listener_path().clone()) else {
         return Ok(());
     };
     let message = serde_json::json!({
-        "ociVersion": st.oci_version,
+        "ociVersion": spec.version(),
         "fds": ["seccompFd"],
         "pid": pid,
         "metadata": seccomp.and_then(|s| s.listener_metadata().clone()).unwrap_or_default(),
-        "state": {
-            "ociVersion": st.oci_version,
-            "id": st.id,
-            "status": "creating",
-            "pid": st.pid,
-            "bundle": st.bundle,
-            "annotations": st.annotations,
-        },
+        "state": state,
     });
     let fail = |e: std::io::Error| Error::Sys {
         context: "send the seccomp listener to linux.seccomp.listenerPath".into(),

@@ -205,7 +205,9 @@ impl Container {
             }
         }
         if let Some(fd) = listener {
-            crate::container::send_seccomp_listener(&self.st, pid, &fd)?;
+            let mut st = self.hook_state();
+            st["status"] = "running".into();
+            crate::container::send_seccomp_listener(&self.st.spec, &st, pid, &fd)?;
         }
         if let Some(p) = &opts.pid_file {
             crate::container::write_pid_file(&crate::spec::absolute(p), pid)?;

@@ -856,3 +856,17 @@ pub fn seccomp_set_filter(program: &[u8], flags: u32) -> SysResult<Option<OwnedF
     }
     Ok(None)
 }
+
+/// Waits until the read side of a pipe or fifo is gone (POLLERR on its write end), or
+/// `timeout_ms` passes. Returns true when the reader is gone.
+pub fn poll_writer_hangup(fd: BorrowedFd<'_>, timeout_ms: i32) -> SysResult<bool> {
+    let mut pfd = [libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: 0,
+        revents: 0,
+    }];
+    // SAFETY: one valid pollfd in a live array, length 1.
+    let rc = retry(|| Errno::result(unsafe { libc::poll(pfd.as_mut_ptr(), 1, timeout_ms) }))
+        .ctx(SysOp::Poll, None)?;
+    Ok(rc > 0 && pfd[0].revents & (libc::POLLERR | libc::POLLHUP) != 0)
+}

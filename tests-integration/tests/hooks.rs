@@ -396,7 +396,6 @@ fn poststop_runs_when_run_deletes_the_container() {
 }
 
 #[test]
-#[ignore = "bug: start runs poststart without waiting for the init's startContainer hooks and exec (container.rs start)"]
 fn poststart_runs_after_start_container_hooks_and_exec() {
     let rt = Runtime::runr();
     for _ in 0..5 {
@@ -406,7 +405,6 @@ fn poststart_runs_after_start_container_hooks_and_exec() {
 }
 
 #[test]
-#[ignore = "bug: createContainer hooks get status \"created\"; the container is still \"creating\" (runc too) (process/init.rs step 11)"]
 fn create_container_hooks_see_status_creating() {
     let seen = lifecycle(&Runtime::runr());
     assert_eq!(seen.per_kind[2].3["status"], "creating");

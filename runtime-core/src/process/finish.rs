@@ -19,11 +19,11 @@ use crate::{capabilities, rlimits, user};
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// What the process needs besides its spec.
-pub(crate) struct Finish<'a> {
-    pub process: &'a Process,
-    pub seccomp: Option<&'a Compiled>,
+pub(crate) struct Finish<'p, 's> {
+    pub process: &'p Process,
+    pub seccomp: Option<&'s Compiled>,
     /// Extra environment (socket activation).
-    pub extra_env: &'a [String],
+    pub extra_env: &'p [String],
     /// fds 3 .. 3+n stay open across exec.
     pub preserve_fds: u32,
 }
@@ -39,7 +39,7 @@ pub(crate) struct Ready<'a> {
 
 /// Runs the steps; returns the process ready to exec and, when the seccomp filter notifies, the
 /// listener fd for the runtime to pass on.
-pub(crate) fn prepare<'a>(f: &Finish<'a>) -> StepResult<(Ready<'a>, Option<OwnedFd>)> {
+pub(crate) fn prepare<'s>(f: &Finish<'_, 's>) -> StepResult<(Ready<'s>, Option<OwnedFd>)> {
     let process = f.process;
     let nnp = process.no_new_privileges().unwrap_or(false);
     let mut listener = None;

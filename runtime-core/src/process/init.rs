@@ -7,21 +7,20 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
-use oci_spec::runtime::{Process, Spec};
+use oci_spec::runtime::Spec;
 
+use super::finish::{self, Finish};
 use super::sync::{Channel, Message};
 use super::{InitStep, StepError, StepResult, Tag};
+use crate::console;
 use crate::hooks::{self, HookKind};
 use crate::namespaces::Join;
 use crate::rootfs::{self, RootfsPlan};
+use crate::seccomp::Compiled;
 use crate::sys::{self, Errno, SysError, SysOp};
-use crate::{capabilities, console, rlimits, user};
-
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Everything the init needs; built by the parent before the clone.
 pub(crate) struct InitArgs<'a> {
@@ -47,6 +46,8 @@ pub(crate) struct InitArgs<'a> {
     pub parent_hooks: bool,
     /// Base of the state JSON given to hooks run by the init; `pid` and `status` are filled in.
     pub hook_state: serde_json::Value,
+    /// linux.seccomp, compiled by the parent.
+    pub seccomp: Option<&'a Compiled>,
 }
 
 /// The init's main: never returns.
@@ -59,6 +60,8 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
         }
     };
     // From here on `create` has returned: failures can only be told on the container's stderr.
+    // The fifo stays open until exec (close-on-exec): `start` sees it close once the process
+    // runs, and only then runs the poststart hooks.
     let InitArgs {
         channel, exec_fifo, ..
     } = args;
@@ -69,25 +72,18 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
         report_late(&e);
         sys::exit_now(1);
     }
-    drop(exec_fifo);
-    let err = sys::execve(&exec.path, &exec.argv, &exec.envp);
-    report_late(&StepError {
-        step: InitStep::Exec,
-        source: err,
-    });
+    report_late(&finish::exec(exec.ready));
     sys::exit_now(127)
 }
 
-/// What is left to do after `start`: run startContainer hooks and exec.
-struct Exec {
-    path: CString,
-    argv: Vec<CString>,
-    envp: Vec<CString>,
+/// What is left to do after `start`: run startContainer hooks, then exec.
+struct Exec<'a> {
+    ready: finish::Ready<'a>,
     start_hooks: Vec<oci_spec::runtime::Hook>,
     hook_state: Vec<u8>,
 }
 
-fn set_up(args: &InitArgs<'_>) -> StepResult<Exec> {
+fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
     let spec = args.spec;
     let process = spec
         .process()
@@ -167,7 +163,7 @@ fn set_up(args: &InitArgs<'_>) -> StepResult<Exec> {
     // 11. createContainer hooks: in the container's namespaces, before pivot_root.
     let mut hook_state = args.hook_state.clone();
     hook_state["pid"] = host_pid.into();
-    hook_state["status"] = "created".into();
+    hook_state["status"] = "creating".into();
     let created_state = serde_json::to_vec(&hook_state).unwrap_or_default();
     let create_hooks = HookKind::CreateContainer.list(spec.hooks().as_ref());
     hooks::run_all(create_hooks, &created_state).map_err(|(i, path, f)| StepError {
@@ -218,46 +214,26 @@ fn set_up(args: &InitArgs<'_>) -> StepResult<Exec> {
         }
     }
 
-    // 17. Resource limits, while we may still raise them.
-    for (i, r) in process
-        .rlimits()
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        rlimits::apply(r).tag(InitStep::Rlimit(i as u32))?;
+    // 17. The same final confinement as every container process: rlimits, privileges,
+    //     seccomp, cwd, executable lookup, close-on-exec (process/finish.rs).
+    let finish = Finish {
+        process,
+        seccomp: args.seccomp,
+        extra_env: &args.extra_env,
+        preserve_fds: args.preserve_fds,
+    };
+    let (ready, listener) = finish::prepare(&finish)?;
+    if let Some(fd) = listener {
+        args.channel
+            .send_with_fd(&Message::SeccompListener, fd.as_fd())
+            .tag(InitStep::Report)?;
     }
-
-    // 18. Privileges: no_new_privs, bounding set, user, then the capability sets.
-    if process.no_new_privileges().unwrap_or(false) {
-        sys::set_no_new_privs().tag(InitStep::NoNewPrivs)?;
-    }
-    let caps = process.capabilities().as_ref();
-    capabilities::apply_bounding(caps).tag(InitStep::Capabilities)?;
-    user::switch_to(process.user()).tag(InitStep::User)?;
-    capabilities::apply_sets(caps).tag(InitStep::Capabilities)?;
-
-    // 19. The working directory, resolved inside the new root as the container's user.
-    sys::chdir(process.cwd()).tag(InitStep::Cwd)?;
-
-    // 20. Find the program now, so that `create` fails on a missing executable.
-    let envp = environment(process, &args.extra_env);
-    let path = find_executable(process, &envp).tag(InitStep::FindExecutable)?;
-    sys::umask(process.user().umask().unwrap_or(0o022));
-
-    // 21. Nothing of the runtime's may reach the container: every fd past stdio and the
-    //     preserved ones closes on exec (CVE-2024-21626 class).
-    sys::cloexec_from(3 + args.preserve_fds).tag(InitStep::Report)?;
 
     args.channel.send(&Message::Ready).tag(InitStep::Report)?;
 
     hook_state["status"] = "created".into();
-    let argv = process.args().as_deref().unwrap_or_default();
     Ok(Exec {
-        path: cstring(path.as_os_str().as_bytes()),
-        argv: argv.iter().map(|a| cstring(a.as_bytes())).collect(),
-        envp: envp.iter().map(|e| cstring(e.as_bytes())).collect(),
+        ready,
         start_hooks: HookKind::StartContainer
             .list(spec.hooks().as_ref())
             .to_vec(),
@@ -292,47 +268,6 @@ fn start_hooks(list: &[oci_spec::runtime::Hook], state: &[u8]) -> StepResult<()>
     })
 }
 
-/// The process environment: the spec's, plus socket activation variables, plus HOME.
-fn environment(process: &Process, extra: &[String]) -> Vec<String> {
-    let mut env: Vec<String> = process.env().as_deref().unwrap_or_default().to_vec();
-    env.extend(extra.iter().cloned());
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", user::home_of(process.user().uid())));
-    }
-    env
-}
-
-/// Resolves args[0] like execvp would, with the container's PATH, and checks that the
-/// container's user may execute it.
-fn find_executable(process: &Process, env: &[String]) -> Result<PathBuf, SysError> {
-    let arg0 = &process.args().as_deref().unwrap_or_default()[0];
-    let not_found = || SysError::new(SysOp::Lookup, Some(Path::new(arg0)), Errno::ENOENT);
-    let check = |p: &Path| -> Result<(), SysError> {
-        let meta = std::fs::metadata(p).map_err(|_| not_found())?;
-        if meta.is_dir() {
-            return Err(SysError::new(SysOp::Lookup, Some(p), Errno::EISDIR));
-        }
-        sys::can_execute(p)
-    };
-    if arg0.contains('/') {
-        let p = PathBuf::from(arg0);
-        check(&p)?;
-        return Ok(p);
-    }
-    let path_var = env
-        .iter()
-        .rev()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or(DEFAULT_PATH);
-    for dir in path_var.split(':') {
-        let candidate = Path::new(if dir.is_empty() { "." } else { dir }).join(arg0);
-        if check(&candidate).is_ok() {
-            return Ok(candidate);
-        }
-    }
-    Err(not_found())
-}
-
 fn write_time_offsets(spec: &Spec) -> Result<(), SysError> {
     let offsets = spec
         .linux()
@@ -357,17 +292,6 @@ fn protocol_error(step: InitStep) -> StepError {
         step,
         source: SysError::new(SysOp::Read, None, Errno::EPROTO),
     }
-}
-
-fn cstring(bytes: &[u8]) -> CString {
-    CString::new(
-        bytes
-            .iter()
-            .copied()
-            .filter(|b| *b != 0)
-            .collect::<Vec<u8>>(),
-    )
-    .unwrap_or_default()
 }
 
 /// After `create` has returned, the container's stderr is the only place left to say why the
