@@ -679,6 +679,7 @@ fn wait_ready(
             Some(Message::Failed(e)) => {
                 return Err(Error::Init {
                     step: e.step,
+                    detail: step_detail(spec, e.step),
                     error: e.source,
                 })
             }
@@ -760,4 +761,31 @@ pub(crate) fn send_seccomp_listener(
     let stream = UnixStream::connect(&path).map_err(fail)?;
     let body = serde_json::to_vec(&message).unwrap_or_default();
     sys::send_fd(stream.as_fd(), &body, fd.as_fd()).map_err(Error::sys("send the seccomp listener"))
+}
+
+/// What a failed init step was working on, from the spec, for the error message.
+fn step_detail(spec: &Spec, step: crate::process::InitStep) -> String {
+    match step {
+        crate::process::InitStep::Mount(i) => {
+            let Some(m) = spec.mounts().as_deref().and_then(|m| m.get(i as usize)) else {
+                return String::new();
+            };
+            let options = m.options().as_deref().unwrap_or_default().join(",");
+            format!(
+                "{} {} on {}{}",
+                m.typ().as_deref().unwrap_or("bind"),
+                m.source()
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                m.destination().display(),
+                if options.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with options {options}")
+                }
+            )
+        }
+        _ => String::new(),
+    }
 }

@@ -40,8 +40,14 @@ pub enum Error {
     Sys { context: String, error: SysError },
 
     /// A step of the container's init failed; the error crossed the fork boundary typed.
-    #[error("container init: {step}: {error}")]
-    Init { step: InitStep, error: SysError },
+    /// `detail` says what the step was working on, from the spec (a mount's type, source and
+    /// options), when the errno alone would not.
+    #[error("{}", describe_init(*.step, .error, .detail))]
+    Init {
+        step: InitStep,
+        error: SysError,
+        detail: String,
+    },
 
     /// A step of an exec'd process's set-up failed (typed, like `Init`).
     #[error("exec: {step}: {error}")]
@@ -59,7 +65,7 @@ pub enum Error {
         reason: String,
     },
 
-    #[error("cgroup: {0}")]
+    #[error(transparent)]
     Cgroup(#[from] cgroups::Error),
 
     /// The container's state directory could not be read or written.
@@ -78,5 +84,26 @@ impl Error {
             path: path.into(),
             reason: reason.to_string(),
         }
+    }
+}
+
+/// runc's wording for a program that cannot be run; "container init: <step>: <error>" otherwise.
+fn describe_init(step: InitStep, error: &SysError, detail: &str) -> String {
+    let path = error
+        .path
+        .as_deref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    match step {
+        InitStep::FindExecutable
+            if error.errno == nix::errno::Errno::ENOENT && !path.contains('/') =>
+        {
+            format!("{step}: exec: {path:?}: executable file not found in $PATH")
+        }
+        InitStep::FindExecutable => {
+            format!("{step}: exec: {path:?}: {}", error.errno.desc().to_lowercase())
+        }
+        _ if detail.is_empty() => format!("container init: {step}: {error}"),
+        _ => format!("container init: {step} ({detail}): {error}"),
     }
 }

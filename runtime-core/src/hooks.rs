@@ -61,8 +61,12 @@ impl HookKind {
 pub enum HookFailure {
     /// It could not be started (errno from exec).
     Spawn(Errno),
-    /// It exited non-zero or was killed by a signal.
-    Failed { status: String, stderr: String },
+    /// It exited non-zero or was killed by a signal (with what it printed, as runc reports).
+    Failed {
+        status: String,
+        stdout: String,
+        stderr: String,
+    },
     /// It ran past its timeout and was killed.
     TimedOut(i64),
 }
@@ -71,11 +75,19 @@ impl std::fmt::Display for HookFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HookFailure::Spawn(e) => write!(f, "cannot run: {}", e.desc()),
-            HookFailure::Failed { status, stderr } if stderr.trim().is_empty() => {
-                write!(f, "{status}")
-            }
-            HookFailure::Failed { status, stderr } => {
-                write!(f, "{status}, stderr: {}", stderr.trim())
+            HookFailure::Failed {
+                status,
+                stdout,
+                stderr,
+            } => {
+                write!(f, "{status}")?;
+                if !stdout.trim().is_empty() {
+                    write!(f, ", stdout: {}", stdout.trim())?;
+                }
+                if !stderr.trim().is_empty() {
+                    write!(f, ", stderr: {}", stderr.trim())?;
+                }
+                Ok(())
             }
             HookFailure::TimedOut(t) => write!(f, "timed out after {t}s and was killed"),
         }
@@ -133,10 +145,11 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
     let pidfd = sys::pidfd_open(child.id() as i32).ok();
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
+    let mut out_buf = Vec::new();
     let mut err_buf = Vec::new();
     loop {
         // Drain the hook's output while waiting, so a chatty hook cannot block on a full pipe.
-        drain(&mut stdout, &mut Vec::new());
+        drain(&mut stdout, &mut out_buf);
         drain(&mut stderr, &mut err_buf);
         let wait_ms = match deadline {
             Some((t, d)) => {
@@ -154,6 +167,7 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
             .try_wait()
             .map_err(|e| HookFailure::Spawn(Errno::from_raw(e.raw_os_error().unwrap_or(0))))?
         {
+            drain(&mut stdout, &mut out_buf);
             drain(&mut stderr, &mut err_buf);
             if status.success() {
                 return Ok(());
@@ -165,6 +179,7 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
             };
             return Err(HookFailure::Failed {
                 status,
+                stdout: String::from_utf8_lossy(&out_buf).into_owned(),
                 stderr: String::from_utf8_lossy(&err_buf).into_owned(),
             });
         }

@@ -136,7 +136,10 @@ fn find_executable(process: &Process, env: &[String]) -> Result<PathBuf, SysErro
         if meta.is_dir() {
             return Err(SysError::new(SysOp::Lookup, Some(p), Errno::EISDIR));
         }
-        sys::can_execute(p)
+        sys::can_execute(p).map_err(|e| SysError {
+            op: SysOp::Lookup,
+            ..e
+        })
     };
     if arg0.contains('/') {
         let p = PathBuf::from(arg0);
