@@ -42,7 +42,7 @@ pub enum Error {
     /// A step of the container's init failed; the error crossed the fork boundary typed.
     /// `detail` says what the step was working on, from the spec (a mount's type, source and
     /// options), when the errno alone would not.
-    #[error("{}", describe_init(*.step, .error, .detail))]
+    #[error("{}", describe_step("container init", *.step, .error, .detail))]
     Init {
         step: InitStep,
         error: SysError,
@@ -50,7 +50,7 @@ pub enum Error {
     },
 
     /// A step of an exec'd process's set-up failed (typed, like `Init`).
-    #[error("exec: {step}: {error}")]
+    #[error("{}", describe_step("exec", *.step, .error, ""))]
     Exec { step: InitStep, error: SysError },
 
     /// The init died before reporting either success or a typed error.
@@ -87,8 +87,8 @@ impl Error {
     }
 }
 
-/// runc's wording for a program that cannot be run; "container init: <step>: <error>" otherwise.
-fn describe_init(step: InitStep, error: &SysError, detail: &str) -> String {
+/// runc's wording for a program that cannot be run; "<what>: <step>: <error>" otherwise.
+fn describe_step(what: &str, step: InitStep, error: &SysError, detail: &str) -> String {
     let path = error
         .path
         .as_deref()
@@ -103,7 +103,7 @@ fn describe_init(step: InitStep, error: &SysError, detail: &str) -> String {
         InitStep::FindExecutable => {
             format!("{step}: exec: {path:?}: {}", error.errno.desc().to_lowercase())
         }
-        _ if detail.is_empty() => format!("container init: {step}: {error}"),
-        _ => format!("container init: {step} ({detail}): {error}"),
+        _ if detail.is_empty() => format!("{what}: {step}: {error}"),
+        _ => format!("{what}: {step} ({detail}): {error}"),
     }
 }

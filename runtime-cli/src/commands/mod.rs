@@ -3,6 +3,8 @@
 
 mod create;
 mod delete;
+mod exec;
+mod foreground;
 mod kill;
 mod list;
 mod run;
@@ -59,6 +61,7 @@ pub fn dispatch(g: &mut Global, command: &str, argv: &[String]) -> i32 {
     let result: anyhow::Result<i32> = match command {
         "create" => create::run(g, argv).map_err(|e| prefixed("create", e)),
         "start" => start::run(g, argv),
+        "exec" => return exec::run(g, argv),
         "run" => run::run(g, argv).map_err(|e| prefixed("run", e)),
         "state" => state::run(g, argv),
         "kill" => kill::run(g, argv),
