@@ -118,12 +118,8 @@ pub(crate) fn exec(ready: Ready<'_>) -> StepError {
 
 /// The process environment: the spec's, plus socket activation variables, plus HOME.
 fn environment(process: &Process, extra: &[String]) -> Vec<String> {
-    let mut env: Vec<String> = process.env().as_deref().unwrap_or_default().to_vec();
-    env.extend(extra.iter().cloned());
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", user::home_of(process.user().uid())));
-    }
-    env
+    let spec_env = process.env().as_deref().unwrap_or_default();
+    user::environment(spec_env, extra, process.user().uid())
 }
 
 /// Resolves args[0] like execvp would, with the container's PATH, and checks that the

@@ -7,9 +7,11 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
+use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
 use oci_spec::runtime::Spec;
 
 use super::finish::{self, Finish};
@@ -175,6 +177,10 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
     rootfs::enter(&plan, &root)?;
     drop(root);
 
+    // 12b. The working directory exists (runc creates a missing one, as root, mode 0755, before
+    //      the root turns read-only); entering it happens last, as the container's user.
+    make_cwd(process.cwd()).tag(InitStep::Cwd)?;
+
     // 13. The console, now that the container's /dev/pts is in place.
     if process.terminal().unwrap_or(false) {
         let socket = args.console_socket.as_ref().ok_or_else(|| StepError {
@@ -285,6 +291,28 @@ fn write_time_offsets(spec: &Spec) -> Result<(), SysError> {
         ));
     }
     sys::write_file(Path::new("/proc/self/timens_offsets"), text.as_bytes())
+}
+
+/// `mkdir -p` of the process's cwd inside the new root (already our `/`).
+fn make_cwd(cwd: &Path) -> Result<(), SysError> {
+    let root = sys::open(
+        Path::new("/"),
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+        Mode::empty(),
+    )?;
+    let mut rel = PathBuf::new();
+    for c in cwd.components() {
+        if let Component::Normal(name) = c {
+            rel.push(name);
+            match sys::mkdirat(root.as_fd(), &rel, 0o755, cwd) {
+                Err(e) if e.errno != Errno::EEXIST => return Err(e),
+                _ => {}
+            }
+        } else if c == Component::ParentDir {
+            rel.pop();
+        }
+    }
+    Ok(())
 }
 
 fn protocol_error(step: InitStep) -> StepError {
