@@ -8,6 +8,9 @@
 //!   is when the process enters it (time namespaces apply to children and on exec).
 //! - Existing namespaces (`path`) are opened by the parent (paths resolve on the host) and
 //!   joined by the init, the user namespace first so the others are joined with its privileges.
+//! - With an existing user namespace, the new mount, uts, ipc and net namespaces are unshared by
+//!   the init after joining it, so that they belong to it (a new pid namespace cannot be: see
+//!   [`plan`]).
 //! - An existing pid namespace is the one case joined by the parent: `setns` on a pid namespace
 //!   only affects children, so the parent enters it just around the clone and the init is born
 //!   inside it, with no extra fork.
@@ -117,6 +120,20 @@ pub fn plan(linux: &Linux) -> Result<NamespacePlan, (u32, SysError)> {
                 }
             },
         }
+    }
+    // A joined user namespace must own the new namespaces, or the container's root has no
+    // rights over them (no mounts in its mount namespace, no hostname in its UTS one): the
+    // init unshares them after joining it, as runc does. A new pid namespace can only come
+    // from the clone (unshare would apply to children only); it stays owned by the runtime's
+    // user namespace.
+    if p.any_user && !p.new_user {
+        let later = p.clone_flags
+            & (CloneFlags::CLONE_NEWNS
+                | CloneFlags::CLONE_NEWUTS
+                | CloneFlags::CLONE_NEWIPC
+                | CloneFlags::CLONE_NEWNET);
+        p.clone_flags.remove(later);
+        p.unshare_in_init |= later;
     }
     Ok(p)
 }

@@ -113,6 +113,15 @@ const CASES: &[Case] = &[
         userns_owner: true,
     },
     Case {
+        name: "user namespace with cgroup namespace and oomScoreAdj",
+        edit: |c| {
+            user_namespace(c);
+            add_ns(c, "cgroup");
+            c["process"]["oomScoreAdj"] = json!(100);
+        },
+        userns_owner: true,
+    },
+    Case {
         name: "inheritable and ambient capabilities, non-root, no nnp",
         edit: |c| {
             c["process"]["capabilities"] = json!({

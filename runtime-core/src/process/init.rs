@@ -107,13 +107,20 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         sys::setns(j.fd.as_fd(), j.flag, &j.path).tag(InitStep::JoinNamespace(j.index))?;
     }
 
-    // 4. Become root of the user namespace: every later step runs as container root.
-    if args.userns {
-        sys::setresgid(0).tag(InitStep::BecomeRoot)?;
-        sys::setresuid(0).tag(InitStep::BecomeRoot)?;
+    // 4. oom_score_adj while /proc is still the host's and we are still the runtime's uid:
+    //    after the switch to the user namespace's root, /proc/self belongs to the host's root
+    //    (the process is no longer dumpable) and the container's root could not open it.
+    if let Some(adj) = process.oom_score_adj() {
+        sys::write_file(
+            Path::new("/proc/self/oom_score_adj"),
+            adj.to_string().as_bytes(),
+        )
+        .tag(InitStep::OomScoreAdj)?;
     }
 
-    // 5. Namespaces the clone could not create: cgroup (now rooted at our cgroup) and time.
+    // 5. Namespaces the clone could not create: cgroup (now rooted at our cgroup) and time,
+    //    owned by the user namespace we are in; the time offsets are written before the
+    //    switch to its root, for the same reason as oom_score_adj.
     if !args.unshare.is_empty() {
         sys::unshare(args.unshare).tag(InitStep::Unshare)?;
     }
@@ -124,17 +131,15 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         write_time_offsets(spec).tag(InitStep::TimeOffsets)?;
     }
 
-    // 6. The session: a new one, so the container never shares the caller's controlling tty.
-    sys::setsid().tag(InitStep::Console)?;
-
-    // 7. oom_score_adj while /proc is still the host's and we are still privileged.
-    if let Some(adj) = process.oom_score_adj() {
-        sys::write_file(
-            Path::new("/proc/self/oom_score_adj"),
-            adj.to_string().as_bytes(),
-        )
-        .tag(InitStep::OomScoreAdj)?;
+    // 6. Become root of the user namespace: every later step runs as container root.
+    debug_assert!(args.userns || !args.new_userns, "a new user namespace is a user namespace");
+    if args.userns {
+        sys::setresgid(0).tag(InitStep::BecomeRoot)?;
+        sys::setresuid(0).tag(InitStep::BecomeRoot)?;
     }
+
+    // 7. The session: a new one, so the container never shares the caller's controlling tty.
+    sys::setsid().tag(InitStep::Console)?;
 
     // 8. Device nodes get exactly the modes the spec gives.
     sys::umask(0);
@@ -144,7 +149,8 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         spec,
         rootfs: args.rootfs,
         bundle: args.bundle,
-        userns: args.new_userns,
+        // Joined or new, a user namespace means no mknod and a sysfs that may be refused.
+        userns: args.userns,
         cgroupns: args.cgroupns,
         no_pivot: args.no_pivot,
     };
@@ -227,6 +233,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         seccomp: args.seccomp,
         extra_env: &args.extra_env,
         preserve_fds: args.preserve_fds,
+        personality: spec.linux().as_ref().and_then(|l| l.personality().as_ref()),
     };
     let (ready, listener) = finish::prepare(&finish)?;
     if let Some(fd) = listener {
