@@ -3,8 +3,9 @@
 #   busybox-static  the rootfs of demo and test bundles
 #   runc, crun      reference runtimes the tests and benchmarks compare against
 #   libseccomp-dev, pkg-config  for the seccomp support
+#   docker.io, containerd, podman  the engines the engine suite drives runr with
 set -euo pipefail
-packages=(busybox-static runc crun libseccomp-dev pkg-config procps)
+packages=(busybox-static runc crun libseccomp-dev pkg-config procps docker.io containerd podman tini)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

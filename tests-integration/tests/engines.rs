@@ -1,0 +1,1067 @@
+//! The engine suite: Docker, containerd (ctr) and podman driving runr, with runc as the control.
+//!
+//! A custom harness (`harness = false`): the engines are brought up once with the shared scripts
+//! (`../shared/tools/engines/engines-up.sh`: containerd + dockerd offline, no bridge network, a
+//! local busybox image), every scenario runs under runr and then under runc, and everything is
+//! torn down and checked for leftovers. A scenario that fails under runr fails the suite; one
+//! that fails under runc too is reported as an environment problem.
+//!
+//! `RUNR_SKIP_ENGINES=1` skips the suite (it says so); it takes about two minutes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tests_integration::{scratch, unique, which};
+
+/// The runtime under test, as each engine names it.
+struct Rt {
+    /// Docker's name for it (registered by engines-up.sh for runr; "runc" is built in).
+    docker: &'static str,
+    /// The binary (ctr --runc-binary, podman --runtime).
+    bin: PathBuf,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Out {
+    let mut cmd = Command::new(program);
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{program}: {e}"));
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let _ = pipe.write_all(text.as_bytes());
+    }
+    let out = child.wait_with_output().unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const DOCKER: &str = "/usr/bin/docker";
+const IMAGE: &str = "busybox:local";
+
+/// `docker run --rm --network none --runtime RT [extra…] busybox:local cmd…`
+fn docker_run(rt: &Rt, extra: &[&str], cmd: &[&str]) -> Out {
+    let mut args = vec!["run", "--rm", "--network", "none", "--runtime", rt.docker];
+    args.extend_from_slice(extra);
+    args.push(IMAGE);
+    args.extend_from_slice(cmd);
+    run(DOCKER, &args, None)
+}
+
+/// A detached container that sleeps; removed when dropped.
+struct Detached {
+    name: String,
+}
+
+impl Detached {
+    fn start(rt: &Rt, extra: &[&str], cmd: &[&str]) -> Result<Detached, String> {
+        let name = unique("eng");
+        let mut args = vec![
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            "none",
+            "--runtime",
+            rt.docker,
+        ];
+        args.extend_from_slice(extra);
+        args.push(IMAGE);
+        args.extend_from_slice(cmd);
+        let out = run(DOCKER, &args, None);
+        expect(out.code == 0, format!("docker run -d: {}", out.stderr))?;
+        Ok(Detached { name })
+    }
+
+    fn exec(&self, extra: &[&str], cmd: &[&str]) -> Out {
+        let mut args = vec!["exec"];
+        args.extend_from_slice(extra);
+        args.push(&self.name);
+        args.extend_from_slice(cmd);
+        run(DOCKER, &args, None)
+    }
+
+    fn inspect(&self, format: &str) -> String {
+        run(DOCKER, &["inspect", "--format", format, &self.name], None)
+            .stdout
+            .trim()
+            .to_string()
+    }
+
+    fn id(&self) -> String {
+        self.inspect("{{.Id}}")
+    }
+}
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        run(DOCKER, &["rm", "-f", &self.name], None);
+    }
+}
+
+fn expect(ok: bool, msg: impl Into<String>) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(msg.into())
+    }
+}
+
+fn expect_eq(got: &str, want: &str, what: &str) -> Result<(), String> {
+    expect(got == want, format!("{what}: got {got:?}, want {want:?}"))
+}
+
+fn wait_until(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cond()
+}
+
+/// A v1 cgroup file of a docker container (cgroupfs driver: /docker/<id>).
+fn docker_cgroup_file(controller: &str, id: &str, file: &str) -> String {
+    let v1 = Path::new("/sys/fs/cgroup")
+        .join(controller)
+        .join("docker")
+        .join(id)
+        .join(file);
+    let v2 = Path::new("/sys/fs/cgroup/docker").join(id).join(file);
+    std::fs::read_to_string(&v1)
+        .or_else(|_| std::fs::read_to_string(&v2))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Docker
+
+fn docker_foreground_and_exit_codes(rt: &Rt) -> Result<(), String> {
+    let out = docker_run(rt, &[], &["echo", "hi"]);
+    expect_eq(&out.stdout, "hi\n", "stdout")?;
+    expect_eq(
+        &docker_run(rt, &[], &["sh", "-c", "exit 3"])
+            .code
+            .to_string(),
+        "3",
+        "exit code",
+    )?;
+    let out = docker_run(rt, &["-i"], &["sh", "-c", "read line; echo got:$line"]);
+    let piped = run(
+        DOCKER,
+        &[
+            "run",
+            "--rm",
+            "-i",
+            "--network",
+            "none",
+            "--runtime",
+            rt.docker,
+            IMAGE,
+            "cat",
+        ],
+        Some("hello\n"),
+    );
+    expect_eq(&piped.stdout, "hello\n", "-i with piped stdin")?;
+    let _ = out;
+    let tty = docker_run(rt, &["-t"], &["tty"]);
+    expect_eq(tty.stdout.trim(), "/dev/pts/0", "-t allocates a pty")
+}
+
+fn docker_lifecycle_logs_stop_start_restart(rt: &Rt) -> Result<(), String> {
+    let c = Detached::start(
+        rt,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "echo started; trap 'exit 0' TERM; while :; do sleep 1; done",
+        ],
+    )?;
+    expect(
+        wait_until(10, || {
+            run(DOCKER, &["logs", &c.name], None)
+                .stdout
+                .contains("started")
+        }),
+        "docker logs",
+    )?;
+    expect(
+        run(DOCKER, &["stop", "-t", "5", &c.name], None).code == 0,
+        "docker stop",
+    )?;
+    expect_eq(&c.inspect("{{.State.Running}}"), "false", "stopped")?;
+    expect_eq(
+        &c.inspect("{{.State.ExitCode}}"),
+        "0",
+        "graceful stop exit code",
+    )?;
+    expect(
+        run(DOCKER, &["start", &c.name], None).code == 0,
+        "docker start",
+    )?;
+    expect_eq(&c.inspect("{{.State.Running}}"), "true", "started again")?;
+    expect(
+        run(DOCKER, &["restart", "-t", "1", &c.name], None).code == 0,
+        "docker restart",
+    )?;
+    expect_eq(&c.inspect("{{.State.Running}}"), "true", "restarted")?;
+    let out = run(DOCKER, &["rm", "-f", &c.name], None);
+    expect(out.code == 0, format!("docker rm -f: {}", out.stderr))
+}
+
+fn docker_exec_variants(rt: &Rt) -> Result<(), String> {
+    let c = Detached::start(rt, &[], &["sleep", "300"])?;
+    expect_eq(&c.exec(&[], &["echo", "in"]).stdout, "in\n", "exec")?;
+    expect_eq(
+        &c.exec(&[], &["sh", "-c", "exit 5"]).code.to_string(),
+        "5",
+        "exec exit code",
+    )?;
+    expect_eq(
+        c.exec(&["-u", "1000"], &["id", "-u"]).stdout.trim(),
+        "1000",
+        "exec -u",
+    )?;
+    expect_eq(
+        c.exec(&["-w", "/tmp"], &["pwd"]).stdout.trim(),
+        "/tmp",
+        "exec -w",
+    )?;
+    expect_eq(
+        c.exec(&["-e", "X=42"], &["sh", "-c", "echo $X"])
+            .stdout
+            .trim(),
+        "42",
+        "exec -e",
+    )?;
+    expect_eq(
+        c.exec(&["-t"], &["tty"]).stdout.trim(),
+        "/dev/pts/0",
+        "exec -t",
+    )?;
+    expect(
+        c.exec(&["-d"], &["sh", "-c", "echo bg > /tmp/bg"]).code == 0,
+        "exec -d",
+    )?;
+    expect(
+        wait_until(5, || c.exec(&[], &["cat", "/tmp/bg"]).stdout.trim() == "bg"),
+        "exec -d ran",
+    )?;
+    let ps = c.exec(&[], &["ps"]).stdout;
+    expect(
+        ps.contains("sleep 300"),
+        format!("exec sees the container's processes: {ps}"),
+    )
+}
+
+fn docker_kill_signal(rt: &Rt) -> Result<(), String> {
+    let c = Detached::start(
+        rt,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "trap 'echo usr1 > /tmp/got' USR1; while :; do sleep 0.2; done",
+        ],
+    )?;
+    std::thread::sleep(Duration::from_millis(300));
+    expect(
+        run(DOCKER, &["kill", "-s", "USR1", &c.name], None).code == 0,
+        "docker kill -s USR1",
+    )?;
+    expect(
+        wait_until(5, || {
+            c.exec(&[], &["cat", "/tmp/got"]).stdout.trim() == "usr1"
+        }),
+        "USR1 delivered",
+    )?;
+    expect(
+        run(DOCKER, &["kill", &c.name], None).code == 0,
+        "docker kill",
+    )?;
+    expect(
+        wait_until(5, || c.inspect("{{.State.Running}}") == "false"),
+        "killed",
+    )?;
+    expect_eq(
+        &c.inspect("{{.State.ExitCode}}"),
+        "137",
+        "exit code after SIGKILL",
+    )
+}
+
+fn docker_pause_top_stats_update(rt: &Rt) -> Result<(), String> {
+    let c = Detached::start(rt, &["--memory", "128m"], &["sleep", "300"])?;
+    let top = run(DOCKER, &["top", &c.name], None);
+    expect(
+        top.code == 0 && top.stdout.contains("sleep 300"),
+        format!("docker top: {} {}", top.stdout, top.stderr),
+    )?;
+    let stats = run(
+        DOCKER,
+        &["stats", "--no-stream", "--format", "{{.MemUsage}}", &c.name],
+        None,
+    );
+    expect(
+        stats.code == 0 && stats.stdout.contains("128MiB"),
+        format!("docker stats: {} {}", stats.stdout, stats.stderr),
+    )?;
+    let p = run(DOCKER, &["pause", &c.name], None);
+    expect(p.code == 0, format!("docker pause: {}", p.stderr))?;
+    expect_eq(&c.inspect("{{.State.Paused}}"), "true", "paused")?;
+    let u = run(DOCKER, &["unpause", &c.name], None);
+    expect(u.code == 0, format!("docker unpause: {}", u.stderr))?;
+    expect_eq(&c.inspect("{{.State.Paused}}"), "false", "unpaused")?;
+    let up = run(
+        DOCKER,
+        &[
+            "update",
+            "--memory",
+            "64m",
+            "--memory-swap",
+            "64m",
+            "--cpus",
+            "0.5",
+            "--pids-limit",
+            "50",
+            &c.name,
+        ],
+        None,
+    );
+    expect(up.code == 0, format!("docker update: {}", up.stderr))?;
+    let id = c.id();
+    let mem = docker_cgroup_file("memory", &id, "memory.limit_in_bytes");
+    let mem = if mem.is_empty() {
+        docker_cgroup_file("memory", &id, "memory.max")
+    } else {
+        mem
+    };
+    expect_eq(&mem, "67108864", "memory limit after update")?;
+    expect_eq(
+        &docker_cgroup_file("pids", &id, "pids.max"),
+        "50",
+        "pids.max after update",
+    )?;
+    let quota = docker_cgroup_file("cpu", &id, "cpu.cfs_quota_us");
+    expect(
+        quota == "50000" || docker_cgroup_file("cpu", &id, "cpu.max").starts_with("50000"),
+        format!("cpu quota after update: {quota}"),
+    )
+}
+
+fn docker_restart_policy(rt: &Rt) -> Result<(), String> {
+    let name = unique("restart");
+    let out = run(
+        DOCKER,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            "none",
+            "--runtime",
+            rt.docker,
+            "--restart",
+            "on-failure:2",
+            IMAGE,
+            "sh",
+            "-c",
+            "exit 1",
+        ],
+        None,
+    );
+    let c = Detached { name };
+    expect(out.code == 0, format!("run: {}", out.stderr))?;
+    let ok = wait_until(30, || {
+        c.inspect("{{.RestartCount}}") == "2" && c.inspect("{{.State.Running}}") == "false"
+    });
+    expect(
+        ok,
+        format!(
+            "restarted twice then stopped (count {})",
+            c.inspect("{{.RestartCount}}")
+        ),
+    )
+}
+
+fn docker_oom(rt: &Rt) -> Result<(), String> {
+    let name = unique("oom");
+    let out = run(
+        DOCKER,
+        &[
+            "run",
+            "--name",
+            &name,
+            "--network",
+            "none",
+            "--runtime",
+            rt.docker,
+            "--memory",
+            "20m",
+            "--memory-swap",
+            "20m",
+            IMAGE,
+            "sh",
+            "-c",
+            "x=$(head -c 60000000 /dev/zero | tr '\\0' a); echo survived",
+        ],
+        None,
+    );
+    let c = Detached { name };
+    expect_eq(
+        &out.code.to_string(),
+        "137",
+        "exit code of the OOM-killed container",
+    )?;
+    expect_eq(&c.inspect("{{.State.OOMKilled}}"), "true", "OOMKilled")
+}
+
+fn docker_volumes(rt: &Rt) -> Result<(), String> {
+    let host = scratch().join(unique("vol"));
+    std::fs::create_dir_all(&host).unwrap();
+    let bind = format!("{}:/data", host.display());
+    let out = docker_run(rt, &["-v", &bind], &["sh", "-c", "date > /data/demo.log"]);
+    expect(out.code == 0, format!("bind mount run: {}", out.stderr))?;
+    expect(
+        std::fs::read_to_string(host.join("demo.log")).is_ok_and(|s| !s.is_empty()),
+        "data written through the bind mount",
+    )?;
+    let _ = std::fs::remove_dir_all(&host);
+    let vol = unique("named");
+    run(DOCKER, &["volume", "create", &vol], None);
+    let mount = format!("{vol}:/data");
+    let w = docker_run(rt, &["-v", &mount], &["sh", "-c", "echo kept > /data/f"]);
+    let r = docker_run(rt, &["-v", &mount], &["cat", "/data/f"]);
+    run(DOCKER, &["volume", "rm", &vol], None);
+    expect(w.code == 0, format!("named volume write: {}", w.stderr))?;
+    expect_eq(r.stdout.trim(), "kept", "data survives the container")
+}
+
+fn docker_readonly_tmpfs_caps_ulimit_sysctl_cpuset_user(rt: &Rt) -> Result<(), String> {
+    let ro = docker_run(
+        rt,
+        &["--read-only", "--tmpfs", "/scratch"],
+        &[
+            "sh",
+            "-c",
+            "touch /x 2>/dev/null && echo wrote || echo ro; touch /scratch/x && echo tmpfs-ok",
+        ],
+    );
+    expect_eq(&ro.stdout, "ro\ntmpfs-ok\n", "--read-only with --tmpfs")?;
+    let caps = docker_run(
+        rt,
+        &["--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE"],
+        &["sh", "-c", "grep CapEff /proc/self/status"],
+    );
+    expect_eq(
+        caps.stdout.trim(),
+        "CapEff:\t0000000000000400",
+        "--cap-drop ALL --cap-add NET_BIND_SERVICE",
+    )?;
+    let chown = docker_run(
+        rt,
+        &["--cap-drop", "CHOWN"],
+        &[
+            "sh",
+            "-c",
+            "chown 1000 /tmp 2>/dev/null && echo chowned || echo denied",
+        ],
+    );
+    expect_eq(chown.stdout.trim(), "denied", "--cap-drop CHOWN")?;
+    let ulimit = docker_run(
+        rt,
+        &["--ulimit", "nofile=512:512"],
+        &["sh", "-c", "ulimit -n"],
+    );
+    expect_eq(ulimit.stdout.trim(), "512", "--ulimit nofile")?;
+    let sysctl = docker_run(
+        rt,
+        &["--sysctl", "net.ipv4.ip_forward=1"],
+        &["cat", "/proc/sys/net/ipv4/ip_forward"],
+    );
+    expect_eq(sysctl.stdout.trim(), "1", "--sysctl")?;
+    let cpuset = docker_run(
+        rt,
+        &["--cpuset-cpus", "0"],
+        &["sh", "-c", "grep Cpus_allowed_list /proc/self/status"],
+    );
+    expect_eq(
+        cpuset.stdout.trim(),
+        "Cpus_allowed_list:\t0",
+        "--cpuset-cpus",
+    )?;
+    let user = docker_run(rt, &["--user", "1000:1000"], &["id"]);
+    expect_eq(
+        user.stdout.trim(),
+        "uid=1000 gid=1000 groups=1000",
+        "--user",
+    )
+}
+
+fn docker_namespaces(rt: &Rt) -> Result<(), String> {
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let uts = docker_run(rt, &["--uts", "host"], &["hostname"]);
+    expect_eq(uts.stdout.trim(), host_name.trim(), "--uts host")?;
+    let pid = docker_run(
+        rt,
+        &["--pid", "host"],
+        &["sh", "-c", "ls /proc | grep -c '^[0-9]'"],
+    );
+    expect(
+        pid.stdout.trim().parse::<u32>().unwrap_or(0) > 10,
+        format!("--pid host sees the host's processes: {}", pid.stdout),
+    )?;
+    let ipc_host = docker_run(rt, &["--ipc", "host"], &["readlink", "/proc/self/ns/ipc"]);
+    let host_ipc = std::fs::read_link("/proc/self/ns/ipc")
+        .unwrap()
+        .display()
+        .to_string();
+    expect_eq(ipc_host.stdout.trim(), &host_ipc, "--ipc host")?;
+    let a = Detached::start(rt, &[], &["sleep", "300"])?;
+    let shared = format!("container:{}", a.name);
+    let b = docker_run(rt, &["--pid", &shared], &["ps"]);
+    expect(
+        b.stdout.contains("sleep 300"),
+        format!("--pid container:X sees X's processes: {}", b.stdout),
+    )
+}
+
+fn docker_init_and_seccomp(rt: &Rt) -> Result<(), String> {
+    let init = docker_run(rt, &["--init"], &["cat", "/proc/1/cmdline"]);
+    expect(
+        init.stdout.contains("docker-init"),
+        format!("--init runs docker-init as pid 1: {:?}", init.stdout),
+    )?;
+    let sec = docker_run(rt, &[], &["sh", "-c", "unshare -m true 2>&1; echo rc=$?"]);
+    expect(
+        sec.stdout.contains("Operation not permitted") && sec.stdout.contains("rc=1"),
+        format!("default seccomp profile blocks unshare: {}", sec.stdout),
+    )?;
+    let status = docker_run(rt, &[], &["grep", "Seccomp:", "/proc/self/status"]);
+    expect_eq(status.stdout.trim(), "Seccomp:\t2", "filter mode")
+}
+
+fn docker_runtime_errors_reach_the_user(rt: &Rt) -> Result<(), String> {
+    // A file bound over a directory: docker passes it on, the runtime's mount fails.
+    let out = docker_run(rt, &["-v", "/etc/hostname:/etc"], &["true"]);
+    expect(out.code != 0, "a bad bind fails")?;
+    expect(
+        out.stderr.contains("OCI runtime create failed"),
+        format!("docker shows the runtime's error: {}", out.stderr),
+    )?;
+    expect(
+        out.stderr.contains("/etc"),
+        format!("the message names the mount: {}", out.stderr),
+    )?;
+    let missing = docker_run(rt, &[], &["/no/such/binary"]);
+    expect(
+        missing.stderr.contains("/no/such/binary"),
+        format!("missing executable named: {}", missing.stderr),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// containerd (ctr)
+
+const CTR_IMAGE: &str = "docker.io/library/busybox:local";
+
+fn ctr(args: &[&str]) -> Out {
+    run("ctr", args, None)
+}
+
+fn containerd_ctr(rt: &Rt) -> Result<(), String> {
+    let bin = rt.bin.to_str().unwrap();
+    let out = ctr(&[
+        "run",
+        "--rm",
+        "--runc-binary",
+        bin,
+        CTR_IMAGE,
+        &unique("ctr"),
+        "echo",
+        "hi",
+    ]);
+    expect_eq(&out.stdout, "hi\n", &format!("ctr run ({})", out.stderr))?;
+    let id = unique("ctrd");
+    let d = ctr(&[
+        "run",
+        "-d",
+        "--runc-binary",
+        bin,
+        CTR_IMAGE,
+        &id,
+        "sleep",
+        "300",
+    ]);
+    expect(d.code == 0, format!("ctr run -d: {}", d.stderr))?;
+    let result = (|| {
+        let ex = ctr(&[
+            "task",
+            "exec",
+            "--exec-id",
+            "e1",
+            &id,
+            "sh",
+            "-c",
+            "echo exec-ok",
+        ]);
+        expect_eq(
+            &ex.stdout,
+            "exec-ok\n",
+            &format!("ctr task exec ({})", ex.stderr),
+        )?;
+        let ps = ctr(&["task", "ps", &id]);
+        expect(
+            ps.code == 0 && ps.stdout.lines().count() >= 2,
+            format!("ctr task ps: {} {}", ps.stdout, ps.stderr),
+        )?;
+        let m = ctr(&["task", "metrics", &id]);
+        expect(
+            m.code == 0 && m.stdout.contains("memory"),
+            format!("ctr task metrics: {} {}", m.stdout, m.stderr),
+        )?;
+        let p = ctr(&["task", "pause", &id]);
+        expect(p.code == 0, format!("ctr task pause: {}", p.stderr))?;
+        expect(
+            ctr(&["task", "ls"])
+                .stdout
+                .lines()
+                .any(|l| l.contains(&id) && l.contains("PAUSED")),
+            "paused",
+        )?;
+        let r = ctr(&["task", "resume", &id]);
+        expect(r.code == 0, format!("ctr task resume: {}", r.stderr))?;
+        let k = ctr(&["task", "kill", "-s", "SIGKILL", &id]);
+        expect(k.code == 0, format!("ctr task kill: {}", k.stderr))?;
+        expect(
+            wait_until(10, || {
+                ctr(&["task", "ls"])
+                    .stdout
+                    .lines()
+                    .any(|l| l.contains(&id) && l.contains("STOPPED"))
+            }),
+            "stopped",
+        )?;
+        let rm = ctr(&["task", "rm", &id]);
+        expect(rm.code == 0, format!("ctr task rm: {}", rm.stderr))
+    })();
+    ctr(&["task", "kill", "-s", "SIGKILL", &id]);
+    ctr(&["task", "rm", "-f", &id]);
+    ctr(&["containers", "rm", &id]);
+    result
+}
+
+// ---------------------------------------------------------------------------------------------
+// podman
+
+fn podman(rt: &Rt, args: &[&str]) -> Out {
+    let mut all = vec![
+        "--runtime",
+        rt.bin.to_str().unwrap(),
+        "--cgroup-manager",
+        "cgroupfs",
+        "--events-backend",
+        "file",
+    ];
+    all.extend_from_slice(args);
+    run("podman", &all, None)
+}
+
+fn podman_scenarios(rt: &Rt) -> Result<(), String> {
+    let limits = [
+        "--network",
+        "none",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+    ];
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(&limits);
+    args.extend_from_slice(&["localhost/busybox:local", "echo", "hi"]);
+    let out = podman(rt, &args);
+    expect_eq(&out.stdout, "hi\n", &format!("podman run ({})", out.stderr))?;
+    let name = unique("pod");
+    let mut args = vec!["run", "-d", "--name", &name];
+    args.extend_from_slice(&limits);
+    args.extend_from_slice(&["localhost/busybox:local", "sleep", "300"]);
+    let d = podman(rt, &args);
+    expect(d.code == 0, format!("podman run -d: {}", d.stderr))?;
+    let result = (|| {
+        let ex = podman(rt, &["exec", &name, "echo", "exec-ok"]);
+        expect_eq(
+            &ex.stdout,
+            "exec-ok\n",
+            &format!("podman exec ({})", ex.stderr),
+        )?;
+        let tty = podman(rt, &["exec", "-t", &name, "tty"]);
+        expect_eq(
+            tty.stdout.trim(),
+            "/dev/pts/0",
+            &format!("podman exec -t ({})", tty.stderr),
+        )?;
+        let top = podman(rt, &["top", &name]);
+        expect(
+            top.stdout.contains("sleep"),
+            format!("podman top: {} {}", top.stdout, top.stderr),
+        )?;
+        let p = podman(rt, &["pause", &name]);
+        expect(p.code == 0, format!("podman pause: {}", p.stderr))?;
+        let u = podman(rt, &["unpause", &name]);
+        expect(u.code == 0, format!("podman unpause: {}", u.stderr))?;
+        let s = podman(rt, &["stats", "--no-stream", &name]);
+        expect(s.code == 0, format!("podman stats: {}", s.stderr))?;
+        let k = podman(rt, &["kill", "-s", "USR1", &name]);
+        expect(k.code == 0, format!("podman kill: {}", k.stderr))?;
+        let st = podman(rt, &["stop", "-t", "1", &name]);
+        expect(st.code == 0, format!("podman stop: {}", st.stderr))
+    })();
+    podman(rt, &["rm", "-f", &name]);
+    result
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live restore: daemons go away and come back; the container stays.
+
+fn live_restore(rt: &Rt, engines: &Engines) -> Result<(), String> {
+    let c = Detached::start(rt, &[], &["sleep", "300"])?;
+    let pid = c.inspect("{{.State.Pid}}");
+    engines.stop_daemons();
+    let alive = Path::new(&format!("/proc/{pid}")).exists();
+    engines.start_daemons();
+    expect(
+        alive,
+        "the container kept running while the daemons were down",
+    )?;
+    expect(
+        wait_until(20, || {
+            run(
+                DOCKER,
+                &["ps", "-q", "--filter", &format!("name={}", c.name)],
+                None,
+            )
+            .stdout
+            .trim()
+            .len()
+                > 5
+        }),
+        "still listed",
+    )?;
+    expect_eq(
+        &c.exec(&[], &["echo", "back"]).stdout,
+        "back\n",
+        "exec after restore",
+    )?;
+    let st = run(DOCKER, &["stop", "-t", "1", &c.name], None);
+    expect(st.code == 0, format!("stop after restore: {}", st.stderr))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The harness
+
+struct Engines {
+    dir: PathBuf,
+    scripts: PathBuf,
+    runr: PathBuf,
+}
+
+impl Engines {
+    fn env(&self, cmd: &mut Command) {
+        cmd.env("E", &self.dir)
+            .env("RUNTIME", &self.runr)
+            .env("RTNAME", "runr");
+    }
+
+    fn up(&self) -> Result<(), String> {
+        let mut cmd = Command::new("bash");
+        cmd.arg(self.scripts.join("engines-up.sh"));
+        self.env(&mut cmd);
+        let out = cmd.output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "engines-up.sh: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        // Live restore needs dockerd to leave containers running when it stops.
+        let daemon =
+            std::fs::read_to_string("/etc/docker/daemon.json").map_err(|e| e.to_string())?;
+        std::fs::write(
+            "/etc/docker/daemon.json",
+            daemon.replacen('{', "{\n  \"live-restore\": true,", 1),
+        )
+        .map_err(|e| e.to_string())?;
+        self.stop_dockerd();
+        self.start_dockerd();
+        let image = run(
+            "podman",
+            &["image", "exists", "localhost/busybox:local"],
+            None,
+        );
+        if image.code != 0 {
+            let save = Command::new(DOCKER)
+                .args(["save", IMAGE])
+                .output()
+                .map_err(|e| e.to_string())?;
+            let tar = self.dir.join("busybox.tar");
+            std::fs::write(&tar, save.stdout).map_err(|e| e.to_string())?;
+            run("podman", &["load", "-i", tar.to_str().unwrap()], None);
+            run(
+                "podman",
+                &[
+                    "tag",
+                    "docker.io/library/busybox:local",
+                    "localhost/busybox:local",
+                ],
+                None,
+            );
+        }
+        Ok(())
+    }
+
+    fn pid_of(&self, daemon: &str) -> Option<i32> {
+        std::fs::read_to_string(self.dir.join(format!("{daemon}.pid")))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn stop(&self, daemon: &str) {
+        if let Some(pid) = self.pid_of(daemon) {
+            // SAFETY: kill takes two integers.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            wait_until(20, || !Path::new(&format!("/proc/{pid}")).exists());
+        }
+    }
+
+    fn stop_dockerd(&self) {
+        self.stop("dockerd");
+    }
+
+    fn start_dockerd(&self) {
+        let log = std::fs::File::create(self.dir.join("dockerd.log")).unwrap();
+        let child = Command::new("dockerd")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        std::fs::write(self.dir.join("dockerd.pid"), child.id().to_string()).unwrap();
+        wait_until(30, || run(DOCKER, &["info"], None).code == 0);
+    }
+
+    fn stop_daemons(&self) {
+        self.stop("dockerd");
+        self.stop("containerd");
+    }
+
+    fn start_daemons(&self) {
+        let log = std::fs::File::create(self.dir.join("containerd.log")).unwrap();
+        let child = Command::new("containerd")
+            .args([
+                "--config",
+                self.dir.join("containerd.toml").to_str().unwrap(),
+            ])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        std::fs::write(self.dir.join("containerd.pid"), child.id().to_string()).unwrap();
+        wait_until(20, || run("ctr", &["version"], None).code == 0);
+        self.start_dockerd();
+    }
+
+    fn down(&self) {
+        let mut cmd = Command::new("bash");
+        cmd.arg(self.scripts.join("engines-down.sh"))
+            .env("WIPE", "1");
+        self.env(&mut cmd);
+        let _ = cmd.output();
+        for c in run("podman", &["ps", "-aq"], None)
+            .stdout
+            .split_whitespace()
+        {
+            run("podman", &["rm", "-f", c], None);
+        }
+    }
+}
+
+type Scenario = (&'static str, fn(&Rt) -> Result<(), String>);
+
+fn main() -> std::process::ExitCode {
+    if std::env::var("RUNR_SKIP_ENGINES").is_ok_and(|v| v == "1") {
+        println!("engines: skipped (RUNR_SKIP_ENGINES=1)");
+        return std::process::ExitCode::SUCCESS;
+    }
+    let runr = std::env::var_os("RUNR_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/runr"));
+    let runr = std::fs::canonicalize(&runr)
+        .unwrap_or_else(|_| panic!("runr binary not found at {}", runr.display()));
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/engines");
+    for tool in ["dockerd", "containerd", "ctr", "podman", "runc"] {
+        assert!(
+            which(tool).is_some(),
+            "{tool} is not installed: run scripts/deps.sh"
+        );
+    }
+    let engines = Engines {
+        dir: scratch().join(unique("engines")),
+        scripts,
+        runr: runr.clone(),
+    };
+    std::fs::create_dir_all(&engines.dir).unwrap();
+    if let Err(e) = engines.up() {
+        engines.down();
+        panic!("bringing the engines up failed: {e}");
+    }
+    let scenarios: &[Scenario] = &[
+        (
+            "docker: foreground, exit codes, -i, -t",
+            docker_foreground_and_exit_codes,
+        ),
+        (
+            "docker: -d, logs, stop, start, restart, rm -f",
+            docker_lifecycle_logs_stop_start_restart,
+        ),
+        (
+            "docker: exec plain, -d, -t, -u, -w, -e",
+            docker_exec_variants,
+        ),
+        ("docker: kill -s USR1, kill", docker_kill_signal),
+        (
+            "docker: top, stats, pause/unpause, update",
+            docker_pause_top_stats_update,
+        ),
+        ("docker: --restart on-failure:2", docker_restart_policy),
+        ("docker: --memory 20m OOM", docker_oom),
+        ("docker: bind mount and named volume", docker_volumes),
+        (
+            "docker: read-only, tmpfs, caps, ulimit, sysctl, cpuset, user",
+            docker_readonly_tmpfs_caps_ulimit_sysctl_cpuset_user,
+        ),
+        (
+            "docker: --uts/--pid/--ipc host, --pid container:X",
+            docker_namespaces,
+        ),
+        (
+            "docker: --init, default seccomp profile",
+            docker_init_and_seccomp,
+        ),
+        (
+            "docker: runtime errors reach the user",
+            docker_runtime_errors_reach_the_user,
+        ),
+        (
+            "containerd: ctr run, -d, task exec/ps/metrics/pause/resume/kill/rm",
+            containerd_ctr,
+        ),
+        (
+            "podman: run, exec, exec -t, top, pause, stats, kill, stop",
+            podman_scenarios,
+        ),
+    ];
+    let runtimes = [
+        Rt {
+            docker: "runr",
+            bin: runr,
+        },
+        Rt {
+            docker: "runc",
+            bin: which("runc").unwrap(),
+        },
+    ];
+    let (mut passed, mut failed) = (0, 0);
+    let mut failures = Vec::new();
+    for (name, scenario) in scenarios {
+        let ours = scenario(&runtimes[0]);
+        let control = scenario(&runtimes[1]);
+        match (&ours, &control) {
+            (Ok(()), _) => {
+                passed += 1;
+                let note = if let Err(e) = &control {
+                    format!(" (control runc failed: {e})")
+                } else {
+                    String::new()
+                };
+                println!("test {name} ... ok{note}");
+            }
+            (Err(e), Ok(())) => {
+                failed += 1;
+                println!("test {name} ... FAILED");
+                failures.push(format!("{name}: {e}"));
+            }
+            (Err(e), Err(c)) => {
+                failed += 1;
+                println!("test {name} ... FAILED (runc fails too: {c})");
+                failures.push(format!("{name}: {e}"));
+            }
+        }
+    }
+    let restore = live_restore(&runtimes[0], &engines);
+    let restore_control = live_restore(&runtimes[1], &engines);
+    match restore {
+        Ok(()) => {
+            passed += 1;
+            println!(
+                "test live restore (daemons stopped and restarted) ... ok{}",
+                restore_control
+                    .err()
+                    .map(|e| format!(" (control runc failed: {e})"))
+                    .unwrap_or_default()
+            );
+        }
+        Err(e) => {
+            failed += 1;
+            println!("test live restore (daemons stopped and restarted) ... FAILED");
+            failures.push(format!("live restore: {e}"));
+        }
+    }
+    engines.down();
+    let leftovers: Vec<String> = run("ps", &["-eo", "args"], None)
+        .stdout
+        .lines()
+        .filter(|l| {
+            l.starts_with("dockerd") || l.starts_with("containerd") || l.contains("containerd-shim")
+        })
+        .map(String::from)
+        .collect();
+    if leftovers.is_empty() {
+        passed += 1;
+        println!("test nothing left after teardown ... ok");
+    } else {
+        failed += 1;
+        println!("test nothing left after teardown ... FAILED");
+        failures.push(format!("left running: {leftovers:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&engines.dir);
+    for f in &failures {
+        println!("\n---- {f}");
+    }
+    println!("\ntest result: {}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out", if failed == 0 { "ok" } else { "FAILED" });
+    if failed > 0 {
+        std::process::ExitCode::from(101)
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
+}
