@@ -783,6 +783,8 @@ struct Engines {
     dir: PathBuf,
     scripts: PathBuf,
     runr: PathBuf,
+    /// Daemons this harness (re)started itself: reaped when stopped.
+    children: std::cell::RefCell<Vec<std::process::Child>>,
 }
 
 impl Engines {
@@ -851,7 +853,15 @@ impl Engines {
         if let Some(pid) = self.pid_of(daemon) {
             // SAFETY: kill takes two integers.
             unsafe { libc::kill(pid, libc::SIGTERM) };
-            wait_until(20, || !Path::new(&format!("/proc/{pid}")).exists());
+            let mut children = self.children.borrow_mut();
+            match children.iter().position(|c| c.id() as i32 == pid) {
+                Some(i) => {
+                    let _ = children.remove(i).wait();
+                }
+                None => {
+                    wait_until(20, || !Path::new(&format!("/proc/{pid}")).exists());
+                }
+            }
         }
     }
 
@@ -867,6 +877,7 @@ impl Engines {
             .spawn()
             .unwrap();
         std::fs::write(self.dir.join("dockerd.pid"), child.id().to_string()).unwrap();
+        self.children.borrow_mut().push(child);
         wait_until(30, || run(DOCKER, &["info"], None).code == 0);
     }
 
@@ -887,6 +898,7 @@ impl Engines {
             .spawn()
             .unwrap();
         std::fs::write(self.dir.join("containerd.pid"), child.id().to_string()).unwrap();
+        self.children.borrow_mut().push(child);
         wait_until(20, || run("ctr", &["version"], None).code == 0);
         self.start_dockerd();
     }
@@ -929,6 +941,7 @@ fn main() -> std::process::ExitCode {
         dir: scratch().join(unique("engines")),
         scripts,
         runr: runr.clone(),
+        children: Default::default(),
     };
     std::fs::create_dir_all(&engines.dir).unwrap();
     if let Err(e) = engines.up() {
