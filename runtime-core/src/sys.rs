@@ -802,15 +802,20 @@ pub fn waitpid(pid: i32) -> SysResult<i32> {
 /// Resets every signal to its default action and unblocks all of them (for the container's
 /// process, which must not inherit the runtime's signal state: ignored dispositions survive exec).
 pub fn reset_signals() {
-    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    for sig in Signal::iterator() {
-        if sig != Signal::SIGKILL && sig != Signal::SIGSTOP {
-            // SAFETY: installing SIG_DFL runs no handler code, so no async-signal-safety concern.
-            let _ = unsafe { sigaction(sig, &default) };
+    // Every signal up to SIGRTMAX, real-time ones included (an ignored disposition survives exec).
+    for sig in 1..=libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: a zeroed sigaction is a valid value (SIG_DFL, empty mask, no flags); installing
+        // SIG_DFL runs no handler code; signals glibc reserves for itself answer EINVAL, ignored.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
     }
-    let _ = SigSet::empty().thread_set_mask();
+    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
 }
 
 /// `readlinkat(2)`: the target of the symlink `name` in `dir`; EINVAL when it is not a symlink.
