@@ -89,6 +89,18 @@ impl Bundle {
                 format!("{:?} must be an absolute path", process.cwd()),
             ));
         }
+        for (i, kv) in process.env().as_deref().unwrap_or_default().iter().enumerate() {
+            // runc refuses what execve would pass on but no program could read back.
+            match kv.split_once('=') {
+                None => {
+                    return Err((format!("process.env[{i}]"), format!("{kv:?} is not NAME=VALUE")))
+                }
+                Some(("", _)) => {
+                    return Err((format!("process.env[{i}]"), "the variable name is empty".into()))
+                }
+                Some(_) => {}
+            }
+        }
         if let Some(rlimits) = process.rlimits() {
             let mut seen = HashSet::new();
             for (i, r) in rlimits.iter().enumerate() {
