@@ -802,17 +802,24 @@ pub fn waitpid(pid: i32) -> SysResult<i32> {
 /// Resets every signal to its default action and unblocks all of them (for the container's
 /// process, which must not inherit the runtime's signal state: ignored dispositions survive exec).
 pub fn reset_signals() {
-    // Every signal up to SIGRTMAX, real-time ones included (an ignored disposition survives exec).
-    for sig in 1..=libc::SIGRTMAX() {
+    // The kernel's own sigaction, not libc's: glibc refuses to touch the two signals it keeps for
+    // itself (32, 33), and a caller may have left those ignored too.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    let default = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+    for sig in 1..=64 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: a zeroed sigaction is a valid value (SIG_DFL, empty mask, no flags); installing
-        // SIG_DFL runs no handler code; signals glibc reserves for itself answer EINVAL, ignored.
+        // SAFETY: rt_sigaction reads one live kernel_sigaction (SIG_DFL, no flags, empty mask)
+        // of the size given; no old action is requested; SIG_DFL runs no handler code.
         unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
+            libc::syscall(libc::SYS_rt_sigaction, sig, &default as *const KernelSigaction, std::ptr::null_mut::<u8>(), 8usize);
         }
     }
     let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
