@@ -1,0 +1,631 @@
+//! runr, runc and crun side by side on the same busybox bundle (issue #8).
+//!
+//! ```sh
+//! cargo build --release -p runtime-cli          # or RUNR_BIN=/path/to/runr
+//! cargo bench -p tests-integration --bench runtimes
+//! BENCH_RUNS=5 BENCH_BATCH_RUNS=1 cargo bench -p tests-integration --bench runtimes   # quick
+//! ```
+//!
+//! Environment: `BENCH_RUNS` (runs per single-container measurement, default 30),
+//! `BENCH_BATCH_RUNS` (runs of the 100-container batches, default 3), `BENCH_RUNTIMES`
+//! (comma list out of `runr,runc,crun`, default all installed), `RUNR_BIN`.
+//!
+//! Every measurement is interleaved: run i does runtime A, B, C (rotated by i so that no runtime
+//! always follows the same one), so machine noise hits all alike; the table shows medians.
+//! Times are wall clock from spawning the runtime process to reaping it; peak RSS is the
+//! `ru_maxrss` that `wait4` reports for the runtime process (and the children it reaped).
+//! Each runtime has its own `--root`; containers, roots and bundles are removed at the end.
+//!
+//! crun 1.8.1 refuses a hybrid host whose cgroup2 mount has a controller (hugetlb here): when crun
+//! is measured, hugetlb is mounted as a v1 hierarchy first (and unmounted at the end if it was
+//! this benchmark that mounted it and nothing else uses it).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tests_integration::{scratch, unique, which, Bundle, Runtime};
+
+const HUGETLB: &str = "/sys/fs/cgroup/hugetlb";
+const DOCKER_CONFIG: &str = "/work/shared/fixtures/engine-configs/docker-config-default.json";
+const BATCH: usize = 100;
+const PARALLEL: usize = 4;
+
+fn main() {
+    let runs = env_number("BENCH_RUNS", 30);
+    let batch_runs = env_number("BENCH_BATCH_RUNS", 3);
+    // Declared first, dropped last: after the runtimes' Drop has deleted what is left.
+    let _hugetlb: Option<HugetlbMount>;
+    let _dir = TempDir;
+    let mut rts = runtimes();
+    if rts.is_empty() {
+        eprintln!("no runtime to measure");
+        return;
+    }
+    _hugetlb = rts
+        .iter()
+        .any(|r| r.name == "crun")
+        .then(HugetlbMount::ensure)
+        .flatten();
+
+    println!(
+        "# runtimes: {}",
+        rts.iter()
+            .map(|r| format!("{} ({})", r.name, r.bin.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("# {runs} runs per measurement, {batch_runs} per batch of {BATCH}; medians");
+
+    let plain = Bench::new(false);
+    let sec = Bench::new(true);
+
+    // Warm-up (page cache, first cgroup creation) and a check that each runtime works here.
+    rts.retain(|rt| match plain.check(rt).and_then(|_| sec.check(rt)) {
+        Ok(()) => true,
+        Err(e) => {
+            println!("# {}: left out, it fails on this host: {e}", rt.name);
+            false
+        }
+    });
+    let mut table = Table::new(rts.iter().map(|r| r.name).collect());
+
+    // (1) run of `true`, and the lower bound beside it.
+    let unshare = which("unshare");
+    let mut lower = Vec::new();
+    let mut run = vec![Vec::new(); rts.len()];
+    let mut run_rss = vec![Vec::new(); rts.len()];
+    for i in 0..runs {
+        for k in rotation(i, rts.len() + 1) {
+            if k == rts.len() {
+                if let Some(u) = &unshare {
+                    let mut c = Command::new(u);
+                    c.args(["-fmuipnC", "true"]);
+                    lower.push(spawn(&mut c).expect("unshare").wall);
+                }
+                continue;
+            }
+            let s = plain.run(&rts[k]).unwrap_or_else(|e| fail(&rts[k], &e));
+            run[k].push(s.wall);
+            run_rss[k].push(s.maxrss_kib);
+        }
+    }
+    table.time("run true", &run);
+
+    // (2) create, start, delete, and the whole cycle.
+    let cycles = cycle_phase(&rts, &plain, runs);
+    table.time("create", &cycles.create);
+    table.time("start", &cycles.start);
+    table.time("delete", &cycles.delete);
+    table.time("create+start+wait+delete", &cycles.total);
+
+    // (3) exec into a running container.
+    table.time("exec true", &exec_phase(&rts, &plain, runs));
+
+    // (4) 100 containers back to back, then 4 in parallel.
+    let (up, down) = batch_phase(&rts, &plain, batch_runs, 1);
+    table.time(&format!("{BATCH}x create+start, sequential"), &up);
+    table.time(&format!("{BATCH}x delete -f, sequential"), &down);
+    let (up, down) = batch_phase(&rts, &plain, batch_runs, PARALLEL);
+    table.time(&format!("{BATCH}x create+start, {PARALLEL} parallel"), &up);
+    table.time(&format!("{BATCH}x delete -f, {PARALLEL} parallel"), &down);
+
+    // (5) memory and size.
+    table.kib("peak RSS create (MiB)", &cycles.create_rss);
+    table.kib("peak RSS run (MiB)", &run_rss);
+    table.size(
+        "binary size (MiB)",
+        &rts.iter()
+            .map(|r| std::fs::metadata(&r.bin).map(|m| m.len()).unwrap_or(0))
+            .collect::<Vec<_>>(),
+    );
+
+    // (6) Docker's default seccomp profile and a memory limit.
+    let mut run = vec![Vec::new(); rts.len()];
+    for i in 0..runs {
+        for k in rotation(i, rts.len()) {
+            run[k].push(sec.run(&rts[k]).unwrap_or_else(|e| fail(&rts[k], &e)).wall);
+        }
+    }
+    table.time("seccomp+mem: run true", &run);
+    let cycles = cycle_phase(&rts, &sec, runs);
+    table.time("seccomp+mem: create+start+wait+delete", &cycles.total);
+    table.time("seccomp+mem: exec true", &exec_phase(&rts, &sec, runs));
+
+    println!();
+    table.print();
+    if !lower.is_empty() {
+        let m = median(&lower);
+        print!("\nlower bound: unshare -fmuipnC true: {:.2} ms", ms(m));
+        if let Some(k) = rts.iter().position(|r| r.name == "runr") {
+            let r = median(&table.rows[0].1[k]);
+            print!(
+                "; runr run true = {:.1}x that (+{:.2} ms)",
+                r.as_secs_f64() / m.as_secs_f64(),
+                ms(r) - ms(m)
+            );
+        }
+        println!();
+    }
+}
+
+/// The runtimes to measure: runr (release build), runc and crun when installed.
+fn runtimes() -> Vec<Runtime> {
+    let wanted = std::env::var("BENCH_RUNTIMES").unwrap_or_else(|_| "runr,runc,crun".into());
+    let mut out = Vec::new();
+    for name in ["runr", "runc", "crun"] {
+        if !wanted.split(',').any(|w| w.trim() == name) {
+            continue;
+        }
+        let bin = if name == "runr" {
+            let bin = runr_bin();
+            if !bin.exists() {
+                eprintln!(
+                    "runr not found at {} (cargo build --release -p runtime-cli, or RUNR_BIN)",
+                    bin.display()
+                );
+                continue;
+            }
+            Some(bin)
+        } else {
+            which(name)
+        };
+        let Some(bin) = bin else {
+            println!("# {name}: not installed, left out");
+            continue;
+        };
+        let name: &'static str = match name {
+            "runr" => "runr",
+            "runc" => "runc",
+            _ => "crun",
+        };
+        out.push(Runtime {
+            name,
+            bin,
+            root: scratch().join(unique(&format!("bench-root-{name}"))),
+        });
+    }
+    out
+}
+
+fn runr_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("RUNR_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("release/runr")
+}
+
+/// Two bundles of one kind: one whose process is `true`, one that sleeps (for exec and batches).
+struct Bench {
+    once: Bundle,
+    sleeper: Bundle,
+}
+
+impl Bench {
+    fn new(realistic: bool) -> Bench {
+        let make = |args: &[&str]| {
+            let mut b = Bundle::new(args);
+            // The runtime picks the cgroup from the container id, so containers of one bundle
+            // can run side by side.
+            b.config["linux"]
+                .as_object_mut()
+                .unwrap()
+                .remove("cgroupsPath");
+            if realistic {
+                let docker: Value = serde_json::from_str(
+                    &std::fs::read_to_string(DOCKER_CONFIG).expect("docker fixture"),
+                )
+                .expect("docker fixture is JSON");
+                b.config["linux"]["seccomp"] = docker["linux"]["seccomp"].clone();
+                b.config["linux"]["resources"]["memory"] = json!({"limit": 256u64 << 20});
+            }
+            b.write();
+            b
+        };
+        Bench {
+            once: make(&["true"]),
+            sleeper: make(&["sleep", "1000000"]),
+        }
+    }
+
+    fn bundle_arg(b: &Bundle) -> &str {
+        b.dir.to_str().unwrap()
+    }
+
+    fn check(&self, rt: &Runtime) -> Result<(), String> {
+        self.run(rt)?;
+        let id = unique("bench-check");
+        self.create(rt, &self.sleeper, &id)?;
+        let r = cmd(rt, &["start", &id])
+            .and_then(|_| cmd(rt, &["exec", &id, "true"]))
+            .map(|_| ());
+        cmd(rt, &["delete", "--force", &id])?;
+        r
+    }
+
+    fn run(&self, rt: &Runtime) -> Result<Sample, String> {
+        let id = unique("bench-run");
+        cmd(rt, &["run", "--bundle", Self::bundle_arg(&self.once), &id])
+    }
+
+    fn create(&self, rt: &Runtime, b: &Bundle, id: &str) -> Result<Sample, String> {
+        cmd(rt, &["create", "--bundle", Self::bundle_arg(b), id])
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Sample {
+    wall: Duration,
+    maxrss_kib: i64,
+}
+
+/// Runs a runtime subcommand: stdio is /dev/null (a container's init inherits create's stdio),
+/// stderr goes to a file that is shown if it fails.
+fn cmd(rt: &Runtime, args: &[&str]) -> Result<Sample, String> {
+    let mut c = rt.command(args);
+    c.stdout(Stdio::null());
+    spawn(&mut c).map_err(|e| format!("{} {}: {e}", rt.name, args.join(" ")))
+}
+
+fn spawn(c: &mut Command) -> Result<Sample, String> {
+    let err_path = bench_dir().join(format!("stderr-{:?}", std::thread::current().id()));
+    let err = File::create(&err_path).map_err(|e| e.to_string())?;
+    c.stderr(err).stdin(Stdio::null());
+    let start = Instant::now();
+    let child = c.spawn().map_err(|e| e.to_string())?;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value of the plain C struct.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: status and ru are valid for writes; the pid is our own unreaped child (std's
+    // Child never waits on drop).
+    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
+    let wall = start.elapsed();
+    if r < 0 {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        let text = std::fs::read_to_string(&err_path).unwrap_or_default();
+        return Err(format!("exit status {status:#x}: {}", text.trim()));
+    }
+    Ok(Sample {
+        wall,
+        maxrss_kib: ru.ru_maxrss,
+    })
+}
+
+fn fail(rt: &Runtime, e: &str) -> ! {
+    panic!("{} failed during the benchmark: {e}", rt.name)
+}
+
+struct Cycles {
+    create: Vec<Vec<Duration>>,
+    start: Vec<Vec<Duration>>,
+    delete: Vec<Vec<Duration>>,
+    total: Vec<Vec<Duration>>,
+    create_rss: Vec<Vec<i64>>,
+}
+
+/// create → start → wait for the container's process to exit → delete, each step timed.
+fn cycle_phase(rts: &[Runtime], b: &Bench, runs: usize) -> Cycles {
+    let n = rts.len();
+    let mut c = Cycles {
+        create: vec![Vec::new(); n],
+        start: vec![Vec::new(); n],
+        delete: vec![Vec::new(); n],
+        total: vec![Vec::new(); n],
+        create_rss: vec![Vec::new(); n],
+    };
+    let pid_file = bench_dir().join("pid");
+    for i in 0..runs {
+        for k in rotation(i, n) {
+            let rt = &rts[k];
+            let id = unique("bench-cycle");
+            let _ = std::fs::remove_file(&pid_file);
+            let t0 = Instant::now();
+            let create = cmd(
+                rt,
+                &[
+                    "create",
+                    "--bundle",
+                    Bench::bundle_arg(&b.once),
+                    "--pid-file",
+                    pid_file.to_str().unwrap(),
+                    &id,
+                ],
+            )
+            .unwrap_or_else(|e| fail(rt, &e));
+            let pid: i32 = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or_else(|| fail(rt, "no pid file after create"));
+            let pidfd = PidFd::open(pid);
+            let start = cmd(rt, &["start", &id]).unwrap_or_else(|e| fail(rt, &e));
+            if let Some(fd) = pidfd {
+                fd.wait();
+            }
+            let delete = cmd(rt, &["delete", &id]).unwrap_or_else(|e| fail(rt, &e));
+            c.total[k].push(t0.elapsed());
+            c.create[k].push(create.wall);
+            c.create_rss[k].push(create.maxrss_kib);
+            c.start[k].push(start.wall);
+            c.delete[k].push(delete.wall);
+        }
+    }
+    let _ = std::fs::remove_file(&pid_file);
+    c
+}
+
+/// A pidfd to wait for a process that is not our child (the container's init).
+struct PidFd(std::os::fd::OwnedFd);
+
+impl PidFd {
+    /// None when the process is already gone.
+    fn open(pid: i32) -> Option<PidFd> {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: fd is a fresh descriptor that nothing else owns.
+        Some(PidFd(unsafe {
+            std::os::fd::FromRawFd::from_raw_fd(fd as i32)
+        }))
+    }
+
+    fn wait(&self) {
+        use std::os::fd::AsRawFd;
+        let mut p = libc::pollfd {
+            fd: self.0.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: p is one valid pollfd.
+        while unsafe { libc::poll(&mut p, 1, 10_000) } < 0 {}
+    }
+}
+
+/// exec of `true` into a sleeping container, one per runtime, interleaved.
+fn exec_phase(rts: &[Runtime], b: &Bench, runs: usize) -> Vec<Vec<Duration>> {
+    let ids: Vec<String> = rts
+        .iter()
+        .map(|rt| {
+            let id = unique("bench-exec");
+            b.create(rt, &b.sleeper, &id)
+                .and_then(|_| cmd(rt, &["start", &id]))
+                .unwrap_or_else(|e| fail(rt, &e));
+            id
+        })
+        .collect();
+    let mut out = vec![Vec::new(); rts.len()];
+    for i in 0..runs {
+        for k in rotation(i, rts.len()) {
+            let s = cmd(&rts[k], &["exec", &ids[k], "true"]).unwrap_or_else(|e| fail(&rts[k], &e));
+            out[k].push(s.wall);
+        }
+    }
+    for (rt, id) in rts.iter().zip(&ids) {
+        let _ = cmd(rt, &["delete", "--force", id]);
+    }
+    out
+}
+
+/// BATCH sleeping containers created and started (by `threads` workers), then all deleted with
+/// `delete --force`: (time to have them all running, time to have them all gone).
+fn batch_phase(
+    rts: &[Runtime],
+    b: &Bench,
+    runs: usize,
+    threads: usize,
+) -> (Vec<Vec<Duration>>, Vec<Vec<Duration>>) {
+    let mut up = vec![Vec::new(); rts.len()];
+    let mut down = vec![Vec::new(); rts.len()];
+    for i in 0..runs {
+        for k in rotation(i, rts.len()) {
+            let rt = &rts[k];
+            let ids: Vec<String> = (0..BATCH).map(|_| unique("bench-batch")).collect();
+            let chunks: Vec<&[String]> = ids.chunks(BATCH.div_ceil(threads)).collect();
+            let t0 = Instant::now();
+            std::thread::scope(|s| {
+                for chunk in &chunks {
+                    s.spawn(|| {
+                        for id in *chunk {
+                            b.create(rt, &b.sleeper, id)
+                                .and_then(|_| cmd(rt, &["start", id]))
+                                .unwrap_or_else(|e| fail(rt, &e));
+                        }
+                    });
+                }
+            });
+            up[k].push(t0.elapsed());
+            let t0 = Instant::now();
+            std::thread::scope(|s| {
+                for chunk in &chunks {
+                    s.spawn(|| {
+                        for id in *chunk {
+                            cmd(rt, &["delete", "--force", id]).unwrap_or_else(|e| fail(rt, &e));
+                        }
+                    });
+                }
+            });
+            down[k].push(t0.elapsed());
+        }
+    }
+    (up, down)
+}
+
+/// This run's scratch files (stderr of the runtime commands, the pid file).
+fn bench_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = scratch().join(format!("bench-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("bench dir");
+        d
+    })
+}
+
+/// Removes bench_dir() on drop.
+struct TempDir;
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(bench_dir());
+    }
+}
+
+/// The order of the runtimes in run i: 0..n rotated by i.
+fn rotation(i: usize, n: usize) -> impl Iterator<Item = usize> {
+    (0..n).map(move |k| (k + i) % n)
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(default)
+}
+
+fn median<T: Copy + Ord>(v: &[T]) -> T {
+    let mut v = v.to_vec();
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Rows of (label, per-runtime values as f64 in the row's unit).
+struct Table {
+    names: Vec<&'static str>,
+    rows: Vec<(String, Vec<Vec<Duration>>)>,
+    lines: Vec<(String, Vec<f64>, &'static str)>,
+}
+
+impl Table {
+    fn new(names: Vec<&'static str>) -> Table {
+        Table {
+            names,
+            rows: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+
+    fn time(&mut self, label: &str, samples: &[Vec<Duration>]) {
+        let medians = samples
+            .iter()
+            .map(|s| {
+                if s.is_empty() {
+                    f64::NAN
+                } else {
+                    ms(median(s))
+                }
+            })
+            .collect();
+        self.rows.push((label.to_string(), samples.to_vec()));
+        self.lines.push((format!("{label} (ms)"), medians, "ms"));
+    }
+
+    fn kib(&mut self, label: &str, samples: &[Vec<i64>]) {
+        let medians = samples.iter().map(|s| median(s) as f64 / 1024.0).collect();
+        self.lines.push((label.to_string(), medians, "MiB"));
+    }
+
+    fn size(&mut self, label: &str, bytes: &[u64]) {
+        let v = bytes.iter().map(|b| *b as f64 / 1048576.0).collect();
+        self.lines.push((label.to_string(), v, "MiB"));
+    }
+
+    fn print(&self) {
+        let runr = self.names.iter().position(|n| *n == "runr");
+        let others: Vec<(usize, &str)> = ["crun", "runc"]
+            .iter()
+            .filter_map(|o| self.names.iter().position(|n| n == o).map(|k| (k, *o)))
+            .collect();
+        let mut header = format!("| {:<44} |", "");
+        for n in &self.names {
+            header += &format!(" {n:>8} |");
+        }
+        if runr.is_some() {
+            for (_, o) in &others {
+                header += &format!(" runr/{o} |");
+            }
+        }
+        println!("{header}");
+        println!(
+            "|{}|",
+            header[1..header.len() - 1]
+                .split('|')
+                .map(|c| format!("{}:", "-".repeat(c.len() - 1)))
+                .collect::<Vec<_>>()
+                .join("|")
+        );
+        for (label, values, _) in &self.lines {
+            let mut line = format!("| {label:<44} |");
+            for v in values {
+                line += &format!(" {v:>8.2} |");
+            }
+            if let Some(r) = runr {
+                for (k, o) in &others {
+                    line += &format!(" {:>w$.2} |", values[r] / values[*k], w = 5 + o.len());
+                }
+            }
+            println!("{line}");
+        }
+    }
+}
+
+/// hugetlb mounted as a v1 hierarchy for crun's sake; unmounted on drop when this process did it.
+struct HugetlbMount;
+
+impl HugetlbMount {
+    fn ensure() -> Option<HugetlbMount> {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        if mountinfo
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some(HUGETLB))
+        {
+            println!("# hugetlb already mounted as a v1 hierarchy at {HUGETLB} (crun needs it)");
+            return None;
+        }
+        let _ = std::fs::create_dir_all(HUGETLB);
+        let ok = Command::new("mount")
+            .args(["-t", "cgroup", "-o", "hugetlb", "cgroup", HUGETLB])
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            println!(
+                "# mounted hugetlb as a v1 hierarchy at {HUGETLB}: crun 1.8.1 refuses a hybrid \
+                 host whose cgroup2 has a controller; unmounted at the end"
+            );
+            Some(HugetlbMount)
+        } else {
+            println!("# could not mount hugetlb at {HUGETLB}; crun may fail");
+            None
+        }
+    }
+}
+
+impl Drop for HugetlbMount {
+    fn drop(&mut self) {
+        let busy = std::fs::read_dir(HUGETLB)
+            .map(|d| d.flatten().any(|e| e.file_type().is_ok_and(|t| t.is_dir())))
+            .unwrap_or(false);
+        if busy {
+            println!("# {HUGETLB} has cgroups in it (someone else's): left mounted");
+            return;
+        }
+        let ok = Command::new("umount")
+            .arg(HUGETLB)
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            let _ = std::fs::remove_dir(HUGETLB);
+        }
+    }
+}
