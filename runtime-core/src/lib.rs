@@ -33,6 +33,7 @@ pub mod exec;
 pub mod hooks;
 mod mounts;
 mod namespaces;
+pub mod operations;
 mod paths;
 pub mod process;
 mod rlimits;
@@ -46,6 +47,7 @@ mod user;
 pub use container::{list, validate_id, Console, Container, CreateOptions, ExitStatus};
 pub use error::{Error, Result};
 pub use exec::{ExecOptions, ExecProcess};
+pub use operations::{features, Features};
 pub use spec::Bundle;
 pub use state::{ContainerState, Status};
 

@@ -14,6 +14,39 @@ use oci_spec::runtime::Mount;
 use crate::paths::{self, Leaf};
 use crate::sys::{self, Errno, SysError, SysOp, SysResult};
 
+/// Options that set and clear `mount(2)` flags: (name, set, clear).
+const FLAG_OPTIONS: &[(&str, MsFlags, MsFlags)] = &[
+    ("defaults", MsFlags::empty(), MsFlags::empty()),
+    ("ro", MsFlags::MS_RDONLY, MsFlags::empty()),
+    ("rw", MsFlags::empty(), MsFlags::MS_RDONLY),
+    ("suid", MsFlags::empty(), MsFlags::MS_NOSUID),
+    ("nosuid", MsFlags::MS_NOSUID, MsFlags::empty()),
+    ("dev", MsFlags::empty(), MsFlags::MS_NODEV),
+    ("nodev", MsFlags::MS_NODEV, MsFlags::empty()),
+    ("exec", MsFlags::empty(), MsFlags::MS_NOEXEC),
+    ("noexec", MsFlags::MS_NOEXEC, MsFlags::empty()),
+    ("sync", MsFlags::MS_SYNCHRONOUS, MsFlags::empty()),
+    ("async", MsFlags::empty(), MsFlags::MS_SYNCHRONOUS),
+    ("dirsync", MsFlags::MS_DIRSYNC, MsFlags::empty()),
+    ("remount", MsFlags::MS_REMOUNT, MsFlags::empty()),
+    ("mand", MsFlags::MS_MANDLOCK, MsFlags::empty()),
+    ("nomand", MsFlags::empty(), MsFlags::MS_MANDLOCK),
+    ("atime", MsFlags::empty(), MsFlags::MS_NOATIME),
+    ("noatime", MsFlags::MS_NOATIME, MsFlags::empty()),
+    ("diratime", MsFlags::empty(), MsFlags::MS_NODIRATIME),
+    ("nodiratime", MsFlags::MS_NODIRATIME, MsFlags::empty()),
+    ("relatime", MsFlags::MS_RELATIME, MsFlags::empty()),
+    ("norelatime", MsFlags::empty(), MsFlags::MS_RELATIME),
+    ("strictatime", MsFlags::MS_STRICTATIME, MsFlags::empty()),
+    ("nostrictatime", MsFlags::empty(), MsFlags::MS_STRICTATIME),
+    ("lazytime", MsFlags::MS_LAZYTIME, MsFlags::empty()),
+    ("nolazytime", MsFlags::empty(), MsFlags::MS_LAZYTIME),
+    ("silent", MsFlags::MS_SILENT, MsFlags::empty()),
+    ("loud", MsFlags::empty(), MsFlags::MS_SILENT),
+    ("iversion", MsFlags::MS_I_VERSION, MsFlags::empty()),
+    ("noiversion", MsFlags::empty(), MsFlags::MS_I_VERSION),
+];
+
 /// `options` of a mount entry, split into what `mount(2)` takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountOptions {
@@ -35,48 +68,23 @@ impl MountOptions {
             bind: false,
         };
         for opt in options {
+            if let Some((_, set, clear)) = FLAG_OPTIONS.iter().find(|(n, _, _)| n == opt) {
+                out.flags = (out.flags | *set) & !*clear;
+                continue;
+            }
             let (set, clear) = match opt.as_str() {
-                "defaults" => (MsFlags::empty(), MsFlags::empty()),
-                "ro" => (MsFlags::MS_RDONLY, MsFlags::empty()),
-                "rw" => (MsFlags::empty(), MsFlags::MS_RDONLY),
-                "suid" => (MsFlags::empty(), MsFlags::MS_NOSUID),
-                "nosuid" => (MsFlags::MS_NOSUID, MsFlags::empty()),
-                "dev" => (MsFlags::empty(), MsFlags::MS_NODEV),
-                "nodev" => (MsFlags::MS_NODEV, MsFlags::empty()),
-                "exec" => (MsFlags::empty(), MsFlags::MS_NOEXEC),
-                "noexec" => (MsFlags::MS_NOEXEC, MsFlags::empty()),
-                "sync" => (MsFlags::MS_SYNCHRONOUS, MsFlags::empty()),
-                "async" => (MsFlags::empty(), MsFlags::MS_SYNCHRONOUS),
-                "dirsync" => (MsFlags::MS_DIRSYNC, MsFlags::empty()),
-                "remount" => (MsFlags::MS_REMOUNT, MsFlags::empty()),
-                "mand" => (MsFlags::MS_MANDLOCK, MsFlags::empty()),
-                "nomand" => (MsFlags::empty(), MsFlags::MS_MANDLOCK),
-                "atime" => (MsFlags::empty(), MsFlags::MS_NOATIME),
-                "noatime" => (MsFlags::MS_NOATIME, MsFlags::empty()),
-                "diratime" => (MsFlags::empty(), MsFlags::MS_NODIRATIME),
-                "nodiratime" => (MsFlags::MS_NODIRATIME, MsFlags::empty()),
-                "relatime" => (MsFlags::MS_RELATIME, MsFlags::empty()),
-                "norelatime" => (MsFlags::empty(), MsFlags::MS_RELATIME),
-                "strictatime" => (MsFlags::MS_STRICTATIME, MsFlags::empty()),
-                "nostrictatime" => (MsFlags::empty(), MsFlags::MS_STRICTATIME),
-                "lazytime" => (MsFlags::MS_LAZYTIME, MsFlags::empty()),
-                "nolazytime" => (MsFlags::empty(), MsFlags::MS_LAZYTIME),
-                "silent" => (MsFlags::MS_SILENT, MsFlags::empty()),
-                "loud" => (MsFlags::empty(), MsFlags::MS_SILENT),
-                "iversion" => (MsFlags::MS_I_VERSION, MsFlags::empty()),
-                "noiversion" => (MsFlags::empty(), MsFlags::MS_I_VERSION),
-                "bind" => {
+                name if BIND_OPTIONS.contains(&name) => {
                     out.bind = true;
-                    (MsFlags::MS_BIND, MsFlags::empty())
+                    let rec = if name == "rbind" {
+                        MsFlags::MS_REC
+                    } else {
+                        MsFlags::empty()
+                    };
+                    (MsFlags::MS_BIND | rec, MsFlags::empty())
                 }
-                "rbind" => {
-                    out.bind = true;
-                    (MsFlags::MS_BIND | MsFlags::MS_REC, MsFlags::empty())
-                }
-                "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave"
-                | "unbindable" | "runbindable" => {
+                name if propagation_flag(name).is_some() => {
                     out.propagation
-                        .push(propagation_flag(opt).unwrap_or(MsFlags::empty()));
+                        .push(propagation_flag(name).unwrap_or(MsFlags::empty()));
                     continue;
                 }
                 "tmpcopyup" | "idmap" | "ridmap" | "rro" | "rrw" | "rnosuid" | "rsuid"
@@ -99,19 +107,41 @@ impl MountOptions {
     }
 }
 
+/// Propagation options (also `rootfsPropagation`'s values) and their flags.
+const PROPAGATION_OPTIONS: &[(&str, MsFlags)] = &[
+    ("private", MsFlags::MS_PRIVATE),
+    ("rprivate", MsFlags::MS_PRIVATE.union(MsFlags::MS_REC)),
+    ("shared", MsFlags::MS_SHARED),
+    ("rshared", MsFlags::MS_SHARED.union(MsFlags::MS_REC)),
+    ("slave", MsFlags::MS_SLAVE),
+    ("rslave", MsFlags::MS_SLAVE.union(MsFlags::MS_REC)),
+    ("unbindable", MsFlags::MS_UNBINDABLE),
+    ("runbindable", MsFlags::MS_UNBINDABLE.union(MsFlags::MS_REC)),
+];
+
+/// Options that make a mount a bind mount.
+const BIND_OPTIONS: &[&str] = &["bind", "rbind"];
+
 /// The propagation flags a name stands for (also `rootfsPropagation`'s values).
 pub fn propagation_flag(name: &str) -> Option<MsFlags> {
-    Some(match name {
-        "private" => MsFlags::MS_PRIVATE,
-        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
-        "shared" => MsFlags::MS_SHARED,
-        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
-        "slave" => MsFlags::MS_SLAVE,
-        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        "unbindable" => MsFlags::MS_UNBINDABLE,
-        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
-        _ => return None,
-    })
+    PROPAGATION_OPTIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, f)| *f)
+}
+
+/// Every mount option [`MountOptions::parse`] recognizes (for `runr features`), sorted; other
+/// strings are passed to the filesystem as data.
+pub fn supported_options() -> Vec<String> {
+    let mut out: Vec<String> = FLAG_OPTIONS
+        .iter()
+        .map(|(n, _, _)| *n)
+        .chain(PROPAGATION_OPTIONS.iter().map(|(n, _)| *n))
+        .chain(BIND_OPTIONS.iter().copied())
+        .map(String::from)
+        .collect();
+    out.sort();
+    out
 }
 
 /// What mounting needs to know beyond the entry itself.
@@ -457,5 +487,15 @@ mod tests {
     #[test]
     fn unsupported_options_are_refused_not_ignored() {
         assert!(MountOptions::parse(&["idmap".to_string()]).is_err());
+    }
+
+    #[test]
+    fn every_listed_option_is_recognized_not_passed_as_data() {
+        let all = supported_options();
+        assert!(all.len() > 30 && all.contains(&"rslave".to_string()));
+        for opt in all {
+            let parsed = MountOptions::parse(std::slice::from_ref(&opt)).unwrap();
+            assert!(parsed.data.is_empty(), "{opt} taken as data");
+        }
     }
 }

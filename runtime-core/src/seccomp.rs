@@ -196,6 +196,157 @@ fn action(a: LinuxSeccompAction, errno: Option<u32>) -> Result<ScmpAction, Strin
     })
 }
 
+/// The spec's name of a value (its serde form, e.g. `SCMP_ACT_ERRNO`).
+fn spec_name(v: impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+/// Every seccomp action the spec defines that [`compile`] accepts, by name, sorted.
+pub fn supported_actions() -> Vec<String> {
+    use LinuxSeccompAction as A;
+    // Adding an action to the spec breaks this match until the list below has it.
+    let listed = |a: A| match a {
+        A::ScmpActKill
+        | A::ScmpActKillThread
+        | A::ScmpActKillProcess
+        | A::ScmpActTrap
+        | A::ScmpActErrno
+        | A::ScmpActNotify
+        | A::ScmpActTrace
+        | A::ScmpActLog
+        | A::ScmpActAllow => a,
+    };
+    let all = [
+        A::ScmpActKill,
+        A::ScmpActKillThread,
+        A::ScmpActKillProcess,
+        A::ScmpActTrap,
+        A::ScmpActErrno,
+        A::ScmpActNotify,
+        A::ScmpActTrace,
+        A::ScmpActLog,
+        A::ScmpActAllow,
+    ];
+    let mut out: Vec<String> = all
+        .into_iter()
+        .map(listed)
+        .filter(|a| action(*a, None).is_ok())
+        .map(spec_name)
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every argument operator the spec defines that [`compile`] maps to libseccomp, sorted.
+pub fn supported_operators() -> Vec<String> {
+    use LinuxSeccompOperator as O;
+    // Exhaustive: the compiler's operator table (see add_rule) handles each of these.
+    let listed = |o: O| match o {
+        O::ScmpCmpNe
+        | O::ScmpCmpLt
+        | O::ScmpCmpLe
+        | O::ScmpCmpEq
+        | O::ScmpCmpGe
+        | O::ScmpCmpGt
+        | O::ScmpCmpMaskedEq => o,
+    };
+    let all = [
+        O::ScmpCmpNe,
+        O::ScmpCmpLt,
+        O::ScmpCmpLe,
+        O::ScmpCmpEq,
+        O::ScmpCmpGe,
+        O::ScmpCmpGt,
+        O::ScmpCmpMaskedEq,
+    ];
+    let mut out: Vec<String> = all.into_iter().map(listed).map(spec_name).collect();
+    out.sort();
+    out
+}
+
+/// Every architecture the spec defines (but `SCMP_ARCH_NATIVE`) that the host's libseccomp can
+/// add to a filter, sorted.
+pub fn supported_archs() -> Vec<String> {
+    use oci_spec::runtime::Arch as R;
+    let listed = |a: R| match a {
+        R::ScmpArchNative
+        | R::ScmpArchX86
+        | R::ScmpArchX86_64
+        | R::ScmpArchX32
+        | R::ScmpArchArm
+        | R::ScmpArchAarch64
+        | R::ScmpArchMips
+        | R::ScmpArchMips64
+        | R::ScmpArchMips64n32
+        | R::ScmpArchMipsel
+        | R::ScmpArchMipsel64
+        | R::ScmpArchMipsel64n32
+        | R::ScmpArchPpc
+        | R::ScmpArchPpc64
+        | R::ScmpArchPpc64le
+        | R::ScmpArchS390
+        | R::ScmpArchS390x
+        | R::ScmpArchParisc
+        | R::ScmpArchParisc64
+        | R::ScmpArchRiscv64
+        | R::ScmpArchLoongarch64
+        | R::ScmpArchM68k
+        | R::ScmpArchSh
+        | R::ScmpArchSheb => a,
+    };
+    let all = [
+        R::ScmpArchX86,
+        R::ScmpArchX86_64,
+        R::ScmpArchX32,
+        R::ScmpArchArm,
+        R::ScmpArchAarch64,
+        R::ScmpArchMips,
+        R::ScmpArchMips64,
+        R::ScmpArchMips64n32,
+        R::ScmpArchMipsel,
+        R::ScmpArchMipsel64,
+        R::ScmpArchMipsel64n32,
+        R::ScmpArchPpc,
+        R::ScmpArchPpc64,
+        R::ScmpArchPpc64le,
+        R::ScmpArchS390,
+        R::ScmpArchS390x,
+        R::ScmpArchParisc,
+        R::ScmpArchParisc64,
+        R::ScmpArchRiscv64,
+        R::ScmpArchLoongarch64,
+        R::ScmpArchM68k,
+        R::ScmpArchSh,
+        R::ScmpArchSheb,
+    ];
+    let native = ScmpArch::native();
+    let mut out: Vec<String> = all
+        .into_iter()
+        .map(listed)
+        .map(spec_name)
+        .filter(|name| {
+            let Ok(arch) = ScmpArch::from_str(name) else {
+                return false;
+            };
+            arch == native
+                || ScmpFilterContext::new(ScmpAction::Allow)
+                    .is_ok_and(|mut ctx| ctx.add_arch(arch).is_ok())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The version of the libseccomp runr is linked with ("2.5.4").
+pub fn libseccomp_version() -> Option<String> {
+    libseccomp::ScmpVersion::current()
+        .ok()
+        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

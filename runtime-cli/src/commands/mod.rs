@@ -3,14 +3,20 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
+mod features;
 mod foreground;
 mod kill;
 mod list;
+mod pause;
+mod ps;
+mod resume;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use crate::cli::UsageError;
 use crate::Global;
@@ -29,6 +35,13 @@ COMMANDS:
    kill     send a signal to the container's init process
    delete   delete a container and the resources it holds
    list     list containers started by runr with the given root
+   exec     execute a new process inside a container
+   ps       show the processes running inside a container
+   pause    suspend all processes of a container
+   resume   resume all processes of a paused container
+   update   update a container's resource limits
+   events   show a container's stats and OOM events
+   features show what runr supports
    spec     create a new specification file
    help     show this help
 
@@ -68,6 +81,12 @@ pub fn dispatch(g: &mut Global, command: &str, argv: &[String]) -> i32 {
         "delete" => delete::run(g, argv),
         "list" => list::run(g, argv),
         "spec" => spec::run(g, argv),
+        "ps" => ps::run(g, argv),
+        "pause" => pause::run(g, argv),
+        "resume" => resume::run(g, argv),
+        "update" => update::run(g, argv),
+        "events" => events::run(g, argv),
+        "features" => features::run(g, argv),
         other => {
             g.log.error(&format!("No help topic for '{other}'"));
             return 3;

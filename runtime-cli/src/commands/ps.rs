@@ -1,0 +1,66 @@
+//! `runr ps [--format table|json] ID [PS-ARGS...]`: the container's processes. JSON is the array
+//! of host pids; the table is the host's `ps` (default `-ef`) filtered to those pids, header
+//! first, as runc does.
+
+use std::io::Write;
+
+use runtime_core::Container;
+
+use crate::cli::{self, flag, Flag, UsageError};
+use crate::Global;
+
+const FLAGS: &[Flag] = &[flag(&["format", "f"])];
+
+pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
+    let p = cli::parse(argv, FLAGS)?;
+    let Some((id, ps_args)) = p.args.split_first() else {
+        return Err(UsageError(r#"runr: "ps" requires a minimum of 1 argument(s)"#.into()).into());
+    };
+    let c = Container::load(&g.root, id)?;
+    let pids = c.processes()?;
+    let mut out = std::io::stdout().lock();
+    match p.value("format").unwrap_or("table") {
+        "json" => {
+            writeln!(out, "{}", serde_json::to_string(&pids)?)?;
+            return Ok(0);
+        }
+        "table" => {}
+        _ => anyhow::bail!("invalid format option"),
+    }
+    let ps_args: Vec<&str> = if ps_args.is_empty() {
+        vec!["-ef"]
+    } else {
+        ps_args.iter().map(String::as_str).collect()
+    };
+    let output = std::process::Command::new("ps")
+        .args(&ps_args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| anyhow::anyhow!("run ps: {e}"))?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "{}: {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut lines = text.split('\n');
+    let header = lines.next().unwrap_or_default();
+    let pid_index = header
+        .split_whitespace()
+        .position(|f| f == "PID")
+        .ok_or_else(|| anyhow::anyhow!("couldn't find PID field in ps output"))?;
+    writeln!(out, "{header}")?;
+    for line in lines.filter(|l| !l.is_empty()) {
+        let field = line.split_whitespace().nth(pid_index).unwrap_or_default();
+        let pid: i32 = field
+            .parse()
+            .map_err(|e| anyhow::anyhow!("unable to parse pid: {field:?}: {e}"))?;
+        if pids.contains(&pid) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(0)
+}

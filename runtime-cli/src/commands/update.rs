@@ -1,0 +1,222 @@
+//! `runr update [flags] ID`: change a running container's resources, as runc does. Either
+//! `--resources FILE|-` (OCI LinuxResources JSON; every other flag is then ignored) or the flags;
+//! zero or absent means "leave as is". Memory values take runc's sizes (`64m`, `1.5g`, `100MB`:
+//! binary multiples) or `-1` for unlimited. The new values are stored with the container.
+
+use std::io::Read;
+
+use oci_spec::runtime::LinuxResources;
+use runtime_core::Container;
+
+use crate::cli::{self, flag, Flag, Parsed, UsageError};
+use crate::Global;
+
+const FLAGS: &[Flag] = &[
+    flag(&["resources", "r"]),
+    flag(&["blkio-weight"]),
+    flag(&["cpu-period"]),
+    flag(&["cpu-quota"]),
+    flag(&["cpu-share"]),
+    flag(&["cpu-rt-period"]),
+    flag(&["cpu-rt-runtime"]),
+    flag(&["cpuset-cpus"]),
+    flag(&["cpuset-mems"]),
+    flag(&["memory"]),
+    flag(&["memory-reservation"]),
+    flag(&["memory-swap"]),
+    flag(&["pids-limit"]),
+    flag(&["l3-cache-schema"]),
+    flag(&["mem-bw-schema"]),
+];
+
+pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
+    let p = cli::parse(argv, FLAGS)?;
+    // Go's integer flags fail while parsing, before anything else.
+    let blkio_weight = go_int(&p, "blkio-weight")?;
+    let pids_limit = go_int(&p, "pids-limit")?;
+    let mut c = Container::load(&g.root, p.id("update")?)?;
+    let res = match p.value("resources") {
+        Some(path) => read_resources(path)?,
+        None => from_flags(&p, blkio_weight, pids_limit)?,
+    };
+    if p.value("l3-cache-schema").is_some_and(|v| !v.is_empty()) {
+        anyhow::bail!("Intel RDT/CAT: l3 cache schema is not enabled");
+    }
+    if p.value("mem-bw-schema").is_some_and(|v| !v.is_empty()) {
+        anyhow::bail!("Intel RDT/MBA: memory bandwidth schema is not enabled");
+    }
+    c.update(&res)?;
+    Ok(0)
+}
+
+fn go_int(p: &Parsed, name: &str) -> Result<i64, UsageError> {
+    p.value(name)
+        .map(|v| {
+            parse_go_int(v).ok_or_else(|| {
+                UsageError(format!("invalid value {v:?} for flag -{name}: parse error"))
+            })
+        })
+        .transpose()
+        .map(|v| v.unwrap_or(0))
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`: decimal, 0x hex, 0o/0 octal, 0b binary, `_` separators.
+fn parse_go_int(s: &str) -> Option<i64> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
+        (16, d.to_string())
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (2, d.to_string())
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (8, d.to_string())
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, lower[1..].to_string())
+    } else {
+        (10, lower.clone())
+    };
+    let digits = if radix == 10 {
+        digits
+    } else {
+        digits.replace('_', "")
+    };
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return None;
+    }
+    let v = i64::from_str_radix(&digits, radix).ok()?;
+    Some(if neg { -v } else { v })
+}
+
+fn read_resources(path: &str) -> anyhow::Result<LinuxResources> {
+    let mut text = String::new();
+    if path == "-" {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("open {path}: {e}"))?;
+    }
+    let mut de = serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let place = if path == "-" { "stdin" } else { path };
+        anyhow::anyhow!("decode resources from {place}: {}: {}", e.path(), e.inner())
+    })
+}
+
+fn from_flags(p: &Parsed, blkio_weight: i64, pids_limit: i64) -> anyhow::Result<LinuxResources> {
+    let mut json =
+        serde_json::json!({"memory": {}, "cpu": {}, "blockIO": {}, "pids": {"limit": pids_limit}});
+    if blkio_weight != 0 {
+        json["blockIO"]["weight"] = (blkio_weight as u16).into();
+    }
+    for (flag, key) in [("cpuset-cpus", "cpus"), ("cpuset-mems", "mems")] {
+        if let Some(v) = p.value(flag).filter(|v| !v.is_empty()) {
+            json["cpu"][key] = v.into();
+        }
+    }
+    for (flag, key) in [
+        ("cpu-period", "period"),
+        ("cpu-rt-period", "realtimePeriod"),
+        ("cpu-share", "shares"),
+    ] {
+        if let Some(v) = p.value(flag).filter(|v| !v.is_empty()) {
+            let n: u64 = v.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "invalid value for {flag}: strconv.ParseUint: parsing {v:?}: invalid syntax"
+                )
+            })?;
+            json["cpu"][key] = n.into();
+        }
+    }
+    for (flag, key) in [
+        ("cpu-quota", "quota"),
+        ("cpu-rt-runtime", "realtimeRuntime"),
+    ] {
+        if let Some(v) = p.value(flag).filter(|v| !v.is_empty()) {
+            let n: i64 = v.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "invalid value for {flag}: strconv.ParseInt: parsing {v:?}: invalid syntax"
+                )
+            })?;
+            json["cpu"][key] = n.into();
+        }
+    }
+    for (flag, key) in [
+        ("memory", "limit"),
+        ("memory-swap", "swap"),
+        ("memory-reservation", "reservation"),
+    ] {
+        if let Some(v) = p.value(flag).filter(|v| !v.is_empty()) {
+            let n = if v == "-1" {
+                -1
+            } else {
+                ram_in_bytes(v).ok_or_else(|| {
+                    anyhow::anyhow!("invalid value for {flag}: invalid size: '{v}'")
+                })?
+            };
+            json["memory"][key] = n.into();
+        }
+    }
+    Ok(serde_json::from_value(json)?)
+}
+
+/// go-units `RAMInBytes`: a decimal number, an optional space, then an optional unit
+/// (k, m, g, t, p: powers of 1024) followed by an optional `i` and `b`, case-insensitive.
+fn ram_in_bytes(s: &str) -> Option<i64> {
+    let num_end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, rest) = s.split_at(num_end);
+    if num.is_empty() || !num.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    let mut chars = rest.chars().peekable();
+    let mult: f64 = match chars.peek().map(|c| c.to_ascii_lowercase()) {
+        Some(u @ ('k' | 'm' | 'g' | 't' | 'p')) => {
+            chars.next();
+            let power = "kmgtp".find(u).unwrap_or(0) as i32 + 1;
+            1024f64.powi(power)
+        }
+        _ => 1.0,
+    };
+    if chars.peek().is_some_and(|c| c.eq_ignore_ascii_case(&'i')) {
+        chars.next();
+    }
+    if chars.peek().is_some_and(|c| c.eq_ignore_ascii_case(&'b')) {
+        chars.next();
+    }
+    if chars.next().is_some() {
+        return None;
+    }
+    let value: f64 = num.parse().ok()?;
+    Some((value * mult) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_like_go_units() {
+        assert_eq!(ram_in_bytes("64m"), Some(64 << 20));
+        assert_eq!(ram_in_bytes("100MB"), Some(100 << 20));
+        assert_eq!(ram_in_bytes("1.5g"), Some(1_610_612_736));
+        assert_eq!(ram_in_bytes("70000000"), Some(70_000_000));
+        assert_eq!(ram_in_bytes("2 KiB"), Some(2048));
+        assert_eq!(ram_in_bytes("abc"), None);
+        assert_eq!(ram_in_bytes("-2"), None);
+        assert_eq!(ram_in_bytes("1.2.3"), None);
+        assert_eq!(ram_in_bytes("5x"), None);
+    }
+
+    #[test]
+    fn go_integers() {
+        assert_eq!(parse_go_int("50"), Some(50));
+        assert_eq!(parse_go_int("-1"), Some(-1));
+        assert_eq!(parse_go_int("0x10"), Some(16));
+        assert_eq!(parse_go_int("x"), None);
+        assert_eq!(parse_go_int(""), None);
+    }
+}

@@ -1,0 +1,422 @@
+//! Operations on a live container beyond its lifecycle: pause/resume (the cgroup freezer),
+//! `update` of its resources (persisted in its state), usage statistics, its processes, and
+//! [`features`]: what this runtime supports, computed from the code that implements it.
+//!
+//! Status rules follow runc 1.1.5: pause needs a created or running container ("container not
+//! running" otherwise), resume a paused one ("container not paused"), update a container that
+//! has not stopped.
+
+use std::collections::BTreeMap;
+
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
+use serde::Serialize;
+
+use crate::container::Container;
+use crate::error::{Error, Result};
+use crate::state::{self, Lock, Status};
+
+impl Container {
+    /// Freezes every process of the container (runc `pause`).
+    pub fn pause(&self) -> Result<()> {
+        let _lock = Lock::take(&self.dir)?;
+        match self.status() {
+            Status::Running | Status::Created => Ok(self.st.cgroup.freeze()?),
+            _ => Err(Error::NotRunning(self.st.id.clone())),
+        }
+    }
+
+    /// Thaws a paused container (runc `resume`).
+    pub fn resume(&self) -> Result<()> {
+        let _lock = Lock::take(&self.dir)?;
+        if !self.st.cgroup.is_frozen()? || !state::init_alive(&self.st) {
+            return Err(Error::WrongStatus {
+                id: self.st.id.clone(),
+                message: "container not paused".into(),
+            });
+        }
+        Ok(self.st.cgroup.thaw()?)
+    }
+
+    /// Changes the container's resources with runc `update`'s semantics: only memory
+    /// (limit, reservation, swap), cpu (shares, quota, period, realtime, cpus, mems, idle),
+    /// blockIO.weight, pids.limit and unified are taken from `res`; a zero or absent value leaves
+    /// the current setting as it is; a quota or period given alone keeps the other one. On
+    /// success the new values are merged into the container's stored spec (so later updates and
+    /// readers see them); on failure the previous values are written back (best effort).
+    pub fn update(&mut self, res: &LinuxResources) -> Result<()> {
+        let _lock = Lock::take(&self.dir)?;
+        if self.status() == Status::Stopped {
+            return Err(Error::NotRunning(self.st.id.clone()));
+        }
+        let old = self
+            .st
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().clone())
+            .unwrap_or_default();
+        let wanted = update_fields(res, &old);
+        if let Err(e) = self.st.cgroup.update(&wanted) {
+            let _ = self.st.cgroup.update(&update_fields(&old, &old));
+            return Err(e.into());
+        }
+        let merged = merge(&old, &wanted);
+        let mut linux = self.st.spec.linux().clone().unwrap_or_default();
+        linux.set_resources(Some(merged));
+        self.st.spec.set_linux(Some(linux));
+        state::save(&self.dir, &self.st)
+    }
+
+    /// The container's resources as stored (create-time values with every update merged in).
+    pub fn resources(&self) -> Option<&LinuxResources> {
+        self.st.spec.linux().as_ref()?.resources().as_ref()
+    }
+
+    /// Usage statistics in runc's `events --stats` "data" shape.
+    pub fn stats(&self) -> Result<cgroups::Stats> {
+        if self.status() == Status::Stopped {
+            return Err(Error::NotRunning(self.st.id.clone()));
+        }
+        Ok(self.st.cgroup.stats()?)
+    }
+
+    /// Host pids of every process in the container's cgroup (runc `ps --format json`).
+    pub fn processes(&self) -> Result<Vec<i32>> {
+        Ok(self.st.cgroup.pids()?)
+    }
+}
+
+fn nz_i(v: Option<i64>) -> Option<i64> {
+    v.filter(|v| *v != 0)
+}
+
+fn nz_u(v: Option<u64>) -> Option<u64> {
+    v.filter(|v| *v != 0)
+}
+
+fn nz_s(v: &Option<String>) -> Option<String> {
+    v.clone().filter(|s| !s.is_empty())
+}
+
+/// The fields runc's `update` applies, with zero = absent, and a lone quota or period completed
+/// from `old` (runc keeps the other one at its old value; cgroup v2's cpu.max needs both).
+fn update_fields(res: &LinuxResources, old: &LinuxResources) -> LinuxResources {
+    let mut out = LinuxResources::default();
+    if let Some(m) = res.memory() {
+        let mut mem = LinuxMemory::default();
+        mem.set_limit(nz_i(m.limit()));
+        mem.set_reservation(nz_i(m.reservation()));
+        mem.set_swap(nz_i(m.swap()));
+        out.set_memory(Some(mem));
+    }
+    if let Some(c) = res.cpu() {
+        let mut cpu = LinuxCpu::default();
+        cpu.set_shares(nz_u(c.shares()));
+        let (quota, period) = (nz_i(c.quota()), nz_u(c.period()));
+        let old_cpu = old.cpu().as_ref();
+        match (quota, period) {
+            (Some(_), None) => {
+                cpu.set_quota(quota);
+                cpu.set_period(old_cpu.and_then(|o| nz_u(o.period())));
+            }
+            (None, Some(_)) => {
+                cpu.set_period(period);
+                cpu.set_quota(old_cpu.and_then(|o| nz_i(o.quota())));
+            }
+            _ => {
+                cpu.set_quota(quota);
+                cpu.set_period(period);
+            }
+        }
+        cpu.set_realtime_runtime(nz_i(c.realtime_runtime()));
+        cpu.set_realtime_period(nz_u(c.realtime_period()));
+        cpu.set_cpus(nz_s(c.cpus()));
+        cpu.set_mems(nz_s(c.mems()));
+        cpu.set_idle(c.idle());
+        out.set_cpu(Some(cpu));
+    }
+    if let Some(w) = res.block_io().as_ref().and_then(|b| b.weight()) {
+        if w != 0 {
+            let mut b = LinuxBlockIo::default();
+            b.set_weight(Some(w));
+            out.set_block_io(Some(b));
+        }
+    }
+    if let Some(p) = res.pids().as_ref().filter(|p| p.limit() != 0) {
+        let mut pids = LinuxPids::default();
+        pids.set_limit(p.limit());
+        out.set_pids(Some(pids));
+    }
+    if let Some(u) = res.unified().as_ref().filter(|u| !u.is_empty()) {
+        out.set_unified(Some(u.clone()));
+    }
+    out
+}
+
+/// `old` with every value set in `new` (already filtered: no zeros) replacing it.
+fn merge(old: &LinuxResources, new: &LinuxResources) -> LinuxResources {
+    let mut out = old.clone();
+    if let Some(n) = new.memory() {
+        let mut m = out.memory().unwrap_or_default();
+        if n.limit().is_some() {
+            m.set_limit(n.limit());
+        }
+        if n.reservation().is_some() {
+            m.set_reservation(n.reservation());
+        }
+        if n.swap().is_some() {
+            m.set_swap(n.swap());
+        }
+        out.set_memory(Some(m));
+    }
+    if let Some(n) = new.cpu() {
+        let mut c = out.cpu().clone().unwrap_or_default();
+        macro_rules! take {
+            ($get:ident, $set:ident) => {
+                if n.$get().is_some() {
+                    c.$set(n.$get().clone());
+                }
+            };
+        }
+        take!(shares, set_shares);
+        take!(quota, set_quota);
+        take!(period, set_period);
+        take!(realtime_runtime, set_realtime_runtime);
+        take!(realtime_period, set_realtime_period);
+        take!(cpus, set_cpus);
+        take!(mems, set_mems);
+        take!(idle, set_idle);
+        out.set_cpu(Some(c));
+    }
+    if let Some(w) = new.block_io().as_ref().and_then(|b| b.weight()) {
+        let mut b = out.block_io().clone().unwrap_or_default();
+        b.set_weight(Some(w));
+        out.set_block_io(Some(b));
+    }
+    if let Some(p) = new.pids() {
+        out.set_pids(Some(*p));
+    }
+    if let Some(u) = new.unified() {
+        let mut all = out.unified().clone().unwrap_or_default();
+        all.extend(u.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.set_unified(Some(all));
+    }
+    out
+}
+
+/// runc's `features` document: what this build of runr can do on this host.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Features {
+    pub oci_version_min: String,
+    pub oci_version_max: String,
+    pub hooks: Vec<String>,
+    pub mount_options: Vec<String>,
+    pub linux: LinuxFeatures,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LinuxFeatures {
+    pub namespaces: Vec<String>,
+    pub capabilities: Vec<String>,
+    pub cgroup: CgroupFeatures,
+    pub seccomp: SeccompFeatures,
+    pub apparmor: Enabled,
+    pub selinux: Enabled,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CgroupFeatures {
+    pub v1: bool,
+    pub v2: bool,
+    pub systemd: bool,
+    pub systemd_user: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeccompFeatures {
+    pub enabled: bool,
+    pub actions: Vec<String>,
+    pub operators: Vec<String>,
+    pub archs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Enabled {
+    pub enabled: bool,
+}
+
+/// What runr supports, from the tables its code uses: hook kinds from [`crate::hooks`], mount
+/// options from the mount option parser, namespaces from the clone flags (those this kernel has),
+/// capabilities the kernel knows (up to cap_last_cap), seccomp actions, operators and
+/// architectures the compiler and the host's libseccomp accept. cgroup v1 and v2 are both
+/// driven; the systemd driver is not. `extra_annotations` are added to the annotations (the
+/// binary's version and commit).
+pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, String>) -> Features {
+    let mut annotations = extra_annotations;
+    if let Some(v) = crate::seccomp::libseccomp_version() {
+        annotations.insert("io.github.seccomp.libseccomp.version".into(), v);
+    }
+    let seccomp_actions = crate::seccomp::supported_actions();
+    Features {
+        oci_version_min: "1.0.0".into(),
+        oci_version_max: oci_version_max.into(),
+        hooks: hook_kinds(),
+        mount_options: crate::mounts::supported_options(),
+        linux: LinuxFeatures {
+            namespaces: namespaces(),
+            capabilities: capabilities(),
+            cgroup: CgroupFeatures {
+                v1: true,
+                v2: true,
+                systemd: false,
+                systemd_user: false,
+            },
+            seccomp: SeccompFeatures {
+                enabled: !seccomp_actions.is_empty(),
+                actions: seccomp_actions,
+                operators: crate::seccomp::supported_operators(),
+                archs: crate::seccomp::supported_archs(),
+            },
+            apparmor: Enabled {
+                enabled: apparmor_enabled(),
+            },
+            selinux: Enabled {
+                enabled: selinux_enabled(),
+            },
+        },
+        annotations,
+    }
+}
+
+/// AppArmor is switched on in this kernel (runc's test: the module parameter).
+fn apparmor_enabled() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.trim_start().starts_with('Y'))
+}
+
+/// SELinux is mounted (its enforce file exists).
+fn selinux_enabled() -> bool {
+    std::path::Path::new("/sys/fs/selinux/enforce").exists()
+}
+
+/// Every hook kind runr runs, in the spec's order.
+fn hook_kinds() -> Vec<String> {
+    use crate::hooks::HookKind as H;
+    // Adding a kind breaks this match until the list below has it.
+    let listed = |h: H| match h {
+        H::Prestart
+        | H::CreateRuntime
+        | H::CreateContainer
+        | H::StartContainer
+        | H::Poststart
+        | H::Poststop => h,
+    };
+    [
+        H::Prestart,
+        H::CreateRuntime,
+        H::CreateContainer,
+        H::StartContainer,
+        H::Poststart,
+        H::Poststop,
+    ]
+    .into_iter()
+    .map(|h| listed(h).name().to_string())
+    .collect()
+}
+
+/// Every namespace type runr creates or joins that this kernel has, sorted by name.
+fn namespaces() -> Vec<String> {
+    use oci_spec::runtime::LinuxNamespaceType as N;
+    // The /proc/self/ns entry of each type; exhaustive, so a new type must be added here.
+    let proc_name = |t: N| match t {
+        N::Mount => "mnt",
+        N::Cgroup => "cgroup",
+        N::Uts => "uts",
+        N::Ipc => "ipc",
+        N::User => "user",
+        N::Pid => "pid",
+        N::Network => "net",
+        N::Time => "time",
+    };
+    let all = [
+        N::Mount,
+        N::Cgroup,
+        N::Uts,
+        N::Ipc,
+        N::User,
+        N::Pid,
+        N::Network,
+        N::Time,
+    ];
+    let mut out: Vec<String> = all
+        .into_iter()
+        .filter(|t| !crate::namespaces::clone_flag(*t).is_empty())
+        .filter(|t| {
+            std::path::Path::new("/proc/self/ns")
+                .join(proc_name(*t))
+                .exists()
+        })
+        .filter_map(|t| serde_json::to_value(t).ok()?.as_str().map(String::from))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every capability the running kernel knows (0 ..= cap_last_cap) that a spec can name, in
+/// number order.
+fn capabilities() -> Vec<String> {
+    let last = crate::capabilities::last_cap();
+    let mut known: Vec<caps::Capability> = caps::all()
+        .into_iter()
+        .filter(|c| u32::from(c.index()) <= last)
+        .collect();
+    known.sort_by_key(|c| c.index());
+    known
+        .into_iter()
+        .map(|c| c.to_string())
+        .filter(|name| {
+            serde_json::from_value::<oci_spec::runtime::Capability>(name.as_str().into()).is_ok()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn res(v: serde_json::Value) -> LinuxResources {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn zero_means_unchanged_and_a_lone_quota_keeps_the_period() {
+        let old = res(serde_json::json!({
+            "memory": {"limit": 100, "swap": 200},
+            "cpu": {"quota": 1000, "period": 100000, "shares": 512},
+            "pids": {"limit": 10}
+        }));
+        let new = res(serde_json::json!({
+            "memory": {"limit": 0, "reservation": 0, "kernel": 0},
+            "cpu": {"shares": 0, "quota": 50000, "period": 0},
+            "pids": {"limit": 50},
+            "blockIO": {"weight": 0}
+        }));
+        let w = update_fields(&new, &old);
+        let m = w.memory().as_ref().unwrap();
+        assert_eq!((m.limit(), m.reservation(), m.swap()), (None, None, None));
+        let c = w.cpu().as_ref().unwrap();
+        assert_eq!(
+            (c.quota(), c.period(), c.shares()),
+            (Some(50000), Some(100000), None)
+        );
+        assert!(w.block_io().is_none());
+        let merged = merge(&old, &w);
+        assert_eq!(merged.memory().as_ref().unwrap().limit(), Some(100));
+        assert_eq!(merged.cpu().as_ref().unwrap().quota(), Some(50000));
+        assert_eq!(merged.cpu().as_ref().unwrap().shares(), Some(512));
+        assert_eq!(merged.pids().as_ref().unwrap().limit(), 50);
+    }
+}
