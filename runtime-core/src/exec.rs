@@ -33,6 +33,10 @@ pub struct ExecOptions {
     pub extra_env: Vec<String>,
     /// Exec even when the container is paused.
     pub ignore_paused: bool,
+    /// Existing sub-cgroups of the container's cgroup to run in (runc `--cgroup`): v1
+    /// controller name → path relative to the container's cgroup; the key "" applies to every
+    /// hierarchy without its own entry (and is the only one cgroup v2 takes).
+    pub sub_cgroups: std::collections::BTreeMap<String, String>,
 }
 
 /// A process started by [`Container::exec`]; a child of the calling process.
@@ -122,7 +126,21 @@ impl Container {
         let console_socket =
             connect_console(opts.console, process.terminal().unwrap_or(false), &config)?;
         let (parent_end, child_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
-        let v2_cgroup = self.st.cgroup.v2_dir_fd()?;
+        let sub_dirs = self.sub_cgroup_dirs(&opts.sub_cgroups)?;
+        let v2_cgroup = match (&sub_dirs, self.st.cgroup.layout()) {
+            (Some(dirs), cgroups::Layout::Unified) => match dirs.first() {
+                Some(dir) => Some(
+                    sys::open(
+                        dir,
+                        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY,
+                        nix::sys::stat::Mode::empty(),
+                    )
+                    .map_err(Error::sys("open sub-cgroup"))?,
+                ),
+                None => self.st.cgroup.v2_dir_fd()?,
+            },
+            _ => self.st.cgroup.v2_dir_fd()?,
+        };
         let pid_join = if flags.contains(CloneFlags::CLONE_NEWPID) {
             let fd =
                 sys::pidfd_open(self.st.pid).map_err(Error::sys("open the container's init"))?;
@@ -168,7 +186,15 @@ impl Container {
         };
         let pid = child.pid.as_raw();
         if v2_cgroup.is_none() {
-            self.st.cgroup.add_task(pid)?;
+            match &sub_dirs {
+                None => self.st.cgroup.add_task(pid)?,
+                Some(dirs) => {
+                    for dir in dirs {
+                        sys::write_file(&dir.join("cgroup.procs"), pid.to_string().as_bytes())
+                            .map_err(Error::sys("join sub-cgroup"))?;
+                    }
+                }
+            }
         }
         parent_end
             .send(&Message::Go { pid })
@@ -215,6 +241,61 @@ impl Container {
         guard.armed = false;
         drop(guard);
         Ok(ExecProcess { child })
+    }
+}
+
+impl Container {
+    /// The directories an exec'd process joins for `--cgroup` (one per hierarchy), or `None`
+    /// for the container's own cgroup. Each must exist below the container's cgroup.
+    fn sub_cgroup_dirs(
+        &self,
+        subs: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Option<Vec<PathBuf>>> {
+        if subs.is_empty() {
+            return Ok(None);
+        }
+        let bad = |reason: String| Error::WrongStatus {
+            id: self.st.id.clone(),
+            message: format!("--cgroup: {reason}"),
+        };
+        let unified = self.st.cgroup.layout() == cgroups::Layout::Unified;
+        if unified && subs.keys().any(|k| !k.is_empty()) {
+            return Err(bad(
+                "a controller name is only allowed on cgroup v1 (use --cgroup PATH)".into(),
+            ));
+        }
+        let paths = self.st.cgroup.paths();
+        for ctrl in subs.keys().filter(|k| !k.is_empty()) {
+            if !paths.contains_key(ctrl) {
+                return Err(bad(format!("no such controller {ctrl:?}")));
+            }
+        }
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for (ctrl, base) in &paths {
+            let Some(sub) = subs.get(ctrl).or_else(|| subs.get("")) else {
+                if !dirs.contains(base) {
+                    dirs.push(base.clone());
+                }
+                continue;
+            };
+            let rel = std::path::Path::new(sub.trim_start_matches('/'));
+            if rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return Err(bad(format!(
+                    "{sub:?} must stay inside the container's cgroup"
+                )));
+            }
+            let dir = base.join(rel);
+            if !dir.is_dir() {
+                return Err(bad(format!("{} does not exist", dir.display())));
+            }
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        Ok(Some(dirs))
     }
 }
 

@@ -356,3 +356,38 @@ fn exec_tty_with_detach_needs_a_console_socket() {
         finish(&rt, &b, &id);
     }
 }
+
+#[test]
+fn exec_cgroup_joins_an_existing_sub_cgroup() {
+    for rt in runtimes() {
+        let b = Bundle::new(&["sleep", "300"]);
+        let id = unique("execsub");
+        start(&rt, &b, &id);
+        let m = cgroups::Manager::new(Some(&b.cgroup_path()), &id, false).unwrap();
+        // v1: only the pids hierarchy moves; a unified host takes the path alone.
+        let (arg, ctrl_dir) = match m.v1_path("pids") {
+            Some(d) => ("pids:sub".to_string(), d.to_path_buf()),
+            None => ("sub".to_string(), m.v2_path().unwrap().to_path_buf()),
+        };
+        let sub = ctrl_dir.join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let (code, out, err) = exec(&rt, &["--cgroup", &arg, &id, "cat", "/proc/self/cgroup"]);
+        assert_eq!(code, 0, "{}: {err}", rt.name);
+        let want = format!("{}/sub", b.cgroup_path());
+        assert!(
+            out.lines().any(|l| l.ends_with(&want)),
+            "{}: {out}",
+            rt.name
+        );
+        if m.v1_path("memory").is_some() {
+            let mem = out.lines().find(|l| l.contains(":memory:")).unwrap();
+            assert!(mem.ends_with(&b.cgroup_path()), "{}: {mem}", rt.name);
+        }
+        let (missing, _, err) = exec(&rt, &["--cgroup", "nosuch", &id, "true"]);
+        assert_eq!(missing, 255, "{}: {err}", rt.name);
+        let (escape, _, err) = exec(&rt, &["--cgroup", "../x", &id, "true"]);
+        assert_eq!(escape, 255, "{}: {err}", rt.name);
+        let _ = std::fs::remove_dir(&sub);
+        finish(&rt, &b, &id);
+    }
+}

@@ -61,9 +61,7 @@ fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let id = &p.args[0];
     let container = Container::load(&g.root, id)?;
     let process = process(p, &container)?;
-    if p.value("cgroup").is_some() {
-        anyhow::bail!("--cgroup: joining a sub-cgroup is not supported by runr yet");
-    }
+    let sub_cgroups = sub_cgroups(&p.values("cgroup"))?;
     for (flag, field) in [
         ("apparmor", "apparmor profile"),
         ("process-label", "SELinux label"),
@@ -108,6 +106,7 @@ fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
         preserve_fds,
         extra_env,
         ignore_paused: p.is_set("ignore-paused"),
+        sub_cgroups,
     };
     let child = container.exec(&process, opts)?;
     if detach {
@@ -119,6 +118,30 @@ fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     };
     drop(ours);
     foreground::wait(child.pid(), master, signals)
+}
+
+/// `--cgroup [CONTROLLER[,CONTROLLER]:]PATH`, repeatable (runc's rules: a PATH without a
+/// controller applies to all and must then be the only one).
+fn sub_cgroups(values: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for v in values {
+        match v.split_once(':') {
+            None => {
+                if values.len() > 1 {
+                    anyhow::bail!(
+                        "--cgroup argument {v:?}: when path is specified without a controller, only one --cgroup is allowed"
+                    );
+                }
+                out.insert(String::new(), v.clone());
+            }
+            Some((ctrls, path)) => {
+                for c in ctrls.split(',') {
+                    out.insert(c.to_string(), path.to_string());
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The process to run: `--process FILE` as is, or the container's own process with the command
