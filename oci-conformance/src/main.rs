@@ -105,9 +105,15 @@ fn parse_args() -> Result<Opts, String> {
     if o.runtimes.is_empty() && !o.list {
         return Err(USAGE.to_string());
     }
-    for (n, p) in &o.runtimes {
+    for (n, p) in &mut o.runtimes {
         if !p.is_file() {
             return Err(format!("runtime {n}: {} is not a file", p.display()));
+        }
+        // Commands run in bundle directories: the binary path must not be relative.
+        *p = std::fs::canonicalize(&*p).map_err(|e| format!("runtime {n}: {e}"))?;
+        let v = std::process::Command::new(&*p).arg("--version").output();
+        if !v.is_ok_and(|o| o.status.success()) {
+            return Err(format!("runtime {n}: `{} --version` fails", p.display()));
         }
     }
     let mut seen = std::collections::HashSet::new();

@@ -103,8 +103,15 @@ pub fn cgroups() -> Vec<Case> {
         res(cpu, "idle", json!({"cpu": {"idle": 1}}), "cpu", "cpu.idle", "1"),
         case(cpu, "realtimeRuntime and realtimePeriod", |ctx| {
             ctx.host.need_v1_file("cpu", "cpu.rt_runtime_us")?;
-            let got = read_back(ctx, json!({"cpu": {"realtimeRuntime": 1000, "realtimePeriod": 1000000}}), "cpu", "cpu.rt_runtime_us")?;
-            check_eq!(got, "1000", "cpu.rt_runtime_us");
+            // Directly under the root cgroup, which has a real-time budget to hand out (a fresh
+            // intermediate cgroup has none).
+            let mut b = Bundle::new(ctx, &["/bin/probe", "sleep", "60"]);
+            b.config["linux"]["cgroupsPath"] = json!(format!("/{}-rt-{}", crate::harness::CGROUP_PARENT, b.id));
+            b.config["linux"]["resources"]["cpu"] = json!({"realtimeRuntime": 1000, "realtimePeriod": 1000000});
+            b.create_ok()?;
+            let p = ctx.host.v1_file("cpu", &b.cgroup_path(), "cpu.rt_runtime_us")?;
+            let got = std::fs::read_to_string(p).unwrap_or_default();
+            check_eq!(got.trim(), "1000", "cpu.rt_runtime_us");
             Ok(())
         }),
         res("cgroups/cpuset", "cpus", json!({"cpu": {"cpus": "0"}}), "cpuset", "cpuset.cpus", "0"),
@@ -134,6 +141,14 @@ pub fn cgroups() -> Vec<Case> {
                 skip!("no block device on the host");
             };
             let file = if ctx.host.need_v1_file("blkio", "blkio.weight_device").is_ok() { "blkio.weight_device" } else { "blkio.bfq.weight_device" };
+            let sched = std::fs::read_dir("/sys/block").into_iter().flatten().flatten()
+                .find(|e| std::fs::read_to_string(e.path().join("dev")).is_ok_and(|d| d.trim() == format!("{maj}:{min}")))
+                .and_then(|e| std::fs::read_to_string(e.path().join("queue/scheduler")).ok())
+                .unwrap_or_default();
+            let active = sched.split_whitespace().find(|s| s.starts_with('[')).unwrap_or("").trim_matches(|c| c == '[' || c == ']').to_string();
+            if file == "blkio.bfq.weight_device" && active != "bfq" {
+                skip!("block device {maj}:{min} uses the {active} scheduler, not bfq: no per-device weight");
+            }
             let got = read_back(ctx, json!({"blockIO": {"weightDevice": [{"major": maj, "minor": min, "weight": 400}]}}), "blkio", file)?;
             check!(got.contains(&format!("{maj}:{min} 400")), "{file}: {got:?}");
             Ok(())
