@@ -408,11 +408,29 @@ pub fn setsid() -> SysResult<()> {
     nix::unistd::setsid().map(drop).ctx(SysOp::Setsid, None)
 }
 
-/// Joins a fresh anonymous session keyring, so the container does not share the caller's.
+/// Joins a fresh session keyring named `name`, so the container does not share the caller's,
+/// and lets the keyring's user search it (runc's permissions: what the kernel gave plus
+/// KEY_USR_SEARCH).
 pub fn join_session_keyring(name: &CStr) -> SysResult<()> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    const KEYCTL_SETPERM: libc::c_long = 5;
+    const KEYCTL_DESCRIBE: libc::c_long = 6;
+    const KEY_USR_SEARCH: u32 = 0x0008_0000;
     // SAFETY: keyctl(JOIN_SESSION_KEYRING) reads a NUL-terminated name that lives across the call.
     let rc = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    let key = Errno::result(rc).ctx(SysOp::Keyctl, None)?;
+    let mut desc = [0u8; 256];
+    // SAFETY: KEYCTL_DESCRIBE writes at most `desc.len()` bytes into the live buffer.
+    let n = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_DESCRIBE, key, desc.as_mut_ptr(), desc.len()) };
+    let n = Errno::result(n).ctx(SysOp::Keyctl, None)? as usize;
+    // "type;uid;gid;perm;description", perm in hex.
+    let text = String::from_utf8_lossy(&desc[..n.min(desc.len())]);
+    let perm = text.split(';').nth(3).and_then(|p| u32::from_str_radix(p.trim_end_matches('\0'), 16).ok());
+    let Some(perm) = perm else {
+        return Err(SysError::new(SysOp::Keyctl, None, Errno::EINVAL));
+    };
+    // SAFETY: KEYCTL_SETPERM takes a key serial and a permission mask; no memory is passed.
+    let rc = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_SETPERM, key, perm | KEY_USR_SEARCH) };
     Errno::result(rc).map(drop).ctx(SysOp::Keyctl, None)
 }
 
