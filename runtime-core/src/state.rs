@@ -134,17 +134,18 @@ pub fn init_alive(st: &Persisted) -> bool {
     }
 }
 
-/// The status, derived from the system: a live init with its fifo still present has not been
-/// started; a frozen cgroup is paused.
+/// The status, derived from the system: a frozen cgroup is paused; a live init with its fifo
+/// still present has not been started.
 pub fn status(dir: &Path, st: &Persisted) -> Status {
     if !init_alive(st) {
         return Status::Stopped;
     }
-    if dir.join(EXEC_FIFO).exists() {
-        return Status::Created;
-    }
+    // Paused first, as runc: a frozen container is paused even before it was started.
     if st.cgroup.is_frozen().unwrap_or(false) {
         return Status::Paused;
+    }
+    if dir.join(EXEC_FIFO).exists() {
+        return Status::Created;
     }
     Status::Running
 }
