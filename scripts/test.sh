@@ -9,6 +9,13 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --workspace --quiet
 cargo test --workspace
+# OCI runtime-spec conformance (oci-conformance/): fails when runr fails a case runc passes.
+conf="${CARGO_TARGET_DIR:-target}/debug/oci-conformance"
+if command -v runc >/dev/null; then
+  "$conf" --runtime "runr=${CARGO_TARGET_DIR:-target}/debug/runr" --compare-with "runc=$(command -v runc)"
+else
+  "$conf" --runtime "runr=${CARGO_TARGET_DIR:-target}/debug/runr" || echo "oci-conformance: no runc to compare with; failures above are informational"
+fi
 # The same cgroup tests on a pure cgroup v2 host (an emulated VM; ~2 minutes).
 if [ "${RUNR_SKIP_V2VM:-0}" != 1 ]; then
   bash scripts/test-v2.sh
