@@ -149,9 +149,9 @@ impl Runtime {
                 let end = Instant::now() + TIMEOUT;
                 loop {
                     if let Ok(Some(st)) = child.try_wait() {
-                        break st
-                            .code()
-                            .unwrap_or_else(|| 128 + std::os::unix::process::ExitStatusExt::signal(&st).unwrap_or(0));
+                        break st.code().unwrap_or_else(|| {
+                            128 + std::os::unix::process::ExitStatusExt::signal(&st).unwrap_or(0)
+                        });
                     }
                     if Instant::now() > end {
                         let _ = child.kill();
@@ -264,7 +264,11 @@ impl Host {
                 rd.flatten()
                     .filter_map(|e| {
                         let n = e.file_name().to_string_lossy().into_owned();
-                        let kb: u64 = n.strip_prefix("hugepages-")?.strip_suffix("kB")?.parse().ok()?;
+                        let kb: u64 = n
+                            .strip_prefix("hugepages-")?
+                            .strip_suffix("kB")?
+                            .parse()
+                            .ok()?;
                         Some(if kb >= 1 << 20 {
                             format!("{}GB", kb >> 20)
                         } else if kb >= 1024 {
@@ -293,7 +297,12 @@ impl Host {
 
     /// The host path of `file` in the v1 `controller` hierarchy for `cgroups_path`, or a skip
     /// when the host has no such v1 hierarchy.
-    pub fn v1_file(&self, controller: &str, cgroups_path: &str, file: &str) -> Result<PathBuf, Why> {
+    pub fn v1_file(
+        &self,
+        controller: &str,
+        cgroups_path: &str,
+        file: &str,
+    ) -> Result<PathBuf, Why> {
         if self.pure_v2 {
             skip!("cgroup v2 host: this case reads the v1 {controller} controller");
         }
@@ -495,7 +504,11 @@ impl<'a> Bundle<'a> {
     /// no cgroup, no process, no mount from the bundle.
     pub fn nothing_left(&self) -> R {
         let st = self.cmd(&["state", &self.id]);
-        check!(!st.ok(), "state of {} still answers after delete/failed create", self.id);
+        check!(
+            !st.ok(),
+            "state of {} still answers after delete/failed create",
+            self.id
+        );
         check!(
             !self.ctx.rt.root.join(&self.id).exists(),
             "state directory {} left behind",
@@ -571,7 +584,16 @@ impl Kv {
 /// A busybox-static rootfs: busybox plus one symlink per applet, /bin/probe, /etc/passwd,
 /// /etc/group.
 pub fn make_rootfs(root: &Path, probe: &Path) {
-    for d in ["bin", "etc", "proc", "sys", "dev", "tmp", "root", "home/user"] {
+    for d in [
+        "bin",
+        "etc",
+        "proc",
+        "sys",
+        "dev",
+        "tmp",
+        "root",
+        "home/user",
+    ] {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
     use std::os::unix::fs::PermissionsExt;
@@ -590,7 +612,11 @@ pub fn make_rootfs(root: &Path, probe: &Path) {
         "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n",
     )
     .unwrap();
-    std::fs::write(root.join("etc/group"), "root:x:0:\ntty:x:5:\nuser:x:1000:\n").unwrap();
+    std::fs::write(
+        root.join("etc/group"),
+        "root:x:0:\ntty:x:5:\nuser:x:1000:\n",
+    )
+    .unwrap();
     std::fs::write(root.join("etc/hostname"), "image\n").unwrap();
     std::fs::write(root.join("marker-rootfs"), "rootfs\n").unwrap();
 }

@@ -133,11 +133,17 @@ fn selected(c: &cases::Case, filter: &Option<String>) -> bool {
         || format!("{}/{}", c.area, c.name).contains(f.as_str())
 }
 
-fn score(name: &str, bin: &PathBuf, cases: &[cases::Case], probe: &PathBuf, jobs: usize) -> Scored {
+fn score(
+    name: &str,
+    bin: &std::path::Path,
+    cases: &[cases::Case],
+    probe: &std::path::Path,
+    jobs: usize,
+) -> Scored {
     let start = Instant::now();
     let ctx = Ctx {
         rt: Runtime::new(name, bin),
-        probe: probe.clone(),
+        probe: probe.to_path_buf(),
         host: Host::probe(),
         scratch: harness::scratch(),
     };
@@ -169,7 +175,7 @@ fn score(name: &str, bin: &PathBuf, cases: &[cases::Case], probe: &PathBuf, jobs
     cases::cleanup_cgroups();
     Scored {
         name: name.to_string(),
-        bin: bin.clone(),
+        bin: bin.to_path_buf(),
         results: results
             .into_inner()
             .unwrap()
@@ -190,7 +196,7 @@ fn areas(cases: &[cases::Case]) -> Vec<&'static str> {
     v
 }
 
-fn counts<'a>(s: &Scored, cases: &[cases::Case], area: Option<&str>) -> (usize, usize, usize) {
+fn counts(s: &Scored, cases: &[cases::Case], area: Option<&str>) -> (usize, usize, usize) {
     let mut n = (0, 0, 0);
     for (c, r) in cases.iter().zip(&s.results) {
         if area.is_some_and(|a| a != c.area) {
@@ -218,7 +224,10 @@ fn print_single(s: &Scored, cases: &[cases::Case]) {
         cases.len(),
         s.secs
     );
-    println!("{:<20} {:>6} {:>6} {:>7}", "area", "passed", "failed", "skipped");
+    println!(
+        "{:<20} {:>6} {:>6} {:>7}",
+        "area", "passed", "failed", "skipped"
+    );
     for a in areas(cases) {
         let (p, f, k) = counts(s, cases, Some(a));
         println!("{a:<20} {p:>6} {f:>6} {k:>7}");
@@ -240,14 +249,20 @@ fn print_side_by_side(all: &[Scored], cases: &[cases::Case], markdown: bool) {
     };
     if markdown {
         let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
-        println!("| area (passed/failed/skipped) | cases | {} |", names.join(" | "));
+        println!(
+            "| area (passed/failed/skipped) | cases | {} |",
+            names.join(" | ")
+        );
         println!("|---|---:|{}", "---:|".repeat(all.len()));
         for a in areas(cases) {
             let n = cases.iter().filter(|c| c.area == a).count();
             let cells: Vec<String> = all.iter().map(|s| cell(s, Some(a))).collect();
             println!("| {a} | {n} | {} |", cells.join(" | "));
         }
-        let cells: Vec<String> = all.iter().map(|s| format!("**{}**", cell(s, None))).collect();
+        let cells: Vec<String> = all
+            .iter()
+            .map(|s| format!("**{}**", cell(s, None)))
+            .collect();
         println!("| **total** | {} | {} |", cases.len(), cells.join(" | "));
         println!();
         for s in all {

@@ -54,11 +54,15 @@ impl<'a> Hooked<'a> {
     }
 
     fn names(&self) -> Vec<String> {
-        self.log().iter().map(|l| l.split(' ').next().unwrap_or("").to_string()).collect()
+        self.log()
+            .iter()
+            .map(|l| l.split(' ').next().unwrap_or("").to_string())
+            .collect()
     }
 
     fn stdin(&self, name: &str) -> Result<Value, Why> {
-        let text = std::fs::read_to_string(self.shared.join(format!("stdin.{name}"))).unwrap_or_default();
+        let text =
+            std::fs::read_to_string(self.shared.join(format!("stdin.{name}"))).unwrap_or_default();
         match serde_json::from_str(&text) {
             Ok(v) => Ok(v),
             Err(e) => fail!("{name} hook stdin is not the state JSON ({e}): {text:?}"),
@@ -80,24 +84,44 @@ impl<'a> Hooked<'a> {
 const QUICK: &str = "echo process >> /shared/hooks.log";
 
 fn ran(kind: &'static str) -> Case {
-    case("hooks", format!("{kind} hooks run with the state on stdin"), move |ctx| {
-        let mut h = Hooked::new(ctx, QUICK);
-        let hook = if kind == "startContainer" {
-            json!({"path": "/bin/sh", "args": ["sh", "-c", "cat > /shared/stdin.startContainer; echo startContainer >> /shared/hooks.log"]})
-        } else {
-            h.hook(kind, 0)
-        };
-        h.set(kind, vec![hook]);
-        h.full_cycle()?;
-        check!(h.names().iter().any(|n| n == kind), "{kind} hook did not run: {:?}", h.log());
-        let st = h.stdin(kind)?;
-        check_eq!(st["id"].as_str().unwrap_or(""), h.b.id.as_str(), "state id on stdin");
-        check_eq!(st["bundle"].as_str().unwrap_or(""), h.b.dir.to_str().unwrap(), "state bundle on stdin");
-        if kind != "poststop" {
-            check!(st["pid"].as_i64().unwrap_or(0) > 0, "state pid on stdin: {}", st["pid"]);
-        }
-        Ok(())
-    })
+    case(
+        "hooks",
+        format!("{kind} hooks run with the state on stdin"),
+        move |ctx| {
+            let mut h = Hooked::new(ctx, QUICK);
+            let hook = if kind == "startContainer" {
+                json!({"path": "/bin/sh", "args": ["sh", "-c", "cat > /shared/stdin.startContainer; echo startContainer >> /shared/hooks.log"]})
+            } else {
+                h.hook(kind, 0)
+            };
+            h.set(kind, vec![hook]);
+            h.full_cycle()?;
+            check!(
+                h.names().iter().any(|n| n == kind),
+                "{kind} hook did not run: {:?}",
+                h.log()
+            );
+            let st = h.stdin(kind)?;
+            check_eq!(
+                st["id"].as_str().unwrap_or(""),
+                h.b.id.as_str(),
+                "state id on stdin"
+            );
+            check_eq!(
+                st["bundle"].as_str().unwrap_or(""),
+                h.b.dir.to_str().unwrap(),
+                "state bundle on stdin"
+            );
+            if kind != "poststop" {
+                check!(
+                    st["pid"].as_i64().unwrap_or(0) > 0,
+                    "state pid on stdin: {}",
+                    st["pid"]
+                );
+            }
+            Ok(())
+        },
+    )
 }
 
 fn failing(kind: &'static str, fatal: bool) -> Case {
@@ -107,7 +131,10 @@ fn failing(kind: &'static str, fatal: bool) -> Case {
         format!("{kind} failure is only a warning")
     };
     case("hooks", name, move |ctx| {
-        let mut h = Hooked::new(ctx, "echo process >> /shared/hooks.log; exec /bin/probe sleep 2");
+        let mut h = Hooked::new(
+            ctx,
+            "echo process >> /shared/hooks.log; exec /bin/probe sleep 2",
+        );
         let hook = if kind == "startContainer" {
             json!({"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]})
         } else {
@@ -115,10 +142,17 @@ fn failing(kind: &'static str, fatal: bool) -> Case {
         };
         h.set(kind, vec![hook]);
         let created = h.b.create();
-        let started = if created.ok() { Some(h.b.start()) } else { None };
+        let started = if created.ok() {
+            Some(h.b.start())
+        } else {
+            None
+        };
         match kind {
             "prestart" | "createRuntime" | "createContainer" => {
-                check!(!created.ok(), "create succeeded although the {kind} hook failed");
+                check!(
+                    !created.ok(),
+                    "create succeeded although the {kind} hook failed"
+                );
                 check!(!h.names().iter().any(|n| n == "process"), "the process ran");
                 h.b.nothing_left()
             }
@@ -128,22 +162,39 @@ fn failing(kind: &'static str, fatal: bool) -> Case {
                 check!(created.ok(), "create failed: {}", created.brief());
                 let _ = started;
                 std::thread::sleep(Duration::from_millis(300));
-                check!(!h.names().iter().any(|n| n == "process"), "the user process ran");
+                check!(
+                    !h.names().iter().any(|n| n == "process"),
+                    "the user process ran"
+                );
                 h.b.wait_status("stopped")
             }
             "poststart" => {
                 check!(created.ok(), "create failed: {}", created.brief());
                 let s = started.unwrap();
-                check!(s.ok(), "start failed because of the poststart hook: {}", s.brief());
-                check!(wait_for(5, || h.names().iter().any(|n| n == "process")), "the process did not run");
+                check!(
+                    s.ok(),
+                    "start failed because of the poststart hook: {}",
+                    s.brief()
+                );
+                check!(
+                    wait_for(5, || h.names().iter().any(|n| n == "process")),
+                    "the process did not run"
+                );
                 Ok(())
             }
             _ => {
                 check!(created.ok(), "create failed: {}", created.brief());
                 h.b.wait_status("stopped")?;
                 let d = h.b.delete(false);
-                check!(d.ok(), "delete failed because of the poststop hook: {}", d.brief());
-                check!(h.names().iter().any(|n| n == "poststop"), "poststop did not run");
+                check!(
+                    d.ok(),
+                    "delete failed because of the poststop hook: {}",
+                    d.brief()
+                );
+                check!(
+                    h.names().iter().any(|n| n == "poststop"),
+                    "poststop did not run"
+                );
                 h.b.nothing_left()
             }
         }
@@ -151,20 +202,41 @@ fn failing(kind: &'static str, fatal: bool) -> Case {
 }
 
 fn host_mnt_ns() -> String {
-    std::fs::read_link("/proc/self/ns/mnt").map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+    std::fs::read_link("/proc/self/ns/mnt")
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn ns_of(h: &Hooked, kind: &str) -> String {
-    h.log().iter().find(|l| l.starts_with(&format!("{kind} "))).and_then(|l| l.split(' ').nth(1)).unwrap_or("").to_string()
+    h.log()
+        .iter()
+        .find(|l| l.starts_with(&format!("{kind} ")))
+        .and_then(|l| l.split(' ').nth(1))
+        .unwrap_or("")
+        .to_string()
 }
 
 pub fn hooks() -> Vec<Case> {
     const A: &str = "hooks";
     let mut v = vec![];
-    for k in ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] {
+    for k in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+        "poststop",
+    ] {
         v.push(ran(k));
     }
-    for (k, fatal) in [("prestart", true), ("createRuntime", true), ("createContainer", true), ("startContainer", true), ("poststart", false), ("poststop", false)] {
+    for (k, fatal) in [
+        ("prestart", true),
+        ("createRuntime", true),
+        ("createContainer", true),
+        ("startContainer", true),
+        ("poststart", false),
+        ("poststop", false),
+    ] {
         v.push(failing(k, fatal));
     }
     v.extend([

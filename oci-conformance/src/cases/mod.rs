@@ -24,7 +24,11 @@ pub struct Case {
 }
 
 /// A case from a closure.
-pub fn case(area: &'static str, name: impl Into<String>, f: impl Fn(&Ctx) -> R + Send + Sync + 'static) -> Case {
+pub fn case(
+    area: &'static str,
+    name: impl Into<String>,
+    f: impl Fn(&Ctx) -> R + Send + Sync + 'static,
+) -> Case {
     Case {
         area,
         name: name.into(),

@@ -21,7 +21,8 @@ fn probe_on_tty(ctx: &Ctx, edit: impl FnOnce(&mut Value)) -> Result<Kv, Why> {
     edit(&mut b.config);
     b.write();
     let sock = b.dir.join("console.sock");
-    let listener = UnixListener::bind(&sock).map_err(|e| Why::Fail(format!("bind console socket: {e}")))?;
+    let listener =
+        UnixListener::bind(&sock).map_err(|e| Why::Fail(format!("bind console socket: {e}")))?;
     let receiver = std::thread::spawn(move || -> Result<std::fs::File, String> {
         let (stream, _) = listener.accept().map_err(|e| e.to_string())?;
         let mut buf = [0u8; 4096];
@@ -45,7 +46,14 @@ fn probe_on_tty(ctx: &Ctx, edit: impl FnOnce(&mut Value)) -> Result<Kv, Why> {
         Err("no fd in the console socket message".into())
     });
     let dir = b.dir.to_str().unwrap().to_string();
-    let out = b.cmd(&["create", "--bundle", &dir, "--console-socket", sock.to_str().unwrap(), &b.id]);
+    let out = b.cmd(&[
+        "create",
+        "--bundle",
+        &dir,
+        "--console-socket",
+        sock.to_str().unwrap(),
+        &b.id,
+    ]);
     if !out.ok() {
         // Unblock the accept so the thread ends.
         let _ = std::os::unix::net::UnixStream::connect(&sock);
@@ -83,7 +91,19 @@ pub fn process() -> Vec<Case> {
     const A: &str = "process";
     vec![
         case(A, "args are passed verbatim", |ctx| {
-            let out = run_with(ctx, &["/bin/sh", "-c", "printf '%s|' \"$@\"", "argv0", "a b", "", "c"], |_| {})?;
+            let out = run_with(
+                ctx,
+                &[
+                    "/bin/sh",
+                    "-c",
+                    "printf '%s|' \"$@\"",
+                    "argv0",
+                    "a b",
+                    "",
+                    "c",
+                ],
+                |_| {},
+            )?;
             check_eq!(out, "a b||c|", "arguments");
             Ok(())
         }),
@@ -96,9 +116,15 @@ pub fn process() -> Vec<Case> {
             Ok(())
         }),
         case(A, "env variables are set", |ctx| {
-            let kv = probe_with(ctx, |c| c["process"]["env"] = json!(["PATH=/bin", "FOO=bar", "EMPTY="]))?;
+            let kv = probe_with(ctx, |c| {
+                c["process"]["env"] = json!(["PATH=/bin", "FOO=bar", "EMPTY="])
+            })?;
             check_eq!(kv.get("env.FOO"), "bar", "FOO");
-            check!(kv.env.iter().any(|e| e == "EMPTY="), "EMPTY= missing: {:?}", kv.env);
+            check!(
+                kv.env.iter().any(|e| e == "EMPTY="),
+                "EMPTY= missing: {:?}",
+                kv.env
+            );
             Ok(())
         }),
         case(A, "env value containing '='", |ctx| {
@@ -110,10 +136,18 @@ pub fn process() -> Vec<Case> {
             let b = Bundle::probe(ctx);
             b.write();
             let dir = b.dir.to_str().unwrap().to_string();
-            let out = ctx.rt.cmd_env(&b.dir, &["run", "--bundle", &dir, &b.id], &[("OCI_CONFORMANCE_LEAK", "1")]);
+            let out = ctx.rt.cmd_env(
+                &b.dir,
+                &["run", "--bundle", &dir, &b.id],
+                &[("OCI_CONFORMANCE_LEAK", "1")],
+            );
             check!(out.ok(), "run failed: {}", out.brief());
             let kv = Kv::parse(&out.stdout);
-            check!(kv.get("env.OCI_CONFORMANCE_LEAK").is_empty(), "runtime env leaked: {:?}", kv.env);
+            check!(
+                kv.get("env.OCI_CONFORMANCE_LEAK").is_empty(),
+                "runtime env leaked: {:?}",
+                kv.env
+            );
             Ok(())
         }),
         case(A, "cwd is the working directory", |ctx| {
@@ -123,7 +157,11 @@ pub fn process() -> Vec<Case> {
         }),
         case(A, "terminal false: stdio is not a terminal", |ctx| {
             let kv = probe_with(ctx, |_| {})?;
-            check_eq!((kv.get("isatty0"), kv.get("isatty1"), kv.get("isatty2")), ("0", "0", "0"), "isatty(0,1,2)");
+            check_eq!(
+                (kv.get("isatty0"), kv.get("isatty1"), kv.get("isatty2")),
+                ("0", "0", "0"),
+                "isatty(0,1,2)"
+            );
             Ok(())
         }),
         case(A, "only fds 0, 1, 2 are open in the process", |ctx| {
@@ -141,29 +179,49 @@ pub fn process() -> Vec<Case> {
             check_eq!(kv.get("nnp"), "1", "no_new_privs");
             Ok(())
         }),
-        case(A, "noNewPrivileges false leaves no_new_privs unset", |ctx| {
-            let kv = probe_with(ctx, |c| c["process"]["noNewPrivileges"] = json!(false))?;
-            check_eq!(kv.get("nnp"), "0", "no_new_privs");
-            Ok(())
-        }),
+        case(
+            A,
+            "noNewPrivileges false leaves no_new_privs unset",
+            |ctx| {
+                let kv = probe_with(ctx, |c| c["process"]["noNewPrivileges"] = json!(false))?;
+                check_eq!(kv.get("nnp"), "0", "no_new_privs");
+                Ok(())
+            },
+        ),
         case(A, "oomScoreAdj is applied", |ctx| {
             let kv = probe_with(ctx, |c| c["process"]["oomScoreAdj"] = json!(123))?;
             check_eq!(kv.get("oom_score_adj"), "123", "oom_score_adj");
             Ok(())
         }),
-        case(A, "terminal true: stdio is the pty from the console socket", |ctx| {
-            let kv = probe_on_tty(ctx, |_| {})?;
-            check!(!kv.map.is_empty(), "nothing read from the pty master");
-            check_eq!((kv.get("isatty0"), kv.get("isatty1"), kv.get("isatty2")), ("1", "1", "1"), "isatty(0,1,2)");
-            Ok(())
-        }),
-        case(A, "terminal true: consoleSize sets the window size", |ctx| {
-            let kv = probe_on_tty(ctx, |c| c["process"]["consoleSize"] = json!({"height": 33, "width": 111}))?;
-            check_eq!(kv.get("winsize"), "33x111", "rows x cols");
-            Ok(())
-        }),
+        case(
+            A,
+            "terminal true: stdio is the pty from the console socket",
+            |ctx| {
+                let kv = probe_on_tty(ctx, |_| {})?;
+                check!(!kv.map.is_empty(), "nothing read from the pty master");
+                check_eq!(
+                    (kv.get("isatty0"), kv.get("isatty1"), kv.get("isatty2")),
+                    ("1", "1", "1"),
+                    "isatty(0,1,2)"
+                );
+                Ok(())
+            },
+        ),
+        case(
+            A,
+            "terminal true: consoleSize sets the window size",
+            |ctx| {
+                let kv = probe_on_tty(ctx, |c| {
+                    c["process"]["consoleSize"] = json!({"height": 33, "width": 111})
+                })?;
+                check_eq!(kv.get("winsize"), "33x111", "rows x cols");
+                Ok(())
+            },
+        ),
         case(A, "terminal true: /dev/console is the pty", |ctx| {
-            let kv = probe_on_tty(ctx, |c| c["process"]["args"] = json!(["/bin/probe", "stat", "/dev/console"]))?;
+            let kv = probe_on_tty(ctx, |c| {
+                c["process"]["args"] = json!(["/bin/probe", "stat", "/dev/console"])
+            })?;
             check_eq!(kv.get("type"), "c", "/dev/console type");
             check_eq!(kv.get("major"), "136", "/dev/console major (a pts)");
             Ok(())
@@ -172,8 +230,14 @@ pub fn process() -> Vec<Case> {
             if !ctx.host.apparmor {
                 skip!("kernel has no AppArmor");
             }
-            let kv = probe_with(ctx, |c| c["process"]["apparmorProfile"] = json!("unconfined"))?;
-            check!(kv.get("attr_current").starts_with("unconfined"), "attr/current: {}", kv.get("attr_current"));
+            let kv = probe_with(ctx, |c| {
+                c["process"]["apparmorProfile"] = json!("unconfined")
+            })?;
+            check!(
+                kv.get("attr_current").starts_with("unconfined"),
+                "attr/current: {}",
+                kv.get("attr_current")
+            );
             Ok(())
         }),
         case(A, "selinuxLabel is applied", |ctx| {
@@ -182,22 +246,36 @@ pub fn process() -> Vec<Case> {
             }
             let label = "system_u:system_r:container_t:s0";
             let kv = probe_with(ctx, |c| c["process"]["selinuxLabel"] = json!(label))?;
-            check_eq!(kv.get("attr_current").trim_end_matches('\0'), label, "attr/current");
+            check_eq!(
+                kv.get("attr_current").trim_end_matches('\0'),
+                label,
+                "attr/current"
+            );
             Ok(())
         }),
         case(A, "ioPriority is applied", |ctx| {
-            let kv = probe_with(ctx, |c| c["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 3}))?;
+            let kv = probe_with(ctx, |c| {
+                c["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 3})
+            })?;
             check_eq!(kv.get("ioprio"), ((2 << 13) | 3).to_string(), "ioprio_get");
             Ok(())
         }),
         case(A, "scheduler policy is applied", |ctx| {
-            let kv = probe_with(ctx, |c| c["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 5}))?;
-            check_eq!(kv.get("sched_policy"), "3", "sched_getscheduler (SCHED_BATCH)");
+            let kv = probe_with(ctx, |c| {
+                c["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 5})
+            })?;
+            check_eq!(
+                kv.get("sched_policy"),
+                "3",
+                "sched_getscheduler (SCHED_BATCH)"
+            );
             check_eq!(kv.get("nice"), "5", "nice");
             Ok(())
         }),
         case(A, "linux.personality LINUX32 is applied", |ctx| {
-            let kv = probe_with(ctx, |c| c["linux"]["personality"] = json!({"domain": "LINUX32"}))?;
+            let kv = probe_with(ctx, |c| {
+                c["linux"]["personality"] = json!({"domain": "LINUX32"})
+            })?;
             check_eq!(kv.get("personality"), "8", "personality (PER_LINUX32)");
             Ok(())
         }),
@@ -208,9 +286,19 @@ pub fn user() -> Vec<Case> {
     const A: &str = "user";
     vec![
         case(A, "uid and gid are applied", |ctx| {
-            let kv = probe_with(ctx, |c| c["process"]["user"] = json!({"uid": 1000, "gid": 1001}))?;
-            check_eq!((kv.get("uid"), kv.get("euid")), ("1000", "1000"), "uid, euid");
-            check_eq!((kv.get("gid"), kv.get("egid")), ("1001", "1001"), "gid, egid");
+            let kv = probe_with(ctx, |c| {
+                c["process"]["user"] = json!({"uid": 1000, "gid": 1001})
+            })?;
+            check_eq!(
+                (kv.get("uid"), kv.get("euid")),
+                ("1000", "1000"),
+                "uid, euid"
+            );
+            check_eq!(
+                (kv.get("gid"), kv.get("egid")),
+                ("1001", "1001"),
+                "gid, egid"
+            );
             Ok(())
         }),
         case(A, "uid 0 gid 0 by default config", |ctx| {
@@ -220,29 +308,47 @@ pub fn user() -> Vec<Case> {
         }),
         case(A, "additionalGids are the supplementary groups", |ctx| {
             let kv = probe_with(ctx, |c| {
-                c["process"]["user"] = json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20, 30]})
+                c["process"]["user"] =
+                    json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20, 30]})
             })?;
-            let mut g: Vec<&str> = kv.get("groups").split(',').filter(|s| !s.is_empty() && *s != "1000").collect();
+            let mut g: Vec<&str> = kv
+                .get("groups")
+                .split(',')
+                .filter(|s| !s.is_empty() && *s != "1000")
+                .collect();
             g.sort();
             check_eq!(g, vec!["10", "20", "30"], "supplementary groups");
             Ok(())
         }),
-        case(A, "no additionalGids: the runtime's groups are not inherited", |ctx| {
-            let kv = probe_with(ctx, |c| c["process"]["user"] = json!({"uid": 1000, "gid": 1000}))?;
-            let g = kv.get("groups");
-            check!(g.split(',').all(|x| x.is_empty() || x == "1000"), "groups: {g}");
-            Ok(())
-        }),
+        case(
+            A,
+            "no additionalGids: the runtime's groups are not inherited",
+            |ctx| {
+                let kv = probe_with(ctx, |c| {
+                    c["process"]["user"] = json!({"uid": 1000, "gid": 1000})
+                })?;
+                let g = kv.get("groups");
+                check!(
+                    g.split(',').all(|x| x.is_empty() || x == "1000"),
+                    "groups: {g}"
+                );
+                Ok(())
+            },
+        ),
         case(A, "umask is applied", |ctx| {
             let kv = probe_with(ctx, |c| c["process"]["user"]["umask"] = json!(0o027))?;
             check_eq!(kv.get("umask"), "0027", "umask");
             Ok(())
         }),
         case(A, "non-root user owns the files it creates", |ctx| {
-            let out = run_with(ctx, &["/bin/sh", "-c", "touch /tmp/f && stat -c %u:%g /tmp/f"], |c| {
-                c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
-                c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["mode=1777"]}));
-            })?;
+            let out = run_with(
+                ctx,
+                &["/bin/sh", "-c", "touch /tmp/f && stat -c %u:%g /tmp/f"],
+                |c| {
+                    c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+                    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["mode=1777"]}));
+                },
+            )?;
             check_eq!(out.trim(), "1000:1000", "owner of a created file");
             Ok(())
         }),
@@ -257,13 +363,22 @@ pub fn capabilities() -> Vec<Case> {
     const A: &str = "capabilities";
     let set_case = |set: &'static str, key: &'static str| {
         case(A, format!("{set} set is applied"), move |ctx| {
-            let names = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETUID"];
+            let names = [
+                "CAP_CHOWN",
+                "CAP_KILL",
+                "CAP_NET_BIND_SERVICE",
+                "CAP_SETUID",
+            ];
             let kv = probe_with(ctx, |c| {
                 let all = caps_json(&names);
                 c["process"]["capabilities"] = json!({"bounding": all, "effective": all, "permitted": all,
                     "inheritable": all, "ambient": all});
             })?;
-            check_eq!(format!("{:016x}", kv.hex(key)), format!("{:016x}", cap_mask(&names)), key);
+            check_eq!(
+                format!("{:016x}", kv.hex(key)),
+                format!("{:016x}", cap_mask(&names)),
+                key
+            );
             Ok(())
         })
     };
@@ -282,11 +397,23 @@ pub fn capabilities() -> Vec<Case> {
                     "inheritable": [],
                     "ambient": []});
             })?;
-            check_eq!(kv.hex("CapBnd"), cap_mask(&["CAP_CHOWN", "CAP_KILL", "CAP_SETUID"]), "CapBnd");
-            check_eq!(kv.hex("CapPrm"), cap_mask(&["CAP_CHOWN", "CAP_KILL"]), "CapPrm");
+            check_eq!(
+                kv.hex("CapBnd"),
+                cap_mask(&["CAP_CHOWN", "CAP_KILL", "CAP_SETUID"]),
+                "CapBnd"
+            );
+            check_eq!(
+                kv.hex("CapPrm"),
+                cap_mask(&["CAP_CHOWN", "CAP_KILL"]),
+                "CapPrm"
+            );
             check_eq!(kv.hex("CapInh"), 0, "CapInh");
             // For uid 0, execve makes effective = permitted: only the inclusion is checkable.
-            check!(kv.hex("CapEff") & !cap_mask(&["CAP_CHOWN", "CAP_KILL"]) == 0, "CapEff {:x} beyond permitted", kv.hex("CapEff"));
+            check!(
+                kv.hex("CapEff") & !cap_mask(&["CAP_CHOWN", "CAP_KILL"]) == 0,
+                "CapEff {:x} beyond permitted",
+                kv.hex("CapEff")
+            );
             Ok(())
         }),
         case(A, "empty capability sets drop everything", |ctx| {
@@ -299,46 +426,78 @@ pub fn capabilities() -> Vec<Case> {
             Ok(())
         }),
         case(A, "every capability the host has", |ctx| {
-            let names: Vec<&str> = CAPS.iter().enumerate().filter(|(i, _)| ctx.host.cap_bnd & (1 << i) != 0).map(|(_, n)| *n).collect();
+            let names: Vec<&str> = CAPS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| ctx.host.cap_bnd & (1 << i) != 0)
+                .map(|(_, n)| *n)
+                .collect();
             let kv = probe_with(ctx, |c| {
                 let all = caps_json(&names);
-                c["process"]["capabilities"] = json!({"bounding": all, "effective": all, "permitted": all});
+                c["process"]["capabilities"] =
+                    json!({"bounding": all, "effective": all, "permitted": all});
             })?;
-            check_eq!(format!("{:x}", kv.hex("CapBnd")), format!("{:x}", cap_mask(&names)), "CapBnd");
-            check_eq!(format!("{:x}", kv.hex("CapEff")), format!("{:x}", cap_mask(&names)), "CapEff");
+            check_eq!(
+                format!("{:x}", kv.hex("CapBnd")),
+                format!("{:x}", cap_mask(&names)),
+                "CapBnd"
+            );
+            check_eq!(
+                format!("{:x}", kv.hex("CapEff")),
+                format!("{:x}", cap_mask(&names)),
+                "CapEff"
+            );
             Ok(())
         }),
         case(A, "unknown capability: a warning, not a failure", |ctx| {
             let kv = probe_with(ctx, |c| {
                 let v = json!(["CAP_CHOWN", "CAP_NOT_A_REAL_ONE"]);
-                c["process"]["capabilities"] = json!({"bounding": v, "effective": v, "permitted": v});
+                c["process"]["capabilities"] =
+                    json!({"bounding": v, "effective": v, "permitted": v});
             })?;
             check_eq!(kv.hex("CapEff") & 1, 1, "CAP_CHOWN in CapEff");
             Ok(())
         }),
-        case(A, "capability the host cannot grant: a warning, not a failure", |ctx| {
-            let missing = CAPS.iter().enumerate().find(|(i, _)| ctx.host.cap_bnd & (1 << i) == 0);
-            let Some((_, name)) = missing else {
-                skip!("the host's bounding set has every capability");
-            };
-            let name = *name;
-            let kv = probe_with(ctx, move |c| {
-                let v = json!(["CAP_CHOWN", name]);
-                c["process"]["capabilities"] = json!({"bounding": v, "effective": v, "permitted": v});
-            })?;
-            check_eq!(kv.hex("CapEff") & 1, 1, "CAP_CHOWN in CapEff");
-            Ok(())
-        }),
-        case(A, "non-root user without ambient: no effective capabilities", |ctx| {
-            let kv = probe_with(ctx, |c| {
-                c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
-                let v = json!(["CAP_CHOWN", "CAP_KILL"]);
-                c["process"]["capabilities"] = json!({"bounding": v, "effective": v, "permitted": v});
-            })?;
-            check_eq!(kv.hex("CapEff"), 0, "CapEff");
-            check_eq!(kv.hex("CapBnd"), cap_mask(&["CAP_CHOWN", "CAP_KILL"]), "CapBnd");
-            Ok(())
-        }),
+        case(
+            A,
+            "capability the host cannot grant: a warning, not a failure",
+            |ctx| {
+                let missing = CAPS
+                    .iter()
+                    .enumerate()
+                    .find(|(i, _)| ctx.host.cap_bnd & (1 << i) == 0);
+                let Some((_, name)) = missing else {
+                    skip!("the host's bounding set has every capability");
+                };
+                let name = *name;
+                let kv = probe_with(ctx, move |c| {
+                    let v = json!(["CAP_CHOWN", name]);
+                    c["process"]["capabilities"] =
+                        json!({"bounding": v, "effective": v, "permitted": v});
+                })?;
+                check_eq!(kv.hex("CapEff") & 1, 1, "CAP_CHOWN in CapEff");
+                Ok(())
+            },
+        ),
+        case(
+            A,
+            "non-root user without ambient: no effective capabilities",
+            |ctx| {
+                let kv = probe_with(ctx, |c| {
+                    c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+                    let v = json!(["CAP_CHOWN", "CAP_KILL"]);
+                    c["process"]["capabilities"] =
+                        json!({"bounding": v, "effective": v, "permitted": v});
+                })?;
+                check_eq!(kv.hex("CapEff"), 0, "CapEff");
+                check_eq!(
+                    kv.hex("CapBnd"),
+                    cap_mask(&["CAP_CHOWN", "CAP_KILL"]),
+                    "CapBnd"
+                );
+                Ok(())
+            },
+        ),
         case(A, "non-root user keeps ambient capabilities", |ctx| {
             let kv = probe_with(ctx, |c| {
                 c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
@@ -350,15 +509,30 @@ pub fn capabilities() -> Vec<Case> {
             check_eq!(kv.hex("CapEff"), m, "CapEff");
             Ok(())
         }),
-        case(A, "bounding set limits what the process can do (chown denied)", |ctx| {
-            let out = run_with(ctx, &["/bin/sh", "-c", "touch /tmp/f; chown 1000 /tmp/f && echo allowed || echo denied"], |c| {
-                let v = json!(["CAP_KILL"]);
-                c["process"]["capabilities"] = json!({"bounding": v, "effective": v, "permitted": v});
-                c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}));
-            })?;
-            check!(out.contains("denied"), "chown without CAP_CHOWN: {out:?}");
-            Ok(())
-        }),
+        case(
+            A,
+            "bounding set limits what the process can do (chown denied)",
+            |ctx| {
+                let out = run_with(
+                    ctx,
+                    &[
+                        "/bin/sh",
+                        "-c",
+                        "touch /tmp/f; chown 1000 /tmp/f && echo allowed || echo denied",
+                    ],
+                    |c| {
+                        let v = json!(["CAP_KILL"]);
+                        c["process"]["capabilities"] =
+                            json!({"bounding": v, "effective": v, "permitted": v});
+                        c["mounts"].as_array_mut().unwrap().push(
+                            json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}),
+                        );
+                    },
+                )?;
+                check!(out.contains("denied"), "chown without CAP_CHOWN: {out:?}");
+                Ok(())
+            },
+        ),
     ]
 }
 
@@ -396,9 +570,22 @@ fn rlimit_values(name: &str) -> (u64, u64) {
 pub fn rlimits() -> Vec<Case> {
     const A: &str = "rlimits";
     let names = [
-        "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
-        "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
-        "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+        "RLIMIT_CPU",
+        "RLIMIT_FSIZE",
+        "RLIMIT_DATA",
+        "RLIMIT_STACK",
+        "RLIMIT_CORE",
+        "RLIMIT_RSS",
+        "RLIMIT_NPROC",
+        "RLIMIT_NOFILE",
+        "RLIMIT_MEMLOCK",
+        "RLIMIT_AS",
+        "RLIMIT_LOCKS",
+        "RLIMIT_SIGPENDING",
+        "RLIMIT_MSGQUEUE",
+        "RLIMIT_NICE",
+        "RLIMIT_RTPRIO",
+        "RLIMIT_RTTIME",
     ];
     let mut v: Vec<Case> = names
         .iter()
@@ -422,7 +609,11 @@ pub fn rlimits() -> Vec<Case> {
                 {"type": "RLIMIT_NPROC", "soft": 100, "hard": 200}]);
         })?;
         check_eq!(
-            (kv.get("RLIMIT_NOFILE"), kv.get("RLIMIT_CORE"), kv.get("RLIMIT_NPROC")),
+            (
+                kv.get("RLIMIT_NOFILE"),
+                kv.get("RLIMIT_CORE"),
+                kv.get("RLIMIT_NPROC")
+            ),
             ("256:512", "0:0", "100:200"),
             "NOFILE, CORE, NPROC"
         );
