@@ -1137,7 +1137,7 @@ fn main() -> std::process::ExitCode {
     for f in &failures {
         println!("\n---- {f}");
     }
-    println!("\ntest result: {}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out", if failed == 0 { "ok" } else { "FAILED" });
+    println!("\ntest result: {}. {passed} passed; {failed} failed; {skipped} ignored; 0 measured; 0 filtered out", if failed == 0 { "ok" } else { "FAILED" });
     if failed > 0 {
         std::process::ExitCode::from(101)
     } else {
