@@ -34,6 +34,7 @@ pub struct Global {
 }
 
 fn main() -> ExitCode {
+    runtime_core::lsm::run_from_sealed_binary(); // CVE-2019-5736: never run from a writable binary
     let argv: Vec<String> = std::env::args().skip(1).collect();
     ExitCode::from(run(&argv).clamp(0, 255) as u8)
 }

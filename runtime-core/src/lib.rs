@@ -31,6 +31,7 @@ mod devices;
 pub mod error;
 pub mod exec;
 pub mod hooks;
+pub mod lsm;
 mod mounts;
 mod namespaces;
 pub mod operations;

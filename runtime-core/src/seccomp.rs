@@ -92,6 +92,10 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Compiled, (String, String)> {
             LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => FLAG_WAIT_KILLABLE_RECV,
         };
     }
+    if !notify {
+        // Only meaningful for a listener; the kernel refuses it without one.
+        flags &= !FLAG_WAIT_KILLABLE_RECV;
+    }
     if notify {
         // The init is single-threaded, so TSYNC has nothing to do; the kernel refuses it together
         // with NEW_LISTENER.

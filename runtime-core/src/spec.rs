@@ -226,6 +226,7 @@ impl Bundle {
             crate::mounts::MountOptions::parse(m.options().as_deref().unwrap_or_default())
                 .map_err(|r| (format!("mounts[{i}].options"), r))?;
         }
+        crate::lsm::check(spec)?;
         if let Some(hooks) = spec.hooks() {
             let lists = [
                 ("prestart", hooks.prestart()),

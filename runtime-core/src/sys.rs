@@ -99,6 +99,10 @@ sys_ops! {
     Lookup => "lookup",
     Hook => "hook",
     Seccomp => "seccomp",
+    Personality => "personality",
+    SchedSetattr => "sched_setattr",
+    IoprioSet => "ioprio_set",
+    SchedSetaffinity => "sched_setaffinity",
 }
 
 impl fmt::Display for SysOp {
@@ -899,4 +903,154 @@ pub fn poll_writer_hangup(fd: BorrowedFd<'_>, timeout_ms: i32) -> SysResult<bool
     let rc = retry(|| Errno::result(unsafe { libc::poll(pfd.as_mut_ptr(), 1, timeout_ms) }))
         .ctx(SysOp::Poll, None)?;
     Ok(rc > 0 && pfd[0].revents & (libc::POLLERR | libc::POLLHUP) != 0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process security attributes (process/finish.rs, lsm.rs)
+
+/// `prctl(PR_SET_DUMPABLE)`. A non-dumpable process's `/proc/<pid>/exe`, `mem`, `fd` … can only
+/// be opened by someone with CAP_SYS_PTRACE over its creator's user namespace: the runtime stays
+/// non-dumpable until it execs the container's process (CVE-2019-5736).
+pub fn set_dumpable(on: bool) -> SysResult<()> {
+    nix::sys::prctl::set_dumpable(on).ctx(SysOp::Prctl, None)
+}
+
+/// `personality(2)` with a persona number (`PER_LINUX`, `PER_LINUX32`, …).
+pub fn personality(persona: u64) -> SysResult<()> {
+    // SAFETY: personality only changes a flag word of this process; no memory is passed.
+    let rc = unsafe { libc::personality(persona as libc::c_ulong) };
+    Errno::result(rc).map(drop).ctx(SysOp::Personality, None)
+}
+
+/// The kernel's `struct sched_attr` (SCHED_ATTR_SIZE_VER0 layout, 48 bytes).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SchedAttr {
+    pub size: u32,
+    pub policy: u32,
+    pub flags: u64,
+    pub nice: i32,
+    pub priority: u32,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
+}
+
+/// `sched_setattr(2)` on the calling thread.
+pub fn sched_setattr(attr: &SchedAttr) -> SysResult<()> {
+    let mut attr = *attr;
+    attr.size = std::mem::size_of::<SchedAttr>() as u32;
+    // SAFETY: `attr` is a valid, fully initialised sched_attr whose `size` says how much the
+    // kernel may read; it lives across the call and the kernel does not keep the pointer.
+    let rc = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) };
+    Errno::result(rc).map(drop).ctx(SysOp::SchedSetattr, None)
+}
+
+/// `ioprio_set(IOPRIO_WHO_PROCESS, 0, class << 13 | level)`.
+pub fn ioprio_set(class: u32, level: u32) -> SysResult<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    let prio = ((class as libc::c_long) << 13) | (level as libc::c_long & 0x1fff);
+    // SAFETY: ioprio_set takes plain integers; no memory is passed.
+    let rc = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, prio) };
+    Errno::result(rc).map(drop).ctx(SysOp::IoprioSet, None)
+}
+
+/// `sched_setaffinity(0, …)` to exactly the CPUs listed.
+pub fn sched_setaffinity(cpus: &[usize]) -> SysResult<()> {
+    let mut set = nix::sched::CpuSet::new();
+    for &c in cpus {
+        set.set(c).ctx(SysOp::SchedSetaffinity, None)?;
+    }
+    nix::sched::sched_setaffinity(Pid::from_raw(0), &set).ctx(SysOp::SchedSetaffinity, None)
+}
+
+/// `open_tree(path, OPEN_TREE_CLONE)`: a detached copy of the mount at `path` (a bind mount of
+/// just that file or directory), attached nowhere, alive as long as the fd or something opened
+/// through it is.
+pub fn open_tree_clone(path: &Path) -> SysResult<OwnedFd> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    let c = cstring(SysOp::Mount, path)?;
+    // SAFETY: `c` is a NUL-terminated path alive across the call; no other memory is passed.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+        )
+    };
+    let fd = Errno::result(rc).ctx(SysOp::Mount, Some(path))?;
+    // SAFETY: a successful open_tree returns a new fd that nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// `mount_setattr(fd, "", AT_EMPTY_PATH)` making the (detached) mount read-only, nosuid, nodev.
+pub fn mount_set_readonly(fd: BorrowedFd<'_>) -> SysResult<()> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    const MOUNT_ATTR_NODEV: u64 = 0x4;
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: an empty NUL-terminated path and a valid mount_attr whose size is passed; both live
+    // across the call and the kernel keeps no pointer.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(rc).map(drop).ctx(SysOp::Mount, None)
+}
+
+/// `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`: runs the file `fd` refers to. Only returns on
+/// failure.
+pub fn execveat_fd(fd: BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> SysError {
+    let err =
+        nix::unistd::execveat(fd, c"", argv, envp, nix::fcntl::AtFlags::AT_EMPTY_PATH).unwrap_err();
+    SysError::new(SysOp::Execve, None, err)
+}
+
+/// A sealed in-memory copy of the file at `path` (memfd, no further writes, growth or
+/// shrinking possible), for running a binary nobody can modify through `/proc/<pid>/exe`.
+pub fn sealed_copy(path: &Path) -> SysResult<OwnedFd> {
+    use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+    use nix::sys::memfd::{memfd_create, MFdFlags};
+    let memfd = memfd_create(c"runr", MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)
+        .ctx(SysOp::Open, Some(path))?;
+    let mut src = std::fs::File::open(path)
+        .map_err(|e| SysError::new(SysOp::Open, Some(path), io_errno(&e)))?;
+    let mut dst = std::fs::File::from(memfd);
+    std::io::copy(&mut src, &mut dst)
+        .map_err(|e| SysError::new(SysOp::Write, Some(path), io_errno(&e)))?;
+    let memfd = OwnedFd::from(dst);
+    let seals = SealFlag::F_SEAL_SEAL
+        | SealFlag::F_SEAL_SHRINK
+        | SealFlag::F_SEAL_GROW
+        | SealFlag::F_SEAL_WRITE;
+    fcntl(&memfd, FcntlArg::F_ADD_SEALS(seals)).ctx(SysOp::Other, Some(path))?;
+    Ok(memfd)
+}
+
+fn io_errno(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// The filesystem type (`statfs(2)` `f_type` magic) of the file system holding `path`.
+pub fn fs_magic(path: &Path) -> SysResult<i64> {
+    let st = nix::sys::statfs::statfs(path).ctx(SysOp::Stat, Some(path))?;
+    Ok(st.filesystem_type().0 as i64)
 }

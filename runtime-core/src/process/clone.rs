@@ -40,6 +40,7 @@ pub(crate) fn spawn_init(
         }
         None => None,
     };
+    sys::set_dumpable(false)?; // the child's /proc/<pid>/exe stays closed to the container (CVE-2019-5736)
     let forked = sys::clone_process(flags, cgroup);
     if let (Some(own), Ok(Forked::Parent { .. }) | Err(_)) = (&own_pid_ns, &forked) {
         // Children the runtime forks later (hooks) must stay in the runtime's pid namespace.

@@ -1,20 +1,26 @@
 //! The last steps every container process goes through before `execve`, whether it is the
 //! container's init (after its rootfs is built) or a process `exec`'d into a running container:
-//! rlimits, no_new_privs, the capability bounding set, the user, the capability sets, seccomp,
-//! the working directory, the environment and the executable. One script for both, so that an
-//! exec'd process is confined exactly like the init.
+//! personality, CPU affinity, scheduler and I/O priority, rlimits, LSM labels, no_new_privs, the
+//! capability bounding set, the user, the capability sets, seccomp, the working directory, the
+//! environment and the executable. One script for both, so that an exec'd process is confined
+//! exactly like the init.
+//!
+//! The runtime itself is never dumpable while it runs here (process/clone.rs clears the flag
+//! before the clone): a container process cannot open `/proc/<pid>/exe` of this process, which
+//! is still the runtime's binary until `execve` (CVE-2019-5736); `execve` makes the container's
+//! own program dumpable again.
 
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::Process;
+use oci_spec::runtime::{ExecCPUAffinity, LinuxPersonality, Process};
 
 use super::{InitStep, StepError, StepResult, Tag};
 use crate::seccomp::Compiled;
 use crate::sys::{self, Errno, SysError, SysOp};
-use crate::{capabilities, rlimits, user};
+use crate::{capabilities, lsm, rlimits, user};
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -26,6 +32,11 @@ pub(crate) struct Finish<'p, 's> {
     pub extra_env: &'p [String],
     /// fds 3 .. 3+n stay open across exec.
     pub preserve_fds: u32,
+    /// linux.personality (the container's init only; runc gives exec'd processes none either).
+    pub personality: Option<&'p LinuxPersonality>,
+    /// process.execCPUAffinity (exec'd processes only: the spec says it does not apply to the
+    /// container's init).
+    pub cpu_affinity: Option<&'p ExecCPUAffinity>,
 }
 
 /// A process ready to exec: what is left is (maybe) loading seccomp, then `execve`.
@@ -35,6 +46,8 @@ pub(crate) struct Ready<'a> {
     envp: Vec<CString>,
     /// With no_new_privs the filter goes in last, so the runtime's own steps are not filtered.
     late_seccomp: Option<&'a Compiled>,
+    /// process.execCPUAffinity.final, set right before exec.
+    final_cpus: Option<String>,
 }
 
 /// Runs the steps; returns the process ready to exec and, when the seccomp filter notifies, the
@@ -43,6 +56,29 @@ pub(crate) fn prepare<'s>(f: &Finish<'_, 's>) -> StepResult<(Ready<'s>, Option<O
     let process = f.process;
     let nnp = process.no_new_privileges().unwrap_or(false);
     let mut listener = None;
+
+    // 0a. The CPUs the runtime's remaining steps run on (execCPUAffinity.initial): the process
+    //     already is in the container's cgroup (the clone put it there), so this is the earliest
+    //     point it can be set from the inside.
+    if let Some(cpus) = f.cpu_affinity.and_then(|a| a.initial().as_deref()) {
+        lsm::apply_cpu_affinity(cpus).tag(InitStep::CpuAffinity)?;
+    }
+
+    // 0b. The execution domain (personality(2)): it survives execve, needs no privilege, and
+    //     nothing the runtime still does depends on it.
+    if let Some(p) = f.personality {
+        lsm::apply_personality(p).tag(InitStep::Personality)?;
+    }
+
+    // 0c. Scheduler and I/O priority while the capabilities are still there: real-time
+    //     policies and a negative nice need CAP_SYS_NICE, the real-time I/O class CAP_SYS_ADMIN;
+    //     both are inherited across execve.
+    if let Some(s) = process.scheduler() {
+        lsm::apply_scheduler(s).tag(InitStep::Scheduler)?;
+    }
+    if let Some(io) = process.io_priority() {
+        lsm::apply_io_priority(io).tag(InitStep::IoPriority)?;
+    }
 
     // 1. Resource limits, while the process may still raise them.
     for (i, r) in process
@@ -53,6 +89,23 @@ pub(crate) fn prepare<'s>(f: &Finish<'_, 's>) -> StepResult<(Ready<'s>, Option<O
         .enumerate()
     {
         rlimits::apply(r).tag(InitStep::Rlimit(i as u32))?;
+    }
+
+    // 1b. LSM labels for the next execve (AppArmor onexec profile, SELinux exec context): as
+    //     runc does, before no_new_privs (with it set, the LSMs only allow transitions to a
+    //     narrower domain) and before the capabilities and the user change (the attr files of
+    //     a process that is not dumpable belong to root). They take effect at execve, so the
+    //     runtime's own remaining steps are not confined by them. The parent has already refused
+    //     a label this kernel cannot apply (lsm::check).
+    if let Some(profile) = process
+        .apparmor_profile()
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        lsm::apply_apparmor(profile).tag(InitStep::AppArmor)?;
+    }
+    if let Some(label) = process.selinux_label().as_deref().filter(|l| !l.is_empty()) {
+        lsm::apply_selinux(label).tag(InitStep::SelinuxLabel)?;
     }
 
     // 2. no_new_privs before anything that could gain privileges.
@@ -96,12 +149,23 @@ pub(crate) fn prepare<'s>(f: &Finish<'_, 's>) -> StepResult<(Ready<'s>, Option<O
         argv: argv.iter().map(|a| cstring(a.as_bytes())).collect(),
         envp: envp.iter().map(|e| cstring(e.as_bytes())).collect(),
         late_seccomp,
+        final_cpus: f.cpu_affinity.and_then(|a| a.cpu_affinity_final().clone()),
     };
     Ok((ready, listener))
 }
 
 /// Loads a late seccomp filter and execs. Returns only on failure.
 pub(crate) fn exec(ready: Ready<'_>) -> StepError {
+    // The CPUs the container's program runs on (execCPUAffinity.final): last, so everything the
+    // runtime did ran on the initial set.
+    if let Some(cpus) = ready.final_cpus.as_deref() {
+        if let Err(e) = lsm::apply_cpu_affinity(cpus) {
+            return StepError {
+                step: InitStep::CpuAffinity,
+                source: e,
+            };
+        }
+    }
     if let Some(filter) = ready.late_seccomp {
         if let Err(e) = sys::seccomp_set_filter(&filter.program, filter.flags) {
             return StepError {

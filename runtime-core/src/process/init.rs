@@ -233,6 +233,8 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         seccomp: args.seccomp,
         extra_env: &args.extra_env,
         preserve_fds: args.preserve_fds,
+        personality: spec.linux().as_ref().and_then(|l| l.personality().as_ref()),
+        cpu_affinity: None,
     };
     let (ready, listener) = finish::prepare(&finish)?;
     if let Some(fd) = listener {

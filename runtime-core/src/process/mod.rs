@@ -51,6 +51,12 @@ pub enum InitStep {
     StartContainerHook(u32),
     Exec,
     Seccomp,
+    Personality,
+    Scheduler,
+    IoPriority,
+    CpuAffinity,
+    AppArmor,
+    SelinuxLabel,
 }
 
 impl InitStep {
@@ -91,6 +97,12 @@ impl InitStep {
             StartContainerHook(i) => (30, i),
             Exec => (31, 0),
             Seccomp => (32, 0),
+            Personality => (33, 0),
+            Scheduler => (34, 0),
+            IoPriority => (35, 0),
+            CpuAffinity => (36, 0),
+            AppArmor => (37, 0),
+            SelinuxLabel => (38, 0),
         }
     }
 
@@ -129,6 +141,12 @@ impl InitStep {
             30 => StartContainerHook(i),
             31 => Exec,
             32 => Seccomp,
+            33 => Personality,
+            34 => Scheduler,
+            35 => IoPriority,
+            36 => CpuAffinity,
+            37 => AppArmor,
+            38 => SelinuxLabel,
             _ => WaitForParent,
         }
     }
@@ -171,6 +189,12 @@ impl fmt::Display for InitStep {
             StartContainerHook(i) => write!(f, "hooks.startContainer[{i}]"),
             Exec => write!(f, "exec"),
             Seccomp => write!(f, "linux.seccomp"),
+            Personality => write!(f, "linux.personality"),
+            Scheduler => write!(f, "process.scheduler"),
+            IoPriority => write!(f, "process.ioPriority"),
+            CpuAffinity => write!(f, "process.execCPUAffinity"),
+            AppArmor => write!(f, "process.apparmorProfile"),
+            SelinuxLabel => write!(f, "process.selinuxLabel"),
         }
     }
 }

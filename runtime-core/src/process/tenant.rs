@@ -91,6 +91,8 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
         seccomp: args.seccomp,
         extra_env: args.extra_env,
         preserve_fds: args.preserve_fds,
+        personality: None,
+        cpu_affinity: args.process.exec_cpu_affinity().as_ref(),
     };
     let (ready, listener) = finish::prepare(&finish)?;
     if let Some(fd) = listener {
