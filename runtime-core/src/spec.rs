@@ -152,6 +152,14 @@ impl Bundle {
                 "a mount namespace is required".into(),
             ));
         }
+        if let Some(p) = linux.rootfs_propagation().as_deref().filter(|p| !p.is_empty()) {
+            if crate::mounts::propagation_flag(p).is_none() {
+                return Err((
+                    "linux.rootfsPropagation".into(),
+                    format!("{p:?} is not one of private, rprivate, shared, rshared, slave, rslave, unbindable, runbindable"),
+                ));
+            }
+        }
         if spec.hostname().as_deref().is_some_and(|h| !h.is_empty())
             && !own_ns(LinuxNamespaceType::Uts)
         {
@@ -287,8 +295,13 @@ fn check_sysctl(
             .then_some(())
             .ok_or_else(|| "needs a private network namespace".into());
     }
-    if key == "kernel.hostname" || key == "kernel.domainname" {
-        return Err("use the hostname/domainname fields instead".into());
+    if key == "kernel.hostname" {
+        return Err("conflicts with the hostname field: set that instead".into());
+    }
+    if key == "kernel.domainname" {
+        return own_ns(LinuxNamespaceType::Uts)
+            .then_some(())
+            .ok_or_else(|| "needs a private UTS namespace".into());
     }
     if key.starts_with("kernel.") || key.starts_with("vm.") || key.starts_with("fs.") {
         return Err("is not namespaced: setting it would change the host".into());
