@@ -528,32 +528,16 @@ impl Container {
     }
 }
 
-/// The spec's resources with runc's device rules added: the spec's own rules first, then the
-/// devices every container may use (null, zero, full, random, urandom, tty, ptys, tun), then one
-/// allow rule per `linux.devices` entry, so that the nodes created in /dev are usable.
+/// The spec's resources with runc's default device rules appended after the spec's own: the
+/// devices every container may use (null, zero, full, random, urandom, tty, ptys, tun). A
+/// `linux.devices` node gets no rule of its own, as in runc: it is usable only if
+/// `linux.resources.devices` allows it (Docker's `--device` adds such a rule).
 fn resources_with_default_devices(
     linux: &oci_spec::runtime::Linux,
 ) -> oci_spec::runtime::LinuxResources {
-    use oci_spec::runtime::{LinuxDeviceCgroupBuilder, LinuxDeviceType};
     let mut res = linux.resources().clone().unwrap_or_default();
     let mut rules = res.devices().clone().unwrap_or_default();
     rules.extend(cgroups::default_device_rules());
-    for d in linux.devices().as_deref().unwrap_or_default() {
-        let typ = match d.typ() {
-            LinuxDeviceType::B => LinuxDeviceType::B,
-            _ => LinuxDeviceType::C,
-        };
-        if let Ok(rule) = LinuxDeviceCgroupBuilder::default()
-            .allow(true)
-            .typ(typ)
-            .major(d.major())
-            .minor(d.minor())
-            .access("rwm")
-            .build()
-        {
-            rules.push(rule);
-        }
-    }
     res.set_devices(Some(rules));
     res
 }
