@@ -3,15 +3,25 @@
 //! controlling terminal.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
 use nix::sys::stat::Mode;
 
 use crate::sys::{self, SysResult};
 
-/// In the init, after pivot_root: allocates the pty from the container's /dev/ptmx.
-pub fn setup(socket: &OwnedFd, size: Option<(u16, u16)>) -> SysResult<()> {
+/// Where the pty's slave also appears for the container's init: `/dev/console` (runc binds it
+/// there; an exec'd process leaves it alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DevConsole {
+    Bind,
+    Leave,
+}
+
+/// After pivot_root: allocates the pty from the container's /dev/ptmx, sends the master over
+/// `socket`, and makes the slave the process's stdio and controlling terminal.
+pub fn setup(socket: &OwnedFd, size: Option<(u16, u16)>, console: DevConsole) -> SysResult<()> {
     let master = sys::open(
         Path::new("/dev/ptmx"),
         OFlag::O_RDWR | OFlag::O_NOCTTY,
@@ -21,6 +31,14 @@ pub fn setup(socket: &OwnedFd, size: Option<(u16, u16)>) -> SysResult<()> {
     let slave = sys::open_pty_peer(master.as_fd())?;
     if let Some((rows, cols)) = size {
         sys::set_winsize(slave.as_fd(), rows, cols)?;
+    }
+    if console == DevConsole::Bind {
+        // /dev/console is what programs open to reach "the" console: make it this pty.
+        let slave_path = PathBuf::from(format!("/dev/pts/{}", sys::pty_number(master.as_fd())?));
+        let console = Path::new("/dev/console");
+        let flags = OFlag::O_CREAT | OFlag::O_WRONLY | OFlag::O_NOFOLLOW;
+        drop(sys::open(console, flags, Mode::from_bits_truncate(0o600))?);
+        sys::mount(Some(&slave_path), console, None, MsFlags::MS_BIND, None)?;
     }
     sys::send_fd(socket.as_fd(), b"/dev/ptmx", master.as_fd())?;
     drop(master);

@@ -425,11 +425,22 @@ pub fn join_session_keyring(name: &CStr) -> SysResult<()> {
     let key = Errno::result(rc).ctx(SysOp::Keyctl, None)?;
     let mut desc = [0u8; 256];
     // SAFETY: KEYCTL_DESCRIBE writes at most `desc.len()` bytes into the live buffer.
-    let n = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_DESCRIBE, key, desc.as_mut_ptr(), desc.len()) };
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_DESCRIBE,
+            key,
+            desc.as_mut_ptr(),
+            desc.len(),
+        )
+    };
     let n = Errno::result(n).ctx(SysOp::Keyctl, None)? as usize;
     // "type;uid;gid;perm;description", perm in hex.
     let text = String::from_utf8_lossy(&desc[..n.min(desc.len())]);
-    let perm = text.split(';').nth(3).and_then(|p| u32::from_str_radix(p.trim_end_matches('\0'), 16).ok());
+    let perm = text
+        .split(';')
+        .nth(3)
+        .and_then(|p| u32::from_str_radix(p.trim_end_matches('\0'), 16).ok());
     let Some(perm) = perm else {
         return Err(SysError::new(SysOp::Keyctl, None, Errno::EINVAL));
     };
@@ -833,7 +844,12 @@ pub fn reset_signals() {
         restorer: usize,
         mask: u64,
     }
-    let default = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
     for sig in 1..=64 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
@@ -841,7 +857,13 @@ pub fn reset_signals() {
         // SAFETY: rt_sigaction reads one live kernel_sigaction (SIG_DFL, no flags, empty mask)
         // of the size given; no old action is requested; SIG_DFL runs no handler code.
         unsafe {
-            libc::syscall(libc::SYS_rt_sigaction, sig, &default as *const KernelSigaction, std::ptr::null_mut::<u8>(), 8usize);
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &default as *const KernelSigaction,
+                std::ptr::null_mut::<u8>(),
+                8usize,
+            );
         }
     }
     let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
@@ -1053,4 +1075,14 @@ fn io_errno(e: &std::io::Error) -> Errno {
 pub fn fs_magic(path: &Path) -> SysResult<i64> {
     let st = nix::sys::statfs::statfs(path).ctx(SysOp::Stat, Some(path))?;
     Ok(st.filesystem_type().0 as i64)
+}
+
+/// The number N of the pty whose master is `master` (its slave is /dev/pts/N): TIOCGPTN.
+pub fn pty_number(master: BorrowedFd<'_>) -> SysResult<u32> {
+    let mut n: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes one unsigned int into a live local.
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut n) };
+    Errno::result(rc)
+        .map(|_| n)
+        .ctx(SysOp::Ioctl, Some(Path::new("/dev/ptmx")))
 }

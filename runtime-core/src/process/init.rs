@@ -132,7 +132,10 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
     }
 
     // 6. Become root of the user namespace: every later step runs as container root.
-    debug_assert!(args.userns || !args.new_userns, "a new user namespace is a user namespace");
+    debug_assert!(
+        args.userns || !args.new_userns,
+        "a new user namespace is a user namespace"
+    );
     if args.userns {
         sys::setresgid(0).tag(InitStep::BecomeRoot)?;
         sys::setresuid(0).tag(InitStep::BecomeRoot)?;
@@ -197,7 +200,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
             .console_size()
             .as_ref()
             .map(|b| (b.height() as u16, b.width() as u16));
-        console::setup(socket, size).tag(InitStep::Console)?;
+        console::setup(socket, size, console::DevConsole::Bind).tag(InitStep::Console)?;
     }
 
     // 14. Hostname, domainname and sysctls, before /proc/sys becomes read-only.

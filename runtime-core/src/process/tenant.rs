@@ -73,7 +73,7 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
             .console_size()
             .as_ref()
             .map(|b| (b.height() as u16, b.width() as u16));
-        console::setup(socket, size).tag(InitStep::Console)?;
+        console::setup(socket, size, console::DevConsole::Leave).tag(InitStep::Console)?;
     }
 
     // 5. oom_score_adj through the container's /proc.
