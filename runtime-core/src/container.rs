@@ -207,15 +207,13 @@ impl Container {
         let v2_cgroup = cgroup.v2_dir_fd()?;
         // The seccomp filter is compiled once, here; the init only loads the bytes.
         let seccomp = match linux.seccomp() {
-            Some(sc) => {
-                Some(
-                    crate::seccomp::compile(sc).map_err(|(field, reason)| Error::Config {
-                        config: config.clone(),
-                        field,
-                        reason,
-                    })?,
-                )
-            }
+            Some(sc) => Some(crate::seccomp_cache::compile(&opts.root, sc).map_err(
+                |(field, reason)| Error::Config {
+                    config: config.clone(),
+                    field,
+                    reason,
+                },
+            )?),
             None => None,
         };
 

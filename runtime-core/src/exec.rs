@@ -18,7 +18,7 @@ use crate::namespaces::{self, Join};
 use crate::process::clone::{self, Spawned};
 use crate::process::sync::{self, Message};
 use crate::process::tenant::{self, TenantArgs};
-use crate::seccomp;
+use crate::seccomp_cache;
 use crate::state::{self, Status};
 use crate::sys::{self, Errno};
 
@@ -115,11 +115,14 @@ impl Container {
         }
         let filter = match linux.and_then(|l| l.seccomp().as_ref()) {
             Some(sc) => Some(
-                seccomp::compile(sc).map_err(|(field, reason)| Error::Config {
-                    config: config.clone(),
-                    field,
-                    reason,
-                })?,
+                // The state root: where create cached the same profile's filter.
+                seccomp_cache::compile(self.dir.parent().unwrap_or(&self.dir), sc).map_err(
+                    |(field, reason)| Error::Config {
+                        config: config.clone(),
+                        field,
+                        reason,
+                    },
+                )?,
             ),
             None => None,
         };

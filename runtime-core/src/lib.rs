@@ -40,6 +40,7 @@ pub mod process;
 mod rlimits;
 mod rootfs;
 pub mod seccomp;
+pub mod seccomp_cache;
 pub mod spec;
 pub mod state;
 pub mod sys;
