@@ -101,7 +101,10 @@ fn describe_step(what: &str, step: InitStep, error: &SysError, detail: &str) -> 
             format!("{step}: exec: {path:?}: executable file not found in $PATH")
         }
         InitStep::FindExecutable => {
-            format!("{step}: exec: {path:?}: {}", error.errno.desc().to_lowercase())
+            format!(
+                "{step}: exec: {path:?}: {}",
+                error.errno.desc().to_lowercase()
+            )
         }
         _ if detail.is_empty() => format!("{what}: {step}: {error}"),
         _ => format!("{what}: {step} ({detail}): {error}"),

@@ -47,6 +47,23 @@ const FLAG_OPTIONS: &[(&str, MsFlags, MsFlags)] = &[
     ("noiversion", MsFlags::empty(), MsFlags::MS_I_VERSION),
 ];
 
+/// Recursive options (applied to the mount and every mount below it with
+/// `mount_setattr(AT_RECURSIVE)`): (name, attributes to set, attributes to clear).
+const RECURSIVE_OPTIONS: &[(&str, u64, u64)] = &[
+    ("rro", sys::MOUNT_ATTR_RDONLY, 0),
+    ("rrw", 0, sys::MOUNT_ATTR_RDONLY),
+    ("rnosuid", sys::MOUNT_ATTR_NOSUID, 0),
+    ("rsuid", 0, sys::MOUNT_ATTR_NOSUID),
+    ("rnodev", sys::MOUNT_ATTR_NODEV, 0),
+    ("rdev", 0, sys::MOUNT_ATTR_NODEV),
+    ("rnoexec", sys::MOUNT_ATTR_NOEXEC, 0),
+    ("rexec", 0, sys::MOUNT_ATTR_NOEXEC),
+    ("rnodiratime", sys::MOUNT_ATTR_NODIRATIME, 0),
+    ("rdiratime", 0, sys::MOUNT_ATTR_NODIRATIME),
+    ("rnosymfollow", sys::MOUNT_ATTR_NOSYMFOLLOW, 0),
+    ("rsymfollow", 0, sys::MOUNT_ATTR_NOSYMFOLLOW),
+];
+
 /// `options` of a mount entry, split into what `mount(2)` takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountOptions {
@@ -57,6 +74,9 @@ pub struct MountOptions {
     /// Filesystem-specific options, passed as `data`.
     pub data: Vec<String>,
     pub bind: bool,
+    /// Recursive attributes to set and clear (`rro`, `rnosuid`, …).
+    pub recursive_set: u64,
+    pub recursive_clear: u64,
 }
 
 impl MountOptions {
@@ -66,8 +86,15 @@ impl MountOptions {
             propagation: Vec::new(),
             data: Vec::new(),
             bind: false,
+            recursive_set: 0,
+            recursive_clear: 0,
         };
         for opt in options {
+            if let Some((_, set, clear)) = RECURSIVE_OPTIONS.iter().find(|(n, _, _)| n == opt) {
+                out.recursive_set = (out.recursive_set | set) & !clear;
+                out.recursive_clear = (out.recursive_clear | clear) & !set;
+                continue;
+            }
             if let Some((_, set, clear)) = FLAG_OPTIONS.iter().find(|(n, _, _)| n == opt) {
                 out.flags = (out.flags | *set) & !*clear;
                 continue;
@@ -87,8 +114,7 @@ impl MountOptions {
                         .push(propagation_flag(name).unwrap_or(MsFlags::empty()));
                     continue;
                 }
-                "tmpcopyup" | "idmap" | "ridmap" | "rro" | "rrw" | "rnosuid" | "rsuid"
-                | "rnodev" | "rdev" | "rnoexec" | "rexec" => {
+                "tmpcopyup" | "idmap" | "ridmap" => {
                     return Err(format!("{opt:?} is not supported by runr yet"));
                 }
                 "" => return Err("an empty option".into()),
@@ -138,6 +164,7 @@ pub fn supported_options() -> Vec<String> {
         .map(|(n, _, _)| *n)
         .chain(PROPAGATION_OPTIONS.iter().map(|(n, _)| *n))
         .chain(BIND_OPTIONS.iter().copied())
+        .chain(RECURSIVE_OPTIONS.iter().map(|(n, _, _)| *n))
         .map(String::from)
         .collect();
     out.sort();
@@ -246,12 +273,22 @@ fn bind_mount(m: &Mount, opts: &MountOptions, ctx: &MountContext<'_>) -> SysResu
 /// Applies propagation options to the mount now at `dest` (reopened: the fd used to mount
 /// points at the directory underneath the new mount, not at the mount itself).
 fn apply_propagation(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions) -> SysResult<()> {
-    if opts.propagation.is_empty() {
+    if opts.propagation.is_empty() && opts.recursive_set == 0 && opts.recursive_clear == 0 {
         return Ok(());
     }
     let mounted = paths::open_path(root, dest)?;
     for p in &opts.propagation {
         sys::mount_on_fd(None, mounted.as_fd(), None, *p, None, dest)?;
+    }
+    if opts.recursive_set != 0 || opts.recursive_clear != 0 {
+        // Recursive attributes reach every submount too (an rbind's), which flags on one
+        // remount cannot.
+        sys::mount_setattr_recursive(
+            mounted.as_fd(),
+            opts.recursive_set,
+            opts.recursive_clear,
+            dest,
+        )?;
     }
     Ok(())
 }

@@ -1086,3 +1086,47 @@ pub fn pty_number(master: BorrowedFd<'_>) -> SysResult<u32> {
         .map(|_| n)
         .ctx(SysOp::Ioctl, Some(Path::new("/dev/ptmx")))
 }
+
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
+
+/// `mount_setattr(2)` on the mount at `fd` and every mount below it (AT_RECURSIVE).
+pub fn mount_setattr_recursive(
+    fd: BorrowedFd<'_>,
+    set: u64,
+    clear: u64,
+    display: &Path,
+) -> SysResult<()> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    const AT_RECURSIVE: libc::c_uint = 0x8000;
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clear,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let flags = AT_RECURSIVE | libc::AT_EMPTY_PATH as libc::c_uint;
+    // SAFETY: the kernel reads one live mount_attr of the size given and an empty, NUL-terminated
+    // path; the fd is borrowed for the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(rc).map(drop).ctx(SysOp::Mount, Some(display))
+}
