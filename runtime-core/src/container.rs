@@ -226,6 +226,7 @@ impl Container {
             any_user,
             new_cgroup,
             new_pid,
+            fork_for_pid,
             ..
         } = ns;
         let (parent_raw, lock_raw) = (parent_end.raw_fd(), lock.raw_fd());
@@ -242,6 +243,7 @@ impl Container {
             userns: any_user,
             new_userns: new_user,
             cgroupns: new_cgroup,
+            fork_for_pid,
             no_pivot: opts.no_pivot,
             no_new_keyring: opts.no_new_keyring,
             preserve_fds: opts.preserve_fds,
@@ -270,7 +272,7 @@ impl Container {
             drop(args);
             spawned.map_err(Error::sys("clone container init"))?
         };
-        let pid = spawned.pid.as_raw();
+        let mut pid = spawned.pid.as_raw();
         rollback.child = Some(spawned);
 
         if new_user {
@@ -282,7 +284,7 @@ impl Container {
         parent_end
             .send(&Message::Go { pid })
             .map_err(Error::sys("signal container init"))?;
-        wait_ready(&parent_end, &mut rollback, pid, spec, &hook_state)?;
+        wait_ready(&parent_end, &mut rollback, &mut pid, spec, &hook_state)?;
 
         // Limits apply from here, once the init's set-up (not the container's work) is done.
         cgroup.apply(&resources_with_default_devices(linux))?;
@@ -620,11 +622,12 @@ fn hook_state(id: &str, bundle: &Bundle, spec: &Spec) -> serde_json::Value {
 fn wait_ready(
     ch: &Channel,
     rollback: &mut Rollback,
-    pid: i32,
+    pid: &mut i32,
     spec: &Spec,
     base: &serde_json::Value,
 ) -> Result<()> {
     loop {
+        let pid_now = *pid;
         let (msg, fd) = match ch
             .recv_with_fd()
             .map_err(Error::sys("read from container init"))?
@@ -636,13 +639,13 @@ fn wait_ready(
             Some(Message::SeccompListener) => {
                 if let Some(fd) = fd {
                     let mut st = base.clone();
-                    st["pid"] = pid.into();
-                    send_seccomp_listener(spec, &st, pid, &fd)?;
+                    st["pid"] = pid_now.into();
+                    send_seccomp_listener(spec, &st, pid_now, &fd)?;
                 }
             }
             Some(Message::HooksNeeded) => {
                 let mut st = base.clone();
-                st["pid"] = pid.into();
+                st["pid"] = pid_now.into();
                 let state = serde_json::to_vec(&st).unwrap_or_default();
                 for kind in [HookKind::Prestart, HookKind::CreateRuntime] {
                     hooks::run_all(kind.list(spec.hooks().as_ref()), &state).map_err(
@@ -658,6 +661,20 @@ fn wait_ready(
                     .map_err(Error::sys("signal container init"))?;
             }
             Some(Message::Ready) => return Ok(()),
+            Some(Message::InitPid { pid: new }) => {
+                // The init forked into its pid namespace: reap the one that forked, and follow
+                // its child (ours through the subreaper, or killable through its pidfd).
+                if let Some(old) = rollback.child.take() {
+                    let _ = sys::waitpid(old.pid.as_raw());
+                }
+                let pidfd =
+                    sys::pidfd_open(new).map_err(Error::sys("open the container's init"))?;
+                rollback.child = Some(Spawned {
+                    pid: nix::unistd::Pid::from_raw(new),
+                    pidfd,
+                });
+                *pid = new;
+            }
             Some(Message::Failed(e)) => {
                 return Err(Error::Init {
                     step: e.step,

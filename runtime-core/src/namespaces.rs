@@ -57,6 +57,9 @@ pub struct NamespacePlan {
     pub new_cgroup: bool,
     pub new_time: bool,
     pub new_pid: bool,
+    /// The new pid namespace must be owned by a joined user namespace: the init unshares it
+    /// and forks once more, its child becoming the container's pid 1.
+    pub fork_for_pid: bool,
 }
 
 /// Works out the plan and opens every namespace file to join. Errors name the list index.
@@ -71,6 +74,7 @@ pub fn plan(linux: &Linux) -> Result<NamespacePlan, (u32, SysError)> {
         new_cgroup: false,
         new_time: false,
         new_pid: false,
+        fork_for_pid: false,
     };
     for (i, ns) in linux
         .namespaces()
@@ -123,10 +127,15 @@ pub fn plan(linux: &Linux) -> Result<NamespacePlan, (u32, SysError)> {
     }
     // A joined user namespace must own the new namespaces, or the container's root has no
     // rights over them (no mounts in its mount namespace, no hostname in its UTS one): the
-    // init unshares them after joining it, as runc does. A new pid namespace can only come
-    // from the clone (unshare would apply to children only); it stays owned by the runtime's
-    // user namespace.
+    // init unshares them after joining it, as runc does. A new pid namespace unshared that way
+    // applies to children only: the init forks once more (the one extra step this ordering
+    // needs), and its child is the container's pid 1.
     if p.any_user && !p.new_user {
+        if p.clone_flags.contains(CloneFlags::CLONE_NEWPID) {
+            p.clone_flags.remove(CloneFlags::CLONE_NEWPID);
+            p.unshare_in_init |= CloneFlags::CLONE_NEWPID;
+            p.fork_for_pid = true;
+        }
         let later = p.clone_flags
             & (CloneFlags::CLONE_NEWNS
                 | CloneFlags::CLONE_NEWUTS

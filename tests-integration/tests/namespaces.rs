@@ -654,7 +654,6 @@ fn joins_another_containers_user_and_pid_namespaces_with_new_others() {
 }
 
 #[test]
-#[ignore = "bug: joined user ns + new pid ns: the clone makes the pid ns in the host's user ns, so mounting /proc fails with EPERM"]
 fn joins_another_containers_user_namespace_with_a_new_pid_namespace() {
     let mut runtimes = vec![Runtime::runr()];
     runtimes.extend(Runtime::runc());

@@ -39,6 +39,8 @@ pub(crate) struct InitArgs<'a> {
     pub userns: bool,
     pub new_userns: bool,
     pub cgroupns: bool,
+    /// Fork once more after unsharing the pid namespace (see `namespaces::NamespacePlan`).
+    pub fork_for_pid: bool,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     /// fds 3 .. 3+n stay open in the container (--preserve-fds and LISTEN_FDS).
@@ -93,7 +95,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         .expect("validated: process is present");
 
     // 1. Wait until the parent has written our id maps and put us in our cgroup.
-    let host_pid = match args.channel.recv().tag(InitStep::WaitForParent)? {
+    let mut host_pid = match args.channel.recv().tag(InitStep::WaitForParent)? {
         Some(Message::Go { pid }) => pid,
         _ => return Err(protocol_error(InitStep::WaitForParent)),
     };
@@ -129,6 +131,10 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         .contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
     {
         write_time_offsets(spec).tag(InitStep::TimeOffsets)?;
+    }
+
+    if args.fork_for_pid {
+        host_pid = enter_pid_namespace(&args.channel)?;
     }
 
     // 6. Become root of the user namespace: every later step runs as container root.
@@ -256,6 +262,27 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
             .to_vec(),
         hook_state: serde_json::to_vec(&hook_state).unwrap_or_default(),
     })
+}
+
+/// After unsharing a pid namespace: forks, the child (pid 1 there) goes on as the init, the parent
+/// tells the runtime the child's pid and leaves. Returns the child's pid as the host sees it.
+fn enter_pid_namespace(channel: &Channel) -> StepResult<i32> {
+    match sys::clone_process(CloneFlags::empty(), None).tag(InitStep::Unshare)? {
+        sys::Forked::Parent { pid, .. } => {
+            let _ = channel.send(&Message::InitPid { pid: pid.as_raw() });
+            sys::exit_now(0)
+        }
+        sys::Forked::Child => {
+            // /proc is still the host's: NSpid's first field is our pid there.
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let pid = status
+                .lines()
+                .find_map(|l| l.strip_prefix("NSpid:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0);
+            Ok(pid)
+        }
+    }
 }
 
 /// Blocks until `start` writes into the exec fifo.

@@ -43,6 +43,9 @@ pub enum Message {
     Failed(StepError),
     /// Init → parent: the seccomp notification listener (the fd travels with the message).
     SeccompListener,
+    /// Init → parent: the init forked into its new pid namespace; `pid` (host view) is the
+    /// container's init from now on, and the sender exits.
+    InitPid { pid: i32 },
 }
 
 impl Message {
@@ -57,6 +60,10 @@ impl Message {
             Message::HooksDone => b[0] = 3,
             Message::Ready => b[0] = 4,
             Message::SeccompListener => b[0] = 6,
+            Message::InitPid { pid } => {
+                b[0] = 7;
+                b[4..8].copy_from_slice(&pid.to_ne_bytes());
+            }
             Message::Failed(e) => {
                 b[0] = 5;
                 let (code, index) = e.step.encode();
@@ -91,6 +98,7 @@ impl Message {
             3 => Message::HooksDone,
             4 => Message::Ready,
             6 => Message::SeccompListener,
+            7 => Message::InitPid { pid: i32_at(4) },
             5 => {
                 let step = InitStep::decode(u16_at(2), i32_at(4) as u32);
                 let n = usize::from(u16_at(16)).min(PATH_MAX_WIRE);
