@@ -33,7 +33,21 @@ impl Bundle {
             reason,
         };
         let raw = std::fs::read(&config).map_err(|e| bad("cannot read", io_reason(&e)))?;
-        let mut de = serde_json::Deserializer::from_slice(&raw);
+        Bundle::from_config(&dir, &raw)
+    }
+
+    /// Parses and validates the bytes of a config.json as if they were `<dir>/config.json`
+    /// (`root.path` is resolved against `dir`). Nothing is written; this is what `load` does
+    /// after reading the file, and what the fuzz target (fuzz/) exercises.
+    pub fn from_config(dir: &Path, raw: &[u8]) -> Result<Bundle> {
+        let dir = absolute(dir);
+        let config = dir.join("config.json");
+        let bad = |field: &str, reason: String| Error::Config {
+            config: config.clone(),
+            field: field.to_string(),
+            reason,
+        };
+        let mut de = serde_json::Deserializer::from_slice(raw);
         let spec: Spec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
@@ -89,14 +103,26 @@ impl Bundle {
                 format!("{:?} must be an absolute path", process.cwd()),
             ));
         }
-        for (i, kv) in process.env().as_deref().unwrap_or_default().iter().enumerate() {
+        for (i, kv) in process
+            .env()
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             // runc refuses what execve would pass on but no program could read back.
             match kv.split_once('=') {
                 None => {
-                    return Err((format!("process.env[{i}]"), format!("{kv:?} is not NAME=VALUE")))
+                    return Err((
+                        format!("process.env[{i}]"),
+                        format!("{kv:?} is not NAME=VALUE"),
+                    ))
                 }
                 Some(("", _)) => {
-                    return Err((format!("process.env[{i}]"), "the variable name is empty".into()))
+                    return Err((
+                        format!("process.env[{i}]"),
+                        "the variable name is empty".into(),
+                    ))
                 }
                 Some(_) => {}
             }
@@ -152,7 +178,11 @@ impl Bundle {
                 "a mount namespace is required".into(),
             ));
         }
-        if let Some(p) = linux.rootfs_propagation().as_deref().filter(|p| !p.is_empty()) {
+        if let Some(p) = linux
+            .rootfs_propagation()
+            .as_deref()
+            .filter(|p| !p.is_empty())
+        {
             if crate::mounts::propagation_flag(p).is_none() {
                 return Err((
                     "linux.rootfsPropagation".into(),
