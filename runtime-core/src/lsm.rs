@@ -12,7 +12,7 @@ use std::path::Path;
 
 use oci_spec::runtime::{
     IOPriorityClass, LinuxIOPriority, LinuxPersonality, LinuxPersonalityDomain, LinuxSchedulerFlag,
-    LinuxSchedulerPolicy, Scheduler, Spec,
+    LinuxSchedulerPolicy, Process, Scheduler, Spec,
 };
 
 use crate::sys::{self, Errno, SysError, SysOp, SysResult};
@@ -38,23 +38,9 @@ pub fn selinux_enabled() -> bool {
 
 /// The parent's checks of the fields this module applies; returns (field, reason).
 pub fn check(spec: &Spec) -> Result<(), (String, String)> {
-    let process = spec.process().as_ref();
     let linux = spec.linux().as_ref();
-    if let Some(p) = process.and_then(|p| p.apparmor_profile().as_deref()) {
-        if !p.is_empty() && !apparmor_enabled() {
-            return Err((
-                "process.apparmorProfile".into(),
-                format!("profile {p:?} requested but AppArmor is not enabled on this host"),
-            ));
-        }
-    }
-    if let Some(l) = process.and_then(|p| p.selinux_label().as_deref()) {
-        if !l.is_empty() && !selinux_enabled() {
-            return Err((
-                "process.selinuxLabel".into(),
-                format!("label {l:?} requested but SELinux is not enabled on this host"),
-            ));
-        }
+    if let Some(p) = spec.process().as_ref() {
+        check_process(p)?;
     }
     if let Some(l) = linux.and_then(|l| l.mount_label().as_deref()) {
         if !l.is_empty() && !selinux_enabled() {
@@ -75,6 +61,28 @@ pub fn check(spec: &Spec) -> Result<(), (String, String)> {
     }
     if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
         persona(p).map_err(|r| ("linux.personality".to_string(), r))?;
+    }
+    Ok(())
+}
+
+/// The checks of one process's fields (the container's, or one given to `exec`).
+pub fn check_process(process: &Process) -> Result<(), (String, String)> {
+    let process = Some(process);
+    if let Some(p) = process.and_then(|p| p.apparmor_profile().as_deref()) {
+        if !p.is_empty() && !apparmor_enabled() {
+            return Err((
+                "process.apparmorProfile".into(),
+                format!("profile {p:?} requested but AppArmor is not enabled on this host"),
+            ));
+        }
+    }
+    if let Some(l) = process.and_then(|p| p.selinux_label().as_deref()) {
+        if !l.is_empty() && !selinux_enabled() {
+            return Err((
+                "process.selinuxLabel".into(),
+                format!("label {l:?} requested but SELinux is not enabled on this host"),
+            ));
+        }
     }
     if let Some(s) = process.and_then(|p| p.scheduler().as_ref()) {
         sched_attr(s).map_err(|r| ("process.scheduler".to_string(), r))?;
@@ -379,6 +387,25 @@ mod tests {
         assert!(cpu_list("x").is_err());
         assert!(cpu_list("").is_err());
         assert!(cpu_list("99999").is_err());
+    }
+
+    #[test]
+    fn only_procfs_at_proc_and_lxcfs_files_inside() {
+        let m = |dest: &str, typ: &str, src: &str| -> oci_spec::runtime::Mount {
+            serde_json::from_value(
+                serde_json::json!({"destination": dest, "type": typ, "source": src}),
+            )
+            .unwrap()
+        };
+        assert!(check_proc_mount(&m("/proc", "proc", "proc")).is_ok());
+        assert!(check_proc_mount(&m("/proc", "tmpfs", "tmpfs")).is_err());
+        assert!(check_proc_mount(&m("/tmp/../proc", "bind", "/tmp")).is_err());
+        assert!(check_proc_mount(&m("/proc", "bind", "/proc")).is_ok());
+        assert!(check_proc_mount(&m("/proc/self/attr", "bind", "/tmp")).is_err());
+        assert!(
+            check_proc_mount(&m("/proc/cpuinfo", "bind", "/var/lib/lxcfs/proc/cpuinfo")).is_ok()
+        );
+        assert!(check_proc_mount(&m("/process", "tmpfs", "tmpfs")).is_ok());
     }
 
     #[test]

@@ -1145,6 +1145,23 @@ fn apparmor_profile_applied_or_clearly_refused() {
         assert_no_leaks(&rt, &id, &b);
     } else {
         refused(&b, "process.apparmorProfile", "AppArmor is not enabled");
+        // An exec'd process asking for a profile fails too, naming the field.
+        let rt = Runtime::runr();
+        let b = probe_bundle("sleep 100");
+        let id = unique("aa-exec");
+        assert!(rt.create(&b, &id, &[]).status.success());
+        rt.ok(&["start", &id]);
+        let mut p = b.config["process"].clone();
+        p["args"] = json!(["true"]);
+        p["apparmorProfile"] = json!("docker-default");
+        let file = b.dir.join("process.json");
+        std::fs::write(&file, p.to_string()).unwrap();
+        let r = rt.exec(&["exec", "--process", file.to_str().unwrap(), &id]);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(255), "{err}");
+        assert!(err.contains("process.apparmorProfile"), "{err}");
+        rt.ok(&["delete", "--force", &id]);
+        assert_no_leaks(&rt, &id, &b);
     }
 }
 
