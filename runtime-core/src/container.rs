@@ -75,6 +75,8 @@ pub struct Container {
     pub(crate) st: Persisted,
     /// Set when this process created the init (it is our child and can be waited for).
     child: Option<Spawned>,
+    /// What `create` accepted but did not use (see [`Bundle::warnings`]).
+    warnings: Vec<String>,
 }
 
 /// How the container's process ended, as a shell reports it.
@@ -309,7 +311,13 @@ impl Container {
         rollback.armed = false;
         let child = rollback.child.take();
         drop(lock);
-        Ok(Container { dir, st, child })
+        let warnings = bundle.warnings.clone();
+        Ok(Container {
+            dir,
+            st,
+            child,
+            warnings,
+        })
     }
 
     /// Loads the container `id` from the state root.
@@ -324,7 +332,14 @@ impl Container {
             dir,
             st,
             child: None,
+            warnings: Vec::new(),
         })
+    }
+
+    /// What `create` accepted but did not use (unknown capability names): for the caller to
+    /// report, as runc logs them.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     pub fn id(&self) -> &str {

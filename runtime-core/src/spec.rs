@@ -20,6 +20,8 @@ pub struct Bundle {
     /// Absolute, symlink-free path of the root filesystem.
     pub rootfs: PathBuf,
     pub spec: Spec,
+    /// What was accepted but not used (capability names nobody knows: runc warns and goes on).
+    pub warnings: Vec<String>,
 }
 
 impl Bundle {
@@ -47,8 +49,18 @@ impl Bundle {
             field: field.to_string(),
             reason,
         };
+        let mut warnings = Vec::new();
         let mut de = serde_json::Deserializer::from_slice(raw);
-        let spec: Spec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let parsed: std::result::Result<Spec, _> = serde_path_to_error::deserialize(&mut de);
+        let parsed = match parsed {
+            // An unknown capability name is a warning, as in runc: drop those names and parse
+            // again (only on this path, so a valid config is parsed once).
+            Err(e) if e.path().to_string().starts_with("process.capabilities") => {
+                drop_unknown_capabilities(raw, &mut warnings).ok_or(e)
+            }
+            other => other,
+        };
+        let spec: Spec = parsed.map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             // A syntax error has no meaningful field path ("process.?"): say what it is.
@@ -79,7 +91,12 @@ impl Bundle {
                 format!("{} is not a directory", rootfs.display()),
             ));
         }
-        let bundle = Bundle { dir, rootfs, spec };
+        let bundle = Bundle {
+            dir,
+            rootfs,
+            spec,
+            warnings,
+        };
         bundle
             .validate()
             .map_err(|(field, reason)| bad(&field, reason))?;
@@ -337,6 +354,31 @@ fn check_sysctl(
         return Err("is not namespaced: setting it would change the host".into());
     }
     Ok(())
+}
+
+/// The spec with capability names oci-spec does not know removed from every set, each removal
+/// noted in `warnings`; `None` when it still does not parse.
+fn drop_unknown_capabilities(raw: &[u8], warnings: &mut Vec<String>) -> Option<Spec> {
+    let mut value: serde_json::Value = serde_json::from_slice(raw).ok()?;
+    let sets = value
+        .pointer_mut("/process/capabilities")?
+        .as_object_mut()?;
+    for (set, names) in sets.iter_mut() {
+        let Some(list) = names.as_array_mut() else {
+            continue;
+        };
+        list.retain(|name| {
+            let known =
+                serde_json::from_value::<oci_spec::runtime::Capability>(name.clone()).is_ok();
+            if !known {
+                warnings.push(format!(
+                    "process.capabilities.{set}: unknown capability {name} ignored"
+                ));
+            }
+            known
+        });
+    }
+    serde_json::from_value(value).ok()
 }
 
 /// True when `dest`, taken lexically from the container's `/`, climbs above it with `..`.

@@ -20,7 +20,10 @@ pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
     let p = cli::parse(argv, FLAGS)?;
     let id = p.id("create")?;
     let opts = options(g, &p)?;
-    Container::create(id, &bundle(&p), opts).map_err(|e| in_config(&bundle(&p), e))?;
+    let c = Container::create(id, &bundle(&p), opts).map_err(|e| in_config(&bundle(&p), e))?;
+    for w in c.warnings() {
+        g.log.warn(w);
+    }
     Ok(0)
 }
 

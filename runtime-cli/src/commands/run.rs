@@ -48,6 +48,9 @@ pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
     let bundle = super::create::bundle(&p);
     let mut container =
         Container::create(&id, &bundle, opts).map_err(|e| super::create::in_config(&bundle, e))?;
+    for w in container.warnings() {
+        g.log.warn(w);
+    }
     let master = match &our_end {
         Some(sock)
             if container
