@@ -1293,7 +1293,7 @@ fn no_new_privileges_shows_in_status_like_runc() {
 
 #[test]
 fn unknown_capability_is_named() {
-    // runr refuses the spec, naming the capability; runc 1.1 warns with the name and ignores it.
+    // Both runtimes warn with the name and go on without it (runc 1.1's behaviour).
     for rt in runtimes() {
         let mut b = probe_bundle("true");
         b.config["process"]["capabilities"]["bounding"] = json!(["CAP_KILL", "CAP_NOT_A_CAP"]);
@@ -1301,12 +1301,8 @@ fn unknown_capability_is_named() {
         let out = rt.create(&b, &id, &[]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("CAP_NOT_A_CAP"), "{}: {err}", rt.name);
-        if rt.name == "runr" {
-            assert_eq!(out.status.code(), Some(1), "{err}");
-            assert!(err.contains("unknown capability"), "{err}");
-        } else {
-            let _ = rt.exec(&["delete", "--force", &id]);
-        }
+        assert_eq!(out.status.code(), Some(0), "{}: a warning, not a failure: {err}", rt.name);
+        let _ = rt.exec(&["delete", "--force", &id]);
         assert_no_leaks(&rt, &id, &b);
     }
 }
