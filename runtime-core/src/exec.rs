@@ -81,6 +81,8 @@ impl Container {
         if !process.cwd().is_absolute() {
             return Err(bad("process.cwd", "must be an absolute path"));
         }
+        // Labels the kernel cannot apply are refused before anything is created.
+        crate::lsm::check_process(process).map_err(|(field, reason)| bad(&field, &reason))?;
         match self.status() {
             Status::Stopped => {
                 return Err(Error::WrongStatus {
