@@ -1301,7 +1301,12 @@ fn unknown_capability_is_named() {
         let out = rt.create(&b, &id, &[]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("CAP_NOT_A_CAP"), "{}: {err}", rt.name);
-        assert_eq!(out.status.code(), Some(0), "{}: a warning, not a failure: {err}", rt.name);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: a warning, not a failure: {err}",
+            rt.name
+        );
         let _ = rt.exec(&["delete", "--force", &id]);
         assert_no_leaks(&rt, &id, &b);
     }
