@@ -43,12 +43,12 @@ pub fn bundle(p: &Parsed) -> PathBuf {
     PathBuf::from(p.value("bundle").unwrap_or("."))
 }
 
-/// The options `create` and `run` share.
-pub fn options(g: &Global, p: &Parsed) -> anyhow::Result<CreateOptions> {
+/// `--preserve-fds N` plus socket activation (systemd's LISTEN_FDS): those fds are passed on too,
+/// with the container's process as their listener, as runc does. Returns the fd count to keep
+/// open past stdio and the environment to add.
+pub fn preserved_fds(p: &Parsed) -> anyhow::Result<(u32, Vec<String>)> {
     let mut preserve_fds = p.number("preserve-fds")?.unwrap_or(0);
     let mut extra_env = Vec::new();
-    // Socket activation (systemd's LISTEN_FDS): pass the fds on, with the container's init as
-    // their listener, as runc does.
     if let Some(n) = std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())
@@ -58,6 +58,12 @@ pub fn options(g: &Global, p: &Parsed) -> anyhow::Result<CreateOptions> {
         extra_env.push(format!("LISTEN_FDS={n}"));
         extra_env.push("LISTEN_PID=1".to_string());
     }
+    Ok((preserve_fds, extra_env))
+}
+
+/// The options `create` and `run` share.
+pub fn options(g: &Global, p: &Parsed) -> anyhow::Result<CreateOptions> {
+    let (preserve_fds, extra_env) = preserved_fds(p)?;
     Ok(CreateOptions {
         root: g.root.clone(),
         console: p

@@ -85,17 +85,7 @@ fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
         console = Console::Connected(theirs);
         ours = Some(mine);
     }
-    let mut extra_env = Vec::new();
-    let mut preserve_fds = p.number("preserve-fds")?.unwrap_or(0);
-    if let Some(n) = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-        .filter(|n| *n > 0)
-    {
-        preserve_fds += n;
-        extra_env.push(format!("LISTEN_FDS={n}"));
-        extra_env.push("LISTEN_PID=1".to_string());
-    }
+    let (preserve_fds, extra_env) = super::create::preserved_fds(p)?;
     let signals = foreground::forwarded_signals();
     if !detach {
         signals.thread_block()?;

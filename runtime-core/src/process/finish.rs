@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{ExecCPUAffinity, LinuxPersonality, Process};
 
+use super::sync::{Channel, Message};
 use super::{InitStep, StepError, StepResult, Tag};
 use crate::seccomp::Compiled;
 use crate::sys::{self, Errno, SysError, SysOp};
@@ -229,4 +230,15 @@ fn cstring(bytes: &[u8]) -> CString {
             .collect::<Vec<u8>>(),
     )
     .unwrap_or_default()
+}
+
+/// Tells the runtime the process is ready: first the seccomp listener, if the filter made one
+/// (it must reach the runtime before `create`/`exec` returns), then `Ready`.
+pub(crate) fn report_ready(channel: &Channel, listener: Option<OwnedFd>) -> StepResult<()> {
+    if let Some(fd) = listener {
+        channel
+            .send_with_fd(&Message::SeccompListener, std::os::fd::AsFd::as_fd(&fd))
+            .tag(InitStep::Report)?;
+    }
+    channel.send(&Message::Ready).tag(InitStep::Report)
 }

@@ -246,13 +246,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         cpu_affinity: None,
     };
     let (ready, listener) = finish::prepare(&finish)?;
-    if let Some(fd) = listener {
-        args.channel
-            .send_with_fd(&Message::SeccompListener, fd.as_fd())
-            .tag(InitStep::Report)?;
-    }
-
-    args.channel.send(&Message::Ready).tag(InitStep::Report)?;
+    finish::report_ready(&args.channel, listener)?;
 
     hook_state["status"] = "created".into();
     Ok(Exec {

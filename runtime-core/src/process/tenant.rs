@@ -95,11 +95,6 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
         cpu_affinity: args.process.exec_cpu_affinity().as_ref(),
     };
     let (ready, listener) = finish::prepare(&finish)?;
-    if let Some(fd) = listener {
-        args.channel
-            .send_with_fd(&Message::SeccompListener, fd.as_fd())
-            .tag(InitStep::Report)?;
-    }
-    args.channel.send(&Message::Ready).tag(InitStep::Report)?;
+    finish::report_ready(&args.channel, listener)?;
     Ok(ready)
 }
