@@ -4,6 +4,8 @@
 //! format (`log.rs`) and maps it to runc's exit codes: 1 for errors and usage mistakes, 3 for an
 //! unknown subcommand, the container's status for `run`.
 
+#![deny(unsafe_code)]
+
 mod cli;
 mod commands;
 mod log;
