@@ -12,6 +12,9 @@ binaries() {
     sed -n 's/.*"executable":"\([^"]*\)".*"fresh".*/\1/p; s/.*"executable":"\([^"]*\)".*/\1/p' | sort -u
 }
 tests=$( (binaries -p cgroups; binaries -p tests-integration --test cgroups --test lifecycle) | grep -v '^$' | sort -u)
-script="set -e; export RUNR_BIN=$(pwd)/target/debug/runr; cat /sys/fs/cgroup/cgroup.controllers"
+# The VM sees the repository, not ../shared: copy the fixtures the tests read into it.
+mkdir -p target/v2vm-fixtures
+cp ../shared/fixtures/engine-configs/*.json target/v2vm-fixtures/
+script="set -e; export RUNR_BIN=$(pwd)/target/debug/runr RUNR_FIXTURES=$(pwd)/target/v2vm-fixtures; cat /sys/fs/cgroup/cgroup.controllers"
 for t in $tests; do script="$script; echo '== $(basename "$t")'; $t --test-threads=1 -q"; done
 V2VM_GUEST_DIR=$(pwd) V2VM_TIMEOUT=${V2VM_TIMEOUT:-900} "$v2vm" "$(pwd)" sh -c "$script"

@@ -301,9 +301,13 @@ fn oom_event_fd_fires_on_oom() {
 
 /// Loads a fixture Docker sent to `runc update` (zero fields mean "unchanged").
 fn fixture(name: &str) -> cgroups::LinuxResources {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/engine-configs")
-        .join(name);
+    // $RUNR_FIXTURES when the shared tree is out of reach (the cgroup v2 VM sees only the repo).
+    let dir = std::env::var_os("RUNR_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/engine-configs")
+        });
+    let path = dir.join(name);
     serde_json::from_str(
         &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
     )
