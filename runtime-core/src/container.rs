@@ -206,7 +206,17 @@ impl Container {
             || !HookKind::CreateRuntime
                 .list(spec.hooks().as_ref())
                 .is_empty();
-        let v2_cgroup = cgroup.v2_dir_fd()?;
+        // Joining the cgroup: born in the unified one (CLONE_INTO_CGROUP, also on a hybrid host)
+        // and moving itself into the v1 ones, both without the parent's slow cgroup.procs write.
+        // With a new user namespace the init cannot write the host's cgroup files: the parent
+        // places it.
+        let new_user_ns = ns.new_user;
+        let (clone_cgroup, cgroup_join) = if new_user_ns {
+            (cgroup.v2_dir_fd()?, Vec::new())
+        } else {
+            (cgroup.unified_dir_fd()?, cgroup.v1_self_join_files())
+        };
+        let parent_places_init = new_user_ns;
         // The seccomp filter is compiled once, here; the init only loads the bytes.
         let seccomp = match linux.seccomp() {
             Some(sc) => Some(crate::seccomp_cache::compile(&opts.root, sc).map_err(
@@ -232,6 +242,7 @@ impl Container {
             ..
         } = ns;
         let (parent_raw, lock_raw) = (parent_end.raw_fd(), lock.raw_fd());
+        let cgroup_raw = clone_cgroup.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
         let args = InitArgs {
             id,
             spec,
@@ -246,6 +257,7 @@ impl Container {
             new_userns: new_user,
             cgroupns: new_cgroup,
             fork_for_pid,
+            cgroup_join,
             no_pivot: opts.no_pivot,
             no_new_keyring: opts.no_new_keyring,
             preserve_fds: opts.preserve_fds,
@@ -258,12 +270,17 @@ impl Container {
             let mut args = Some(args);
             let spawned = clone::spawn_init(
                 clone_flags,
-                v2_cgroup.as_ref().map(|f| f.as_fd()),
+                clone_cgroup.as_ref().map(|f| f.as_fd()),
                 pid_join.as_ref(),
                 || {
-                    // The parent's end of the channel and its lock are not the init's to hold.
+                    // The parent's end of the channel, its lock and the host cgroup directory are
+                    // not the init's to hold (a host directory fd would be a way out through
+                    // `cwd: /proc/self/fd/N`, CVE-2024-21626).
                     sys::close_in_child(parent_raw);
                     sys::close_in_child(lock_raw);
+                    if let Some(fd) = cgroup_raw {
+                        sys::close_in_child(fd);
+                    }
                     if let Some(args) = args.take() {
                         init::run(args);
                     }
@@ -280,7 +297,7 @@ impl Container {
         if new_user {
             user::write_id_maps(pid, linux).map_err(Error::sys("write user namespace maps"))?;
         }
-        if v2_cgroup.is_none() {
+        if parent_places_init && clone_cgroup.is_none() {
             cgroup.add_task(pid)?;
         }
         parent_end

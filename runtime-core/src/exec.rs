@@ -159,6 +159,7 @@ impl Container {
             None
         };
         let parent_raw = parent_end.raw_fd();
+        let cgroup_raw = v2_cgroup.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
         let args = TenantArgs {
             process,
             channel: child_end,
@@ -177,6 +178,10 @@ impl Container {
                 pid_join.as_ref(),
                 || {
                     sys::close_in_child(parent_raw);
+                    // A host cgroup directory fd must not reach the process (CVE-2024-21626).
+                    if let Some(fd) = cgroup_raw {
+                        sys::close_in_child(fd);
+                    }
                     if let Some(args) = args.take() {
                         tenant::run(args);
                     }

@@ -1130,3 +1130,12 @@ pub fn mount_setattr_recursive(
     };
     Errno::result(rc).map(drop).ctx(SysOp::Mount, Some(display))
 }
+
+/// Fails with EPERM when the working directory is outside the process's root (getcwd(2) then
+/// answers ENOENT or a path that is not absolute, "(unreachable)/…").
+pub fn check_cwd_inside_root(display: &Path) -> SysResult<()> {
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        _ => Err(SysError::new(SysOp::Chdir, Some(display), Errno::EPERM)),
+    }
+}

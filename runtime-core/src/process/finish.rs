@@ -133,6 +133,9 @@ pub(crate) fn prepare<'s>(f: &Finish<'_, 's>) -> StepResult<(Ready<'s>, Option<O
 
     // 5. The working directory, resolved inside the container's root as its user.
     sys::chdir(process.cwd()).tag(InitStep::Cwd)?;
+    // Defence in depth (CVE-2024-21626): a cwd reached through an fd of the host is outside our
+    // root, which getcwd reports as unreachable. Refuse to run there.
+    sys::check_cwd_inside_root(process.cwd()).tag(InitStep::Cwd)?;
 
     // 6. Find the program now, so that a missing executable fails the operation, not the
     //    container later.

@@ -41,6 +41,9 @@ pub(crate) struct InitArgs<'a> {
     pub cgroupns: bool,
     /// Fork once more after unsharing the pid namespace (see `namespaces::NamespacePlan`).
     pub fork_for_pid: bool,
+    /// v1 `tasks` files to write `0` into: the init moves itself into its cgroups (see
+    /// `cgroups::Manager::v1_self_join_files`); empty when the parent placed it.
+    pub cgroup_join: Vec<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     /// fds 3 .. 3+n stay open in the container (--preserve-fds and LISTEN_FDS).
@@ -99,6 +102,12 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         Some(Message::Go { pid }) => pid,
         _ => return Err(protocol_error(InitStep::WaitForParent)),
     };
+
+    // 1b. Into our cgroups, by ourselves (a self-move skips the lock and RCU wait a move by the
+    //     parent costs), before any namespace changes who we are to the host's cgroupfs.
+    for tasks in &args.cgroup_join {
+        sys::write_file(tasks, b"0").tag(InitStep::JoinCgroup)?;
+    }
 
     // 2. The container's process starts with default signal handling and nothing blocked,
     //    whatever the runtime had (Rust ignores SIGPIPE; `run` blocks what it forwards).

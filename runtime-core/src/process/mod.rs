@@ -19,6 +19,7 @@ use crate::sys::{SysError, SysResult};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InitStep {
     WaitForParent,
+    JoinCgroup,
     JoinNamespace(u32),
     Unshare,
     BecomeRoot,
@@ -103,6 +104,7 @@ impl InitStep {
             CpuAffinity => (36, 0),
             AppArmor => (37, 0),
             SelinuxLabel => (38, 0),
+            JoinCgroup => (39, 0),
         }
     }
 
@@ -147,6 +149,7 @@ impl InitStep {
             36 => CpuAffinity,
             37 => AppArmor,
             38 => SelinuxLabel,
+            39 => JoinCgroup,
             _ => WaitForParent,
         }
     }
@@ -157,6 +160,7 @@ impl fmt::Display for InitStep {
         use InitStep::*;
         match self {
             WaitForParent => write!(f, "waiting for the runtime"),
+            JoinCgroup => write!(f, "joining linux.cgroupsPath"),
             JoinNamespace(i) => write!(f, "joining linux.namespaces[{i}]"),
             Unshare => write!(f, "creating namespaces"),
             BecomeRoot => write!(f, "becoming root in the user namespace"),
