@@ -36,7 +36,6 @@ pub struct Global {
 }
 
 fn main() -> ExitCode {
-    runtime_core::lsm::run_from_sealed_binary(); // CVE-2019-5736: never run from a writable binary
     let argv: Vec<String> = std::env::args().skip(1).collect();
     ExitCode::from(run(&argv).clamp(0, 255) as u8)
 }
@@ -50,6 +49,15 @@ fn run(argv: &[String]) -> i32 {
             return 1;
         }
     };
+    // CVE-2019-5736: the commands that make container processes (clones of this binary until
+    // their execve) run from a read-only view of it, re-executed before they open anything;
+    // the others need not pay the re-exec.
+    if matches!(
+        parsed.args.first().map(String::as_str),
+        Some("create" | "run" | "exec")
+    ) {
+        runtime_core::lsm::run_from_sealed_binary();
+    }
     if parsed.is_set("version") {
         print!("{}", commands::version_text());
         return 0;

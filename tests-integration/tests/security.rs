@@ -818,13 +818,19 @@ fn created_init_exe_is_closed_to_a_neighbour_like_runc() {
 
 #[test]
 fn runtime_runs_from_a_read_only_binary() {
-    // Every runr process: /proc/self/exe is on a read-only (detached) mount.
+    // Every runr process that makes container processes (create, run, exec): /proc/self/exe is
+    // on a read-only (detached) mount.
     let rt = Runtime::runr();
     // A plain command is too quick to inspect: look at one blocked opening its --log fifo.
     let fifo = scratch().join(unique("fifo"));
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     let mut blocked = rt
-        .command(&["--log", fifo.to_str().unwrap(), "list"])
+        .command(&[
+            "--log",
+            fifo.to_str().unwrap(),
+            "create",
+            "no-such-bundle-needed",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
