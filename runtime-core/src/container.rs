@@ -134,8 +134,7 @@ impl Drop for Rollback {
             return;
         }
         if let Some(c) = &self.child {
-            let _ = sys::pidfd_send_signal(c.pidfd.as_fd(), libc::SIGKILL);
-            let _ = sys::waitpid(c.pid.as_raw());
+            c.kill_and_reap();
         }
         if let Some(cg) = &self.cgroup {
             let _ = cg.destroy();

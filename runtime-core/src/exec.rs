@@ -318,8 +318,7 @@ struct KillOnDrop<'a> {
 impl Drop for KillOnDrop<'_> {
     fn drop(&mut self) {
         if self.armed {
-            let _ = sys::pidfd_send_signal(self.child.pidfd.as_fd(), libc::SIGKILL);
-            let _ = sys::waitpid(self.child.pid.as_raw());
+            self.child.kill_and_reap();
         }
     }
 }

@@ -154,14 +154,7 @@ pub fn status(dir: &Path, st: &Persisted) -> Status {
 pub fn owner_name(path: &Path) -> String {
     use std::os::unix::fs::MetadataExt;
     let uid = std::fs::metadata(path).map(|m| m.uid()).unwrap_or(0);
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() > 2 && f[2].parse() == Ok(uid)).then(|| f[0].to_string())
-        })
-        .unwrap_or_else(|| uid.to_string())
+    crate::user::passwd_field(uid, 0).unwrap_or_else(|| uid.to_string())
 }
 
 /// Now, as RFC 3339 in UTC with nanoseconds and trailing zeros trimmed (Go's RFC3339Nano, which

@@ -57,15 +57,16 @@ pub fn environment(spec_env: &[String], extra: &[String], uid: u32) -> Vec<Strin
 
 /// The home directory of `uid` in the container's /etc/passwd, or "/" (runc's default).
 pub fn home_of(uid: u32) -> String {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() >= 6 && f[2].parse() == Ok(uid)).then(|| f[5].to_string())
-        })
-        .next()
-        .unwrap_or_else(|| "/".to_string())
+    passwd_field(uid, 5).unwrap_or_else(|| "/".to_string())
+}
+
+/// Field `index` (0 = name, 5 = home) of `uid`'s entry in the /etc/passwd this process sees.
+pub fn passwd_field(uid: u32, index: usize) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > index.max(2) && f[2].parse() == Ok(uid)).then(|| f[index].to_string())
+    })
 }
 
 #[cfg(test)]

@@ -20,6 +20,15 @@ pub(crate) struct Spawned {
     pub pidfd: OwnedFd,
 }
 
+impl Spawned {
+    /// SIGKILLs the process through its pidfd and reaps it (when it is our child): the undo of a
+    /// half-done create or exec.
+    pub fn kill_and_reap(&self) {
+        let _ = sys::pidfd_send_signal(self.pidfd.as_fd(), libc::SIGKILL);
+        let _ = sys::waitpid(self.pid.as_raw());
+    }
+}
+
 /// Clones the init. `pid_ns` is an existing pid namespace to create it in (the parent enters it
 /// only for the duration of the clone). `child` runs in the new process and must not return.
 pub(crate) fn spawn_init(
