@@ -12,6 +12,26 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::error::{Error, Result};
 
+/// A JSON parse error with the path of the field it is about (`process.capabilities.bounding[3]`).
+pub type JsonError = serde_path_to_error::Error<serde_json::Error>;
+
+/// Parses JSON bytes into `T`, naming the bad field on error.
+///
+/// Every spec-shaped document runr reads (config.json, state.json, `exec --process`, `update -r`)
+/// goes through this one function with the same deserializer type, so the compiler emits the
+/// (large) oci-spec deserializers once: parsing the same types through `from_str`, `from_value`
+/// and `serde_path_to_error` separately made three copies, about 1 MB of the binary.
+pub fn parse_json<T: serde::de::DeserializeOwned>(raw: &[u8]) -> std::result::Result<T, JsonError> {
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    let mut track = serde_path_to_error::Track::new();
+    let parsed = T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track));
+    // Trailing characters after the document are an error, as with `serde_json::from_slice`.
+    match parsed.and_then(|value| de.end().map(|()| value)) {
+        Ok(value) => Ok(value),
+        Err(e) => Err(JsonError::new(track.path(), e)),
+    }
+}
+
 /// A loaded, validated bundle.
 #[derive(Debug, Clone)]
 pub struct Bundle {
@@ -50,8 +70,7 @@ impl Bundle {
             reason,
         };
         let mut warnings = Vec::new();
-        let mut de = serde_json::Deserializer::from_slice(raw);
-        let parsed: std::result::Result<Spec, _> = serde_path_to_error::deserialize(&mut de);
+        let parsed: std::result::Result<Spec, _> = parse_json(raw);
         let parsed = match parsed {
             // An unknown capability name is a warning, as in runc: drop those names and parse
             // again (only on this path, so a valid config is parsed once).
@@ -378,7 +397,7 @@ fn drop_unknown_capabilities(raw: &[u8], warnings: &mut Vec<String>) -> Option<S
             known
         });
     }
-    serde_json::from_value(value).ok()
+    parse_json(&serde_json::to_vec(&value).ok()?).ok()
 }
 
 /// True when `dest`, taken lexically from the container's `/`, climbs above it with `..`.
@@ -457,6 +476,17 @@ pub fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_json_names_the_field_and_refuses_trailing_text() {
+        let e =
+            parse_json::<Spec>(br#"{"ociVersion": "1.0.2", "process": {"cwd": 7}}"#).unwrap_err();
+        assert_eq!(e.path().to_string(), "process.cwd");
+        assert!(parse_json::<Spec>(br#"{"ociVersion": "1.0.2"} {}"#).is_err());
+        let r: oci_spec::runtime::LinuxResources =
+            parse_json(br#"{"pids": {"limit": 3}}"#).unwrap();
+        assert_eq!(r.pids().as_ref().map(|p| p.limit()), Some(3));
+    }
 
     #[test]
     fn escapes_are_detected_lexically() {

@@ -120,7 +120,7 @@ pub fn save(dir: &Path, st: &Persisted) -> Result<()> {
 pub fn load(dir: &Path) -> Result<Persisted> {
     let path = dir.join(STATE_FILE);
     let data = std::fs::read(&path).map_err(|e| Error::state(&path, e))?;
-    serde_json::from_slice(&data).map_err(|e| Error::state(&path, e))
+    crate::spec::parse_json(&data).map_err(|e| Error::state(&path, e))
 }
 
 /// Is the init recorded in `st` still alive (not a zombie, and not a recycled pid)?
@@ -150,10 +150,14 @@ pub fn status(dir: &Path, st: &Persisted) -> Status {
     Status::Running
 }
 
-/// The user name owning `path` (runc's `owner` in `list`), or the uid as a number.
-pub fn owner_name(path: &Path) -> String {
+/// The uid owning `path` (runc's `owner` in `list` is its name); 0 when it cannot be read.
+pub fn owner_uid(path: &Path) -> u32 {
     use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata(path).map(|m| m.uid()).unwrap_or(0);
+    std::fs::metadata(path).map(|m| m.uid()).unwrap_or(0)
+}
+
+/// `uid`'s name in /etc/passwd, or the uid as a number.
+pub fn user_name(uid: u32) -> String {
     crate::user::passwd_field(uid, 0).unwrap_or_else(|| uid.to_string())
 }
 

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use oci_spec::runtime::{Capability, Process};
+use runtime_core::spec::parse_json;
 use runtime_core::{Console, Container, ExecOptions};
 
 use super::foreground;
@@ -139,10 +140,8 @@ fn sub_cgroups(values: &[String]) -> anyhow::Result<std::collections::BTreeMap<S
 /// bounding, effective and permitted sets, `-t` decides the terminal).
 fn process(p: &Parsed, c: &Container) -> anyhow::Result<Process> {
     if let Some(file) = p.value("process") {
-        let text =
-            std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("--process {file}: {e}"))?;
-        let mut de = serde_json::Deserializer::from_str(&text);
-        return serde_path_to_error::deserialize(&mut de)
+        let raw = std::fs::read(file).map_err(|e| anyhow::anyhow!("--process {file}: {e}"))?;
+        return parse_json(&raw)
             .map_err(|e| anyhow::anyhow!("--process {file}: {}: {}", e.path(), e.inner()));
     }
     let mut process = c.spec().process().clone().unwrap_or_default();
@@ -188,7 +187,7 @@ fn process(p: &Parsed, c: &Container) -> anyhow::Result<Process> {
         // No capabilities field means none at all (not oci-spec's default set).
         let mut set = match process.capabilities().clone() {
             Some(set) => set,
-            None => serde_json::from_str("{}")?,
+            None => parse_json(b"{}")?,
         };
         for name in &caps {
             let cap: Capability =

@@ -6,6 +6,7 @@
 use std::io::Read;
 
 use oci_spec::runtime::LinuxResources;
+use runtime_core::spec::parse_json;
 use runtime_core::Container;
 
 use crate::cli::{self, flag, Flag, Parsed, UsageError};
@@ -91,14 +92,13 @@ fn parse_go_int(s: &str) -> Option<i64> {
 }
 
 fn read_resources(path: &str) -> anyhow::Result<LinuxResources> {
-    let mut text = String::new();
+    let mut raw = Vec::new();
     if path == "-" {
-        std::io::stdin().read_to_string(&mut text)?;
+        std::io::stdin().read_to_end(&mut raw)?;
     } else {
-        text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("open {path}: {e}"))?;
+        raw = std::fs::read(path).map_err(|e| anyhow::anyhow!("open {path}: {e}"))?;
     }
-    let mut de = serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    parse_json(&raw).map_err(|e| {
         let place = if path == "-" { "stdin" } else { path };
         anyhow::anyhow!("decode resources from {place}: {}: {}", e.path(), e.inner())
     })
@@ -158,7 +158,7 @@ fn from_flags(p: &Parsed, blkio_weight: i64, pids_limit: i64) -> anyhow::Result<
             json["memory"][key] = n.into();
         }
     }
-    Ok(serde_json::from_value(json)?)
+    Ok(parse_json(&serde_json::to_vec(&json)?)?)
 }
 
 /// go-units `RAMInBytes`: a decimal number, an optional space, then an optional unit
