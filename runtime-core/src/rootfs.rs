@@ -41,7 +41,13 @@ pub fn prepare(plan: &RootfsPlan<'_>) -> StepResult<OwnedFd> {
     sys::mount(None, Path::new("/"), None, root_flags, None).tag(InitStep::Propagation)?;
 
     // 2. pivot_root refuses a new root whose parent mount is shared: make that one private.
-    make_parent_mount_private(plan.rootfs).tag(InitStep::Propagation)?;
+    //    After a recursive slave/private/unbindable change (the default is rslave) no mount is
+    //    shared any more, so /proc/self/mountinfo is read only for the other propagations.
+    let none_shared =
+        root_flags.contains(MsFlags::MS_REC) && !root_flags.contains(MsFlags::MS_SHARED);
+    if !none_shared {
+        make_parent_mount_private(plan.rootfs).tag(InitStep::Propagation)?;
+    }
 
     // 3. pivot_root needs the new root to be a mount point: bind the rootfs onto itself.
     let rec_bind = MsFlags::MS_BIND | MsFlags::MS_REC;
