@@ -583,13 +583,19 @@ pub fn list(root: &Path) -> Result<Vec<ContainerState>> {
         Err(e) => return Err(Error::state(&root, e)),
     };
     let mut out = Vec::new();
+    // Owner names by uid: /etc/passwd is read once per owner, not once per container.
+    let mut names = std::collections::HashMap::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Ok(c) = Container::load(&root, &name) else {
             continue;
         };
         let mut st = c.state();
-        st.owner = state::owner_name(&c.dir);
+        let uid = state::owner_uid(&c.dir);
+        st.owner = names
+            .entry(uid)
+            .or_insert_with(|| state::user_name(uid))
+            .clone();
         out.push(st);
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
