@@ -12,8 +12,10 @@
 //!
 //! Every measurement is interleaved: run i does runtime A, B, C (rotated by i so that no runtime
 //! always follows the same one), so machine noise hits all alike; the table shows medians.
-//! Times are wall clock from spawning the runtime process to reaping it; peak RSS is the
-//! `ru_maxrss` that `wait4` reports for the runtime process (and the children it reaped).
+//! Times are wall clock from spawning the runtime process to reaping it. Peak RSS is the
+//! `ru_maxrss` that `wait4` reports for the runtime process (and the children it reaped), taken
+//! through `rss-spawn.c` (built here with `gcc -static`): a child of the benchmark itself would
+//! report the benchmark's own memory, which it carries until its exec.
 //! Each runtime has its own `--root`; containers, roots and bundles are removed at the end.
 //!
 //! crun 1.8.1 refuses a hybrid host whose cgroup2 mount has a controller (hugetlb here): when crun
@@ -76,7 +78,6 @@ fn main() {
     let unshare = which("unshare");
     let mut lower = Vec::new();
     let mut run = vec![Vec::new(); rts.len()];
-    let mut run_rss = vec![Vec::new(); rts.len()];
     for i in 0..runs {
         for k in rotation(i, rts.len() + 1) {
             if k == rts.len() {
@@ -87,9 +88,12 @@ fn main() {
                 }
                 continue;
             }
-            let s = plain.run(&rts[k]).unwrap_or_else(|e| fail(&rts[k], &e));
-            run[k].push(s.wall);
-            run_rss[k].push(s.maxrss_kib);
+            run[k].push(
+                plain
+                    .run(&rts[k])
+                    .unwrap_or_else(|e| fail(&rts[k], &e))
+                    .wall,
+            );
         }
     }
     table.time("run true", &run);
@@ -113,8 +117,18 @@ fn main() {
     table.time(&format!("{BATCH}x delete -f, {PARALLEL} parallel"), &down);
 
     // (5) memory and size.
-    table.kib("peak RSS create (MiB)", &cycles.create_rss);
-    table.kib("peak RSS run (MiB)", &run_rss);
+    match RssSpawn::build() {
+        Ok(probe) => {
+            let rss = rss_phase(&rts, &plain, &probe, runs.min(10));
+            table.kib("peak RSS create (MiB)", &rss.create);
+            table.kib("peak RSS run (MiB)", &rss.run);
+            println!(
+                "# peak RSS floor (the spawner running /bin/true): {:.2} MiB",
+                rss.floor_kib as f64 / 1024.0
+            );
+        }
+        Err(e) => println!("# peak RSS not measured: {e}"),
+    }
     table.size(
         "binary size (MiB)",
         &rts.iter()
@@ -261,7 +275,6 @@ impl Bench {
 #[derive(Clone, Copy)]
 struct Sample {
     wall: Duration,
-    maxrss_kib: i64,
 }
 
 /// Runs a runtime subcommand: stdio is /dev/null (a container's init inherits create's stdio),
@@ -277,29 +290,100 @@ fn spawn(c: &mut Command) -> Result<Sample, String> {
     let err = File::create(&err_path).map_err(|e| e.to_string())?;
     c.stderr(err).stdin(Stdio::null());
     let start = Instant::now();
-    let child = c.spawn().map_err(|e| e.to_string())?;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value of the plain C struct.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: status and ru are valid for writes; the pid is our own unreaped child (std's
-    // Child never waits on drop).
-    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
+    let status = c
+        .spawn()
+        .and_then(|mut child| child.wait())
+        .map_err(|e| e.to_string())?;
     let wall = start.elapsed();
-    if r < 0 {
-        return Err(std::io::Error::last_os_error().to_string());
-    }
-    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+    if !status.success() {
         let text = std::fs::read_to_string(&err_path).unwrap_or_default();
-        return Err(format!("exit status {status:#x}: {}", text.trim()));
+        return Err(format!("{status}: {}", text.trim()));
     }
-    Ok(Sample {
-        wall,
-        maxrss_kib: ru.ru_maxrss,
-    })
+    Ok(Sample { wall })
 }
 
 fn fail(rt: &Runtime, e: &str) -> ! {
     panic!("{} failed during the benchmark: {e}", rt.name)
+}
+
+/// `rss-spawn.c`, built into the bench directory.
+struct RssSpawn {
+    bin: PathBuf,
+}
+
+impl RssSpawn {
+    fn build() -> Result<RssSpawn, String> {
+        let dir = bench_dir();
+        let src = dir.join("rss-spawn.c");
+        let bin = dir.join("rss-spawn");
+        std::fs::write(&src, include_str!("rss-spawn.c")).map_err(|e| e.to_string())?;
+        let cc = std::env::var("CC").unwrap_or_else(|_| "gcc".into());
+        let out = Command::new(&cc)
+            .args(["-static", "-O2", "-o"])
+            .arg(&bin)
+            .arg(&src)
+            .output()
+            .map_err(|e| format!("{cc}: {e} (install gcc and libc6-dev)"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{cc} -static rss-spawn.c: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(RssSpawn { bin })
+    }
+
+    /// Peak RSS (KiB) of `prog args`, which must succeed.
+    fn measure(&self, prog: &Path, args: &[&str]) -> Result<i64, String> {
+        let out = bench_dir().join("rss");
+        let mut c = Command::new(&self.bin);
+        c.arg(&out).arg(prog).args(args).stdout(Stdio::null());
+        spawn(&mut c)?;
+        std::fs::read_to_string(&out)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| "rss-spawn wrote no number".to_string())
+    }
+
+    fn runtime(&self, rt: &Runtime, args: &[&str]) -> i64 {
+        let root = rt.root.to_str().unwrap();
+        let mut full = vec!["--root", root];
+        full.extend_from_slice(args);
+        self.measure(&rt.bin, &full)
+            .unwrap_or_else(|e| fail(rt, &format!("{}: {e}", args.join(" "))))
+    }
+}
+
+struct Rss {
+    create: Vec<Vec<i64>>,
+    run: Vec<Vec<i64>>,
+    floor_kib: i64,
+}
+
+/// Peak RSS of `create` (then removed with `delete -f`, not measured) and of `run true`,
+/// interleaved like the timings.
+fn rss_phase(rts: &[Runtime], b: &Bench, probe: &RssSpawn, runs: usize) -> Rss {
+    let n = rts.len();
+    let mut rss = Rss {
+        create: vec![Vec::new(); n],
+        run: vec![Vec::new(); n],
+        floor_kib: probe
+            .measure(Path::new("/bin/true"), &[])
+            .expect("rss-spawn /bin/true"),
+    };
+    for i in 0..runs {
+        for k in rotation(i, n) {
+            let rt = &rts[k];
+            let id = unique("bench-rss");
+            let bundle = Bench::bundle_arg(&b.sleeper);
+            rss.create[k].push(probe.runtime(rt, &["create", "--bundle", bundle, &id]));
+            cmd(rt, &["delete", "--force", &id]).unwrap_or_else(|e| fail(rt, &e));
+            let id = unique("bench-rss");
+            let bundle = Bench::bundle_arg(&b.once);
+            rss.run[k].push(probe.runtime(rt, &["run", "--bundle", bundle, &id]));
+        }
+    }
+    rss
 }
 
 struct Cycles {
@@ -307,7 +391,6 @@ struct Cycles {
     start: Vec<Vec<Duration>>,
     delete: Vec<Vec<Duration>>,
     total: Vec<Vec<Duration>>,
-    create_rss: Vec<Vec<i64>>,
 }
 
 /// create → start → wait for the container's process to exit → delete, each step timed.
@@ -318,7 +401,6 @@ fn cycle_phase(rts: &[Runtime], b: &Bench, runs: usize) -> Cycles {
         start: vec![Vec::new(); n],
         delete: vec![Vec::new(); n],
         total: vec![Vec::new(); n],
-        create_rss: vec![Vec::new(); n],
     };
     let pid_file = bench_dir().join("pid");
     for i in 0..runs {
@@ -351,7 +433,6 @@ fn cycle_phase(rts: &[Runtime], b: &Bench, runs: usize) -> Cycles {
             let delete = cmd(rt, &["delete", &id]).unwrap_or_else(|e| fail(rt, &e));
             c.total[k].push(t0.elapsed());
             c.create[k].push(create.wall);
-            c.create_rss[k].push(create.maxrss_kib);
             c.start[k].push(start.wall);
             c.delete[k].push(delete.wall);
         }
