@@ -445,11 +445,17 @@ impl Manager {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
         }
-        for dir in self.dirs() {
+        let dirs = self.dirs();
+        for dir in &dirs {
             fs::remove_cgroup(dir)?;
         }
-        // Parents we created, deepest first; leave any that something else now uses.
-        let mut parents: Vec<&PathBuf> = self.created.iter().collect();
+        // Parents we created, deepest first; leave any that something else now uses. (`created`
+        // also lists the container's own directories, removed just above.)
+        let mut parents: Vec<&PathBuf> = self
+            .created
+            .iter()
+            .filter(|p| !dirs.contains(&p.as_path()))
+            .collect();
         parents.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
         for p in parents {
             fs::remove_unused_parent(p, self.fake_log.is_some())?;
