@@ -16,12 +16,16 @@ fn number(cap: &Capability) -> Option<u8> {
     (u32::from(c.index()) <= last_cap()).then_some(c.index())
 }
 
-/// The highest capability number the running kernel knows.
+/// The highest capability number the running kernel knows (read once per process: it was read
+/// for every capability name of every set).
 pub fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
+    static LAST: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(40)
+    })
 }
 
 fn mask(set: &Option<Capabilities>) -> u64 {
