@@ -123,7 +123,7 @@ fn main() {
             table.kib("peak RSS create (MiB)", &rss.create);
             table.kib("peak RSS run (MiB)", &rss.run);
             println!(
-                "# peak RSS floor (the spawner running /bin/true): {:.2} MiB",
+                "# peak RSS of /bin/true through the same spawner (what any dynamically linked program costs): {:.2} MiB",
                 rss.floor_kib as f64 / 1024.0
             );
         }
