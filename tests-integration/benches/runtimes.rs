@@ -119,7 +119,7 @@ fn main() {
     // (5) memory and size.
     match RssSpawn::build() {
         Ok(probe) => {
-            let rss = rss_phase(&rts, &plain, &probe, runs.min(10));
+            let rss = rss_phase(&rts, &plain, &probe, runs);
             table.kib("peak RSS create (MiB)", &rss.create);
             table.kib("peak RSS run (MiB)", &rss.run);
             println!(
