@@ -996,6 +996,22 @@ fn main() -> std::process::ExitCode {
             "{tool} is not installed: run scripts/deps.sh"
         );
     }
+    // podman calls the runtime with its default state root (/run/runr): what it leaves there is
+    // checked at the end, and the seccomp cache runr made for podman's profile removed if this
+    // suite created it.
+    let default_root = Path::new("/run/runr");
+    let default_root_existed = default_root.exists();
+    let seccomp_cache = default_root.join("@seccomp-cache");
+    let seccomp_cache_existed = seccomp_cache.exists();
+    let entries = |dir: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect()
+    };
+    let there_before = entries(default_root);
     let engines = Engines {
         dir: scratch().join(unique("engines")),
         scripts,
@@ -1125,13 +1141,28 @@ fn main() -> std::process::ExitCode {
         })
         .map(String::from)
         .collect();
+    if !seccomp_cache_existed {
+        let _ = std::fs::remove_dir_all(&seccomp_cache);
+    }
+    let leftovers: Vec<String> = leftovers
+        .into_iter()
+        .chain(
+            entries(default_root)
+                .into_iter()
+                .filter(|p| *p != seccomp_cache && !there_before.contains(p))
+                .map(|p| format!("state directory {}", p.display())),
+        )
+        .collect();
+    if !default_root_existed {
+        let _ = std::fs::remove_dir(default_root);
+    }
     if leftovers.is_empty() {
         passed += 1;
         println!("test nothing left after teardown ... ok");
     } else {
         failed += 1;
         println!("test nothing left after teardown ... FAILED");
-        failures.push(format!("left running: {leftovers:?}"));
+        failures.push(format!("left behind: {leftovers:?}"));
     }
     let _ = std::fs::remove_dir_all(&engines.dir);
     for f in &failures {
