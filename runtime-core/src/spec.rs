@@ -223,21 +223,16 @@ impl Bundle {
                 ));
             }
         }
-        if spec.hostname().as_deref().is_some_and(|h| !h.is_empty())
-            && !own_ns(LinuxNamespaceType::Uts)
-        {
-            return Err((
-                "hostname".into(),
-                "cannot set a hostname without a private UTS namespace".into(),
-            ));
-        }
-        if spec.domainname().as_deref().is_some_and(|h| !h.is_empty())
-            && !own_ns(LinuxNamespaceType::Uts)
-        {
-            return Err((
-                "domainname".into(),
-                "cannot set a domainname without a private UTS namespace".into(),
-            ));
+        for (field, name) in [
+            ("hostname", spec.hostname()),
+            ("domainname", spec.domainname()),
+        ] {
+            if name.as_deref().is_some_and(|n| !n.is_empty()) && !own_ns(LinuxNamespaceType::Uts) {
+                return Err((
+                    field.into(),
+                    format!("cannot set a {field} without a private UTS namespace"),
+                ));
+            }
         }
         let has_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
             || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
