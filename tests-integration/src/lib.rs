@@ -1,13 +1,18 @@
 //! Test support for running real containers: busybox bundles, a runtime runner that works for
-//! runr and runc alike, and leak checks. Everything here runs as root against the real kernel.
+//! runr and runc alike (`runtimes`, `create_ok`, `run_detached_ok`), leak checks
+//! (`assert_no_leaks`, `delete_no_leaks`) and the console-socket fd receiver (`receive_fd`).
+//! Everything here runs as root against the real kernel.
 //!
 //! The rootfs is Debian's `busybox-static` (`/bin/busybox`, installed by `scripts/setup.sh`),
 //! hard-linked into each bundle with one symlink per applet.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use serde_json::{json, Value};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -26,6 +31,13 @@ pub fn scratch() -> PathBuf {
     let dir = std::env::temp_dir().join("runr-it");
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
+}
+
+/// runr, then runc when it is installed: the runtimes a side-by-side test runs under.
+pub fn runtimes() -> Vec<Runtime> {
+    let mut v = vec![Runtime::runr()];
+    v.extend(Runtime::runc());
+    v
 }
 
 /// A runtime binary with its own state root.
@@ -117,6 +129,36 @@ impl Runtime {
         args.extend_from_slice(extra);
         args.push(id);
         self.exec_detached(&args, bundle)
+    }
+
+    /// `create` that must succeed (panics naming the runtime, with its stderr); the output.
+    pub fn create_ok(&self, bundle: &Bundle, id: &str, extra: &[&str]) -> Output {
+        let out = self.create(bundle, id, extra);
+        assert!(
+            out.status.success(),
+            "{} create {id} failed ({}): {}",
+            self.name,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// `run -d` of a bundle (`extra` flags before the id) that must succeed (panics naming the
+    /// runtime, with its stderr).
+    pub fn run_detached_ok(&self, bundle: &Bundle, id: &str, extra: &[&str]) {
+        bundle.write();
+        let mut args = vec!["run", "-d", "--bundle", bundle.dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(id);
+        let out = self.exec_detached(&args, bundle);
+        assert!(
+            out.status.success(),
+            "{} run -d {id} failed ({}): {}",
+            self.name,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Runs a subcommand whose children outlive it (`create`, `run -d`), with stdout and stderr
@@ -332,6 +374,12 @@ pub fn assert_no_leaks(rt: &Runtime, id: &str, bundle: &Bundle) {
     assert!(mounts.is_empty(), "{}: mounts left: {mounts:?}", rt.name);
 }
 
+/// `delete --force` of container `id` (which must succeed), then [`assert_no_leaks`].
+pub fn delete_no_leaks(rt: &Runtime, id: &str, bundle: &Bundle) {
+    rt.ok(&["delete", "--force", id]);
+    assert_no_leaks(rt, id, bundle);
+}
+
 /// Every mounted cgroup hierarchy's root directory.
 pub fn cgroup_hierarchies() -> Vec<PathBuf> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
@@ -382,4 +430,28 @@ pub fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     cond()
+}
+
+/// Accepts one connection on `listener` (a console socket) and receives the fd it carries.
+pub fn receive_fd(listener: &UnixListener) -> OwnedFd {
+    let (conn, _) = listener
+        .accept()
+        .expect("the runtime connects to the console socket");
+    let mut buf = [0u8; 256];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!(RawFd);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .expect("recvmsg");
+    for c in msg.cmsgs().expect("control messages") {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: the kernel just installed this fd in our table for us; nothing else owns it.
+            return unsafe { OwnedFd::from_raw_fd(fds[0]) };
+        }
+    }
+    panic!("no fd received over the console socket");
 }

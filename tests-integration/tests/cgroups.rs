@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use cgroups::Layout;
 use serde_json::json;
-use tests_integration::{assert_no_leaks, unique, wait_for, Bundle, Runtime};
+use tests_integration::{assert_no_leaks, delete_no_leaks, unique, wait_for, Bundle, Runtime};
 
 fn layout() -> Layout {
     cgroups::detect_layout().expect("cgroup layout")
@@ -54,20 +54,13 @@ fn files_written(
     files: &[(&str, &str)],
 ) -> BTreeMap<String, Option<String>> {
     let id = unique("cgfiles");
-    let out = rt.create(b, &id, &[]);
-    assert!(
-        out.status.success(),
-        "{} create: {}",
-        rt.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rt.create_ok(b, &id, &[]);
     rt.ok(&["start", &id]);
     let got = files
         .iter()
         .map(|(c, f)| (format!("{c}/{f}"), read(c, &b.cgroup_path(), f)))
         .collect();
-    rt.ok(&["delete", "--force", &id]);
-    assert_no_leaks(rt, &id, b);
+    delete_no_leaks(rt, &id, b);
     got
 }
 
@@ -157,7 +150,7 @@ fn fork_bomb_stops_at_pids_max() {
     );
     let mut b = Bundle::shell(&script);
     b.config["linux"]["resources"]["pids"] = json!({"limit": 10});
-    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.create_ok(&b, &id, &[]);
     rt.ok(&["start", &id]);
     let path = b.cgroup_path();
     // The kernel counts every refused fork in pids.events ("max N").
@@ -176,8 +169,7 @@ fn fork_bomb_stops_at_pids_max() {
         .unwrap();
     assert!(current <= 10, "pids.current {current} above pids.max 10");
     assert!(current >= 5, "the container did fork ({current} tasks)");
-    rt.ok(&["delete", "--force", &id]);
-    assert_no_leaks(&rt, &id, &b);
+    delete_no_leaks(&rt, &id, &b);
 }
 
 #[test]
@@ -202,7 +194,7 @@ fn freezer_stops_a_busy_loop() {
     let id = unique("freeze");
     let mut b = Bundle::shell("i=0; while :; do i=$((i+1)); echo $i > /tmp/count; done");
     b.config["root"]["readonly"] = false.into();
-    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.create_ok(&b, &id, &[]);
     rt.ok(&["start", &id]);
     let count = b.rootfs().join("tmp/count");
     let value = || {
@@ -225,8 +217,7 @@ fn freezer_stops_a_busy_loop() {
     c.cgroup().thaw().unwrap();
     assert!(wait_for(5, || value() > frozen_at), "progress after thaw");
     assert_eq!(c.status(), runtime_core::Status::Running);
-    rt.ok(&["delete", "--force", &id]);
-    assert_no_leaks(&rt, &id, &b);
+    delete_no_leaks(&rt, &id, &b);
 }
 
 #[test]
@@ -234,7 +225,7 @@ fn delete_force_removes_a_frozen_container() {
     let rt = Runtime::runr();
     let id = unique("frozendel");
     let b = Bundle::new(&["sleep", "100"]);
-    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.create_ok(&b, &id, &[]);
     rt.ok(&["start", &id]);
     runtime_core::Container::load(&rt.root, &id)
         .unwrap()
@@ -242,8 +233,7 @@ fn delete_force_removes_a_frozen_container() {
         .freeze()
         .unwrap();
     assert_eq!(rt.state(&id)["status"], "paused");
-    rt.ok(&["delete", "--force", &id]);
-    assert_no_leaks(&rt, &id, &b);
+    delete_no_leaks(&rt, &id, &b);
 }
 
 #[test]
@@ -282,7 +272,7 @@ fn oom_event_fd_fires_on_oom() {
     let id = unique("oomfd");
     let mut b = Bundle::new(&["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]);
     b.config["linux"]["resources"]["memory"] = json!({"limit": 20971520, "swap": 20971520});
-    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.create_ok(&b, &id, &[]);
     let c = runtime_core::Container::load(&rt.root, &id).unwrap();
     let fd = c.cgroup().oom_event_fd().unwrap();
     rt.ok(&["start", &id]);
@@ -295,8 +285,7 @@ fn oom_event_fd_fires_on_oom() {
     let n = unsafe { libc::poll(&mut pfd, 1, 10_000) };
     assert!(n > 0, "OOM event within 10s");
     assert!(wait_for(5, || c.cgroup().oom_kill_count().unwrap_or(0) >= 1));
-    rt.ok(&["delete", "--force", &id]);
-    assert_no_leaks(&rt, &id, &b);
+    delete_no_leaks(&rt, &id, &b);
 }
 
 /// Loads a fixture Docker sent to `runc update` (zero fields mean "unchanged").
@@ -321,7 +310,7 @@ fn docker_updates_apply_and_zero_means_unchanged() {
     let b = sleeper(
         json!({"memory": {"limit": 134217728}, "cpu": {"shares": 512}, "pids": {"limit": 100}}),
     );
-    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.create_ok(&b, &id, &[]);
     rt.ok(&["start", &id]);
     let c = runtime_core::Container::load(&rt.root, &id).unwrap();
     let path = b.cgroup_path();
@@ -370,8 +359,7 @@ fn docker_updates_apply_and_zero_means_unchanged() {
         Some("50"),
         "pids unchanged"
     );
-    rt.ok(&["delete", "--force", &id]);
-    assert_no_leaks(&rt, &id, &b);
+    delete_no_leaks(&rt, &id, &b);
 }
 
 #[test]
@@ -379,7 +367,7 @@ fn stats_report_a_running_container() {
     let rt = Runtime::runr();
     let id = unique("stats");
     let b = Bundle::shell("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; exec sleep 100");
-    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.create_ok(&b, &id, &[]);
     rt.ok(&["start", &id]);
     let c = runtime_core::Container::load(&rt.root, &id).unwrap();
     assert!(
@@ -396,8 +384,7 @@ fn stats_report_a_running_container() {
     for key in ["cpu", "memory", "pids", "blkio", "hugetlb"] {
         assert!(data.get(key).is_some(), "stats have {key}: {data}");
     }
-    rt.ok(&["delete", "--force", &id]);
-    assert_no_leaks(&rt, &id, &b);
+    delete_no_leaks(&rt, &id, &b);
 }
 
 #[test]

@@ -7,15 +7,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use tests_integration::{
-    assert_no_leaks, processes_mentioning, scratch, unique, wait_for, Bundle, Runtime,
+    assert_no_leaks, delete_no_leaks, processes_mentioning, runtimes, scratch, unique, wait_for,
+    Bundle, Runtime,
 };
-
-/// runr, then runc when it is installed.
-fn runtimes() -> Vec<Runtime> {
-    let mut v = vec![Runtime::runr()];
-    v.extend(Runtime::runc());
-    v
-}
 
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
@@ -206,7 +200,7 @@ fn duplicate_id_fails_and_keeps_the_first() {
     for rt in runtimes() {
         let id = unique("dup");
         let b = Bundle::new(&["sleep", "100"]);
-        assert!(rt.create(&b, &id, &[]).status.success(), "{}", rt.name);
+        rt.create_ok(&b, &id, &[]);
         let pid = rt.state(&id)["pid"].clone();
         let o = rt.create(&b, &id, &[]);
         assert_eq!(code(&o), 1, "{}", rt.name);
@@ -218,8 +212,7 @@ fn duplicate_id_fails_and_keeps_the_first() {
             "{}: the first container is untouched",
             rt.name
         );
-        rt.ok(&["delete", "--force", &id]);
-        assert_no_leaks(&rt, &id, &b);
+        delete_no_leaks(&rt, &id, &b);
     }
 }
 
@@ -384,23 +377,17 @@ fn log_file_in_json_and_text_on_stderr() {
 fn systemd_cgroup_flag_gives_a_clear_error() {
     for rt in runtimes() {
         let root = rt.root.to_str().unwrap();
+        // `create` of `b` as `id` with the global --systemd-cgroup flag.
+        let systemd_create = |b: &Bundle, id: &str| {
+            b.write();
+            let dir = b.dir.to_str().unwrap();
+            let args = ["--systemd-cgroup", "--root", root, "create", "-b", dir, id];
+            detached(raw(&rt, &args), &b.dir)
+        };
         // A cgroupfs path is not slice:prefix:name.
         let id = unique("sdpath");
         let b = Bundle::new(&["true"]);
-        b.write();
-        let c = raw(
-            &rt,
-            &[
-                "--systemd-cgroup",
-                "--root",
-                root,
-                "create",
-                "-b",
-                b.dir.to_str().unwrap(),
-                &id,
-            ],
-        );
-        let o = detached(c, &b.dir);
+        let o = systemd_create(&b, &id);
         assert_eq!(code(&o), 1, "{}", rt.name);
         let err = stderr(&o);
         assert!(err.contains("slice:prefix:name"), "{}: {err}", rt.name);
@@ -411,20 +398,7 @@ fn systemd_cgroup_flag_gives_a_clear_error() {
         let id = unique("sdok");
         let mut b = Bundle::new(&["true"]);
         b.config["linux"]["cgroupsPath"] = format!("system.slice:runr-it:{id}").into();
-        b.write();
-        let c = raw(
-            &rt,
-            &[
-                "--systemd-cgroup",
-                "--root",
-                root,
-                "create",
-                "-b",
-                b.dir.to_str().unwrap(),
-                &id,
-            ],
-        );
-        let o = detached(c, &b.dir);
+        let o = systemd_create(&b, &id);
         if code(&o) == 0 {
             // A host with systemd running: runc supports it; it must then really work.
             assert_eq!(rt.state(&id)["status"], "created", "{}", rt.name);
@@ -445,7 +419,7 @@ fn state_json_shape_matches_runc() {
     for rt in runtimes() {
         let id = unique("state");
         let mut b = Bundle::new(&["sleep", "100"]);
-        assert!(rt.create(&b, &id, &[]).status.success(), "{}", rt.name);
+        rt.create_ok(&b, &id, &[]);
         let text = rt.ok(&["state", &id]);
         assert!(!text.ends_with('\n'), "{}: no final newline", rt.name);
         assert!(
@@ -472,17 +446,15 @@ fn state_json_shape_matches_runc() {
             .collect();
         assert_eq!(shape.len(), st.as_object().unwrap().len(), "{}", rt.name);
         shapes.push((rt.name, shape));
-        rt.ok(&["delete", "--force", &id]);
-        assert_no_leaks(&rt, &id, &b);
+        delete_no_leaks(&rt, &id, &b);
 
         // Annotations appear when the config has some.
         let id = unique("annot");
         b.config["annotations"] = serde_json::json!({"org.runr.test": "yes"});
-        assert!(rt.create(&b, &id, &[]).status.success(), "{}", rt.name);
+        rt.create_ok(&b, &id, &[]);
         let st = rt.state(&id);
         assert_eq!(st["annotations"]["org.runr.test"], "yes", "{}", rt.name);
-        rt.ok(&["delete", "--force", &id]);
-        assert_no_leaks(&rt, &id, &b);
+        delete_no_leaks(&rt, &id, &b);
     }
     if shapes.len() == 2 {
         assert_eq!(
@@ -573,8 +545,7 @@ fn list_table_quiet_and_json() {
         ];
         let ids = [unique("lista"), unique("listb-longer-name")];
         for (id, b) in ids.iter().zip(&bundles) {
-            let o = rt.create(b, id, &[]);
-            assert!(o.status.success(), "{}: {}", rt.name, stderr(&o));
+            rt.create_ok(b, id, &[]);
         }
         rt.ok(&["start", &ids[1]]);
         assert!(wait_running(&rt, &ids[1]));
@@ -643,8 +614,7 @@ fn list_table_quiet_and_json() {
         assert_eq!(code(&o), 1, "{}: unknown format", rt.name);
 
         for (id, b) in ids.iter().zip(&bundles) {
-            rt.ok(&["delete", "--force", id]);
-            assert_no_leaks(&rt, id, b);
+            delete_no_leaks(&rt, id, b);
         }
     }
 }
@@ -714,12 +684,11 @@ fn kill_by_name_and_number_and_default_sigterm() {
         );
 
         let id = unique("badsig");
-        assert!(rt.create(&sleeper, &id, &[]).status.success());
+        rt.create_ok(&sleeper, &id, &[]);
         let o = rt.exec(&["kill", &id, "NOSUCHSIG"]);
         assert_eq!(code(&o), 1, "{}: unknown signal", rt.name);
         assert_eq!(rt.state(&id)["status"], "created", "{}", rt.name);
-        rt.ok(&["delete", "--force", &id]);
-        assert_no_leaks(&rt, &id, &sleeper);
+        delete_no_leaks(&rt, &id, &sleeper);
     }
 }
 
@@ -761,8 +730,7 @@ fn run_keep_leaves_a_stopped_container_and_kill_fails_on_it() {
         let o = rt.exec_detached(&args, &sleeper);
         assert_eq!(code(&o), 0, "{}: --detach with --keep", rt.name);
         assert!(wait_running(&rt, &id), "{}", rt.name);
-        rt.ok(&["delete", "--force", &id]);
-        assert_no_leaks(&rt, &id, &sleeper);
+        delete_no_leaks(&rt, &id, &sleeper);
     }
 }
 
@@ -795,8 +763,7 @@ fn run_detach_is_quiet_and_the_container_keeps_running() {
             "{}: still running",
             rt.name
         );
-        rt.ok(&["delete", "--force", &id]);
-        assert_no_leaks(&rt, &id, &b);
+        delete_no_leaks(&rt, &id, &b);
     }
 }
 
@@ -826,8 +793,7 @@ fn pid_file_is_relative_to_the_callers_cwd() {
                 rt.name
             );
             std::fs::remove_file(cwd.join("my.pid")).unwrap();
-            rt.ok(&["delete", "--force", &id]);
-            assert_no_leaks(&rt, &id, &b);
+            delete_no_leaks(&rt, &id, &b);
         }
         let _ = std::fs::remove_dir_all(&cwd);
     }

@@ -8,30 +8,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use tests_integration::{assert_no_leaks, unique, wait_for, Bundle, Runtime};
+use tests_integration::{
+    assert_no_leaks, delete_no_leaks, runtimes, unique, wait_for, Bundle, Runtime,
+};
 
 const FIXTURES: &str = "/work/shared/fixtures/engine-configs";
-
-fn runtimes() -> Vec<Runtime> {
-    let mut v = vec![Runtime::runr()];
-    v.extend(Runtime::runc());
-    v
-}
-
-/// `run -d` of `bundle` as `id`; panics unless it succeeds.
-fn start(rt: &Runtime, b: &Bundle, id: &str, extra: &[&str]) {
-    b.write();
-    let mut args = vec!["run", "-d", "--bundle", b.dir.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    args.push(id);
-    let out = rt.exec_detached(&args, b);
-    assert!(
-        out.status.success(),
-        "{} run -d: {}",
-        rt.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn code(out: &std::process::Output) -> i32 {
     out.status.code().unwrap_or(-1)
@@ -39,11 +20,6 @@ fn code(out: &std::process::Output) -> i32 {
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn finish(rt: &Runtime, b: &Bundle, id: &str) {
-    rt.ok(&["delete", "--force", id]);
-    assert_no_leaks(rt, id, b);
 }
 
 /// A cgroup file of the container (v1 name on v1/hybrid, v2 name on a unified host).
@@ -80,7 +56,7 @@ fn ps_table_and_json_match_runc() {
     for rt in runtimes() {
         let b = Bundle::shell("sleep 300 & exec sleep 301");
         let id = unique("ps");
-        start(&rt, &b, &id, &[]);
+        rt.run_detached_ok(&b, &id, &[]);
         let init = rt.state(&id)["pid"].as_i64().unwrap();
         assert!(wait_for(5, || {
             let out = rt.exec(&["ps", "--format", "json", &id]);
@@ -155,7 +131,7 @@ fn ps_table_and_json_match_runc() {
         assert!(stderr(&missing).contains("container does not exist"));
         assert_eq!(code(&rt.exec(&["ps"])), 1);
         tables.push((rt.name, lines[0].to_string(), lines.len()));
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
     }
     if let [(_, h1, n1), (_, h2, n2)] = tables.as_slice() {
         assert_eq!((h1, n1), (h2, n2), "runr and runc tables differ");
@@ -171,7 +147,7 @@ fn pause_and_resume_freeze_the_container_like_runc() {
     for rt in runtimes() {
         let b = Bundle::shell("while true; do echo x >> /dev/shm/ticks; sleep 0.05; done");
         let id = unique("pause");
-        start(&rt, &b, &id, &[]);
+        rt.run_detached_ok(&b, &id, &[]);
         let init = rt.state(&id)["pid"].as_i64().unwrap();
         let ticks = format!("/proc/{init}/root/dev/shm/ticks");
         assert!(wait_for(5, || std::fs::metadata(&ticks).is_ok()));
@@ -231,7 +207,7 @@ fn pause_and_resume_freeze_the_container_like_runc() {
             code(&pause_stopped),
             code(&missing),
         ));
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
     }
     assert_eq!(codes[0], (0, 1, 255, 0, 1, 1, 1), "runr exit codes");
     if codes.len() == 2 {
@@ -244,11 +220,11 @@ fn a_paused_container_can_be_deleted_with_force() {
     let rt = Runtime::runr();
     let b = Bundle::new(&["sleep", "300"]);
     let id = unique("pausedel");
-    start(&rt, &b, &id, &[]);
+    rt.run_detached_ok(&b, &id, &[]);
     rt.ok(&["pause", &id]);
     let out = rt.exec(&["delete", &id]);
     assert_eq!(code(&out), 1, "delete of a paused container without -f");
-    finish(&rt, &b, &id);
+    delete_no_leaks(&rt, &id, &b);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +282,7 @@ fn update_applies_the_docker_samples_and_zero_means_unchanged() {
         b.config["linux"]["resources"]["cpu"] =
             serde_json::json!({"quota": 20000, "period": 100000});
         let id = unique("upd");
-        start(&rt, &b, &id, &[]);
+        rt.run_detached_ok(&b, &id, &[]);
         let before = limits(&b, &id);
         assert_eq!(before[0], (100u64 << 20).to_string());
 
@@ -353,7 +329,7 @@ fn update_applies_the_docker_samples_and_zero_means_unchanged() {
             assert_eq!(r.pids().unwrap().limit(), 50);
             assert!(r.devices().is_some(), "create-time fields are kept");
         }
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
     }
     if seen.len() == 2 {
         assert_eq!(
@@ -369,76 +345,47 @@ fn update_flags_take_runc_sizes_and_values() {
     for rt in runtimes() {
         let b = Bundle::new(&["sleep", "300"]);
         let id = unique("updflags");
-        start(&rt, &b, &id, &[]);
+        rt.run_detached_ok(&b, &id, &[]);
         let mut row = Vec::new();
-        for (args, ctrl, v1, v2) in [
-            (
-                vec!["--memory", "64m"],
-                "memory",
-                "memory.limit_in_bytes",
-                "memory.max",
-            ),
-            (
-                vec!["--memory", "100MB"],
-                "memory",
-                "memory.limit_in_bytes",
-                "memory.max",
-            ),
-            (
-                vec!["--memory", "1.5g"],
-                "memory",
-                "memory.limit_in_bytes",
-                "memory.max",
-            ),
-            (
-                vec!["--memory", "70000000"],
-                "memory",
-                "memory.limit_in_bytes",
-                "memory.max",
-            ),
+        // The file each flag writes: controller, v1 name, v2 name.
+        let mem = ("memory", "memory.limit_in_bytes", "memory.max");
+        let pids = ("pids", "pids.max", "pids.max");
+        let update = |args: &[&str]| {
+            let mut a = vec!["update"];
+            a.extend_from_slice(args);
+            a.push(&id);
+            rt.exec(&a)
+        };
+        for (args, (ctrl, v1, v2)) in [
+            (vec!["--memory", "64m"], mem),
+            (vec!["--memory", "100MB"], mem),
+            (vec!["--memory", "1.5g"], mem),
+            (vec!["--memory", "70000000"], mem),
             (
                 vec!["--memory-reservation", "32m"],
-                "memory",
-                "memory.soft_limit_in_bytes",
-                "memory.low",
+                ("memory", "memory.soft_limit_in_bytes", "memory.low"),
             ),
-            (
-                vec!["--memory", "-1"],
-                "memory",
-                "memory.limit_in_bytes",
-                "memory.max",
-            ),
+            (vec!["--memory", "-1"], mem),
             (
                 vec!["--cpu-share", "512"],
-                "cpu",
-                "cpu.shares",
-                "cpu.weight",
+                ("cpu", "cpu.shares", "cpu.weight"),
             ),
             (
                 vec!["--cpu-period", "50000", "--cpu-quota", "25000"],
-                "cpu",
-                "cpu.cfs_quota_us",
-                "cpu.max",
+                ("cpu", "cpu.cfs_quota_us", "cpu.max"),
             ),
             (
                 vec!["--cpuset-cpus", "0"],
-                "cpuset",
-                "cpuset.cpus",
-                "cpuset.cpus",
+                ("cpuset", "cpuset.cpus", "cpuset.cpus"),
             ),
             (
                 vec!["--cpuset-mems", "0"],
-                "cpuset",
-                "cpuset.mems",
-                "cpuset.mems",
+                ("cpuset", "cpuset.mems", "cpuset.mems"),
             ),
-            (vec!["--pids-limit", "77"], "pids", "pids.max", "pids.max"),
-            (vec!["--pids-limit", "-1"], "pids", "pids.max", "pids.max"),
+            (vec!["--pids-limit", "77"], pids),
+            (vec!["--pids-limit", "-1"], pids),
         ] {
-            let mut a = vec!["update"];
-            a.extend(args.iter().copied());
-            a.push(&id);
-            let out = rt.exec(&a);
+            let out = update(&args);
             assert!(
                 out.status.success(),
                 "{} {args:?}: {}",
@@ -462,10 +409,7 @@ fn update_flags_take_runc_sizes_and_values() {
             vec!["--mem-bw-schema", "MB:0=50"],
             vec!["--memory", "1k"],
         ] {
-            let mut a = vec!["update"];
-            a.extend(args.iter().copied());
-            a.push(&id);
-            let out = rt.exec(&a);
+            let out = update(&args);
             errs.push((code(&out), stderr(&out)));
         }
         assert!(errs[0].1.contains("invalid size: 'abc'"), "{}", errs[0].1);
@@ -488,7 +432,7 @@ fn update_flags_take_runc_sizes_and_values() {
         let codes: Vec<i32> = errs.iter().map(|e| e.0).collect();
         assert!(codes.iter().all(|c| *c == 1), "{}: {codes:?}", rt.name);
         seen.push(row);
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
     }
     if seen.len() == 2 {
         assert_eq!(seen[0], seen[1], "runr and runc cgroup values differ");
@@ -506,7 +450,7 @@ fn events_stats_prints_one_runc_shaped_envelope() {
         b.config["linux"]["resources"]["memory"] = serde_json::json!({"limit": 64 << 20});
         b.config["linux"]["resources"]["pids"] = serde_json::json!({"limit": 100});
         let id = unique("stats");
-        start(&rt, &b, &id, &[]);
+        rt.run_detached_ok(&b, &id, &[]);
         let text = rt.ok(&["events", "--stats", &id]);
         assert_eq!(text.lines().count(), 1, "{}: {text}", rt.name);
         let ev: Value = serde_json::from_str(&text).unwrap();
@@ -551,7 +495,7 @@ fn events_stats_prints_one_runc_shaped_envelope() {
             "{}",
             stderr(&stopped)
         );
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
     }
     if shapes.len() == 2 {
         assert_eq!(shapes[0], shapes[1], "runr and runc stats shapes differ");
@@ -564,7 +508,7 @@ fn events_streams_stats_and_oom_until_the_container_stops() {
     let mut b = Bundle::shell("sleep 1; tail /dev/zero");
     b.config["linux"]["resources"]["memory"] = serde_json::json!({"limit": 20 << 20});
     let id = unique("oomev");
-    start(&rt, &b, &id, &[]);
+    rt.run_detached_ok(&b, &id, &[]);
     let mut child = rt
         .command(&["events", "--interval", "200ms", &id])
         .stdout(Stdio::piped())
@@ -602,7 +546,7 @@ fn events_streams_stats_and_oom_until_the_container_stops() {
         "stopped",
         "the stream ended with the container"
     );
-    finish(&rt, &b, &id);
+    delete_no_leaks(&rt, &id, &b);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -706,12 +650,7 @@ fn run_no_new_keyring_keeps_the_callers_session_keyring() {
         for no_new in [false, true] {
             let b = Bundle::new(&["sleep", "300"]);
             let id = unique("keyring");
-            start(
-                &rt,
-                &b,
-                &id,
-                if no_new { &["--no-new-keyring"] } else { &[] },
-            );
+            rt.run_detached_ok(&b, &id, if no_new { &["--no-new-keyring"] } else { &[] });
             let keys = std::fs::read_to_string("/proc/keys").unwrap();
             let named = keys
                 .lines()
@@ -721,7 +660,7 @@ fn run_no_new_keyring_keeps_the_callers_session_keyring() {
                 "{} --no-new-keyring={no_new}: {keys}",
                 rt.name
             );
-            finish(&rt, &b, &id);
+            delete_no_leaks(&rt, &id, &b);
         }
     }
 }

@@ -3,37 +3,28 @@
 //! engine's process.json; a tty over --console-socket; the failures. Compared with runc.
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-use tests_integration::{assert_no_leaks, unique, wait_for, Bundle, Runtime};
+use tests_integration::{delete_no_leaks, receive_fd, runtimes, unique, wait_for, Bundle, Runtime};
 
 const FIXTURES: &str = "/work/shared/fixtures/engine-configs";
 
-fn runtimes() -> Vec<Runtime> {
-    let mut v = vec![Runtime::runr()];
-    v.extend(Runtime::runc());
-    v
+/// A `sleep 300` container started with `run -d` as a unique `prefix-…` id: (bundle, id, the
+/// init's host pid).
+fn start_sleeper(rt: &Runtime, prefix: &str) -> (Bundle, String, i64) {
+    let b = Bundle::new(&["sleep", "300"]);
+    let id = unique(prefix);
+    rt.run_detached_ok(&b, &id, &[]);
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    (b, id, pid)
 }
 
-/// A long-running container (`run -d`); returns the init's host pid.
-fn start(rt: &Runtime, b: &Bundle, id: &str) -> i64 {
-    b.write();
-    let out = rt.exec_detached(&["run", "-d", "--bundle", b.dir.to_str().unwrap(), id], b);
-    assert!(
-        out.status.success(),
-        "{} run -d: {}",
-        rt.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    rt.state(id)["pid"].as_i64().unwrap()
-}
-
-fn finish(rt: &Runtime, b: &Bundle, id: &str) {
-    rt.ok(&["delete", "--force", id]);
-    assert_no_leaks(rt, id, b);
+/// `exec` that must fail with runc's 255; its stderr.
+fn exec_refused(rt: &Runtime, args: &[&str]) -> String {
+    let (code, _, err) = exec(rt, args);
+    assert_eq!(code, 255, "{}: {err}", rt.name);
+    err
 }
 
 /// `exec` in the foreground: (code, stdout, stderr).
@@ -62,9 +53,7 @@ fn status_field(pid: i64, field: &str) -> String {
 #[test]
 fn exec_joins_the_init_namespaces_cgroup_caps_and_nnp() {
     for rt in runtimes() {
-        let b = Bundle::new(&["sleep", "300"]);
-        let id = unique("execns");
-        let init = start(&rt, &b, &id);
+        let (b, id, init) = start_sleeper(&rt, "execns");
         let script = "for n in pid mnt net ipc uts; do readlink /proc/self/ns/$n; done; \
                       grep -E '^(CapBnd|CapEff|CapPrm|NoNewPrivs)' /proc/self/status; \
                       cat /proc/self/cgroup; hostname; echo pid=$$";
@@ -96,7 +85,7 @@ fn exec_joins_the_init_namespaces_cgroup_caps_and_nnp() {
         // In the container's pid namespace: a small pid, not the host's.
         let pid: i64 = out.split("pid=").nth(1).unwrap().trim().parse().unwrap();
         assert!(pid > 1 && pid < 100, "{}: pid {pid}", rt.name);
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
     }
 }
 
@@ -104,9 +93,7 @@ fn exec_joins_the_init_namespaces_cgroup_caps_and_nnp() {
 fn exec_user_groups_env_and_cwd_match_runc() {
     let mut outs = Vec::new();
     for rt in runtimes() {
-        let b = Bundle::new(&["sleep", "300"]);
-        let id = unique("execuser");
-        start(&rt, &b, &id);
+        let (b, id, _) = start_sleeper(&rt, "execuser");
         let (code, out, err) = exec(
             &rt,
             &[
@@ -151,7 +138,7 @@ fn exec_user_groups_env_and_cwd_match_runc() {
         let (code, out, _) = exec(&rt, &["-u", "1000", &id, "id", "-u"]);
         assert_eq!((code, out.trim()), (0, "1000"));
         outs.push(out);
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
     }
     if outs.len() == 2 {
         assert_eq!(outs[0], outs[1]);
@@ -162,9 +149,7 @@ fn exec_user_groups_env_and_cwd_match_runc() {
 fn exec_exit_status_and_signals_pass_through() {
     let mut codes = Vec::new();
     for rt in runtimes() {
-        let b = Bundle::new(&["sleep", "300"]);
-        let id = unique("execcode");
-        start(&rt, &b, &id);
+        let (b, id, _) = start_sleeper(&rt, "execcode");
         let mut c = Vec::new();
         for script in ["exit 7", "kill -9 $$", "kill -15 $$", "true"] {
             c.push(exec(&rt, &[&id, "sh", "-c", script]).0);
@@ -187,7 +172,7 @@ fn exec_exit_status_and_signals_pass_through() {
         c.push(stopped);
         c.push(exec(&rt, &["nope-not-here", "true"]).0);
         codes.push(c);
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
     }
     assert_eq!(codes[0], [7, 137, 143, 0, 255, 255, 255, 255], "runr");
     if codes.len() == 2 {
@@ -198,9 +183,7 @@ fn exec_exit_status_and_signals_pass_through() {
 #[test]
 fn exec_detach_writes_the_host_pid_and_leaves_it_running() {
     for rt in runtimes() {
-        let b = Bundle::new(&["sleep", "300"]);
-        let id = unique("execdetach");
-        let init = start(&rt, &b, &id);
+        let (b, id, init) = start_sleeper(&rt, "execdetach");
         let pid_file = b.dir.join("exec.pid");
         let out = rt.exec_detached(
             &[
@@ -237,7 +220,7 @@ fn exec_detach_writes_the_host_pid_and_leaves_it_running() {
         );
         let ps: Vec<i64> = serde_json::from_str(&rt.ok(&["ps", "--format", "json", &id])).unwrap();
         assert!(ps.contains(&pid), "{}: {ps:?}", rt.name);
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
         assert!(
             !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists() || {
                 let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -251,9 +234,7 @@ fn exec_detach_writes_the_host_pid_and_leaves_it_running() {
 fn exec_process_file_from_docker() {
     let mut outs = Vec::new();
     for rt in runtimes() {
-        let b = Bundle::new(&["sleep", "300"]);
-        let id = unique("execproc");
-        start(&rt, &b, &id);
+        let (b, id, _) = start_sleeper(&rt, "execproc");
         let file = b.dir.join("process.json");
         std::fs::copy(format!("{FIXTURES}/docker-exec-process.json"), &file).unwrap();
         // The fixture's cwd is /tmp: on the read-only busybox root it exists.
@@ -265,41 +246,17 @@ fn exec_process_file_from_docker() {
             rt.name
         );
         outs.push(out);
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
     }
     if outs.len() == 2 {
         assert_eq!(outs[0], outs[1]);
     }
 }
 
-/// Accepts one connection on `listener` and receives the fd it carries.
-fn receive_fd(listener: &UnixListener) -> OwnedFd {
-    let (conn, _) = listener.accept().expect("the runtime connects");
-    let mut buf = [0u8; 256];
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!(RawFd);
-    let msg = recvmsg::<()>(
-        conn.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::empty(),
-    )
-    .expect("recvmsg");
-    for c in msg.cmsgs().expect("control messages") {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            // SAFETY: the kernel just installed this fd in our table for us; nothing else owns it.
-            return unsafe { OwnedFd::from_raw_fd(fds[0]) };
-        }
-    }
-    panic!("no fd received over the console socket");
-}
-
 #[test]
 fn exec_tty_sends_the_pty_master_over_the_console_socket() {
     for rt in runtimes() {
-        let b = Bundle::new(&["sleep", "300"]);
-        let id = unique("exectty");
-        start(&rt, &b, &id);
+        let (b, id, _) = start_sleeper(&rt, "exectty");
         let file = b.dir.join("process.json");
         std::fs::copy(format!("{FIXTURES}/docker-exec-tty-process.json"), &file).unwrap();
         let sock = b.dir.join("tty.sock");
@@ -340,29 +297,24 @@ fn exec_tty_sends_the_pty_master_over_the_console_socket() {
         let text = String::from_utf8_lossy(&text);
         assert!(text.contains("/dev/pts/"), "{}: {text}", rt.name);
         assert!(text.contains("exec-tty-ok"), "{}: {text}", rt.name);
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
     }
 }
 
 #[test]
 fn exec_tty_with_detach_needs_a_console_socket() {
     for rt in runtimes() {
-        let b = Bundle::new(&["sleep", "300"]);
-        let id = unique("exectty2");
-        start(&rt, &b, &id);
-        let (code, _, err) = exec(&rt, &["-t", "-d", &id, "true"]);
-        assert_eq!(code, 255, "{}: {err}", rt.name);
+        let (b, id, _) = start_sleeper(&rt, "exectty2");
+        let err = exec_refused(&rt, &["-t", "-d", &id, "true"]);
         assert!(err.contains("console socket"), "{}: {err}", rt.name);
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
     }
 }
 
 #[test]
 fn exec_cgroup_joins_an_existing_sub_cgroup() {
     for rt in runtimes() {
-        let b = Bundle::new(&["sleep", "300"]);
-        let id = unique("execsub");
-        start(&rt, &b, &id);
+        let (b, id, _) = start_sleeper(&rt, "execsub");
         let m = cgroups::Manager::new(Some(&b.cgroup_path()), &id, false).unwrap();
         // v1: only the pids hierarchy moves; a unified host takes the path alone.
         let (arg, ctrl_dir) = match m.v1_path("pids") {
@@ -383,11 +335,9 @@ fn exec_cgroup_joins_an_existing_sub_cgroup() {
             let mem = out.lines().find(|l| l.contains(":memory:")).unwrap();
             assert!(mem.ends_with(&b.cgroup_path()), "{}: {mem}", rt.name);
         }
-        let (missing, _, err) = exec(&rt, &["--cgroup", "nosuch", &id, "true"]);
-        assert_eq!(missing, 255, "{}: {err}", rt.name);
-        let (escape, _, err) = exec(&rt, &["--cgroup", "../x", &id, "true"]);
-        assert_eq!(escape, 255, "{}: {err}", rt.name);
+        exec_refused(&rt, &["--cgroup", "nosuch", &id, "true"]);
+        exec_refused(&rt, &["--cgroup", "../x", &id, "true"]);
         let _ = std::fs::remove_dir(&sub);
-        finish(&rt, &b, &id);
+        delete_no_leaks(&rt, &id, &b);
     }
 }

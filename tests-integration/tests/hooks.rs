@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tests_integration::{assert_no_leaks, unique, wait_for, Bundle, Runtime};
+use tests_integration::{assert_no_leaks, runtimes, unique, wait_for, Bundle, Runtime};
 
 const KINDS: [&str; 6] = [
     "prestart",
@@ -17,12 +17,6 @@ const KINDS: [&str; 6] = [
     "poststart",
     "poststop",
 ];
-
-fn runtimes() -> Vec<Runtime> {
-    let mut v = vec![Runtime::runr()];
-    v.extend(Runtime::runc());
-    v
-}
 
 /// The directory hooks write into: `<bundle>/out` on the host, bind-mounted at `/out` inside.
 fn out_dir(b: &Bundle) -> PathBuf {
@@ -107,13 +101,7 @@ struct Seen {
 fn lifecycle(rt: &Runtime) -> Seen {
     let b = hooked_bundle(&["sleep", "100"]);
     let id = unique("hooks");
-    let out = rt.create(&b, &id, &[]);
-    assert!(
-        out.status.success(),
-        "{} create: {}",
-        rt.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rt.create_ok(&b, &id, &[]);
     let pid = rt.state(&id)["pid"].as_i64().unwrap().to_string();
     let dir = out_dir(&b);
     // runc 1.1.5 runs poststart at create time; the runtime spec (and runr) after start.
@@ -342,13 +330,7 @@ fn failing_poststart_and_poststop_hooks_are_warnings() {
             json!({"poststop": [{"path": ok}, {"path": bad}]})
         };
         let id = unique("warnhook");
-        let out = rt.create(&b, &id, &[]);
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            rt.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        rt.create_ok(&b, &id, &[]);
         let start = rt.exec(&["start", &id]);
         let start_err = String::from_utf8_lossy(&start.stderr);
         if rt.name == "runr" {

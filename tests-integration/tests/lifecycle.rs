@@ -1,6 +1,6 @@
 //! create → start → kill → delete on real containers, checked from the host and from inside.
 
-use tests_integration::{assert_no_leaks, unique, wait_for, Bundle, Runtime};
+use tests_integration::{assert_no_leaks, delete_no_leaks, unique, wait_for, Bundle, Runtime};
 
 #[test]
 fn create_does_not_run_the_process_until_start() {
@@ -9,12 +9,7 @@ fn create_does_not_run_the_process_until_start() {
     let mut b = Bundle::shell("touch /tmp/started; exec sleep 100");
     b.config["root"]["readonly"] = false.into();
     let pid_file = b.dir.join("init.pid");
-    let out = rt.create(&b, &id, &["--pid-file", pid_file.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "create: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = rt.create_ok(&b, &id, &["--pid-file", pid_file.to_str().unwrap()]);
     assert!(out.stdout.is_empty(), "create prints nothing on stdout");
 
     let st = rt.state(&id);
@@ -83,7 +78,7 @@ fn status_transitions_and_state_shape() {
     let rt = Runtime::runr();
     let id = unique("shape");
     let b = Bundle::new(&["sleep", "100"]);
-    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.create_ok(&b, &id, &[]);
     let raw = rt.ok(&["state", &id]);
     assert!(
         !raw.ends_with('\n'),
@@ -122,8 +117,7 @@ fn status_transitions_and_state_shape() {
         "delete of a running container without -f fails"
     );
     assert!(String::from_utf8_lossy(&del.stderr).contains("not stopped"));
-    rt.ok(&["delete", "--force", &id]);
-    assert_no_leaks(&rt, &id, &b);
+    delete_no_leaks(&rt, &id, &b);
 }
 
 #[test]
@@ -131,7 +125,7 @@ fn delete_of_a_created_container_kills_its_init() {
     let rt = Runtime::runr();
     let id = unique("delcreated");
     let b = Bundle::new(&["sleep", "100"]);
-    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.create_ok(&b, &id, &[]);
     let pid = rt.state(&id)["pid"].as_i64().unwrap();
     rt.ok(&["delete", &id]);
     assert!(wait_for(5, || !std::path::Path::new(&format!(
@@ -177,7 +171,7 @@ fn concurrent_starts_run_the_process_once() {
     let id = unique("startrace");
     let mut b = Bundle::shell("echo started >> /tmp/log; exec sleep 100");
     b.config["root"]["readonly"] = false.into();
-    assert!(rt.create(&b, &id, &[]).status.success());
+    rt.create_ok(&b, &id, &[]);
     let ok: Vec<bool> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..4)
             .map(|_| s.spawn(|| rt.exec(&["start", &id]).status.success()))
@@ -193,6 +187,5 @@ fn concurrent_starts_run_the_process_once() {
         b.rootfs().join("tmp/log")
     )
     .is_ok_and(|l| l == "started\n")));
-    rt.ok(&["delete", "--force", &id]);
-    assert_no_leaks(&rt, &id, &b);
+    delete_no_leaks(&rt, &id, &b);
 }

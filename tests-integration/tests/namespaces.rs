@@ -5,13 +5,13 @@
 use std::path::Path;
 
 use serde_json::{json, Value};
-use tests_integration::{assert_no_leaks, unique, wait_for, Bundle, Runtime};
+use tests_integration::{assert_no_leaks, runtimes, unique, wait_for, Bundle, Runtime};
 
 /// Runs `script` under runr (and runc when installed) with `edit` applied to the config;
 /// asserts success and returns each runtime's stdout, runr's first.
 fn run_both(script: &str, edit: impl Fn(&mut Value)) -> Vec<(&'static str, String)> {
     let mut outs = Vec::new();
-    for rt in std::iter::once(Runtime::runr()).chain(Runtime::runc()) {
+    for rt in runtimes() {
         let id = unique("ns");
         let mut b = Bundle::shell(script);
         edit(&mut b.config);
@@ -21,6 +21,13 @@ fn run_both(script: &str, edit: impl Fn(&mut Value)) -> Vec<(&'static str, Strin
         outs.push((rt.name, out));
     }
     outs
+}
+
+/// `out`'s lines with each run of whitespace squeezed to one space.
+fn squeezed_lines(out: &str) -> Vec<String> {
+    out.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
 }
 
 /// Every runtime printed the same thing; returns runr's output.
@@ -62,13 +69,7 @@ fn add_ns(config: &mut Value, ns: Value) {
 
 /// Creates and starts a container running `sleep`; returns its host pid.
 fn start_sleeper(rt: &Runtime, b: &Bundle, id: &str) -> i64 {
-    let out = rt.create(b, id, &[]);
-    assert!(
-        out.status.success(),
-        "{} create: {}",
-        rt.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rt.create_ok(b, id, &[]);
     rt.ok(&["start", id]);
     assert!(wait_for(5, || rt.state(id)["status"] == "running"));
     rt.state(id)["pid"].as_i64().unwrap()
@@ -240,8 +241,7 @@ fn user_namespace_maps_ids_and_file_owners() {
     let script = "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; \
                   stat -c '%u:%g' / /etc/passwd /bin/busybox; touch /tmp/made-inside; \
                   readlink /proc/self/ns/user";
-    let mut runtimes = vec![Runtime::runr()];
-    runtimes.extend(Runtime::runc());
+    let runtimes = runtimes();
     let mut outs = Vec::new();
     for rt in &runtimes {
         let id = unique("userns");
@@ -265,10 +265,7 @@ fn user_namespace_maps_ids_and_file_owners() {
         outs.push((rt.name, lines.join("\n")));
     }
     let out = same_everywhere(outs);
-    let norm: Vec<String> = out
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect();
+    let norm = squeezed_lines(&out);
     assert_eq!(
         norm,
         [
@@ -298,10 +295,7 @@ fn user_namespace_with_several_mappings_and_a_non_root_user() {
             c["process"]["user"] = json!({"uid": 1000, "gid": 1000, "additionalGids": [5, 1500]});
         },
     ));
-    let norm: Vec<String> = out
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect();
+    let norm = squeezed_lines(&out);
     assert_eq!(
         norm,
         [
@@ -338,10 +332,7 @@ fn time_namespace_applies_offsets() {
         .unwrap();
     assert_eq!(code, 0, "{err}");
     assert_no_leaks(&rt, &id, &b);
-    let lines: Vec<String> = out
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect();
+    let lines = squeezed_lines(&out);
     assert_eq!(lines.len(), 4, "{out}");
     assert!(lines.contains(&"monotonic 3600 500".to_string()), "{out}");
     assert!(lines.contains(&"boottime 86400 0".to_string()), "{out}");
@@ -362,10 +353,7 @@ fn time_namespace_without_offsets_is_new_but_unshifted() {
     add_ns(&mut b.config, json!({"type": "time"}));
     let (code, out, err) = rt.run(&b, &id);
     assert_eq!(code, 0, "{err}");
-    let lines: Vec<String> = out
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect();
+    let lines = squeezed_lines(&out);
     assert!(lines.contains(&"monotonic 0 0".to_string()), "{out}");
     assert!(lines.contains(&"boottime 0 0".to_string()), "{out}");
     assert_ne!(lines[2], host_ns("time"));
@@ -399,8 +387,7 @@ fn absent_uts_and_net_namespaces_are_the_hosts() {
 #[test]
 fn hostname_without_uts_namespace_is_refused() {
     // runc refuses to set a hostname on the host's UTS namespace; so must runr, at create.
-    let mut runtimes = vec![Runtime::runr()];
-    runtimes.extend(Runtime::runc());
+    let runtimes = runtimes();
     let before = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     for rt in &runtimes {
         let id = unique("nouts");
@@ -422,9 +409,7 @@ fn hostname_without_uts_namespace_is_refused() {
 
 #[test]
 fn joins_another_containers_net_uts_ipc_namespaces_by_path() {
-    let mut runtimes = vec![Runtime::runr()];
-    runtimes.extend(Runtime::runc());
-    for rt in &runtimes {
+    for rt in &runtimes() {
         let a_id = unique("join-a");
         let mut a = Bundle::new(&["sleep", "100"]);
         a.config["hostname"] = json!("container-a");
@@ -469,9 +454,7 @@ fn joins_another_containers_net_uts_ipc_namespaces_by_path() {
 
 #[test]
 fn joins_another_containers_pid_namespace() {
-    let mut runtimes = vec![Runtime::runr()];
-    runtimes.extend(Runtime::runc());
-    for rt in &runtimes {
+    for rt in &runtimes() {
         let a_id = unique("pidjoin-a");
         let a = Bundle::new(&["sleep", "4242"]);
         let a_pid = start_sleeper(rt, &a, &a_id);
@@ -506,16 +489,22 @@ fn joins_another_containers_pid_namespace() {
     }
 }
 
+/// A `true` bundle with new pid and mount namespaces that joins the network namespace at `path`.
+fn joining_network_at(path: &str) -> Bundle {
+    let mut b = Bundle::shell("true");
+    b.config["linux"]["namespaces"] = json!([
+        {"type": "pid"},
+        {"type": "network", "path": path},
+        {"type": "mount"}
+    ]);
+    b
+}
+
 #[test]
 fn joining_a_missing_namespace_path_fails_at_create() {
     let rt = Runtime::runr();
     let id = unique("badns");
-    let mut b = Bundle::shell("true");
-    b.config["linux"]["namespaces"] = json!([
-        {"type": "pid"},
-        {"type": "network", "path": "/proc/999999999/ns/net"},
-        {"type": "mount"}
-    ]);
+    let b = joining_network_at("/proc/999999999/ns/net");
     let (code, _, err) = rt.run(&b, &id);
     assert_ne!(code, 0);
     assert!(
@@ -527,16 +516,9 @@ fn joining_a_missing_namespace_path_fails_at_create() {
 
 #[test]
 fn joining_a_namespace_of_the_wrong_type_fails() {
-    let mut runtimes = vec![Runtime::runr()];
-    runtimes.extend(Runtime::runc());
-    for rt in &runtimes {
+    for rt in &runtimes() {
         let id = unique("wrongns");
-        let mut b = Bundle::shell("true");
-        b.config["linux"]["namespaces"] = json!([
-            {"type": "pid"},
-            {"type": "network", "path": "/proc/self/ns/uts"},
-            {"type": "mount"}
-        ]);
+        let b = joining_network_at("/proc/self/ns/uts");
         let (code, _, err) = rt.run(&b, &id);
         assert_ne!(code, 0, "{}: a uts ns given as network", rt.name);
         assert!(!err.is_empty(), "{}", rt.name);
@@ -571,10 +553,7 @@ fn time_namespace_inside_a_user_namespace() {
     b.config["linux"]["timeOffsets"] = json!({"boottime": {"secs": 1000, "nanosecs": 0}});
     let (code, out, err) = rt.run(&b, &id);
     assert_eq!(code, 0, "{err}");
-    let lines: Vec<String> = out
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect();
+    let lines = squeezed_lines(&out);
     assert!(lines.contains(&"boottime 1000 0".to_string()), "{out}");
     assert_eq!(lines.last().map(String::as_str), Some("0"));
     assert_no_leaks(&rt, &id, &b);
@@ -619,10 +598,7 @@ fn run_in_joined_userns(rt: &Runtime, join_pid: bool) -> (i32, String, String, [
 fn check_joined_userns(rt: &Runtime, join_pid: bool) {
     let (code, out, err, [a_user, a_pid_ns]) = run_in_joined_userns(rt, join_pid);
     assert_eq!(code, 0, "{}: {err}", rt.name);
-    let lines: Vec<String> = out
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect();
+    let lines = squeezed_lines(&out);
     assert_eq!(lines.len(), 8, "{}: {out}", rt.name);
     assert_eq!(
         lines[..3],
@@ -646,18 +622,14 @@ fn check_joined_userns(rt: &Runtime, join_pid: bool) {
 fn joins_another_containers_user_and_pid_namespaces_with_new_others() {
     // The new mount/uts/net/ipc namespaces must belong to the joined user namespace, or its
     // root could neither mount nor set the hostname.
-    let mut runtimes = vec![Runtime::runr()];
-    runtimes.extend(Runtime::runc());
-    for rt in &runtimes {
+    for rt in &runtimes() {
         check_joined_userns(rt, true);
     }
 }
 
 #[test]
 fn joins_another_containers_user_namespace_with_a_new_pid_namespace() {
-    let mut runtimes = vec![Runtime::runr()];
-    runtimes.extend(Runtime::runc());
-    for rt in &runtimes {
+    for rt in &runtimes() {
         check_joined_userns(rt, false);
     }
 }

@@ -5,13 +5,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tests_integration::{assert_no_leaks, unique, Bundle, Runtime};
-
-fn runtimes() -> Vec<Runtime> {
-    let mut v = vec![Runtime::runr()];
-    v.extend(Runtime::runc());
-    v
-}
+use tests_integration::{assert_no_leaks, runtimes, unique, Bundle, Runtime};
 
 /// Runs `args` with `edit` applied under each runtime: (name, exit code, stdout, stderr).
 fn run_all(args: &[&str], edit: impl Fn(&mut Value)) -> Vec<(&'static str, i32, String, String)> {

@@ -8,14 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use tests_integration::{assert_no_leaks, scratch, unique, Bundle, Runtime};
-
-/// runr, then runc when it is installed.
-fn runtimes() -> Vec<Runtime> {
-    let mut v = vec![Runtime::runr()];
-    v.extend(Runtime::runc());
-    v
-}
+use tests_integration::{
+    assert_no_leaks, delete_no_leaks, runtimes, scratch, unique, Bundle, Runtime,
+};
 
 /// Runs `bundle` to completion under `rt` (unique id), asserting exit 0; returns stdout.
 fn run_ok(rt: &Runtime, b: &Bundle, what: &str) -> String {
@@ -659,13 +654,7 @@ fn symlink_escape(link_target: impl Fn(&Path) -> PathBuf) {
         );
         let before = host_mountinfo();
         let id = unique("escape");
-        let out = rt.create(&b, &id, &[]);
-        assert!(
-            out.status.success(),
-            "{}: create: {}",
-            rt.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        rt.create_ok(&b, &id, &[]);
         let host_path = host_target.to_string_lossy().into_owned();
         let after = host_mountinfo();
         assert!(
@@ -720,8 +709,7 @@ fn symlink_escape(link_target: impl Fn(&Path) -> PathBuf) {
             "{}: the mount point was created inside the rootfs",
             rt.name
         );
-        rt.ok(&["delete", "--force", &id]);
-        assert_no_leaks(&rt, &id, &b);
+        delete_no_leaks(&rt, &id, &b);
         std::fs::remove_dir_all(&host_target).unwrap();
         std::fs::remove_dir_all(&src).unwrap();
     }

@@ -19,7 +19,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use tests_integration::{assert_no_leaks, scratch, unique, wait_for, Bundle, Runtime};
+use tests_integration::{
+    assert_no_leaks, delete_no_leaks, runtimes, scratch, unique, wait_for, Bundle, Runtime,
+};
 
 // The seccomp scenarios name x86_64 syscall numbers and architectures.
 #[cfg(not(target_arch = "x86_64"))]
@@ -144,12 +146,6 @@ fn probe_bundle(script: &str) -> Bundle {
     let b = Bundle::shell(script);
     std::fs::copy(probe_bin(), b.rootfs().join("bin/probe")).unwrap();
     b
-}
-
-fn runtimes() -> Vec<Runtime> {
-    let mut v = vec![Runtime::runr()];
-    v.extend(Runtime::runc());
-    v
 }
 
 /// Runs a fresh bundle from `make` under every runtime; returns (name, exit code, stdout).
@@ -462,13 +458,7 @@ fn exec_processes_get_the_filter_like_runc() {
         let mut b = probe_bundle("sleep 100");
         b.config["linux"]["seccomp"] = actions_profile();
         let id = unique("sc-exec");
-        let out = rt.create(&b, &id, &[]);
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            rt.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        rt.create_ok(&b, &id, &[]);
         rt.ok(&["start", &id]);
         let nr = libc::SYS_readahead.to_string();
         let probe = rt.exec(&["exec", &id, "probe", &nr, "1000", "0", "0"]);
@@ -493,8 +483,7 @@ fn exec_processes_get_the_filter_like_runc() {
             "{}: exec killed by SIGSYS",
             rt.name
         );
-        rt.ok(&["delete", "--force", &id]);
-        assert_no_leaks(&rt, &id, &b);
+        delete_no_leaks(&rt, &id, &b);
     }
 }
 
@@ -710,13 +699,7 @@ fn runtime_binary_cannot_be_overwritten_through_proc_exe() {
         // binary can actually run inside (otherwise execve fails with ENOENT on the loader).
         copy_libraries(&rt.bin, &b.rootfs());
         let id = unique("cve5736");
-        let out = rt.create(&b, &id, &[]);
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            rt.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        rt.create_ok(&b, &id, &[]);
         rt.ok(&["start", &id]);
         assert!(wait_for(10, || b.rootfs().join("tmp/block").exists()));
         // The malicious image's entry point: the runtime's own binary, reached through the
@@ -767,8 +750,7 @@ fn runtime_binary_cannot_be_overwritten_through_proc_exe() {
                 "{report}"
             );
         }
-        rt.ok(&["delete", "--force", &id]);
-        assert_no_leaks(&rt, &id, &b);
+        delete_no_leaks(&rt, &id, &b);
         assert!(
             sha(&rt.bin) == before,
             "{}: the runtime binary changed",
@@ -786,20 +768,14 @@ fn created_init_exe_is_closed_to_a_neighbour_like_runc() {
     for rt in runtimes() {
         let a = probe_bundle("sleep 1000");
         let ida = unique("nbr-a");
-        assert!(rt.create(&a, &ida, &[]).status.success(), "{}", rt.name);
+        rt.create_ok(&a, &ida, &[]);
         rt.ok(&["start", &ida]);
         let pid = rt.state(&ida)["pid"].as_i64().unwrap();
         let mut b = probe_bundle("true");
         b.config["linux"]["namespaces"][0] =
             json!({"type": "pid", "path": format!("/proc/{pid}/ns/pid")});
         let idb = unique("nbr-b");
-        let out = rt.create(&b, &idb, &[]);
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            rt.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        rt.create_ok(&b, &idb, &[]);
         // runr's init is a clone of `runr create … <id>`; runc's is `runc init`.
         let needle = if rt.name == "runr" {
             idb.as_str()
@@ -1138,24 +1114,29 @@ fn refused(b: &Bundle, field: &str, words: &str) {
     assert_no_leaks(&rt, &id, b);
 }
 
+/// `run` under runr must succeed with `want` in its stdout, leaving nothing behind.
+fn applied(b: &Bundle, prefix: &str, want: &str) {
+    let rt = Runtime::runr();
+    let id = unique(prefix);
+    let (code, out, err) = rt.run(b, &id);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(want), "{out}");
+    assert_no_leaks(&rt, &id, b);
+}
+
 #[test]
 fn apparmor_profile_applied_or_clearly_refused() {
     let mut b = probe_bundle("cat /proc/self/attr/current");
     b.config["process"]["apparmorProfile"] = json!("unconfined");
     if runtime_core::lsm::apparmor_enabled() {
-        let rt = Runtime::runr();
-        let id = unique("aa");
-        let (code, out, err) = rt.run(&b, &id);
-        assert_eq!(code, 0, "{err}");
-        assert!(out.contains("unconfined"), "{out}");
-        assert_no_leaks(&rt, &id, &b);
+        applied(&b, "aa", "unconfined");
     } else {
         refused(&b, "process.apparmorProfile", "AppArmor is not enabled");
         // An exec'd process asking for a profile fails too, naming the field.
         let rt = Runtime::runr();
         let b = probe_bundle("sleep 100");
         let id = unique("aa-exec");
-        assert!(rt.create(&b, &id, &[]).status.success());
+        rt.create_ok(&b, &id, &[]);
         rt.ok(&["start", &id]);
         let mut p = b.config["process"].clone();
         p["args"] = json!(["true"]);
@@ -1166,8 +1147,7 @@ fn apparmor_profile_applied_or_clearly_refused() {
         let err = String::from_utf8_lossy(&r.stderr);
         assert_eq!(r.status.code(), Some(255), "{err}");
         assert!(err.contains("process.apparmorProfile"), "{err}");
-        rt.ok(&["delete", "--force", &id]);
-        assert_no_leaks(&rt, &id, &b);
+        delete_no_leaks(&rt, &id, &b);
     }
 }
 
@@ -1176,12 +1156,7 @@ fn selinux_labels_applied_or_clearly_refused() {
     let mut b = probe_bundle("cat /proc/self/attr/current");
     b.config["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0");
     if runtime_core::lsm::selinux_enabled() {
-        let rt = Runtime::runr();
-        let id = unique("se");
-        let (code, out, err) = rt.run(&b, &id);
-        assert_eq!(code, 0, "{err}");
-        assert!(out.contains("container_t"), "{out}");
-        assert_no_leaks(&rt, &id, &b);
+        applied(&b, "se", "container_t");
     } else {
         refused(&b, "process.selinuxLabel", "SELinux is not enabled");
         let mut b = probe_bundle("true");
@@ -1249,12 +1224,7 @@ fn exec_cpu_affinity_initial_and_final() {
     let rt = Runtime::runr();
     let b = probe_bundle("sleep 100");
     let id = unique("affinity");
-    let out = rt.create(&b, &id, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rt.create_ok(&b, &id, &[]);
     rt.ok(&["start", &id]);
     for (affinity, want) in [
         (json!({"final": "0"}), "0"),
@@ -1278,8 +1248,7 @@ fn exec_cpu_affinity_initial_and_final() {
     let init = std::fs::read_to_string(format!("/proc/{}/status", rt.state(&id)["pid"]))
         .unwrap_or_default();
     assert!(!init.contains("Cpus_allowed_list:\t0\n"), "{init}");
-    rt.ok(&["delete", "--force", &id]);
-    assert_no_leaks(&rt, &id, &b);
+    delete_no_leaks(&rt, &id, &b);
 }
 
 #[test]
