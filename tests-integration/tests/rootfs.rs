@@ -84,6 +84,21 @@ fn parse_mountinfo(text: &str) -> Vec<MountLine> {
         .collect()
 }
 
+/// [`parse_mountinfo`] with the /sys/fs/cgroup line's flags blanked (runc leaves the v1 cgroup
+/// tmpfs writable although its entry says "ro"), for comparing runtimes.
+fn mounts_but_cgroup_flags(text: &str) -> Vec<MountLine> {
+    parse_mountinfo(text)
+        .into_iter()
+        .map(|mut m| {
+            if m.point == "/sys/fs/cgroup" {
+                m.opts = String::new();
+                m.superopts = String::new();
+            }
+            m
+        })
+        .collect()
+}
+
 fn mount_at<'a>(mounts: &'a [MountLine], point: &str) -> &'a MountLine {
     mounts
         .iter()
@@ -163,23 +178,15 @@ fn default_mounts_match_runc() {
 
     // Same mounts, same flags as runc, in the same order. runc leaves the v1 cgroup tmpfs
     // writable although the entry says "ro": that one line is compared without its flags.
-    let norm = |text: &str| -> Vec<MountLine> {
-        parse_mountinfo(text)
-            .into_iter()
-            .map(|mut m| {
-                if m.point == "/sys/fs/cgroup" {
-                    m.opts = String::new();
-                    m.superopts = String::new();
-                }
-                m
-            })
-            .collect()
-    };
     for (name, out, other) in &outs[1..] {
         let out = out.replace(other.dir.to_str().unwrap(), outs[0].2.dir.to_str().unwrap());
         let cg = |b: &Bundle| b.cgroup_path();
         let out = out.replace(&cg(other), &cg(&outs[0].2));
-        assert_eq!(norm(&outs[0].1), norm(&out), "mountinfo: runr vs {name}");
+        assert_eq!(
+            mounts_but_cgroup_flags(&outs[0].1),
+            mounts_but_cgroup_flags(&out),
+            "mountinfo: runr vs {name}"
+        );
     }
 }
 
@@ -604,16 +611,7 @@ fn docker_default_config_mounts_match_runc() {
         let text = text
             .replace(b.dir.to_str().unwrap(), "BUNDLE")
             .replace(&b.cgroup_path(), "CGROUP");
-        parse_mountinfo(&text)
-            .into_iter()
-            .map(|mut m| {
-                if m.point == "/sys/fs/cgroup" {
-                    m.opts = String::new();
-                    m.superopts = String::new();
-                }
-                m
-            })
-            .collect()
+        mounts_but_cgroup_flags(&text)
     };
     for (name, o, ob) in &outs[1..] {
         assert_eq!(
