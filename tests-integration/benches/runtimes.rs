@@ -28,7 +28,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tests_integration::{scratch, unique, which, Bundle, Runtime};
+use tests_integration::{compile_static_c, scratch, unique, which, Bundle, Runtime};
 
 const HUGETLB: &str = "/sys/fs/cgroup/hugetlb";
 const DOCKER_CONFIG: &str = "/work/shared/fixtures/engine-configs/docker-config-default.json";
@@ -313,23 +313,7 @@ struct RssSpawn {
 
 impl RssSpawn {
     fn build() -> Result<RssSpawn, String> {
-        let dir = bench_dir();
-        let src = dir.join("rss-spawn.c");
-        let bin = dir.join("rss-spawn");
-        std::fs::write(&src, include_str!("rss-spawn.c")).map_err(|e| e.to_string())?;
-        let cc = std::env::var("CC").unwrap_or_else(|_| "gcc".into());
-        let out = Command::new(&cc)
-            .args(["-static", "-O2", "-o"])
-            .arg(&bin)
-            .arg(&src)
-            .output()
-            .map_err(|e| format!("{cc}: {e} (install gcc and libc6-dev)"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{cc} -static rss-spawn.c: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
+        let bin = compile_static_c(include_str!("rss-spawn.c"), bench_dir(), "rss-spawn")?;
         Ok(RssSpawn { bin })
     }
 

@@ -455,3 +455,26 @@ pub fn receive_fd(listener: &UnixListener) -> OwnedFd {
     }
     panic!("no fd received over the console socket");
 }
+
+/// Builds the C program `source` with `gcc -static` (or `$CC`) as `dir/name`; the error says
+/// what to install. Static, so it runs in a busybox rootfs and costs little memory.
+pub fn compile_static_c(source: &str, dir: &Path, name: &str) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let src = dir.join(format!("{name}.c"));
+    let bin = dir.join(name);
+    std::fs::write(&src, source).map_err(|e| format!("{}: {e}", src.display()))?;
+    let cc = std::env::var("CC").unwrap_or_else(|_| "gcc".into());
+    let out = Command::new(&cc)
+        .args(["-static", "-O2", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .map_err(|e| format!("{cc}: {e} (install gcc and libc6-dev)"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cc} -static {name}.c: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(bin)
+}

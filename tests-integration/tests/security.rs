@@ -13,6 +13,7 @@
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,7 +21,8 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 use tests_integration::{
-    assert_no_leaks, delete_no_leaks, runtimes, scratch, unique, wait_for, Bundle, Runtime,
+    assert_no_leaks, compile_static_c, delete_no_leaks, runtimes, scratch, unique, wait_for,
+    Bundle, Runtime,
 };
 
 // The seccomp scenarios name x86_64 syscall numbers and architectures.
@@ -117,34 +119,26 @@ int main(int argc, char **argv) {
 }
 "#;
 
-/// The compiled probe (once per test binary). gcc is a test dependency of this file.
-fn probe_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
+/// The compiled probe (once per test binary), kept in memory: the build directory is removed
+/// at once, so nothing stays in the scratch directory after the tests.
+fn probe_bin() -> &'static [u8] {
+    static BIN: OnceLock<Vec<u8>> = OnceLock::new();
     BIN.get_or_init(|| {
         let dir = scratch().join(unique("probe"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = dir.join("probe.c");
-        std::fs::write(&src, PROBE_C).unwrap();
-        let bin = dir.join("probe");
-        let out = Command::new("gcc")
-            .args(["-static", "-O1", "-o"])
-            .arg(&bin)
-            .arg(&src)
-            .output()
-            .expect("gcc is needed to build the syscall probe (apt-get install gcc libc6-dev)");
-        assert!(
-            out.status.success(),
-            "gcc failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        bin
+        let built = compile_static_c(PROBE_C, &dir, "probe").map(std::fs::read);
+        let _ = std::fs::remove_dir_all(&dir);
+        built
+            .expect("gcc is needed to build the syscall probe")
+            .expect("read the built probe")
     })
 }
 
 /// A bundle running `script` with /bin/probe in its rootfs.
 fn probe_bundle(script: &str) -> Bundle {
     let b = Bundle::shell(script);
-    std::fs::copy(probe_bin(), b.rootfs().join("bin/probe")).unwrap();
+    let path = b.rootfs().join("bin/probe");
+    std::fs::write(&path, probe_bin()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     b
 }
 
