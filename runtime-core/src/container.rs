@@ -175,10 +175,12 @@ impl Container {
         let config = bundle.dir.join("config.json");
 
         // Namespace files are opened here, on the host, where their paths mean what they say.
-        let ns = namespaces::plan(linux).map_err(|(i, e)| Error::Config {
-            config: config.clone(),
-            field: format!("linux.namespaces[{i}].path"),
-            reason: e.to_string(),
+        let ns = namespaces::plan(linux).map_err(|(i, e)| {
+            Error::config(
+                &config,
+                format!("linux.namespaces[{i}].path"),
+                e.to_string(),
+            )
         })?;
 
         let cgroup_path = linux
@@ -218,13 +220,10 @@ impl Container {
         let parent_places_init = new_user_ns;
         // The seccomp filter is compiled once, here; the init only loads the bytes.
         let seccomp = match linux.seccomp() {
-            Some(sc) => Some(crate::seccomp_cache::compile(&opts.root, sc).map_err(
-                |(field, reason)| Error::Config {
-                    config: config.clone(),
-                    field,
-                    reason,
-                },
-            )?),
+            Some(sc) => Some(
+                crate::seccomp_cache::compile(&opts.root, sc)
+                    .map_err(|(field, reason)| Error::config(&config, field, reason))?,
+            ),
             None => None,
         };
 
@@ -616,11 +615,7 @@ pub(crate) fn connect_console(
     terminal: bool,
     config: &Path,
 ) -> Result<Option<OwnedFd>> {
-    let bad = |reason: &str| Error::Config {
-        config: config.to_path_buf(),
-        field: "process.terminal".into(),
-        reason: reason.into(),
-    };
+    let bad = |reason: &str| Error::config(config, "process.terminal", reason);
     match (console, terminal) {
         (Console::None, true) => Err(bad(
             "a terminal was requested but no console socket was given",

@@ -2,7 +2,7 @@
 //! the syscall and errno, the hook. Messages follow runc's wording where engines or users match
 //! on it ("container does not exist", "container not running").
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::process::InitStep;
 use crate::sys::SysError;
@@ -77,6 +77,19 @@ impl Error {
     pub(crate) fn sys(context: impl Into<String>) -> impl FnOnce(SysError) -> Error {
         let context = context.into();
         move |error| Error::Sys { context, error }
+    }
+
+    /// A problem with `field` of the bundle's `config` file.
+    pub(crate) fn config(
+        config: &Path,
+        field: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Error {
+        Error::Config {
+            config: config.to_path_buf(),
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn state(path: impl Into<PathBuf>, reason: impl ToString) -> Error {

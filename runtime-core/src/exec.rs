@@ -69,11 +69,7 @@ impl Container {
     pub fn exec(&self, process: &Process, opts: ExecOptions) -> Result<ExecProcess> {
         let id = self.st.id.clone();
         let config = self.st.bundle.join("config.json");
-        let bad = |field: &str, reason: &str| Error::Config {
-            config: config.clone(),
-            field: field.into(),
-            reason: reason.into(),
-        };
+        let bad = |field: &str, reason: &str| Error::config(&config, field, reason);
         let args = process.args().as_deref().unwrap_or_default();
         if args.is_empty() || args[0].is_empty() {
             return Err(bad("process.args", "must name a program to run"));
@@ -118,13 +114,8 @@ impl Container {
         let filter = match linux.and_then(|l| l.seccomp().as_ref()) {
             Some(sc) => Some(
                 // The state root: where create cached the same profile's filter.
-                seccomp_cache::compile(self.dir.parent().unwrap_or(&self.dir), sc).map_err(
-                    |(field, reason)| Error::Config {
-                        config: config.clone(),
-                        field,
-                        reason,
-                    },
-                )?,
+                seccomp_cache::compile(self.dir.parent().unwrap_or(&self.dir), sc)
+                    .map_err(|(field, reason)| Error::config(&config, field, reason))?,
             ),
             None => None,
         };

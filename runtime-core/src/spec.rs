@@ -46,12 +46,8 @@ impl Bundle {
     pub fn load(dir: &Path) -> Result<Bundle> {
         let dir = absolute(dir);
         let config = dir.join("config.json");
-        let bad = |field: &str, reason: String| Error::Config {
-            config: config.clone(),
-            field: field.to_string(),
-            reason,
-        };
-        let raw = std::fs::read(&config).map_err(|e| bad("cannot read", io_reason(&e)))?;
+        let raw = std::fs::read(&config)
+            .map_err(|e| Error::config(&config, "cannot read", io_reason(&e)))?;
         Bundle::from_config(&dir, &raw)
     }
 
@@ -61,11 +57,7 @@ impl Bundle {
     pub fn from_config(dir: &Path, raw: &[u8]) -> Result<Bundle> {
         let dir = absolute(dir);
         let config = dir.join("config.json");
-        let bad = |field: &str, reason: String| Error::Config {
-            config: config.clone(),
-            field: field.to_string(),
-            reason,
-        };
+        let bad = |field: &str, reason: String| Error::config(&config, field, reason);
         let mut warnings = Vec::new();
         let parsed: std::result::Result<Spec, _> = parse_json(raw);
         let parsed = match parsed {
