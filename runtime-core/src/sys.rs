@@ -1006,36 +1006,9 @@ pub fn open_tree_clone(path: &Path) -> SysResult<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// `mount_setattr(fd, "", AT_EMPTY_PATH)` making the (detached) mount read-only, nosuid, nodev.
+/// `mount_setattr(fd, "", AT_EMPTY_PATH)` making the (detached) mount read-only and nodev.
 pub fn mount_set_readonly(fd: BorrowedFd<'_>) -> SysResult<()> {
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
-    const MOUNT_ATTR_RDONLY: u64 = 0x1;
-    const MOUNT_ATTR_NODEV: u64 = 0x4;
-    let attr = MountAttr {
-        attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    // SAFETY: an empty NUL-terminated path and a valid mount_attr whose size is passed; both live
-    // across the call and the kernel keeps no pointer.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_EMPTY_PATH,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    Errno::result(rc).map(drop).ctx(SysOp::Mount, None)
+    mount_setattr(fd, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV, 0).ctx(SysOp::Mount, None)
 }
 
 /// `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`: runs the file `fd` refers to. Only returns on
@@ -1101,6 +1074,14 @@ pub fn mount_setattr_recursive(
     clear: u64,
     display: &Path,
 ) -> SysResult<()> {
+    const AT_RECURSIVE: libc::c_uint = 0x8000;
+    mount_setattr(fd, AT_RECURSIVE, set, clear).ctx(SysOp::Mount, Some(display))
+}
+
+/// `mount_setattr(fd, "", AT_EMPTY_PATH | flags, {set, clear})`: the one raw call behind the
+/// wrappers above.
+fn mount_setattr(fd: BorrowedFd<'_>, flags: libc::c_uint, set: u64, clear: u64) -> nix::Result<()> {
+    /// The kernel's `struct mount_attr` (version 0, 32 bytes).
     #[repr(C)]
     struct MountAttr {
         attr_set: u64,
@@ -1108,27 +1089,25 @@ pub fn mount_setattr_recursive(
         propagation: u64,
         userns_fd: u64,
     }
-    const AT_RECURSIVE: libc::c_uint = 0x8000;
     let attr = MountAttr {
         attr_set: set,
         attr_clr: clear,
         propagation: 0,
         userns_fd: 0,
     };
-    let flags = AT_RECURSIVE | libc::AT_EMPTY_PATH as libc::c_uint;
     // SAFETY: the kernel reads one live mount_attr of the size given and an empty, NUL-terminated
-    // path; the fd is borrowed for the call.
+    // path; the fd is borrowed for the call and the kernel keeps no pointer.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
             fd.as_raw_fd(),
             c"".as_ptr(),
-            flags,
+            flags | libc::AT_EMPTY_PATH as libc::c_uint,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
     };
-    Errno::result(rc).map(drop).ctx(SysOp::Mount, Some(display))
+    Errno::result(rc).map(drop)
 }
 
 /// Fails with EPERM when the working directory is outside the process's root (getcwd(2) then
