@@ -84,16 +84,11 @@ fn main() {
                 if let Some(u) = &unshare {
                     let mut c = Command::new(u);
                     c.args(["-fmuipnC", "true"]);
-                    lower.push(spawn(&mut c).expect("unshare").wall);
+                    lower.push(spawn(&mut c).expect("unshare"));
                 }
                 continue;
             }
-            run[k].push(
-                plain
-                    .run(&rts[k])
-                    .unwrap_or_else(|e| fail(&rts[k], &e))
-                    .wall,
-            );
+            run[k].push(plain.run(&rts[k]).unwrap_or_else(|e| fail(&rts[k], &e)));
         }
     }
     table.time("run true", &run);
@@ -140,7 +135,7 @@ fn main() {
     let mut run = vec![Vec::new(); rts.len()];
     for i in 0..runs {
         for k in rotation(i, rts.len()) {
-            run[k].push(sec.run(&rts[k]).unwrap_or_else(|e| fail(&rts[k], &e)).wall);
+            run[k].push(sec.run(&rts[k]).unwrap_or_else(|e| fail(&rts[k], &e)));
         }
     }
     table.time("seccomp+mem: run true", &run);
@@ -262,30 +257,25 @@ impl Bench {
         r
     }
 
-    fn run(&self, rt: &Runtime) -> Result<Sample, String> {
+    fn run(&self, rt: &Runtime) -> Result<Duration, String> {
         let id = unique("bench-run");
         cmd(rt, &["run", "--bundle", Self::bundle_arg(&self.once), &id])
     }
 
-    fn create(&self, rt: &Runtime, b: &Bundle, id: &str) -> Result<Sample, String> {
+    fn create(&self, rt: &Runtime, b: &Bundle, id: &str) -> Result<Duration, String> {
         cmd(rt, &["create", "--bundle", Self::bundle_arg(b), id])
     }
 }
 
-#[derive(Clone, Copy)]
-struct Sample {
-    wall: Duration,
-}
-
 /// Runs a runtime subcommand: stdio is /dev/null (a container's init inherits create's stdio),
 /// stderr goes to a file that is shown if it fails.
-fn cmd(rt: &Runtime, args: &[&str]) -> Result<Sample, String> {
+fn cmd(rt: &Runtime, args: &[&str]) -> Result<Duration, String> {
     let mut c = rt.command(args);
     c.stdout(Stdio::null());
     spawn(&mut c).map_err(|e| format!("{} {}: {e}", rt.name, args.join(" ")))
 }
 
-fn spawn(c: &mut Command) -> Result<Sample, String> {
+fn spawn(c: &mut Command) -> Result<Duration, String> {
     let err_path = bench_dir().join(format!("stderr-{:?}", std::thread::current().id()));
     let err = File::create(&err_path).map_err(|e| e.to_string())?;
     c.stderr(err).stdin(Stdio::null());
@@ -299,7 +289,7 @@ fn spawn(c: &mut Command) -> Result<Sample, String> {
         let text = std::fs::read_to_string(&err_path).unwrap_or_default();
         return Err(format!("{status}: {}", text.trim()));
     }
-    Ok(Sample { wall })
+    Ok(wall)
 }
 
 fn fail(rt: &Runtime, e: &str) -> ! {
@@ -416,9 +406,9 @@ fn cycle_phase(rts: &[Runtime], b: &Bench, runs: usize) -> Cycles {
             }
             let delete = cmd(rt, &["delete", &id]).unwrap_or_else(|e| fail(rt, &e));
             c.total[k].push(t0.elapsed());
-            c.create[k].push(create.wall);
-            c.start[k].push(start.wall);
-            c.delete[k].push(delete.wall);
+            c.create[k].push(create);
+            c.start[k].push(start);
+            c.delete[k].push(delete);
         }
     }
     let _ = std::fs::remove_file(&pid_file);
@@ -470,7 +460,7 @@ fn exec_phase(rts: &[Runtime], b: &Bench, runs: usize) -> Vec<Vec<Duration>> {
     for i in 0..runs {
         for k in rotation(i, rts.len()) {
             let s = cmd(&rts[k], &["exec", &ids[k], "true"]).unwrap_or_else(|e| fail(&rts[k], &e));
-            out[k].push(s.wall);
+            out[k].push(s);
         }
     }
     for (rt, id) in rts.iter().zip(&ids) {
