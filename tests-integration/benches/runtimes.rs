@@ -28,9 +28,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tests_integration::{compile_static_c, scratch, unique, which, Bundle, Runtime};
+use tests_integration::{compile_static_c, scratch, unique, which, Bundle, HugetlbV1, Runtime};
 
-const HUGETLB: &str = "/sys/fs/cgroup/hugetlb";
 const DOCKER_CONFIG: &str = "/work/shared/fixtures/engine-configs/docker-config-default.json";
 const BATCH: usize = 100;
 const PARALLEL: usize = 4;
@@ -39,7 +38,7 @@ fn main() {
     let runs = env_number("BENCH_RUNS", 30);
     let batch_runs = env_number("BENCH_BATCH_RUNS", 3);
     // Declared first, dropped last: after the runtimes' Drop has deleted what is left.
-    let _hugetlb: Option<HugetlbMount>;
+    let _hugetlb: Option<HugetlbV1>;
     let _dir = TempDir;
     let mut rts = runtimes();
     if rts.is_empty() {
@@ -49,7 +48,27 @@ fn main() {
     _hugetlb = rts
         .iter()
         .any(|r| r.name == "crun")
-        .then(HugetlbMount::ensure)
+        .then(|| match HugetlbV1::ensure() {
+            Ok(h) if h.mounted() => {
+                println!(
+                    "# mounted hugetlb as a v1 hierarchy at {}: crun 1.8.1 refuses a hybrid \
+                     host whose cgroup2 has a controller; unmounted at the end",
+                    HugetlbV1::PATH
+                );
+                Some(h)
+            }
+            Ok(h) => {
+                println!(
+                    "# hugetlb left as it is at {} (already a v1 hierarchy, or no hybrid host)",
+                    HugetlbV1::PATH
+                );
+                Some(h)
+            }
+            Err(e) => {
+                println!("# could not mount hugetlb ({e}); crun may fail");
+                None
+            }
+        })
         .flatten();
 
     println!(
@@ -631,56 +650,6 @@ impl Table {
                 }
             }
             println!("{line}");
-        }
-    }
-}
-
-/// hugetlb mounted as a v1 hierarchy for crun's sake; unmounted on drop when this process did it.
-struct HugetlbMount;
-
-impl HugetlbMount {
-    fn ensure() -> Option<HugetlbMount> {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        if mountinfo
-            .lines()
-            .any(|l| l.split(' ').nth(4) == Some(HUGETLB))
-        {
-            println!("# hugetlb already mounted as a v1 hierarchy at {HUGETLB} (crun needs it)");
-            return None;
-        }
-        let _ = std::fs::create_dir_all(HUGETLB);
-        let ok = Command::new("mount")
-            .args(["-t", "cgroup", "-o", "hugetlb", "cgroup", HUGETLB])
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            println!(
-                "# mounted hugetlb as a v1 hierarchy at {HUGETLB}: crun 1.8.1 refuses a hybrid \
-                 host whose cgroup2 has a controller; unmounted at the end"
-            );
-            Some(HugetlbMount)
-        } else {
-            println!("# could not mount hugetlb at {HUGETLB}; crun may fail");
-            None
-        }
-    }
-}
-
-impl Drop for HugetlbMount {
-    fn drop(&mut self) {
-        let busy = std::fs::read_dir(HUGETLB)
-            .map(|d| d.flatten().any(|e| e.file_type().is_ok_and(|t| t.is_dir())))
-            .unwrap_or(false);
-        if busy {
-            println!("# {HUGETLB} has cgroups in it (someone else's): left mounted");
-            return;
-        }
-        let ok = Command::new("umount")
-            .arg(HUGETLB)
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            let _ = std::fs::remove_dir(HUGETLB);
         }
     }
 }

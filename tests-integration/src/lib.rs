@@ -478,3 +478,81 @@ pub fn compile_static_c(source: &str, dir: &Path, name: &str) -> Result<PathBuf,
     }
     Ok(bin)
 }
+
+/// hugetlb as a cgroup v1 hierarchy at [`HugetlbV1::PATH`] on a hybrid host, where it otherwise
+/// lives only in cgroup2. Some tools want every controller they know in v1: crun 1.8.1 refuses
+/// the host without it, containerd 1.6's shim finds no metrics and no OOM events. runr works
+/// either way. A guard that mounted it puts the host back when dropped: the empty cgroups made
+/// below it are removed, the hierarchy unmounted and the mount point removed.
+pub struct HugetlbV1 {
+    mounted: bool,
+}
+
+impl HugetlbV1 {
+    pub const PATH: &'static str = "/sys/fs/cgroup/hugetlb";
+
+    /// Mounts it, unless it is mounted already or the host has no cgroup2 beside v1; then
+    /// [`HugetlbV1::mounted`] is false and dropping the guard changes nothing.
+    pub fn ensure() -> Result<HugetlbV1, String> {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let there = mountinfo
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some(Self::PATH));
+        if there || !Path::new("/sys/fs/cgroup/unified").exists() {
+            return Ok(HugetlbV1 { mounted: false });
+        }
+        let _ = std::fs::create_dir_all(Self::PATH);
+        let out = Command::new("mount")
+            .args(["-t", "cgroup", "-o", "hugetlb", "cgroup", Self::PATH])
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
+        if !out.status.success() {
+            let _ = std::fs::remove_dir(Self::PATH);
+            return Err(format!(
+                "mount -t cgroup -o hugetlb at {}: {}",
+                Self::PATH,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(HugetlbV1 { mounted: true })
+    }
+
+    /// Whether this guard mounted the hierarchy (and will unmount it).
+    pub fn mounted(&self) -> bool {
+        self.mounted
+    }
+}
+
+impl Drop for HugetlbV1 {
+    fn drop(&mut self) {
+        if !self.mounted {
+            return;
+        }
+        // What used the hierarchy leaves empty cgroups behind; rmdir removes only a cgroup with
+        // no process and no child, so one still in use stays (and so does the mount).
+        fn remove_empty_cgroups(dir: &Path) {
+            for sub in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if sub.file_type().is_ok_and(|t| t.is_dir()) {
+                    remove_empty_cgroups(&sub.path());
+                    let _ = std::fs::remove_dir(sub.path());
+                }
+            }
+        }
+        let root = Path::new(Self::PATH);
+        remove_empty_cgroups(root);
+        let in_use = std::fs::read_dir(root)
+            .map(|d| d.flatten().any(|e| e.file_type().is_ok_and(|t| t.is_dir())))
+            .unwrap_or(false);
+        if in_use {
+            eprintln!("{}: cgroups in use below it, left mounted", Self::PATH);
+            return;
+        }
+        let unmounted = Command::new("umount")
+            .arg(root)
+            .status()
+            .is_ok_and(|s| s.success());
+        if unmounted {
+            let _ = std::fs::remove_dir(root);
+        }
+    }
+}

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tests_integration::{scratch, unique, which};
+use tests_integration::{scratch, unique, which, HugetlbV1};
 
 /// The runtime under test, as each engine names it.
 struct Rt {
@@ -811,8 +811,8 @@ struct Engines {
     runr: PathBuf,
     /// Daemons this harness (re)started itself: reaped when stopped.
     children: std::cell::RefCell<Vec<std::process::Child>>,
-    /// The harness mounted hugetlb as a v1 hierarchy (and unmounts it at the end).
-    mounted_hugetlb: std::cell::Cell<bool>,
+    /// hugetlb as a v1 hierarchy while the suite runs (dropped, so unmounted, by `down`).
+    hugetlb: std::cell::RefCell<Option<HugetlbV1>>,
 }
 
 impl Engines {
@@ -825,30 +825,16 @@ impl Engines {
     /// containerd 1.6's shim reads a hybrid host's cgroups as v1 and finds no metrics (docker
     /// stats, ctr metrics) and no OOM events unless every controller it knows has a v1 mount:
     /// on this host hugetlb lives only in cgroup2. Mount it as v1 for the suite (runc needs it
-    /// as much as runr; runr itself works either way) and put the host back afterwards.
+    /// as much as runr; runr itself works either way); `down` puts the host back.
     fn mount_hugetlb_v1(&self) {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        if mountinfo.contains(" /sys/fs/cgroup/hugetlb ")
-            || !Path::new("/sys/fs/cgroup/unified").exists()
-        {
-            return;
-        }
-        let _ = std::fs::create_dir_all("/sys/fs/cgroup/hugetlb");
-        let out = run(
-            "mount",
-            &[
-                "-t",
-                "cgroup",
-                "-o",
-                "hugetlb",
-                "cgroup",
-                "/sys/fs/cgroup/hugetlb",
-            ],
-            None,
-        );
-        if out.code == 0 {
-            println!("engines: mounted hugetlb as a v1 hierarchy for containerd's shim (removed afterwards)");
-            self.mounted_hugetlb.set(true);
+        match HugetlbV1::ensure() {
+            Ok(h) => {
+                if h.mounted() {
+                    println!("engines: mounted hugetlb as a v1 hierarchy for containerd's shim (removed afterwards)");
+                }
+                *self.hugetlb.borrow_mut() = Some(h);
+            }
+            Err(e) => println!("engines: {e} (containerd's metrics and OOM events may fail)"),
         }
     }
 
@@ -974,6 +960,7 @@ impl Engines {
         {
             run("podman", &["rm", "-f", c], None);
         }
+        drop(self.hugetlb.take());
     }
 }
 
@@ -1017,7 +1004,7 @@ fn main() -> std::process::ExitCode {
         scripts,
         runr: runr.clone(),
         children: Default::default(),
-        mounted_hugetlb: Default::default(),
+        hugetlb: Default::default(),
     };
     std::fs::create_dir_all(&engines.dir).unwrap();
     if let Err(e) = engines.up() {
