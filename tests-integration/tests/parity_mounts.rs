@@ -319,6 +319,22 @@ fn a_config_without_namespaces_inherits_every_namespace_of_the_runtime() {
         );
         let root = std::fs::read_link(format!("/proc/{pid}/root")).unwrap();
         assert_eq!(root, b.rootfs(), "{}: chrooted into the rootfs", rt.name);
+        // An exec'd process shares the mount namespace too, and must land in the same chroot,
+        // not in the host's `/` (the rootfs's /etc/hostname says "image").
+        let out = rt.exec(&["exec", &id, "cat", "/etc/hostname"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if rt.name == "runc" && err.contains("ns paths are empty") {
+            // runc 1.1.5 cannot exec into a container that lists no namespace at all.
+            eprintln!("runc {}: exec refused: {err}", runc_version(&rt));
+        } else {
+            assert!(out.status.success(), "{} exec: {err}", rt.name);
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "image\n",
+                "{}",
+                rt.name
+            );
+        }
         if rt.name == "runr" {
             // Nothing mounted below the bundle, no propagation changed: the host's mount table
             // is untouched.
