@@ -164,6 +164,64 @@ fn userns_with_two_inaccessible_bind_mounts_then_exec() {
     assert_eq!(same_everywhere(&outs), want);
 }
 
+/// A tmpfs mounted on a fresh host directory, made shared; unmounted and removed on drop.
+struct SharedTmpfs(std::path::PathBuf);
+
+impl SharedTmpfs {
+    fn new() -> SharedTmpfs {
+        let dir = tests_integration::scratch().join(unique("shared"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let guard = SharedTmpfs(dir);
+        let d = guard.0.to_str().unwrap();
+        for args in [vec!["-t", "tmpfs", "tmpfs", d], vec!["--make-shared", d]] {
+            let st = Command::new("mount").args(&args).status().unwrap();
+            assert!(st.success(), "mount {args:?}");
+        }
+        guard
+    }
+}
+
+impl Drop for SharedTmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn userns_bind_of_a_shared_host_mount_is_a_slave_of_it() {
+    // The source, opened by the runtime on the host, must still come out as a slave in the
+    // container (as a bind made inside the container's rslave namespace does): never a peer
+    // through which the container's mounts would reach the host.
+    let shared = SharedTmpfs::new();
+    let src = shared.0.join("private/dir");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::set_permissions(
+        shared.0.join("private"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    let script = "awk '$5 == \"/tmp/m\" {for (i = 7; $i != \"-\"; i++) print $i}' \
+                  /proc/self/mountinfo";
+    let mut outs = Vec::new();
+    for rt in runtimes() {
+        let mut b = userns_bundle_with_inaccessible_sources(&["sh", "-c", script]);
+        b.config["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"source": src, "destination": "/tmp/m", "options": ["rbind"]}));
+        let (code, out, err) = run(&rt, &b, "userns-shared", &[]);
+        assert_eq!(code, 0, "{}: {out}{err}", rt.name);
+        assert!(
+            out.starts_with("master:") && out.lines().count() == 1,
+            "{}: {out}",
+            rt.name
+        );
+        outs.push((rt.name, out));
+    }
+    same_everywhere(&outs);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Item 9: --no-pivot leaves no full host procfs behind
 
