@@ -247,6 +247,7 @@ impl Container {
             any_user,
             new_cgroup,
             new_pid,
+            own_mount,
             fork_for_pid,
             ..
         } = ns;
@@ -268,12 +269,7 @@ impl Container {
             fork_for_pid,
             cgroup_join,
             no_pivot: opts.no_pivot,
-            mount_ns: linux
-                .namespaces()
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Mount),
+            mount_ns: own_mount,
             detached_sources,
             no_new_keyring: opts.no_new_keyring,
             preserve_fds: opts.preserve_fds,
