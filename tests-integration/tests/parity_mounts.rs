@@ -164,6 +164,32 @@ fn userns_with_two_inaccessible_bind_mounts_then_exec() {
     assert_eq!(same_everywhere(&outs), want);
 }
 
+#[test]
+fn userns_bind_source_that_does_not_exist_is_refused_naming_it() {
+    for rt in runtimes() {
+        let mut b = userns_bundle_with_inaccessible_sources(&["true"]);
+        let mounts = b.config["mounts"].as_array_mut().unwrap();
+        let index = mounts.len();
+        mounts.push(
+            json!({"source": "/nonexistent-runr-source", "destination": "/tmp/m",
+                           "options": ["bind"]}),
+        );
+        let id = unique("userns-nosrc");
+        let out = rt.create(&b, &id, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{}: create accepted it", rt.name);
+        assert!(
+            err.contains("nonexistent-runr-source"),
+            "{}: {err}",
+            rt.name
+        );
+        if rt.name == "runr" {
+            assert!(err.contains(&format!("mounts[{index}].source")), "{err}");
+        }
+        assert_no_leaks(&rt, &id, &b);
+    }
+}
+
 /// A tmpfs mounted on a fresh host directory, made shared; unmounted and removed on drop.
 struct SharedTmpfs(std::path::PathBuf);
 
