@@ -315,8 +315,9 @@ impl Bundle {
 /// A container with no `mount` namespace entry shares the runtime's mount namespace (the spec:
 /// a type not listed is inherited): whatever it mounted would be mounted on the host and stay
 /// there after the container is gone (runc mounts it all, makes the host's `/` rslave and leaves
-/// every mount behind). So runr only chroots into the rootfs and refuses every field that needs
-/// a mount; runc refuses masked and read-only paths there too.
+/// every mount behind, and makes the device nodes in the image's own /dev). So runr only chroots
+/// into the rootfs and refuses every field that needs a mount or a device node; runc refuses
+/// masked and read-only paths there too.
 fn check_without_mount_namespace(spec: &Spec) -> std::result::Result<(), (String, String)> {
     let why = "needs a mount namespace: without a linux.namespaces entry of type mount the \
                container shares the runtime's, and this would change the host's mount table";
@@ -341,6 +342,10 @@ fn check_without_mount_namespace(spec: &Spec) -> std::result::Result<(), (String
                     .as_ref()
                     .is_some_and(|p| !p.is_empty())
             }),
+        ),
+        (
+            "linux.devices",
+            linux.is_some_and(|l| l.devices().as_ref().is_some_and(|d| !d.is_empty())),
         ),
         (
             "root.readonly",

@@ -442,10 +442,10 @@ type Edit = fn(&mut Value);
 #[test]
 fn without_a_mount_namespace_fields_that_need_one_are_refused() {
     // runc would mount these in the runtime's mount namespace (the host's) and leave them
-    // there; it refuses maskedPaths and readonlyPaths ("unable to restrict sys entries without
+    // there (and make the devices in the image's /dev); it refuses maskedPaths and readonlyPaths ("unable to restrict sys entries without
     // a private MNT namespace"). runr refuses every such field, naming it, and leaves nothing.
     let rt = Runtime::runr();
-    let cases: [(&str, Edit); 5] = [
+    let cases: [(&str, Edit); 6] = [
         (
             "mounts",
             |c| c["mounts"] = json!([{"destination": "/proc", "type": "proc", "source": "proc"}]),
@@ -460,6 +460,10 @@ fn without_a_mount_namespace_fields_that_need_one_are_refused() {
             c["linux"]["rootfsPropagation"] = json!("private")
         }),
         ("root.readonly", |c| c["root"]["readonly"] = json!(true)),
+        ("linux.devices", |c| {
+            c["linux"]["devices"] = json!([{"path": "/dev/fuse", "type": "c", "major": 10,
+                                            "minor": 229, "fileMode": 438, "uid": 0, "gid": 0}])
+        }),
     ];
     for (field, edit) in cases {
         let mut b = no_namespaces_bundle();
