@@ -348,3 +348,16 @@ fn masked_path(root: std::os::fd::BorrowedFd<'_>, path: &Path) -> Result<(), Sys
     let src = sys::fd_path(null.as_fd());
     sys::mount_on_fd(Some(&src), fd.as_fd(), None, MsFlags::MS_BIND, None, path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_escapes_are_decoded() {
+        assert_eq!(unescape_mountinfo("/a\\040b\\011c"), "/a b\tc");
+        assert_eq!(unescape_mountinfo("/plain"), "/plain");
+        // A backslash not followed by three octal digits stays as it is.
+        assert_eq!(unescape_mountinfo("/x\\09"), "/x\\09");
+    }
+}
