@@ -183,6 +183,17 @@ impl Container {
             )
         })?;
 
+        // With a user namespace the init works as the container's root, who may not reach a
+        // bind source (a directory inside a mode-700 host directory): open them now, as root.
+        let mounts = spec.mounts().as_deref().unwrap_or_default();
+        let detached_sources = if ns.any_user {
+            crate::mounts::detach_bind_sources(mounts, &bundle.dir).map_err(|(i, e)| {
+                Error::config(&config, format!("mounts[{i}].source"), e.to_string())
+            })?
+        } else {
+            Vec::new()
+        };
+
         let cgroup_path = linux
             .cgroups_path()
             .as_ref()
@@ -236,6 +247,7 @@ impl Container {
             any_user,
             new_cgroup,
             new_pid,
+            own_mount,
             fork_for_pid,
             ..
         } = ns;
@@ -257,6 +269,8 @@ impl Container {
             fork_for_pid,
             cgroup_join,
             no_pivot: opts.no_pivot,
+            mount_ns: own_mount,
+            detached_sources,
             no_new_keyring: opts.no_new_keyring,
             preserve_fds: opts.preserve_fds,
             extra_env: opts.extra_env,

@@ -149,9 +149,22 @@ impl Container {
         } else {
             None
         };
+        // Without a mount namespace of its own the container shares ours: the process enters
+        // the init's root (its chroot) itself, or it would run in the host's `/`.
+        let root = if flags.contains(CloneFlags::CLONE_NEWNS) {
+            None
+        } else {
+            let path = PathBuf::from(format!("/proc/{}/root", self.st.pid));
+            let dir = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY;
+            Some(
+                sys::open(&path, dir, nix::sys::stat::Mode::empty())
+                    .map_err(Error::sys("open the container's root"))?,
+            )
+        };
         let parent_raw = parent_end.raw_fd();
         let cgroup_raw = v2_cgroup.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
         let args = TenantArgs {
+            root: root.as_ref(),
             process,
             channel: child_end,
             init_pidfd: &init_pidfd,

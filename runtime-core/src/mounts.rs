@@ -5,7 +5,7 @@
 //! are applied with a second, remounting call on the new mount, keeping the flags the kernel has
 //! locked on the source (needed inside a user namespace).
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
@@ -183,17 +183,96 @@ pub struct MountContext<'a> {
     pub userns: bool,
 }
 
-/// Mounts one spec entry inside the rootfs.
-pub fn mount_entry(m: &Mount, ctx: &MountContext<'_>) -> SysResult<()> {
-    let opts = MountOptions::parse(m.options().as_deref().unwrap_or_default())
+/// Whether the entry's `ro` waits for the end of set-up ([`remount_delayed_readonly`]), as in
+/// runc: a tmpfs may get files and mounts below it, and `/dev` gets devpts, shm, mqueue and the
+/// device nodes first.
+pub fn readonly_delayed(m: &Mount) -> bool {
+    m.typ().as_deref() == Some("tmpfs") || paths::relative(m.destination()) == Path::new("dev")
+}
+
+/// Makes read-only, after pivot_root, the mounts whose `ro` [`readonly_delayed`] held back.
+/// Only the read-only attribute changes (mount_setattr): the other flags stay as mounted, and
+/// the mounts below (`/dev/pts`, `/dev/shm`, …) stay writable. Errors carry the mount's index.
+pub fn remount_delayed_readonly(
+    root: BorrowedFd<'_>,
+    list: &[Mount],
+) -> Result<(), (u32, SysError)> {
+    for (i, m) in list.iter().enumerate() {
+        let ro = MountOptions::parse(m.options().as_deref().unwrap_or_default())
+            .is_ok_and(|o| o.flags.contains(MsFlags::MS_RDONLY));
+        if !ro || !readonly_delayed(m) {
+            continue;
+        }
+        let dest = m.destination().as_path();
+        paths::open_path(root, dest)
+            .and_then(|fd| sys::mount_setattr_one(fd.as_fd(), sys::MOUNT_ATTR_RDONLY, 0, dest))
+            .map_err(|e| (i as u32, e))?;
+    }
+    Ok(())
+}
+
+/// The host path of a bind mount's source (relative sources are the bundle's); `None` for an
+/// entry that is no bind mount.
+fn bind_source(m: &Mount, bundle: &Path) -> Option<PathBuf> {
+    let opts = MountOptions::parse(m.options().as_deref().unwrap_or_default()).ok()?;
+    if !opts.bind && m.typ().as_deref() != Some("bind") {
+        return None;
+    }
+    let source = m.source().as_deref()?;
+    Some(if source.is_absolute() {
+        source.to_path_buf()
+    } else {
+        bundle.join(source)
+    })
+}
+
+/// For a container with a user namespace: every bind mount's source, opened by the runtime
+/// (still the host's root, in the host's mount namespace) as a detached mount tree, one entry per
+/// `mounts` entry (`None` for the others). The init attaches them once it is the container's
+/// root, who may not be able to reach the source itself (a directory inside a mode-700 host
+/// directory); runc 1.2+ hands its init such fds too. Errors carry the mount's index.
+pub fn detach_bind_sources(
+    list: &[Mount],
+    bundle: &Path,
+) -> Result<Vec<Option<OwnedFd>>, (u32, SysError)> {
+    list.iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let Some(source) = bind_source(m, bundle) else {
+                return Ok(None);
+            };
+            let recursive = m
+                .options()
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|o| o == "rbind");
+            sys::open_tree_detached(&source, recursive)
+                .map(Some)
+                .map_err(|e| (i as u32, e))
+        })
+        .collect()
+}
+
+/// Mounts one spec entry inside the rootfs. `detached` is the entry's source opened by the
+/// runtime ([`detach_bind_sources`]), when it did.
+pub fn mount_entry(
+    m: &Mount,
+    detached: Option<BorrowedFd<'_>>,
+    ctx: &MountContext<'_>,
+) -> SysResult<()> {
+    let mut opts = MountOptions::parse(m.options().as_deref().unwrap_or_default())
         .map_err(|_| SysError::new(SysOp::Mount, Some(m.destination()), Errno::EINVAL))?;
+    if readonly_delayed(m) {
+        opts.flags.remove(MsFlags::MS_RDONLY);
+    }
     let dest = m.destination().as_path();
     let typ = m
         .typ()
         .as_deref()
         .unwrap_or(if opts.bind { "bind" } else { "" });
     if opts.bind || typ == "bind" {
-        return bind_mount(m, &opts, ctx);
+        return bind_mount(m, &opts, detached, ctx);
     }
     match typ {
         "cgroup" | "cgroup2" => return mount_cgroup(dest, &opts, ctx),
@@ -235,18 +314,19 @@ pub fn mount_entry(m: &Mount, ctx: &MountContext<'_>) -> SysResult<()> {
     apply_propagation(ctx.root, dest, &opts)
 }
 
-fn bind_mount(m: &Mount, opts: &MountOptions, ctx: &MountContext<'_>) -> SysResult<()> {
+fn bind_mount(
+    m: &Mount,
+    opts: &MountOptions,
+    detached: Option<BorrowedFd<'_>>,
+    ctx: &MountContext<'_>,
+) -> SysResult<()> {
     let dest = m.destination().as_path();
-    let source = m
-        .source()
-        .as_deref()
+    let source = bind_source(m, ctx.bundle)
         .ok_or_else(|| SysError::new(SysOp::Mount, Some(dest), Errno::EINVAL))?;
-    let source: PathBuf = if source.is_absolute() {
-        source.to_path_buf()
-    } else {
-        ctx.bundle.join(source)
-    };
-    let meta = std::fs::metadata(&source).map_err(|e| {
+    // What the source is, and its flags, are read through the detached tree when there is one:
+    // the source's path may be out of this process's reach.
+    let seen = detached.map_or_else(|| source.clone(), sys::fd_path);
+    let meta = std::fs::metadata(&seen).map_err(|e| {
         SysError::new(
             SysOp::Stat,
             Some(&source),
@@ -255,13 +335,18 @@ fn bind_mount(m: &Mount, opts: &MountOptions, ctx: &MountContext<'_>) -> SysResu
     })?;
     let leaf = if meta.is_dir() { Leaf::Dir } else { Leaf::File };
     let target = paths::ensure(ctx.root, dest, leaf)?;
-    let bind = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
-    sys::mount_on_fd(Some(&source), target.as_fd(), None, bind, None, dest)?;
+    match detached {
+        Some(tree) => sys::move_mount_onto(tree, target.as_fd(), dest)?,
+        None => {
+            let bind = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
+            sys::mount_on_fd(Some(&source), target.as_fd(), None, bind, None, dest)?
+        }
+    }
     // The first bind ignores every other flag: remount the new mount with them, keeping the
     // ones the kernel locked on the source so that the remount is allowed in a user namespace.
     let extra = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
     if !extra.is_empty() {
-        let locked = sys::statfs_flags(&source)?
+        let locked = sys::statfs_flags(&seen)?
             & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
         let mounted = paths::open_path(ctx.root, dest)?;
         let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra | locked;

@@ -57,6 +57,9 @@ pub struct NamespacePlan {
     pub new_cgroup: bool,
     pub new_time: bool,
     pub new_pid: bool,
+    /// A mount namespace of its own, new or joined; without one the container shares the
+    /// runtime's (see `rootfs::prepare`).
+    pub own_mount: bool,
     /// The new pid namespace must be owned by a joined user namespace: the init unshares it
     /// and forks once more, its child becoming the container's pid 1.
     pub fork_for_pid: bool,
@@ -74,6 +77,7 @@ pub fn plan(linux: &Linux) -> Result<NamespacePlan, (u32, SysError)> {
         new_cgroup: false,
         new_time: false,
         new_pid: false,
+        own_mount: false,
         fork_for_pid: false,
     };
     for (i, ns) in linux
@@ -85,6 +89,7 @@ pub fn plan(linux: &Linux) -> Result<NamespacePlan, (u32, SysError)> {
     {
         let flag = clone_flag(ns.typ());
         let index = i as u32;
+        p.own_mount |= ns.typ() == LinuxNamespaceType::Mount;
         match ns.path() {
             Some(path) => {
                 let fd = sys::open(path, OFlag::O_RDONLY, Mode::empty()).map_err(|e| (index, e))?;

@@ -4,7 +4,7 @@
 //! it is there. All paths inside the rootfs go through [`crate::paths`].
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
@@ -14,7 +14,7 @@ use oci_spec::runtime::Spec;
 use crate::devices::{self, Node};
 use crate::mounts::{self, MountContext};
 use crate::paths;
-use crate::process::{InitStep, StepResult, Tag};
+use crate::process::{InitStep, StepError, StepResult, Tag};
 use crate::sys::{self, Errno, SysError};
 
 /// Everything about the rootfs that the init needs; built by the parent before the clone.
@@ -25,11 +25,25 @@ pub struct RootfsPlan<'a> {
     pub userns: bool,
     pub cgroupns: bool,
     pub no_pivot: bool,
+    /// The container has a mount namespace of its own (new or joined). Without one it shares
+    /// the runtime's mount table: nothing is mounted, only chroot (see [`prepare`]).
+    pub mount_ns: bool,
+    /// Bind sources the runtime opened before the clone, one per `mounts` entry
+    /// (`mounts::detach_bind_sources`); empty when it opened none.
+    pub detached: &'a [Option<OwnedFd>],
 }
 
 /// Mounts everything under the rootfs and creates `/dev`. Runs before the createRuntime hooks;
 /// the root is still the host's.
 pub fn prepare(plan: &RootfsPlan<'_>) -> StepResult<OwnedFd> {
+    let dir = OFlag::O_PATH | OFlag::O_DIRECTORY;
+    if !plan.mount_ns {
+        // The runtime's own mount namespace (no `mount` entry: the spec says inherit it): any
+        // propagation change, bind or mount here would change the host's mount table and
+        // outlive the container (runc does them all and leaves them behind). Validation refused
+        // every field that needs one; the rootfs is only chrooted into.
+        return sys::open(plan.rootfs, dir, Mode::empty()).tag(InitStep::BindRootfs);
+    }
     let linux = plan.spec.linux().as_ref();
     let propagation = linux
         .and_then(|l| l.rootfs_propagation().as_deref())
@@ -40,24 +54,25 @@ pub fn prepare(plan: &RootfsPlan<'_>) -> StepResult<OwnedFd> {
     let root_flags = propagation.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
     sys::mount(None, Path::new("/"), None, root_flags, None).tag(InitStep::Propagation)?;
 
-    // 2. pivot_root refuses a new root whose parent mount is shared: make that one private.
-    //    After a recursive slave/private/unbindable change (the default is rslave) no mount is
-    //    shared any more, so /proc/self/mountinfo is read only for the other propagations.
-    let none_shared =
-        root_flags.contains(MsFlags::MS_REC) && !root_flags.contains(MsFlags::MS_SHARED);
-    if !none_shared {
-        make_parent_mount_private(plan.rootfs).tag(InitStep::Propagation)?;
+    // 2. The mount holding the rootfs may be neither shared (pivot_root refuses that, and the
+    //    bind below would propagate out) nor unbindable (the bind below would fail): after
+    //    rslave or rprivate it is neither; otherwise make it private (a slave for the slave
+    //    modes), as runc does. rootfsPropagation itself is applied to `/` in [`finish`].
+    let settled = root_flags.contains(MsFlags::MS_REC)
+        && root_flags.intersects(MsFlags::MS_SLAVE | MsFlags::MS_PRIVATE);
+    if !settled {
+        let parent = if root_flags.contains(MsFlags::MS_SLAVE) {
+            MsFlags::MS_SLAVE
+        } else {
+            MsFlags::MS_PRIVATE
+        };
+        set_holding_mount_propagation(plan.rootfs, parent).tag(InitStep::Propagation)?;
     }
 
     // 3. pivot_root needs the new root to be a mount point: bind the rootfs onto itself.
     let rec_bind = MsFlags::MS_BIND | MsFlags::MS_REC;
     sys::mount(Some(plan.rootfs), plan.rootfs, None, rec_bind, None).tag(InitStep::BindRootfs)?;
-    let root = sys::open(
-        plan.rootfs,
-        OFlag::O_PATH | OFlag::O_DIRECTORY,
-        Mode::empty(),
-    )
-    .tag(InitStep::BindRootfs)?;
+    let root = sys::open(plan.rootfs, dir, Mode::empty()).tag(InitStep::BindRootfs)?;
 
     // 4. The spec's mounts, in order, each resolved inside the rootfs.
     let ctx = MountContext {
@@ -68,20 +83,12 @@ pub fn prepare(plan: &RootfsPlan<'_>) -> StepResult<OwnedFd> {
     };
     let list = plan.spec.mounts().as_deref().unwrap_or_default();
     for (i, m) in list.iter().enumerate() {
-        mounts::mount_entry(m, &ctx).tag(InitStep::Mount(i as u32))?;
+        let detached = plan.detached.get(i).and_then(Option::as_ref);
+        mounts::mount_entry(m, detached.map(AsFd::as_fd), &ctx).tag(InitStep::Mount(i as u32))?;
     }
 
     // 5. Device nodes and /dev symlinks, unless /dev is the host's (bind-mounted).
-    let dev_is_bind = list.iter().any(|m| {
-        m.destination() == Path::new("/dev")
-            && (m.typ().as_deref() == Some("bind")
-                || m.options()
-                    .as_deref()
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|o| o == "bind" || o == "rbind"))
-    });
-    if !dev_is_bind {
+    if !dev_is_bind(list) {
         let mut nodes = devices::default_nodes();
         let spec_devices = linux
             .and_then(|l| l.devices().as_deref())
@@ -96,12 +103,34 @@ pub fn prepare(plan: &RootfsPlan<'_>) -> StepResult<OwnedFd> {
     Ok(root)
 }
 
+/// `/dev` is bind-mounted (the host's, usually): no device nodes are made in it.
+fn dev_is_bind(list: &[oci_spec::runtime::Mount]) -> bool {
+    list.iter().any(|m| {
+        m.destination() == Path::new("/dev")
+            && (m.typ().as_deref() == Some("bind")
+                || m.options()
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|o| o == "bind" || o == "rbind"))
+    })
+}
+
 /// Makes the rootfs the process's `/`.
 pub fn enter(plan: &RootfsPlan<'_>, root: &OwnedFd) -> StepResult<()> {
-    if plan.no_pivot {
+    if !plan.mount_ns {
+        // The runtime's mount namespace: pivot_root would swap the root of every host process
+        // in it; chroot changes only ours (as runc does).
+        sys::fchdir(root.as_fd(), plan.rootfs).tag(InitStep::PivotRoot)?;
+        sys::chroot(Path::new(".")).tag(InitStep::PivotRoot)?;
+    } else if plan.no_pivot {
         // --no-pivot (for ramdisk roots where pivot_root is impossible): move the rootfs over
         // `/` and chroot into it. Weaker: the old root stays reachable to a privileged process.
         sys::chdir(plan.rootfs).tag(InitStep::PivotRoot)?;
+        // The host's procfs and sysfs stay in this mount namespace under the moved rootfs:
+        // while they do, the kernel lets a user namespace in the container mount a fresh,
+        // unmasked procfs ("not too revealing": one is already fully visible). Detach them.
+        hide_host_proc_and_sys(plan.rootfs).tag(InitStep::PivotRoot)?;
         sys::mount(
             Some(Path::new(".")),
             Path::new("/"),
@@ -162,6 +191,13 @@ pub fn finish(spec: &Spec) -> StepResult<()> {
     {
         masked_path(root.as_fd(), Path::new(p)).tag(InitStep::MaskedPath(i as u32))?;
     }
+    // The `ro` of tmpfs mounts and of `/dev`, held back until now (devpts, shm, mqueue, the
+    // device nodes and the console needed them writable).
+    let list = spec.mounts().as_deref().unwrap_or_default();
+    mounts::remount_delayed_readonly(root.as_fd(), list).map_err(|(i, source)| StepError {
+        step: InitStep::Mount(i),
+        source,
+    })?;
     if spec
         .root()
         .as_ref()
@@ -183,26 +219,81 @@ pub fn finish(spec: &Spec) -> StepResult<()> {
     Ok(())
 }
 
-/// Makes the mount that contains `path` private, if it is shared.
-fn make_parent_mount_private(path: &Path) -> Result<(), SysError> {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut best: Option<(&str, bool)> = None;
-    for line in mountinfo.lines() {
-        let fields: Vec<&str> = line.split(' ').collect();
-        let Some(mp) = fields.get(4) else { continue };
-        if path.starts_with(mp) && best.is_none_or(|(b, _)| mp.len() > b.len()) {
-            let shared = fields
-                .iter()
-                .skip(6)
-                .take_while(|f| **f != "-")
-                .any(|f| f.starts_with("shared:"));
-            best = Some((mp, shared));
+/// Gives the mount holding `path` the propagation `flag`. The kernel changes propagation only
+/// on a mount's root (EINVAL below it), so walk up from `path` to the first mount point.
+fn set_holding_mount_propagation(path: &Path, flag: MsFlags) -> Result<(), SysError> {
+    let mut at = path;
+    loop {
+        match sys::mount(None, at, None, flag, None) {
+            Err(e) if e.errno == Errno::EINVAL => match at.parent() {
+                Some(up) => at = up,
+                None => return Err(e),
+            },
+            other => return other,
         }
     }
-    match best {
-        Some((mp, true)) => sys::mount(None, Path::new(mp), None, MsFlags::MS_PRIVATE, None),
-        _ => Ok(()),
+}
+
+/// Detaches every full procfs and sysfs mount outside `rootfs` (runc's msMoveRoot does the
+/// same); one that cannot be unmounted here (locked by a user namespace) is covered with an
+/// empty read-only tmpfs instead.
+fn hide_host_proc_and_sys(rootfs: &Path) -> Result<(), SysError> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let pre: Vec<&str> = pre.split(' ').collect();
+        let fstype = post.split(' ').next().unwrap_or_default();
+        let (Some(root), Some(point)) = (pre.get(3), pre.get(4)) else {
+            continue;
+        };
+        let point = PathBuf::from(unescape_mountinfo(point));
+        if *root == "/" && (fstype == "proc" || fstype == "sysfs") && !point.starts_with(rootfs) {
+            points.push(point);
+        }
     }
+    for point in points {
+        // Slave first, so that the unmount cannot propagate to the host.
+        let slave = MsFlags::MS_SLAVE | MsFlags::MS_REC;
+        match sys::mount(None, &point, None, slave, None) {
+            // Already gone with a mount above it.
+            Err(e) if e.errno == Errno::ENOENT || e.errno == Errno::EINVAL => continue,
+            other => other?,
+        }
+        match sys::umount_detach(&point) {
+            Err(e) if e.errno == Errno::EINVAL || e.errno == Errno::EPERM => {
+                let tmpfs = Path::new("tmpfs");
+                sys::mount(Some(tmpfs), &point, Some("tmpfs"), MsFlags::MS_RDONLY, None)?;
+            }
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+/// A mountinfo path field with its octal escapes (`\040` for a space, …) decoded.
+fn unescape_mountinfo(field: &str) -> String {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], octal) {
+            (b'\\', Some(d)) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Bind-mounts `path` onto itself read-only. A path that does not exist is skipped.
@@ -256,4 +347,17 @@ fn masked_path(root: std::os::fd::BorrowedFd<'_>, path: &Path) -> Result<(), Sys
     }
     let src = sys::fd_path(null.as_fd());
     sys::mount_on_fd(Some(&src), fd.as_fd(), None, MsFlags::MS_BIND, None, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_escapes_are_decoded() {
+        assert_eq!(unescape_mountinfo("/a\\040b\\011c"), "/a b\tc");
+        assert_eq!(unescape_mountinfo("/plain"), "/plain");
+        // A backslash not followed by three octal digits stays as it is.
+        assert_eq!(unescape_mountinfo("/x\\09"), "/x\\09");
+    }
 }

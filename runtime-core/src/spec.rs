@@ -198,10 +198,7 @@ impl Bundle {
         };
         let own_ns = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
         if !own_ns(LinuxNamespaceType::Mount) {
-            return Err((
-                "linux.namespaces".into(),
-                "a mount namespace is required".into(),
-            ));
+            check_without_mount_namespace(spec)?;
         }
         if let Some(p) = linux
             .rootfs_propagation()
@@ -312,6 +309,55 @@ impl Bundle {
             }
         }
         Ok(())
+    }
+}
+
+/// A container with no `mount` namespace entry shares the runtime's mount namespace (the spec:
+/// a type not listed is inherited): whatever it mounted would be mounted on the host and stay
+/// there after the container is gone (runc mounts it all, makes the host's `/` rslave and leaves
+/// every mount behind, and makes the device nodes in the image's own /dev). So runr only chroots
+/// into the rootfs and refuses every field that needs a mount or a device node; runc refuses
+/// masked and read-only paths there too.
+fn check_without_mount_namespace(spec: &Spec) -> std::result::Result<(), (String, String)> {
+    let why = "needs a mount namespace: without a linux.namespaces entry of type mount the \
+               container shares the runtime's, and this would change the host's mount table";
+    let linux = spec.linux().as_ref();
+    let fields = [
+        (
+            "mounts",
+            spec.mounts().as_ref().is_some_and(|m| !m.is_empty()),
+        ),
+        (
+            "linux.maskedPaths",
+            linux.is_some_and(|l| l.masked_paths().as_ref().is_some_and(|p| !p.is_empty())),
+        ),
+        (
+            "linux.readonlyPaths",
+            linux.is_some_and(|l| l.readonly_paths().as_ref().is_some_and(|p| !p.is_empty())),
+        ),
+        (
+            "linux.rootfsPropagation",
+            linux.is_some_and(|l| {
+                l.rootfs_propagation()
+                    .as_ref()
+                    .is_some_and(|p| !p.is_empty())
+            }),
+        ),
+        (
+            "linux.devices",
+            linux.is_some_and(|l| l.devices().as_ref().is_some_and(|d| !d.is_empty())),
+        ),
+        (
+            "root.readonly",
+            spec.root()
+                .as_ref()
+                .and_then(|r| r.readonly())
+                .unwrap_or(false),
+        ),
+    ];
+    match fields.iter().find(|(_, set)| *set) {
+        Some((field, _)) => Err((field.to_string(), why.into())),
+        None => Ok(()),
     }
 }
 

@@ -1078,9 +1078,73 @@ pub fn mount_setattr_recursive(
     mount_setattr(fd, AT_RECURSIVE, set, clear).ctx(SysOp::Mount, Some(display))
 }
 
+/// `mount_setattr(2)` on the one mount at `fd` (its submounts keep their attributes).
+pub fn mount_setattr_one(
+    fd: BorrowedFd<'_>,
+    set: u64,
+    clear: u64,
+    display: &Path,
+) -> SysResult<()> {
+    mount_setattr_raw(fd, 0, set, clear, 0).ctx(SysOp::Mount, Some(display))
+}
+
+/// A detached copy of the mount tree at `path` (`open_tree(OPEN_TREE_CLONE)`, with every submount
+/// when `recursive`), made a slave of the original on the way (`mount_setattr` propagation), so
+/// that wherever it is attached later nothing mounted below it reaches the source's peers.
+/// Opened with the caller's rights: the init can attach it (`move_mount_onto`) after it has
+/// become a user the path's directories would refuse.
+pub fn open_tree_detached(path: &Path, recursive: bool) -> SysResult<OwnedFd> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    const AT_RECURSIVE: libc::c_uint = 0x8000;
+    let c = cstring(SysOp::Mount, path)?;
+    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint;
+    if recursive {
+        flags |= AT_RECURSIVE;
+    }
+    // SAFETY: `c` is a NUL-terminated path alive across the call; no other memory is passed.
+    let rc = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
+    let fd = Errno::result(rc).ctx(SysOp::Mount, Some(path))?;
+    // SAFETY: a successful open_tree returns a new fd that nobody else owns.
+    let tree = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    let slave = MsFlags::MS_SLAVE.bits();
+    mount_setattr_raw(tree.as_fd(), AT_RECURSIVE, 0, 0, slave).ctx(SysOp::Mount, Some(path))?;
+    Ok(tree)
+}
+
+/// `move_mount(from, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)`: attaches
+/// the detached mount tree `from` on the file or directory `to`.
+pub fn move_mount_onto(from: BorrowedFd<'_>, to: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    // SAFETY: both paths are empty NUL-terminated literals; the fds are borrowed for the call and
+    // the kernel keeps no pointer.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            to.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    Errno::result(rc).map(drop).ctx(SysOp::Mount, Some(display))
+}
+
 /// `mount_setattr(fd, "", AT_EMPTY_PATH | flags, {set, clear})`: the one raw call behind the
 /// wrappers above.
 fn mount_setattr(fd: BorrowedFd<'_>, flags: libc::c_uint, set: u64, clear: u64) -> nix::Result<()> {
+    mount_setattr_raw(fd, flags, set, clear, 0)
+}
+
+/// [`mount_setattr`] that may also change the propagation (`MS_SLAVE`, …; 0 leaves it).
+fn mount_setattr_raw(
+    fd: BorrowedFd<'_>,
+    flags: libc::c_uint,
+    set: u64,
+    clear: u64,
+    propagation: u64,
+) -> nix::Result<()> {
     /// The kernel's `struct mount_attr` (version 0, 32 bytes).
     #[repr(C)]
     struct MountAttr {
@@ -1092,7 +1156,7 @@ fn mount_setattr(fd: BorrowedFd<'_>, flags: libc::c_uint, set: u64, clear: u64) 
     let attr = MountAttr {
         attr_set: set,
         attr_clr: clear,
-        propagation: 0,
+        propagation,
         userns_fd: 0,
     };
     // SAFETY: the kernel reads one live mount_attr of the size given and an empty, NUL-terminated

@@ -45,6 +45,10 @@ pub(crate) struct InitArgs<'a> {
     /// `cgroups::Manager::v1_self_join_files`); empty when the parent placed it.
     pub cgroup_join: Vec<PathBuf>,
     pub no_pivot: bool,
+    /// The container has a mount namespace of its own (new or joined).
+    pub mount_ns: bool,
+    /// Bind sources opened by the runtime, one per `mounts` entry (`rootfs::RootfsPlan`).
+    pub detached_sources: Vec<Option<OwnedFd>>,
     pub no_new_keyring: bool,
     /// fds 3 .. 3+n stay open in the container (--preserve-fds and LISTEN_FDS).
     pub preserve_fds: u32,
@@ -171,6 +175,8 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         userns: args.userns,
         cgroupns: args.cgroupns,
         no_pivot: args.no_pivot,
+        mount_ns: args.mount_ns,
+        detached: &args.detached_sources,
     };
     let root = rootfs::prepare(&plan)?;
 
@@ -215,7 +221,13 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
             .console_size()
             .as_ref()
             .map(|b| (b.height() as u16, b.width() as u16));
-        console::setup(socket, size, console::DevConsole::Bind).tag(InitStep::Console)?;
+        // Binding the pty on /dev/console is a mount: not in the runtime's mount namespace.
+        let dev_console = if args.mount_ns {
+            console::DevConsole::Bind
+        } else {
+            console::DevConsole::Leave
+        };
+        console::setup(socket, size, dev_console).tag(InitStep::Console)?;
     }
 
     // 14. Hostname, domainname and sysctls, before /proc/sys becomes read-only.

@@ -21,6 +21,8 @@ pub(crate) struct TenantArgs<'a> {
     pub init_pidfd: &'a OwnedFd,
     /// The namespaces to join (the pid namespace was joined by the parent around the clone).
     pub namespaces: CloneFlags,
+    /// The init's root, to chroot into, when the container has no mount namespace to join.
+    pub root: Option<&'a OwnedFd>,
     pub console_socket: Option<OwnedFd>,
     pub seccomp: Option<&'a Compiled>,
     pub preserve_fds: u32,
@@ -59,6 +61,15 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
             std::path::Path::new("pidfd of the container's init"),
         )
         .tag(InitStep::JoinNamespace(0))?;
+    }
+
+    // 3b. No mount namespace to join (the container shares the runtime's): enter the init's
+    //     chroot, as the init did.
+    if let Some(root) = args.root {
+        let shown = std::path::Path::new("root of the container's init");
+        sys::fchdir(root.as_fd(), shown).tag(InitStep::PivotRoot)?;
+        sys::chroot(std::path::Path::new(".")).tag(InitStep::PivotRoot)?;
+        sys::chdir(std::path::Path::new("/")).tag(InitStep::PivotRoot)?;
     }
 
     // 4. A session of its own, and the container's terminal when asked for.
