@@ -639,6 +639,13 @@ pub fn open_pty_peer(master: BorrowedFd<'_>) -> SysResult<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Gives a pty slave to `uid`, leaving its group as devpts set it (its `gid=` option: the tty
+/// group).
+pub fn chown_pty(slave: BorrowedFd<'_>, uid: u32) -> SysResult<()> {
+    nix::unistd::fchown(slave, Some(Uid::from_raw(uid)), None)
+        .ctx(SysOp::Chown, Some(Path::new("/dev/pts")))
+}
+
 pub fn unlockpt(master: BorrowedFd<'_>) -> SysResult<()> {
     let mut unlock: libc::c_int = 0;
     // SAFETY: TIOCSPTLCK reads one int from a live local.

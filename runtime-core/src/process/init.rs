@@ -215,7 +215,13 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
             .console_size()
             .as_ref()
             .map(|b| (b.height() as u16, b.width() as u16));
-        console::setup(socket, size, console::DevConsole::Bind).tag(InitStep::Console)?;
+        console::setup(
+            socket,
+            size,
+            console::DevConsole::Bind,
+            process.user().uid(),
+        )
+        .tag(InitStep::Console)?;
     }
 
     // 14. Hostname, domainname and sysctls, before /proc/sys becomes read-only.

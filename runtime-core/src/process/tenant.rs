@@ -73,7 +73,8 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
             .console_size()
             .as_ref()
             .map(|b| (b.height() as u16, b.width() as u16));
-        console::setup(socket, size, console::DevConsole::Leave).tag(InitStep::Console)?;
+        let owner = args.process.user().uid();
+        console::setup(socket, size, console::DevConsole::Leave, owner).tag(InitStep::Console)?;
     }
 
     // 5. oom_score_adj through the container's /proc.
