@@ -329,7 +329,9 @@ fn flag_names(help: &str, header: &str) -> BTreeSet<String> {
     let mut inside = false;
     for line in help.lines() {
         let is_header = line.ends_with(':')
-            && line.chars().all(|c| c.is_ascii_uppercase() || c == ' ' || c == ':');
+            && line
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == ' ' || c == ':');
         if is_header {
             inside = line == header;
             continue;
