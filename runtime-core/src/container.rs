@@ -193,10 +193,8 @@ impl Container {
             .map(|p| p.to_string_lossy().into_owned());
         let cgroup = cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?;
         cgroup.create()?;
-        trace::step(
-            "cgroup created",
-            &[("cgroup", format!("{:?}", cgroup.paths()))],
-        );
+        let shown = cgroup_path.clone().unwrap_or_default();
+        trace::step("cgroup created", &[("cgroupsPath", shown)]);
         rollback.cgroup = Some(cgroup.clone());
 
         let fifo_path = dir.join(EXEC_FIFO);

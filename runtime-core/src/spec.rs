@@ -489,6 +489,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_process_json_takes_gos_zero_values() {
+        let p = parse_process(br#"{"args": ["sh"], "cwd": "/"}"#).unwrap();
+        assert_eq!((p.user().uid(), p.user().gid()), (0, 0));
+        let p = parse_process(br#"{"args": ["sh"], "user": {"uid": 7, "gid": null}}"#).unwrap();
+        assert_eq!((p.user().uid(), p.user().gid()), (7, 0));
+        assert_eq!(p.cwd(), Path::new(""), "no cwd: empty, refused by exec");
+        let p = parse_process(br#"{"args": ["sh"], "cwd": "/", "user": null, "env": null}"#);
+        assert!(p.unwrap().env().is_none());
+        let e = parse_process(br#"{"args": "sh", "cwd": "/"}"#).unwrap_err();
+        assert_eq!(e.path().to_string(), "args");
+    }
+
+    #[test]
     fn parse_json_names_the_field_and_reads_the_first_document_like_runc() {
         let e =
             parse_json::<Spec>(br#"{"ociVersion": "1.0.2", "process": {"cwd": 7}}"#).unwrap_err();
