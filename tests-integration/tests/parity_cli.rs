@@ -207,10 +207,27 @@ fn update_takes_every_runc_flag_with_runcs_semantics() {
                 );
             }
         }
-        // Swap: this host has no swap accounting (no memory.memsw.*), so a swap limit cannot
-        // be set; both runtimes must agree on the outcome.
-        let o = rt.exec(&["update", &id, "--memory", "64m", "--memory-swap", "128m"]);
-        row.push(("--memory-swap 128m".into(), code(&o), String::new()));
+        // Swap (memory + swap, v1 memsw; empty where the kernel has no swap accounting),
+        // then -1: unlimited swap.
+        let memsw = "memory.memsw.limit_in_bytes";
+        for args in [
+            ["--memory", "64m", "--memory-swap", "128m"],
+            ["--memory", "96m", "--memory-swap", "-1"],
+        ] {
+            let mut a = vec!["update", id.as_str()];
+            a.extend_from_slice(&args);
+            let o = rt.exec(&a);
+            let mem = read("memory", "memory.limit_in_bytes");
+            row.push((
+                args.join(" "),
+                code(&o),
+                format!("{mem} {}", read("memory", memsw)),
+            ));
+        }
+        // blkio weight: this kernel's blkio has neither blkio.weight nor blkio.bfq.weight, so
+        // both runtimes must fail the same way.
+        let o = rt.exec(&["update", &id, "--blkio-weight", "500"]);
+        row.push(("--blkio-weight 500".into(), code(&o), String::new()));
         let bad = rt.exec(&["update", &id, "--kernel-memory", "lots"]);
         row.push(("--kernel-memory lots".into(), code(&bad), String::new()));
         assert_eq!(rt.state(&id)["status"], "running", "{}", rt.name);
@@ -228,6 +245,16 @@ fn update_takes_every_runc_flag_with_runcs_semantics() {
     assert_eq!(get("--pids-limit -1").2, "max");
     assert_eq!(get("--kernel-memory 10M").1, 0);
     assert_eq!(get("--kernel-memory lots").1, 1);
+    if std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
+        let swap = get("--memory 64m --memory-swap 128m");
+        assert_eq!((swap.1, swap.2), (0, format!("{} {}", 64 << 20, 128 << 20)));
+        let unlimited = get("--memory 96m --memory-swap -1").2;
+        assert!(
+            unlimited.starts_with(&(96u64 << 20).to_string()),
+            "{unlimited}"
+        );
+        assert!(unlimited.ends_with(" 9223372036854771712"), "{unlimited}");
+    }
     if seen.len() == 2 {
         assert_eq!(seen[0], seen[1], "runr and runc differ");
     }
