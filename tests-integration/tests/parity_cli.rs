@@ -41,6 +41,21 @@ fn cg_v1(b: &Bundle, id: &str, ctrl: &str, file: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
+/// The update checks read cgroup v1 files (this project's host is hybrid); elsewhere they say
+/// so and stop.
+fn v1_controllers_or_skip(test: &str) -> bool {
+    let v1 = ["memory", "cpu", "pids", "cpuset"].iter().all(|c| {
+        std::path::Path::new("/sys/fs/cgroup")
+            .join(c)
+            .join("tasks")
+            .exists()
+    });
+    if !v1 {
+        eprintln!("SKIP {test}: needs cgroup v1 memory, cpu, pids and cpuset hierarchies");
+    }
+    v1
+}
+
 fn wait_status(rt: &Runtime, id: &str, status: &str) -> bool {
     wait_for(10, || {
         rt.exec(&["state", id]).status.success() && rt.state(id)["status"] == status
@@ -61,6 +76,9 @@ fn compared() -> Vec<Runtime> {
 
 #[test]
 fn every_command_takes_its_flags_after_the_container_id() {
+    if !v1_controllers_or_skip("every_command_takes_its_flags_after_the_container_id") {
+        return;
+    }
     let mut rows = Vec::new();
     for rt in compared() {
         let b = Bundle::new(&["sleep", "100"]);
@@ -159,6 +177,9 @@ fn every_command_takes_its_flags_after_the_container_id() {
 
 #[test]
 fn update_takes_every_runc_flag_with_runcs_semantics() {
+    if !v1_controllers_or_skip("update_takes_every_runc_flag_with_runcs_semantics") {
+        return;
+    }
     let mut seen = Vec::new();
     for rt in compared() {
         let b = Bundle::new(&["sleep", "100"]);
