@@ -576,7 +576,7 @@ fn assert_logrus_text(rt: &Runtime, line: &str) {
 }
 
 #[test]
-fn debug_logs_the_steps_of_run_and_exec_to_stderr_or_the_log_file() {
+fn debug_logs_the_steps_of_create_run_and_exec_to_stderr_or_the_log_file() {
     let mut runr_msgs = Vec::new();
     for rt in compared() {
         let root = rt.root.to_str().unwrap().to_string();
@@ -643,11 +643,46 @@ fn debug_logs_the_steps_of_run_and_exec_to_stderr_or_the_log_file() {
         }
         let _ = std::fs::remove_file(&log);
         delete_no_leaks(&rt, &id, &s);
+
+        // create, logrus text into --log FILE.
+        let c = Bundle::new(&["true"]);
+        c.write();
+        let id = unique("dbgc");
+        let log = scratch().join(unique("debug-log"));
+        let log_s = log.to_str().unwrap();
+        let dir = c.dir.to_str().unwrap();
+        let args = [
+            "--debug",
+            "--log",
+            log_s,
+            "--log-format",
+            "text",
+            "create",
+            "-b",
+            dir,
+            &id,
+        ];
+        let o = rt.exec_detached(&args, &c);
+        assert_eq!(code(&o), 0, "{}: {}", rt.name, stderr(&o));
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines = text_debug_lines(&text);
+        assert!(
+            !lines.is_empty(),
+            "{}: no debug line in the file: {text}",
+            rt.name
+        );
+        lines.iter().for_each(|l| assert_logrus_text(&rt, l));
+        if rt.name == "runr" {
+            runr_msgs.extend(lines.iter().map(|l| l.to_string()));
+        }
+        let _ = std::fs::remove_file(&log);
+        delete_no_leaks(&rt, &id, &c);
     }
     // runr's steps (runc logs its own: nsexec stages, "child process in init()", …).
     let all = runr_msgs.join("\n");
     for step in [
         "msg=\"runr run\"",
+        "msg=\"runr create\"",
         "config loaded",
         "init cloned",
         "init ready",
