@@ -2,11 +2,15 @@
 //! hands the master to whoever listens on the console socket (SCM_RIGHTS), then makes the
 //! slave its stdio and controlling terminal, owned by the process's user.
 //!
-//! Ownership: runc chowns each of the process's stdio fds that is not /dev/null to the
-//! process's uid, whatever it is. runr chowns only the pty it allocated here: a stdio fd
-//! inherited from the caller can be a host file or the caller's own terminal, and giving that to
-//! a container uid would let the container's user (or whoever has that uid on the host) take
-//! over the caller's terminal or file. Inherited stdio keeps its owner.
+//! Ownership: the process's user owns its stdio, so that a non-root process can reopen it
+//! (`/dev/stdout`, `/proc/self/fd/1`: what nginx-style images log to). runc chowns each stdio
+//! fd that is not /dev/null to the process's uid, whatever it is. That is unsafe: a stdio fd
+//! inherited from the caller can be a host file or the caller's own terminal, and giving it to a
+//! container uid lets the container's user (or whoever has that uid on the host) read the
+//! caller's terminal or rewrite the file. runr chowns the pty it allocated and inherited pipes
+//! and sockets (what engines pass; an anonymous one can only be reopened through the fds of a
+//! process holding it), and leaves every other inherited stdio fd (files, terminals, devices)
+//! with its owner.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -46,12 +50,8 @@ pub fn setup(
     }
     // The process's user owns its terminal, as under runc: a non-root process can then reopen
     // it (`/dev/pts/N`, `/proc/self/fd/0`). Only the uid changes: the group stays the one devpts
-    // gives (normally tty, with mode 0620). Like runc, an owner the user namespace does not map
-    // (EPERM) or a read-only /dev/pts (EROFS) leaves it as it is.
-    match sys::chown_pty(slave.as_fd(), owner) {
-        Err(e) if e.errno == nix::errno::Errno::EPERM || e.errno == nix::errno::Errno::EROFS => {}
-        other => other?,
-    }
+    // gives (normally tty, with mode 0620).
+    give_to(slave.as_fd(), owner, Path::new("/dev/pts"))?;
     if console == DevConsole::Bind {
         // /dev/console is what programs open to reach "the" console: make it this pty.
         let slave_path = PathBuf::from(format!("/dev/pts/{}", sys::pty_number(master.as_fd())?));
@@ -66,6 +66,35 @@ pub fn setup(
         sys::dup2(slave.as_fd(), stdio)?;
     }
     sys::set_controlling_tty(slave.as_fd())
+}
+
+/// Gives the process's stdio pipes and sockets to `owner` (process.user.uid), as runc does for
+/// every stdio fd; other kinds of stdio keep their owner (see the module's doc).
+pub fn give_pipes_to(owner: u32) -> SysResult<()> {
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    for (fd, stdio) in [(0, stdin.as_fd()), (1, stdout.as_fd()), (2, stderr.as_fd())] {
+        let display = PathBuf::from(format!("/proc/self/fd/{fd}"));
+        // A closed stdio fd (EBADF) has nothing to give.
+        let Ok(st) = sys::fstat(stdio, &display) else {
+            continue;
+        };
+        let kind = st.st_mode & libc::S_IFMT;
+        if (kind == libc::S_IFIFO || kind == libc::S_IFSOCK) && st.st_uid != owner {
+            give_to(stdio, owner, &display)?;
+        }
+    }
+    Ok(())
+}
+
+/// `fchown(fd, owner, -1)`; like runc, a file whose owner the user namespace does not map
+/// (EPERM), an `owner` it does not map (EINVAL: setting the user fails later, clearly) or a
+/// read-only file system (EROFS) leaves the file as it is.
+fn give_to(fd: std::os::fd::BorrowedFd<'_>, owner: u32, display: &Path) -> SysResult<()> {
+    use nix::errno::Errno;
+    match sys::fchown_uid(fd, owner, display) {
+        Err(e) if matches!(e.errno, Errno::EPERM | Errno::EINVAL | Errno::EROFS) => Ok(()),
+        other => other,
+    }
 }
 
 /// On the receiving side of a console socket: the pty master sent by the init.

@@ -639,11 +639,9 @@ pub fn open_pty_peer(master: BorrowedFd<'_>) -> SysResult<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Gives a pty slave to `uid`, leaving its group as devpts set it (its `gid=` option: the tty
-/// group).
-pub fn chown_pty(slave: BorrowedFd<'_>, uid: u32) -> SysResult<()> {
-    nix::unistd::fchown(slave, Some(Uid::from_raw(uid)), None)
-        .ctx(SysOp::Chown, Some(Path::new("/dev/pts")))
+/// Gives an open file to `uid`, leaving its group as it is (`fchown(fd, uid, -1)`).
+pub fn fchown_uid(fd: BorrowedFd<'_>, uid: u32, display: &Path) -> SysResult<()> {
+    nix::unistd::fchown(fd, Some(Uid::from_raw(uid)), None).ctx(SysOp::Chown, Some(display))
 }
 
 pub fn unlockpt(master: BorrowedFd<'_>) -> SysResult<()> {

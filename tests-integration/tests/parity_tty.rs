@@ -259,3 +259,75 @@ fn exec_process_json_takes_runcs_defaults() {
         assert_eq!(seen[0], seen[1], "runr and runc differ");
     }
 }
+
+/// Runs `script` as uid 1000 detached (`run -d`: the container inherits the caller's stdio, under
+/// runc too, whose foreground `run` would give it pipes of its own) with `stdout`; returns once
+/// it has stopped and is deleted.
+fn run_detached_as_user(rt: &Runtime, script: &str, stdout: std::fs::File) {
+    let mut b = Bundle::shell(script);
+    b.config["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000});
+    b.write();
+    let id = unique("stdio");
+    let status = rt
+        .command(&["run", "-d", "-b", b.dir.to_str().unwrap(), &id])
+        .stdout(stdout)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("spawn runtime");
+    assert!(status.success(), "{}: run -d", rt.name);
+    assert!(
+        wait_for(5, || rt.state(&id)["status"] == "stopped"),
+        "{}",
+        rt.name
+    );
+    rt.ok(&["delete", &id]);
+    assert_no_leaks(rt, &id, &b);
+}
+
+#[test]
+fn stdio_pipes_go_to_the_user_but_host_files_do_not() {
+    let mut seen = Vec::new();
+    for rt in compared() {
+        // A pipe (what engines pass): uid 1000 reopens it by path, as under runc.
+        let script = "echo reopened > /proc/self/fd/1 && stat -L -c %u /proc/self/fd/1";
+        let mut b = Bundle::shell(script);
+        b.config["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000});
+        let id = unique("stdiopipe");
+        let (c, out, err) = rt.run(&b, &id);
+        assert_eq!(
+            (c, out.as_str()),
+            (0, "reopened\n1000\n"),
+            "{}: {err}",
+            rt.name
+        );
+        assert_no_leaks(&rt, &id, &b);
+
+        // exec --user into a running container: the same.
+        let (s, sid) = sleeper(&rt);
+        let o = rt.exec(&["exec", "--user", "1000:1000", &sid, "sh", "-c", script]);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "reopened\n1000\n",
+            "{}: exec: {}",
+            rt.name,
+            stderr(&o)
+        );
+        delete_no_leaks(&rt, &sid, &s);
+
+        // A host file as stdout: runc gives it to uid 1000 (then owned by that uid on the host,
+        // which is unsafe: it could be any file of the caller's); runr leaves it root's.
+        let file = tests_integration::scratch().join(unique("stdout-file"));
+        let f = std::fs::File::create(&file).unwrap();
+        run_detached_as_user(&rt, "stat -L -c %u /proc/self/fd/1", f);
+        let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&file).unwrap());
+        let shown = std::fs::read_to_string(&file).unwrap();
+        let _ = std::fs::remove_file(&file);
+        let want = if rt.name == "runr" { 0 } else { 1000 };
+        assert_eq!(owner, want, "{}: the host file's owner afterwards", rt.name);
+        assert_eq!(shown.trim(), want.to_string(), "{}", rt.name);
+        seen.push(out);
+    }
+    if seen.len() == 2 {
+        assert_eq!(seen[0], seen[1], "runr and runc differ");
+    }
+}

@@ -76,6 +76,8 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
         let owner = args.process.user().uid();
         console::setup(socket, size, console::DevConsole::Leave, owner).tag(InitStep::Console)?;
     }
+    // Inherited stdio pipes and sockets to the process's user (console.rs says why only those).
+    console::give_pipes_to(args.process.user().uid()).tag(InitStep::Console)?;
 
     // 5. oom_score_adj through the container's /proc.
     if let Some(adj) = args.process.oom_score_adj() {
