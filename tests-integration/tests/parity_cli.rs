@@ -134,6 +134,35 @@ fn every_command_takes_its_flags_after_the_container_id() {
         let echoed = stdout(&o);
         // ps too: `--format json` after the id goes to the host's ps, which refuses it.
         let ps = code(&rt.exec(&["ps", &id, "--format", "json"]));
+        // events ID --stats: one stats event.
+        let o = rt.exec(&["events", &id, "--stats"]);
+        assert_eq!(
+            code(&o),
+            0,
+            "{}: events ID --stats: {}",
+            rt.name,
+            stderr(&o)
+        );
+        let ev: Value = serde_json::from_str(stdout(&o).trim()).expect("one event");
+        assert_eq!(ev["type"], "stats", "{}", rt.name);
+        // pause ID / resume ID, then run ID --detach --bundle DIR for a second container.
+        rt.ok(&["pause", &id]);
+        rt.ok(&["resume", &id]);
+        let b2 = Bundle::new(&["sleep", "100"]);
+        b2.write();
+        let id2 = unique("order2");
+        let dir2 = b2.dir.to_str().unwrap();
+        let o = rt.exec_detached(&["run", &id2, "--detach", "--bundle", dir2], &b2);
+        assert_eq!(
+            code(&o),
+            0,
+            "{}: run ID --detach --bundle: {}",
+            rt.name,
+            stderr(&o)
+        );
+        assert!(wait_status(&rt, &id2, "running"), "{}", rt.name);
+        rt.ok(&["delete", &id2, "--force"]);
+        assert_no_leaks(&rt, &id2, &b2);
         // kill ID --all KILL, then delete ID --force.
         let o = rt.exec(&["kill", &id, "KILL", "--all"]);
         assert_eq!(
