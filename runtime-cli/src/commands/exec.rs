@@ -185,9 +185,10 @@ fn console_size(v: &str, process: &Process) -> anyhow::Result<oci_spec::runtime:
         .build()?)
 }
 
-/// The process to run: `--process FILE` read as runc reads it, or the container's own process with the command
-/// line and the flags applied (runc's rules: `-e` adds to the environment, `--cap` adds to the
-/// bounding, effective and permitted sets, `-t` decides the terminal).
+/// The process to run: `--process FILE` read as runc reads it (`spec::parse_process`), or the
+/// container's own process with the command line and the flags applied (runc's rules: `-e`
+/// adds to the environment, `--cap` adds to the bounding, effective and permitted sets, `-t`
+/// decides the terminal).
 fn process(p: &Parsed, c: &Container) -> anyhow::Result<Process> {
     if let Some(file) = p.value("process") {
         let raw = std::fs::read(file).map_err(|e| anyhow::anyhow!("--process {file}: {e}"))?;

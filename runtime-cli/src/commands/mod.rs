@@ -76,8 +76,15 @@ the state root (--root).";
 /// The application's help (`runr`, `runr -h`, `runr help`), urfave/cli's layout.
 pub fn app_help(global_flags: &[cli::Flag]) -> String {
     let mut out = format!(
-        "NAME:\n   runr - {ABOUT}\n\nUSAGE:\n   runr [global options] command [command options] [arguments...]\n\nVERSION:\n   {}\n",
-        version_text().trim_start_matches("runr version ").trim_end()
+        concat!(
+            "NAME:\n   runr - {}\n\n",
+            "USAGE:\n   runr [global options] command [command options] [arguments...]\n\n",
+            "VERSION:\n   {}\n"
+        ),
+        ABOUT,
+        version_text()
+            .trim_start_matches("runr version ")
+            .trim_end()
     );
     let mut rows: Vec<(String, String)> = COMMANDS
         .iter()
