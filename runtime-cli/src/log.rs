@@ -1,6 +1,8 @@
-//! runc's log format: logrus text (`time="…" level=error msg="…"`) or JSON lines
-//! (`{"level":"error","msg":"…","time":"…"}`), to `--log FILE` or stderr. An error is logged
-//! once, here; with a log file the bare message also goes to stderr (what conmon shows).
+//! runc's log format: logrus text (`time="…" level=error msg="…" pid=42`) or JSON lines
+//! (`{"level":"error","msg":"…","pid":"42","time":"…"}`), to `--log FILE` or stderr. An error
+//! is logged once, here; with a log file the bare message also goes to stderr (what conmon
+//! shows). With `--debug`, [`Logger::trace_library`] also logs the library's steps
+//! (`runtime_core::trace`) as `level=debug` lines.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -49,20 +51,57 @@ impl Logger {
         self.write("warning", msg);
     }
 
-    pub fn debug(&mut self, msg: &str) {
+    /// A `level=debug` line with its details, when `--debug` is on.
+    pub fn debug(&mut self, msg: &str, fields: &[(&str, String)]) {
         if self.debug {
-            self.write("debug", msg);
+            self.write_fields("debug", msg, fields);
         }
     }
 
+    /// With `--debug`, sends the library's progress events to this log (through a handle of
+    /// its own, so the events can come from anywhere in the library).
+    pub fn trace_library(&self) {
+        if !self.debug {
+            return;
+        }
+        let file = self.file.as_ref().and_then(|f| f.try_clone().ok());
+        let copy = std::sync::Mutex::new(Logger {
+            file,
+            format: self.format,
+            debug: true,
+        });
+        runtime_core::trace::set_sink(Box::new(move |ev| {
+            if let Ok(mut log) = copy.lock() {
+                log.debug(ev.message, ev.fields);
+            }
+        }));
+    }
+
     fn write(&mut self, level: &str, msg: &str) {
+        self.write_fields(level, msg, &[]);
+    }
+
+    fn write_fields(&mut self, level: &str, msg: &str, fields: &[(&str, String)]) {
         let time = runtime_core::state::format_rfc3339(now_secs(), 0);
         let line = match self.format {
             Format::Json => {
-                let v = serde_json::json!({"level": level, "msg": msg, "time": time});
+                let mut v = serde_json::json!({"level": level, "msg": msg, "time": time});
+                for (k, val) in fields {
+                    v[*k] = val.as_str().into();
+                }
                 format!("{v}\n")
             }
-            Format::Text => format!("time=\"{time}\" level={level} msg={}\n", quote(msg)),
+            Format::Text => {
+                let mut line = format!("time=\"{time}\" level={level} msg={}", quote(msg));
+                // logrus sorts the fields after msg.
+                let mut sorted: Vec<&(&str, String)> = fields.iter().collect();
+                sorted.sort_by_key(|(k, _)| *k);
+                for (k, val) in sorted {
+                    line.push_str(&format!(" {k}={}", text_value(val)));
+                }
+                line.push('\n');
+                line
+            }
         };
         let _ = match &mut self.file {
             Some(f) => f.write_all(line.as_bytes()),
@@ -76,6 +115,19 @@ fn now_secs() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// A field's value in logrus text: bare when it is only letters, digits and `-._/@^+`, else
+/// quoted.
+fn text_value(v: &str) -> String {
+    let plain = v
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c));
+    if plain {
+        v.to_string()
+    } else {
+        quote(v)
+    }
 }
 
 /// logrus quotes a value like Go's %q.
@@ -94,4 +146,17 @@ fn quote(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_value;
+
+    #[test]
+    fn field_values_are_quoted_only_when_needed() {
+        assert_eq!(text_value("12345"), "12345");
+        assert_eq!(text_value("/run/runr"), "/run/runr");
+        assert_eq!(text_value("a b"), "\"a b\"");
+        assert_eq!(text_value("[\"x\"]"), "\"[\\\"x\\\"]\"");
+    }
 }

@@ -16,16 +16,34 @@ use std::process::ExitCode;
 use cli::{flag, switch, Flag};
 
 /// Global flags, which come before the subcommand.
-const GLOBAL_FLAGS: &[Flag] = &[
-    flag(&["root"]),
-    flag(&["log"]),
-    flag(&["log-format"]),
-    switch(&["debug"]),
-    switch(&["systemd-cgroup"]),
-    flag(&["rootless"]),
-    flag(&["criu"]),
-    switch(&["version", "v"]),
-    switch(&["help", "h"]),
+pub const GLOBAL_FLAGS: &[Flag] = &[
+    switch(&["debug"], "log what runr does, step by step (level=debug)"),
+    flag(
+        &["log"],
+        "write the log to this file (default: the standard error)",
+    ),
+    flag(&["log-format"], "the log's format, text or json").with_default("\"text\""),
+    flag(
+        &["root"],
+        "the directory holding the containers' state (best on a tmpfs)",
+    )
+    .with_default("\"/run/runr\""),
+    flag(
+        &["criu"],
+        "path of the criu binary (checkpoint/restore is not supported)",
+    )
+    .with_default("\"criu\""),
+    switch(
+        &["systemd-cgroup"],
+        "use the systemd cgroup driver: cgroupsPath is \"slice:prefix:name\"",
+    ),
+    flag(
+        &["rootless"],
+        "ignore cgroup permission errors: true, false or auto",
+    )
+    .with_default("\"auto\""),
+    switch(&["help", "h"], "show the help"),
+    switch(&["version", "v"], "print the version"),
 ];
 
 /// What every command gets from the global flags.
@@ -80,20 +98,16 @@ fn run(argv: &[String]) -> i32 {
     let root = runtime_core::spec::absolute(std::path::Path::new(
         parsed.value("root").unwrap_or("/run/runr"),
     ));
+    logger.trace_library();
     let mut global = Global {
         root,
         systemd_cgroup: parsed.is_set("systemd-cgroup"),
         log: logger,
     };
-    // Like runc: no command at all shows the help, successfully.
-    let Some((command, rest)) = parsed.args.split_first() else {
-        print!("{}", commands::USAGE);
+    // Like runc: `-h`, or no command at all, shows the help, successfully.
+    let Some((command, rest)) = parsed.args.split_first().filter(|_| !parsed.is_set("help")) else {
+        print!("{}", commands::app_help(GLOBAL_FLAGS));
         return 0;
     };
-    if parsed.is_set("help") {
-        print!("{}", commands::USAGE);
-        return 0;
-    }
-    global.log.debug(&format!("runr {command} {rest:?}"));
     commands::dispatch(&mut global, command, rest)
 }

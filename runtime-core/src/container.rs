@@ -17,7 +17,7 @@ use crate::process::sync::{self, Channel, Message};
 use crate::spec::{absolute, Bundle};
 use crate::state::{self, ContainerState, Lock, Persisted, Status, EXEC_FIFO};
 use crate::sys::{self, Errno};
-use crate::user;
+use crate::{trace, user};
 
 /// Where the pty master of a `terminal: true` container goes.
 #[derive(Debug, Default)]
@@ -149,6 +149,10 @@ impl Container {
     pub fn create(id: &str, bundle: &Path, opts: CreateOptions) -> Result<Container> {
         validate_id(id)?;
         let bundle = Bundle::load(bundle)?;
+        trace::step(
+            "config loaded",
+            &[("bundle", bundle.dir.display().to_string())],
+        );
         let root = absolute(&opts.root);
         make_root(&root)?;
         let dir = root.join(id);
@@ -200,6 +204,8 @@ impl Container {
             .map(|p| p.to_string_lossy().into_owned());
         let cgroup = cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?;
         cgroup.create()?;
+        let shown = cgroup_path.clone().unwrap_or_default();
+        trace::step("cgroup created", &[("cgroupsPath", shown)]);
         rollback.cgroup = Some(cgroup.clone());
 
         let fifo_path = dir.join(EXEC_FIFO);
@@ -304,6 +310,7 @@ impl Container {
             spawned.map_err(Error::sys("clone container init"))?
         };
         let mut pid = spawned.pid.as_raw();
+        trace::step("init cloned", &[("pid", pid.to_string())]);
         rollback.child = Some(spawned);
 
         if new_user {
@@ -316,6 +323,7 @@ impl Container {
             .send(&Message::Go { pid })
             .map_err(Error::sys("signal container init"))?;
         wait_ready(&parent_end, &mut rollback, &mut pid, spec, &hook_state)?;
+        trace::step("init ready", &[("pid", pid.to_string())]);
 
         // Limits apply from here, once the init's set-up (not the container's work) is done.
         cgroup.apply(&resources_with_default_devices(linux))?;
@@ -334,6 +342,7 @@ impl Container {
             own_pid_ns: new_pid,
         };
         state::save(&dir, &st)?;
+        trace::step("container created", &[("id", id.to_string())]);
         if let Some(p) = &opts.pid_file {
             write_pid_file(&absolute(p), pid)?;
         }
@@ -438,6 +447,7 @@ impl Container {
         };
         sys::write_all(fifo.as_fd(), b"0", Some(&fifo_path))
             .map_err(Error::sys("start container"))?;
+        trace::step("init told to start", &[("pid", self.st.pid.to_string())]);
         std::fs::remove_file(&fifo_path).map_err(|e| Error::state(&fifo_path, e))?;
         // The init holds the fifo's read end until it execs (close-on-exec): when the write end
         // reports the reader gone, the container's process runs (or the init died), and the
@@ -456,11 +466,18 @@ impl Container {
     /// Sends `signal` to the init, or with `all` to every process in the container's cgroup.
     pub fn kill(&self, signal: i32, all: bool) -> Result<()> {
         let _lock = Lock::take(&self.dir)?;
-        if self.status() == Status::Stopped {
-            return Err(Error::NotRunning(self.st.id.clone()));
-        }
+        let stopped = self.status() == Status::Stopped;
         if all {
+            // As runc: every process in the cgroup, even once the init is gone (without a pid
+            // namespace of its own, its children outlive it); none left (or no cgroup left) is
+            // not an error, whatever the signal.
+            if stopped && self.st.cgroup.pids().unwrap_or_default().is_empty() {
+                return Ok(());
+            }
             return Ok(self.st.cgroup.kill_all(signal)?);
+        }
+        if stopped {
+            return Err(Error::NotRunning(self.st.id.clone()));
         }
         self.signal_init(signal)
     }

@@ -21,6 +21,7 @@ use crate::process::tenant::{self, TenantArgs};
 use crate::seccomp_cache;
 use crate::state::{self, Status};
 use crate::sys::{self, Errno};
+use crate::trace;
 
 /// How to exec; `Default` is a foreground process with the caller's stdio.
 #[derive(Debug, Default)]
@@ -199,6 +200,7 @@ impl Container {
             armed: true,
         };
         let pid = child.pid.as_raw();
+        trace::step("exec process cloned", &[("pid", pid.to_string())]);
         if v2_cgroup.is_none() {
             match &sub_dirs {
                 None => self.st.cgroup.add_task(pid)?,
@@ -254,6 +256,7 @@ impl Container {
         }
         guard.armed = false;
         drop(guard);
+        trace::step("exec process running", &[("pid", pid.to_string())]);
         Ok(ExecProcess { child })
     }
 }

@@ -21,7 +21,8 @@
 //! Module map: [`spec`] loads and validates config.json; [`container`] is the lifecycle;
 //! `process` creates the init (`clone`), runs it (`init`) and talks to it (`sync`);
 //! `namespaces`, `rootfs`, `mounts`, `paths`, `devices`, `capabilities`, `rlimits`, `user`,
-//! `hooks`, `console` are one concern each; [`sys`] is the only place that makes syscalls.
+//! `hooks`, `console` are one concern each; [`sys`] is the only place that makes syscalls;
+//! [`trace`] reports the main steps to a sink the caller installs (the CLI's `--debug`).
 #![deny(unsafe_code)]
 
 mod capabilities;
@@ -44,6 +45,7 @@ pub mod seccomp_cache;
 pub mod spec;
 pub mod state;
 pub mod sys;
+pub mod trace;
 mod user;
 
 pub use container::{list, validate_id, Console, Container, CreateOptions, ExitStatus};

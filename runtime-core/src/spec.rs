@@ -29,6 +29,33 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(raw: &[u8]) -> std::result::Re
     serde_path_to_error::deserialize(&mut de)
 }
 
+/// A process JSON (`exec --process FILE`) read as runc reads it: Go's decoder leaves a field
+/// that is missing or `null` at its zero value, so `user` defaults to uid 0 / gid 0, `cwd` to
+/// "" (which [`crate::Container::exec`] then refuses, naming `process.cwd`, as runc refuses an
+/// empty Cwd), and a `null` member anywhere counts as absent.
+pub fn parse_process(raw: &[u8]) -> std::result::Result<oci_spec::runtime::Process, JsonError> {
+    let mut doc: serde_json::Value = parse_json(raw)?;
+    drop_nulls(&mut doc);
+    if let serde_json::Value::Object(map) = &mut doc {
+        map.entry("user").or_insert_with(|| serde_json::json!({}));
+        map.entry("cwd").or_insert_with(|| "".into());
+    }
+    let bytes = serde_json::to_vec(&doc).unwrap_or_default();
+    parse_json(&bytes)
+}
+
+/// Removes every object member whose value is `null`, at any depth.
+fn drop_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, m| !m.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
 /// A loaded, validated bundle.
 #[derive(Debug, Clone)]
 pub struct Bundle {
@@ -506,6 +533,19 @@ pub fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_process_json_takes_gos_zero_values() {
+        let p = parse_process(br#"{"args": ["sh"], "cwd": "/"}"#).unwrap();
+        assert_eq!((p.user().uid(), p.user().gid()), (0, 0));
+        let p = parse_process(br#"{"args": ["sh"], "user": {"uid": 7, "gid": null}}"#).unwrap();
+        assert_eq!((p.user().uid(), p.user().gid()), (7, 0));
+        assert_eq!(p.cwd(), Path::new(""), "no cwd: empty, refused by exec");
+        let p = parse_process(br#"{"args": ["sh"], "cwd": "/", "user": null, "env": null}"#);
+        assert!(p.unwrap().env().is_none());
+        let e = parse_process(br#"{"args": "sh", "cwd": "/"}"#).unwrap_err();
+        assert_eq!(e.path().to_string(), "args");
+    }
 
     #[test]
     fn parse_json_names_the_field_and_reads_the_first_document_like_runc() {

@@ -639,6 +639,11 @@ pub fn open_pty_peer(master: BorrowedFd<'_>) -> SysResult<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Gives an open file to `uid`, leaving its group as it is (`fchown(fd, uid, -1)`).
+pub fn fchown_uid(fd: BorrowedFd<'_>, uid: u32, display: &Path) -> SysResult<()> {
+    nix::unistd::fchown(fd, Some(Uid::from_raw(uid)), None).ctx(SysOp::Chown, Some(display))
+}
+
 pub fn unlockpt(master: BorrowedFd<'_>) -> SysResult<()> {
     let mut unlock: libc::c_int = 0;
     // SAFETY: TIOCSPTLCK reads one int from a live local.

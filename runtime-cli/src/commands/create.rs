@@ -4,23 +4,57 @@ use std::path::PathBuf;
 
 use runtime_core::{Console, Container, CreateOptions};
 
-use crate::cli::{self, flag, switch, Flag, Parsed};
+use crate::cli::{flag, switch, Command, Flag, Parsed};
 use crate::Global;
 
-pub const FLAGS: &[Flag] = &[
-    flag(&["bundle", "b"]),
-    flag(&["console-socket"]),
-    flag(&["pid-file"]),
-    switch(&["no-pivot"]),
-    switch(&["no-new-keyring"]),
-    flag(&["preserve-fds"]),
-];
+/// The flags `create` and `run` share.
+pub const BUNDLE: Flag = flag(
+    &["bundle", "b"],
+    "the bundle directory (config.json and the root filesystem); default: the current directory",
+);
+pub const CONSOLE_SOCKET: Flag = flag(
+    &["console-socket"],
+    "an AF_UNIX socket that receives the pty master (SCM_RIGHTS) when process.terminal is true",
+);
+pub const PID_FILE: Flag = flag(&["pid-file"], "write the container's init pid to this file");
+pub const NO_PIVOT: Flag = switch(
+    &["no-pivot"],
+    "move the root filesystem into place and chroot into it instead of pivot_root (for a rootfs on a ramdisk)",
+);
+pub const NO_NEW_KEYRING: Flag = switch(
+    &["no-new-keyring"],
+    "keep the caller's session keyring instead of giving the container one of its own",
+);
+pub const PRESERVE_FDS: Flag = flag(
+    &["preserve-fds"],
+    "pass N more file descriptors, from fd 3 on (stdio + $LISTEN_FDS + N in all)",
+)
+.with_default("0");
 
-pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
-    let p = cli::parse(argv, FLAGS)?;
+pub const COMMAND: Command = Command {
+    name: "create",
+    usage: "create a container, its init waiting for start",
+    args_usage: "<container-id>
+
+<container-id> names the container; it must be unique under the state root.",
+    description: "Sets up the container described by the bundle's config.json: namespaces,
+cgroup, root filesystem, mounts, devices. Its init then waits; \"runr start\" runs
+process.args in it. The container's status is then \"created\".",
+    flags: &[
+        BUNDLE,
+        CONSOLE_SOCKET,
+        PID_FILE,
+        NO_PIVOT,
+        NO_NEW_KEYRING,
+        PRESERVE_FDS,
+    ],
+    reorder: true,
+};
+
+pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let id = p.id("create")?;
-    let opts = options(g, &p)?;
-    let c = Container::create(id, &bundle(&p), opts).map_err(|e| in_config(&bundle(&p), e))?;
+    let opts = options(g, p)?;
+    let c = Container::create(id, &bundle(p), opts).map_err(|e| in_config(&bundle(p), e))?;
     for w in c.warnings() {
         g.log.warn(w);
     }

@@ -3,13 +3,25 @@
 
 use runtime_core::{Container, Error};
 
-use crate::cli::{self, switch, Flag};
+use crate::cli::{switch, Command, Parsed};
 use crate::Global;
 
-const FLAGS: &[Flag] = &[switch(&["force", "f"])];
+pub const COMMAND: Command = Command {
+    name: "delete",
+    usage: "delete a container and everything it holds",
+    args_usage: "<container-id>
 
-pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
-    let p = cli::parse(argv, FLAGS)?;
+<container-id> is the name of the container.",
+    description: "Removes a stopped (or created) container: its cgroup and its state, then runs its
+poststop hooks. A running container needs --force, which kills it first.",
+    flags: &[switch(
+        &["force", "f"],
+        "kill a running container first (SIGKILL); a missing container is no error",
+    )],
+    reorder: true,
+};
+
+pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let id = p.id("delete")?;
     let force = p.is_set("force");
     let c = match Container::load(&g.root, id) {

@@ -12,10 +12,29 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use runtime_core::{Container, Status};
 use serde::Serialize;
 
-use crate::cli::{self, flag, switch, Flag, UsageError};
+use crate::cli::{flag, switch, Command, Parsed, UsageError};
 use crate::Global;
 
-const FLAGS: &[Flag] = &[flag(&["interval"]), switch(&["stats"])];
+pub const COMMAND: Command = Command {
+    name: "events",
+    usage: "print a container's events: OOM kills and resource statistics",
+    args_usage: "<container-id>
+
+<container-id> is the name of the container.",
+    description:
+        "Prints JSON lines: an \"oom\" event when the kernel OOM-kills in the container, and
+a \"stats\" event (cpu, memory, pids, blkio, hugetlb) every --interval, until the
+container stops.",
+    flags: &[
+        flag(
+            &["interval"],
+            "how often to print statistics (Go duration: 5s, 100ms, 1m30s)",
+        )
+        .with_default("5s"),
+        switch(&["stats"], "print the statistics once and exit"),
+    ],
+    reorder: true,
+};
 
 #[derive(Serialize)]
 struct Event<'a> {
@@ -26,8 +45,7 @@ struct Event<'a> {
     data: Option<cgroups::Stats>,
 }
 
-pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
-    let p = cli::parse(argv, FLAGS)?;
+pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let interval = match p.value("interval") {
         None => Duration::from_secs(5),
         Some(v) => match parse_go_duration(v) {

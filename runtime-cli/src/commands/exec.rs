@@ -8,60 +8,87 @@ use oci_spec::runtime::{Capability, Process};
 use runtime_core::spec::parse_json;
 use runtime_core::{Console, Container, ExecOptions};
 
+use super::create::{CONSOLE_SOCKET, PID_FILE, PRESERVE_FDS};
 use super::foreground;
-use crate::cli::{self, flag, switch, Flag, Parsed, UsageError};
+use crate::cli::{flag, switch, Command, Parsed, UsageError};
 use crate::Global;
 
-const FLAGS: &[Flag] = &[
-    flag(&["console-socket"]),
-    flag(&["cwd"]),
-    flag(&["env", "e"]),
-    switch(&["tty", "t"]),
-    flag(&["user", "u"]),
-    flag(&["additional-gids", "g"]),
-    flag(&["process", "p"]),
-    switch(&["detach", "d"]),
-    flag(&["pid-file"]),
-    flag(&["process-label"]),
-    flag(&["apparmor"]),
-    switch(&["no-new-privs"]),
-    flag(&["cap", "c"]),
-    flag(&["preserve-fds"]),
-    flag(&["cgroup"]),
-    switch(&["ignore-paused"]),
-];
+pub const COMMAND: Command = Command {
+    name: "exec",
+    usage: "run another process in a running container",
+    args_usage: "<container-id> <command> [args...]  ||  -p process.json <container-id>
 
-pub fn run(g: &mut Global, argv: &[String]) -> i32 {
-    let p = match cli::parse(argv, FLAGS) {
-        Ok(p) if !p.args.is_empty() && (p.args.len() > 1 || p.value("process").is_some()) => p,
-        Ok(_) => {
-            return usage(
-                g,
-                "runr: \"exec\" requires a minimum of 2 arguments (or --process and 1)",
-            )
-        }
-        Err(e) => return usage(g, &e.0),
-    };
-    match exec(g, &p) {
-        Ok(code) => code,
+<command> runs in the container with the container's own process settings, changed
+by the flags; --process gives a whole process JSON instead. What follows the
+container id belongs to the command (flags come first).",
+    description: "",
+    flags: &[
+        CONSOLE_SOCKET,
+        flag(&["cwd"], "the working directory in the container"),
+        flag(
+            &["env", "e"],
+            "add NAME=VALUE to the environment (repeatable)",
+        ),
+        switch(&["tty", "t"], "give the process a pseudo-terminal"),
+        flag(
+            &["console-size"],
+            "with --tty: the terminal's size, HEIGHT,WIDTH (rows,columns)",
+        ),
+        flag(&["user", "u"], "the user: UID[:GID]"),
+        flag(
+            &["additional-gids", "g"],
+            "a supplementary group id (repeatable)",
+        ),
+        flag(
+            &["process", "p"],
+            "a process JSON file (runtime-spec \"process\") to run",
+        ),
+        switch(&["detach", "d"], "return once the process runs"),
+        PID_FILE,
+        flag(&["process-label"], "the SELinux label of the process"),
+        flag(&["apparmor"], "the AppArmor profile of the process"),
+        switch(&["no-new-privs"], "set no_new_privs for the process"),
+        flag(
+            &["cap", "c"],
+            "add a capability to the bounding, effective and permitted sets (repeatable)",
+        ),
+        PRESERVE_FDS,
+        flag(
+            &["cgroup"],
+            "run in an existing sub-cgroup of the container: [CONTROLLER[,CONTROLLER]:]PATH",
+        ),
+        switch(&["ignore-paused"], "exec even when the container is paused"),
+    ],
+    // What follows the container id is the process's command line.
+    reorder: false,
+};
+
+pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
+    if p.args.is_empty() || (p.args.len() < 2 && p.value("process").is_none()) {
+        return Err(UsageError(
+            "runr: \"exec\" requires a minimum of 2 arguments (or --process and 1)".into(),
+        )
+        .into());
+    }
+    // A failure on the runtime's side exits 255, as runc's does.
+    match exec(g, p) {
+        Ok(code) => Ok(code),
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => Err(e),
         Err(e) => {
             g.log
                 .error(&format!("exec failed: {}", super::describe(&e)));
-            255
+            Ok(255)
         }
     }
-}
-
-fn usage(g: &mut Global, msg: &str) -> i32 {
-    println!("Incorrect Usage.\n\n{}", super::USAGE);
-    g.log.error(msg);
-    1
 }
 
 fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let id = &p.args[0];
     let container = Container::load(&g.root, id)?;
-    let process = process(p, &container)?;
+    let mut process = process(p, &container)?;
+    if let Some(size) = p.value("console-size") {
+        process.set_console_size(Some(console_size(size, &process)?));
+    }
     let sub_cgroups = sub_cgroups(&p.values("cgroup"))?;
     for (flag, field) in [
         ("apparmor", "apparmor profile"),
@@ -108,7 +135,9 @@ fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
         None => None,
     };
     drop(ours);
-    foreground::wait(child.pid(), master, signals)
+    let code = foreground::wait(child.pid(), master, signals)?;
+    super::exited(g, child.pid(), code);
+    Ok(code)
 }
 
 /// `--cgroup [CONTROLLER[,CONTROLLER]:]PATH`, repeatable (runc's rules: a PATH without a
@@ -135,13 +164,35 @@ fn sub_cgroups(values: &[String]) -> anyhow::Result<std::collections::BTreeMap<S
     Ok(out)
 }
 
-/// The process to run: `--process FILE` as is, or the container's own process with the command
-/// line and the flags applied (runc's rules: `-e` adds to the environment, `--cap` adds to the
-/// bounding, effective and permitted sets, `-t` decides the terminal).
+/// `--console-size HEIGHT,WIDTH`: the window size of the process's pty (which needs a pty).
+fn console_size(v: &str, process: &Process) -> anyhow::Result<oci_spec::runtime::Box> {
+    let bad = || {
+        UsageError(format!(
+            "invalid --console-size {v:?}: expected HEIGHT,WIDTH"
+        ))
+    };
+    let (h, w) = v.split_once(',').ok_or_else(bad)?;
+    let (h, w): (u16, u16) = (
+        h.trim().parse().map_err(|_| bad())?,
+        w.trim().parse().map_err(|_| bad())?,
+    );
+    if !process.terminal().unwrap_or(false) {
+        return Err(UsageError("--console-size needs a terminal (--tty)".into()).into());
+    }
+    Ok(oci_spec::runtime::BoxBuilder::default()
+        .height(h)
+        .width(w)
+        .build()?)
+}
+
+/// The process to run: `--process FILE` read as runc reads it (`spec::parse_process`), or the
+/// container's own process with the command line and the flags applied (runc's rules: `-e`
+/// adds to the environment, `--cap` adds to the bounding, effective and permitted sets, `-t`
+/// decides the terminal).
 fn process(p: &Parsed, c: &Container) -> anyhow::Result<Process> {
     if let Some(file) = p.value("process") {
         let raw = std::fs::read(file).map_err(|e| anyhow::anyhow!("--process {file}: {e}"))?;
-        return parse_json(&raw)
+        return runtime_core::spec::parse_process(&raw)
             .map_err(|e| anyhow::anyhow!("--process {file}: {}: {}", e.path(), e.inner()));
     }
     let mut process = c.spec().process().clone().unwrap_or_default();

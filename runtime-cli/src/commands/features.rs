@@ -6,14 +6,22 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::cli::{self, UsageError};
+use crate::cli::{Command, Parsed};
 use crate::Global;
 
-pub fn run(_g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
-    let p = cli::parse(argv, &[])?;
-    if !p.args.is_empty() {
-        return Err(UsageError(r#"runr: "features" requires exactly 0 argument(s)"#.into()).into());
-    }
+pub const COMMAND: Command = Command {
+    name: "features",
+    usage: "print what runr supports",
+    args_usage: "",
+    description: "Prints runr's features as JSON, in runc's shape: spec versions, hooks, mount
+options, namespaces, capabilities, cgroup drivers, seccomp actions, operators and
+architectures, annotations.",
+    flags: &[],
+    reorder: true,
+};
+
+pub fn run(_g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
+    p.no_args("features")?;
     let mut annotations = BTreeMap::new();
     annotations.insert(
         "org.opencontainers.runr.version".to_string(),

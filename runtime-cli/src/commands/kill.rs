@@ -2,13 +2,25 @@
 
 use runtime_core::Container;
 
-use crate::cli::{self, switch, Flag, UsageError};
+use crate::cli::{switch, Command, Parsed, UsageError};
 use crate::{signals, Global};
 
-const FLAGS: &[Flag] = &[switch(&["all", "a"])];
+pub const COMMAND: Command = Command {
+    name: "kill",
+    usage: "send a signal (default: SIGTERM) to the container's init",
+    args_usage: "<container-id> [signal]
 
-pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
-    let p = cli::parse(argv, FLAGS)?;
+<container-id> is the name of the container; [signal] a name (KILL, SIGKILL) or a
+number. Signal 0 sends nothing and only checks that the container runs.",
+    description: "",
+    flags: &[switch(
+        &["all", "a"],
+        "signal every process of the container, not only its init",
+    )],
+    reorder: true,
+};
+
+pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let (id, sig) = match p.args.as_slice() {
         [id] => (id, "SIGTERM"),
         [id, sig] => (id, sig.as_str()),

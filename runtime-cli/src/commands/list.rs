@@ -2,16 +2,26 @@
 
 use std::io::Write;
 
-use crate::cli::{self, flag, switch, Flag, UsageError};
+use crate::cli::{flag, switch, Command, Parsed};
 use crate::Global;
 
-const FLAGS: &[Flag] = &[flag(&["format", "f"]), switch(&["quiet", "q"])];
+pub const COMMAND: Command = Command {
+    name: "list",
+    usage: "list the containers under the state root",
+    args_usage: "
 
-pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
-    let p = cli::parse(argv, FLAGS)?;
-    if !p.args.is_empty() {
-        return Err(UsageError("runr: \"list\" requires exactly 0 argument(s)".into()).into());
-    }
+Lists the containers under the state root the global --root names
+(default: \"/run/runr\"): \"runr --root DIR list\".",
+    description: "",
+    flags: &[
+        flag(&["format", "f"], "table or json").with_default("\"table\""),
+        switch(&["quiet", "q"], "print the container ids only"),
+    ],
+    reorder: true,
+};
+
+pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
+    p.no_args("list")?;
     let all = runtime_core::list(&g.root)?;
     let mut out = String::new();
     if p.is_set("quiet") {

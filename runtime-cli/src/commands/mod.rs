@@ -1,5 +1,6 @@
-//! One module per subcommand. Each parses its own flags and returns the exit code; errors are
-//! logged once, by `dispatch`.
+//! One module per subcommand, each with its [`Command`] (flags, help) and a `run` that gets the
+//! parsed arguments and returns the exit code; `dispatch` parses, shows help, and logs errors
+//! once.
 
 mod create;
 mod delete;
@@ -18,102 +19,170 @@ mod start;
 mod state;
 mod update;
 
-use crate::cli::UsageError;
+use crate::cli::{self, Command, FlagError, Parsed, UsageError};
 use crate::Global;
 
-pub const USAGE: &str = "\
-runr - a fast OCI container runtime (runc-compatible)
+/// What runs a command once its arguments are parsed.
+type Run = fn(&mut Global, &Parsed) -> anyhow::Result<i32>;
 
-USAGE:
-   runr [global options] command [command options] [arguments...]
-
-COMMANDS:
-   create   create a container
-   start    start a created container
-   run      create and start a container
-   state    output the state of a container
-   kill     send a signal to the container's init process
-   delete   delete a container and the resources it holds
-   list     list containers started by runr with the given root
-   exec     execute a new process inside a container
-   ps       show the processes running inside a container
-   pause    suspend all processes of a container
-   resume   resume all processes of a paused container
-   update   update a container's resource limits
-   events   show a container's stats and OOM events
-   features show what runr supports
-   spec     create a new specification file
-   help     show this help
-
-GLOBAL OPTIONS:
-   --root value        root directory for storage of container state (default: \"/run/runr\")
-   --log value         log file path (default: stderr)
-   --log-format value  log format: text or json (default: \"text\")
-   --debug             enable debug logging
-   --systemd-cgroup    cgroupsPath is \"slice:prefix:name\" for the systemd driver
-   --version, -v       print the version
-";
+/// Every subcommand, in the order the help lists them (runc's).
+const COMMANDS: &[(&Command, Run)] = &[
+    (&create::COMMAND, create::run),
+    (&delete::COMMAND, delete::run),
+    (&events::COMMAND, events::run),
+    (&exec::COMMAND, exec::run),
+    (&kill::COMMAND, kill::run),
+    (&list::COMMAND, list::run),
+    (&pause::COMMAND, pause::run),
+    (&ps::COMMAND, ps::run),
+    (&resume::COMMAND, resume::run),
+    (&run::COMMAND, run::run),
+    (&spec::COMMAND, spec::run),
+    (&start::COMMAND, start::run),
+    (&state::COMMAND, state::run),
+    (&update::COMMAND, update::run),
+    (&features::COMMAND, features::run),
+];
 
 /// The spec version runr implements.
 pub const SPEC_VERSION: &str = "1.0.2-dev";
 
+/// `runr --version` (and `runr version`): runc's lines; dockerd reads the first two.
 pub fn version_text() -> String {
-    format!(
+    let mut text = format!(
         "runr version {}\ncommit: {}\nspec: {SPEC_VERSION}\n",
         env!("CARGO_PKG_VERSION"),
         option_env!("RUNR_COMMIT").unwrap_or("unknown"),
-    )
+    );
+    if let Some(v) = runtime_core::seccomp::libseccomp_version() {
+        text.push_str(&format!("libseccomp: {v}\n"));
+    }
+    text
+}
+
+const ABOUT: &str = "a runc-compatible OCI container runtime
+
+runr runs containers from OCI bundles: a directory with a config.json and a root
+filesystem. It takes runc's commands, flags and output shapes, so that engines
+(containerd, Docker, podman) and scripts written for runc can use it instead.
+
+To create and start a container from the bundle in the current directory:
+
+    # runr run [ -b bundle ] <container-id>
+
+The <container-id> names the container on this host and must be unique under
+the state root (--root).";
+
+/// The application's help (`runr`, `runr -h`, `runr help`), urfave/cli's layout.
+pub fn app_help(global_flags: &[cli::Flag]) -> String {
+    let mut out = format!(
+        concat!(
+            "NAME:\n   runr - {}\n\n",
+            "USAGE:\n   runr [global options] command [command options] [arguments...]\n\n",
+            "VERSION:\n   {}\n"
+        ),
+        ABOUT,
+        version_text()
+            .trim_start_matches("runr version ")
+            .trim_end()
+    );
+    let mut rows: Vec<(String, String)> = COMMANDS
+        .iter()
+        .map(|(c, _)| (c.name.to_string(), c.usage.to_string()))
+        .collect();
+    rows.push(("version".into(), "print the version".into()));
+    rows.push((
+        "help, h".into(),
+        "show the commands, or the help of one command".into(),
+    ));
+    out.push_str("\nCOMMANDS:\n");
+    out.push_str(&cli::columns(&rows));
+    let flags: Vec<(String, String)> = global_flags
+        .iter()
+        .filter(|f| !f.hidden)
+        .map(|f| (f.synopsis(), f.help_text()))
+        .collect();
+    out.push_str("\nGLOBAL OPTIONS:\n");
+    out.push_str(&cli::columns(&flags));
+    out
+}
+
+fn find(name: &str) -> Option<&'static (&'static Command, Run)> {
+    COMMANDS.iter().find(|(c, _)| c.name == name)
+}
+
+/// runc's answer to an unknown command (or help topic): exit 3.
+fn no_such_topic(g: &mut Global, name: &str) -> i32 {
+    g.log.error(&format!("No help topic for '{name}'"));
+    3
 }
 
 pub fn dispatch(g: &mut Global, command: &str, argv: &[String]) -> i32 {
-    // `runr help [CMD]` and `runr CMD --help` show the help and succeed, as runc's do.
-    if command == "help" || command == "h" || asks_for_help(argv) {
-        print!("{USAGE}");
+    // `runr help [CMD]`: the application's or the command's help, as runc's does.
+    if command == "help" || command == "h" {
+        return match argv.first() {
+            None => {
+                print!("{}", app_help(crate::GLOBAL_FLAGS));
+                0
+            }
+            Some(name) => match find(name) {
+                Some((c, _)) => {
+                    print!("{}", c.help("runr"));
+                    0
+                }
+                None => no_such_topic(g, name),
+            },
+        };
+    }
+    if command == "version" {
+        print!("{}", version_text());
         return 0;
     }
-    let result: anyhow::Result<i32> = match command {
-        "create" => create::run(g, argv).map_err(|e| prefixed("create", e)),
-        "start" => start::run(g, argv),
-        "exec" => return exec::run(g, argv),
-        "run" => run::run(g, argv).map_err(|e| prefixed("run", e)),
-        "state" => state::run(g, argv),
-        "kill" => kill::run(g, argv),
-        "delete" => delete::run(g, argv),
-        "list" => list::run(g, argv),
-        "spec" => spec::run(g, argv),
-        "ps" => ps::run(g, argv),
-        "pause" => pause::run(g, argv),
-        "resume" => resume::run(g, argv),
-        "update" => update::run(g, argv),
-        "events" => events::run(g, argv),
-        "features" => features::run(g, argv),
-        other => {
-            g.log.error(&format!("No help topic for '{other}'"));
-            return 3;
-        }
+    let Some((def, run)) = find(command) else {
+        return no_such_topic(g, command);
+    };
+    let parsed = match def.parse(argv) {
+        Ok(p) => p,
+        Err(e) => return usage_error(g, def, &format!("Incorrect Usage: {e}"), &e.0),
+    };
+    if parsed.help {
+        print!("{}", def.help("runr"));
+        return 0;
+    }
+    g.log.debug(
+        &format!("runr {command}"),
+        &[("args", format!("{:?}", parsed.args))],
+    );
+    let result = match command {
+        "create" | "run" => run(g, &parsed).map_err(|e| prefixed(command, e)),
+        _ => run(g, &parsed),
     };
     match result {
         Ok(code) => code,
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => {
+            usage_error(g, def, "Incorrect Usage.", &describe(&e))
+        }
+        Err(e) if e.downcast_ref::<FlagError>().is_some() => {
+            usage_error(g, def, &format!("Incorrect Usage: {e}"), &describe(&e))
+        }
         Err(e) => {
-            if e.downcast_ref::<UsageError>().is_some() {
-                println!("Incorrect Usage.\n\n{USAGE}");
-            }
             g.log.error(&describe(&e));
             1
         }
     }
 }
 
-/// True when a `-h`/`--help` flag comes before the command's first positional argument.
-fn asks_for_help(argv: &[String]) -> bool {
-    argv.iter()
-        .take_while(|a| a.starts_with('-') && a.as_str() != "--")
-        .any(|a| matches!(a.trim_start_matches('-'), "h" | "help"))
+/// runc on a usage mistake: the headline and the command's help on stdout, the error logged,
+/// exit 1.
+fn usage_error(g: &mut Global, def: &Command, headline: &str, msg: &str) -> i32 {
+    println!("{headline}\n\n{}", def.help("runr"));
+    g.log.error(msg);
+    1
 }
 
 /// runc prefixes create and run failures ("runc create failed: …"), which engines show as is.
 fn prefixed(command: &str, e: anyhow::Error) -> anyhow::Error {
-    if e.downcast_ref::<UsageError>().is_some() {
+    if e.downcast_ref::<UsageError>().is_some() || e.downcast_ref::<FlagError>().is_some() {
         return e;
     }
     anyhow::anyhow!("runr {command} failed: {}", describe(&e))
@@ -134,6 +203,14 @@ pub fn describe(e: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+/// The debug line for a foreground process that ended, as runc logs it.
+fn exited(g: &mut Global, pid: i32, code: i32) {
+    g.log.debug(
+        "process exited",
+        &[("pid", pid.to_string()), ("status", code.to_string())],
+    );
 }
 
 /// Logs library warnings (poststart/poststop hook failures).

@@ -6,13 +6,23 @@ use std::io::Write;
 
 use runtime_core::Container;
 
-use crate::cli::{self, flag, Flag, UsageError};
+use crate::cli::{flag, Command, Parsed, UsageError};
 use crate::Global;
 
-const FLAGS: &[Flag] = &[flag(&["format", "f"])];
+pub const COMMAND: Command = Command {
+    name: "ps",
+    usage: "show the processes of a container",
+    args_usage: "<container-id> [ps options]
 
-pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
-    let p = cli::parse(argv, FLAGS)?;
+[ps options] go to the host's ps (default: -ef), whose rows are then filtered to
+the container's processes.",
+    description: "",
+    flags: &[flag(&["format", "f"], "table or json (the host pids)").with_default("\"table\"")],
+    // What follows the id is ps's.
+    reorder: false,
+};
+
+pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let Some((id, ps_args)) = p.args.split_first() else {
         return Err(UsageError(r#"runr: "ps" requires a minimum of 1 argument(s)"#.into()).into());
     };

@@ -8,27 +8,44 @@ use runtime_core::{Console, Container};
 
 use super::foreground;
 
-use crate::cli::{self, flag, switch, Flag};
+use super::create::{BUNDLE, CONSOLE_SOCKET, NO_NEW_KEYRING, NO_PIVOT, PID_FILE, PRESERVE_FDS};
+use crate::cli::{switch, Command, Parsed};
 use crate::Global;
 
-const FLAGS: &[Flag] = &[
-    flag(&["bundle", "b"]),
-    flag(&["console-socket"]),
-    switch(&["detach", "d"]),
-    switch(&["keep"]),
-    flag(&["pid-file"]),
-    switch(&["no-subreaper"]),
-    switch(&["no-pivot"]),
-    switch(&["no-new-keyring"]),
-    flag(&["preserve-fds"]),
-];
+pub const COMMAND: Command = Command {
+    name: "run",
+    usage: "create and start a container",
+    args_usage: "<container-id>
 
-pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
-    let p = cli::parse(argv, FLAGS)?;
+<container-id> names the container; it must be unique under the state root.",
+    description: "Creates the container and starts it at once. In the foreground (the default) runr
+forwards signals to it, relays its terminal, and exits with its status (128+N when
+killed by signal N); the container is deleted afterwards unless --keep.",
+    flags: &[
+        BUNDLE,
+        CONSOLE_SOCKET,
+        switch(
+            &["detach", "d"],
+            "return once the container runs, leaving it in the background",
+        ),
+        switch(&["keep"], "do not delete the container after it exits"),
+        PID_FILE,
+        switch(
+            &["no-subreaper"],
+            "do not make runr a subreaper of the container's orphaned processes",
+        ),
+        NO_PIVOT,
+        NO_NEW_KEYRING,
+        PRESERVE_FDS,
+    ],
+    reorder: true,
+};
+
+pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let id = p.id("run")?.to_string();
     let detach = p.is_set("detach");
     // runc 1.1.5 accepts --keep with --detach (there is nothing to delete afterwards then).
-    let mut opts = super::create::options(g, &p)?;
+    let mut opts = super::create::options(g, p)?;
     // Without a console socket, a foreground run relays the container's terminal itself.
     let mut our_end = None;
     if !detach && matches!(opts.console, Console::None) {
@@ -45,7 +62,7 @@ pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
     if !detach {
         signals.thread_block()?;
     }
-    let bundle = super::create::bundle(&p);
+    let bundle = super::create::bundle(p);
     let mut container =
         Container::create(&id, &bundle, opts).map_err(|e| super::create::in_config(&bundle, e))?;
     for w in container.warnings() {
@@ -78,6 +95,7 @@ pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let code = foreground::wait(container.pid(), master, signals)?;
+    super::exited(g, container.pid(), code);
     if !p.is_set("keep") {
         let warnings = Container::load(&g.root, &id)?.delete(true)?;
         super::warn_all(g, warnings);

@@ -7,13 +7,30 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::cli::{self, flag, switch, Flag};
+use crate::cli::{flag, switch, Command, Parsed};
 use crate::Global;
 
-const FLAGS: &[Flag] = &[flag(&["bundle", "b"]), switch(&["rootless"])];
+pub const COMMAND: Command = Command {
+    name: "spec",
+    usage: "write a starting config.json",
+    args_usage: "",
+    description: "Writes config.json into the bundle directory: a shell on a terminal in a
+read-only rootfs/, with the usual mounts, namespaces and capabilities, the same
+file runc writes. Edit it, put a root filesystem in rootfs/, then \"runr run ID\".",
+    flags: &[
+        flag(
+            &["bundle", "b"],
+            "where to write config.json; default: the current directory",
+        ),
+        switch(
+            &["rootless"],
+            "a spec for an unprivileged user (a user namespace mapping them to root)",
+        ),
+    ],
+    reorder: true,
+};
 
-pub fn run(_g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
-    let p = cli::parse(argv, FLAGS)?;
+pub fn run(_g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let dir = PathBuf::from(p.value("bundle").unwrap_or("."));
     if !dir.is_dir() {
         anyhow::bail!("chdir {}: no such file or directory", dir.display());

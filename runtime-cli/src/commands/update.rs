@@ -9,37 +9,90 @@ use oci_spec::runtime::LinuxResources;
 use runtime_core::spec::parse_json;
 use runtime_core::Container;
 
-use crate::cli::{self, flag, Flag, Parsed, UsageError};
+use crate::cli::{flag, Command, FlagError, Parsed};
 use crate::Global;
 
-const FLAGS: &[Flag] = &[
-    flag(&["resources", "r"]),
-    flag(&["blkio-weight"]),
-    flag(&["cpu-period"]),
-    flag(&["cpu-quota"]),
-    flag(&["cpu-share"]),
-    flag(&["cpu-rt-period"]),
-    flag(&["cpu-rt-runtime"]),
-    flag(&["cpuset-cpus"]),
-    flag(&["cpuset-mems"]),
-    flag(&["memory"]),
-    flag(&["memory-reservation"]),
-    flag(&["memory-swap"]),
-    flag(&["pids-limit"]),
-    flag(&["l3-cache-schema"]),
-    flag(&["mem-bw-schema"]),
-];
+pub const COMMAND: Command = Command {
+    name: "update",
+    usage: "change a running container's resource limits",
+    args_usage: "<container-id>
 
-pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
-    let p = cli::parse(argv, FLAGS)?;
+<container-id> is the name of the container.",
+    description:
+        "Changes the container's cgroup limits, from --resources (OCI linux.resources JSON;
+the other flags are then ignored) or from the flags. A zero or absent value
+leaves a limit as it is; -1 lifts a memory or pids limit. Sizes take suffixes
+(64m, 1.5g, 100MB: powers of 1024).",
+    flags: &[
+        flag(
+            &["resources", "r"],
+            "a file with the linux.resources JSON to apply, or - for the standard input",
+        ),
+        flag(&["blkio-weight"], "block I/O weight, 10 to 1000").with_default("0"),
+        flag(
+            &["cpu-period"],
+            "CPU CFS period in microseconds (0: the system default)",
+        ),
+        flag(
+            &["cpu-quota"],
+            "CPU CFS quota in microseconds: the CPU time allowed per period",
+        ),
+        flag(
+            &["cpu-share"],
+            "CPU shares: the weight against other cgroups",
+        ),
+        flag(
+            &["cpu-rt-period"],
+            "real-time period in microseconds (0: the system default)",
+        ),
+        flag(
+            &["cpu-rt-runtime"],
+            "real-time runtime in microseconds: the real-time CPU time allowed per period",
+        ),
+        flag(&["cpuset-cpus"], "the CPUs to run on (0-3,5)"),
+        flag(&["cpuset-mems"], "the memory nodes to allocate from"),
+        flag(&["kernel-memory"], "(obsolete, ignored)").hidden(),
+        flag(&["kernel-memory-tcp"], "(obsolete, ignored)").hidden(),
+        flag(&["memory"], "memory limit in bytes (-1: unlimited)"),
+        flag(
+            &["memory-reservation"],
+            "memory reservation (soft limit) in bytes",
+        ),
+        flag(
+            &["memory-swap"],
+            "memory plus swap limit in bytes (-1: unlimited swap)",
+        ),
+        flag(
+            &["pids-limit"],
+            "the most processes the container may have (-1: no limit)",
+        )
+        .with_default("0"),
+        flag(&["l3-cache-schema"], "Intel RDT/CAT L3 cache schema"),
+        flag(&["mem-bw-schema"], "Intel RDT/MBA memory bandwidth schema"),
+    ],
+    reorder: true,
+};
+
+pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     // Go's integer flags fail while parsing, before anything else.
-    let blkio_weight = go_int(&p, "blkio-weight")?;
-    let pids_limit = go_int(&p, "pids-limit")?;
+    let blkio_weight = go_int(p, "blkio-weight")?;
+    let pids_limit = go_int(p, "pids-limit")?;
     let mut c = Container::load(&g.root, p.id("update")?)?;
     let res = match p.value("resources") {
         Some(path) => read_resources(path)?,
-        None => from_flags(&p, blkio_weight, pids_limit)?,
+        None => from_flags(p, blkio_weight, pids_limit)?,
     };
+    // runc still parses these sizes, then ignores them with a warning (kernels dropped v1 kmem).
+    let mut kernel_memory = 0;
+    for flag in ["kernel-memory", "kernel-memory-tcp"] {
+        if let Some(v) = p.value(flag).filter(|v| !v.is_empty()) {
+            kernel_memory |= memory_size(flag, v)?;
+        }
+    }
+    if kernel_memory != 0 {
+        g.log
+            .warn("Kernel memory settings are ignored and will be removed");
+    }
     if p.value("l3-cache-schema").is_some_and(|v| !v.is_empty()) {
         anyhow::bail!("Intel RDT/CAT: l3 cache schema is not enabled");
     }
@@ -50,11 +103,11 @@ pub fn run(g: &mut Global, argv: &[String]) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn go_int(p: &Parsed, name: &str) -> Result<i64, UsageError> {
+fn go_int(p: &Parsed, name: &str) -> Result<i64, FlagError> {
     p.value(name)
         .map(|v| {
             parse_go_int(v).ok_or_else(|| {
-                UsageError(format!("invalid value {v:?} for flag -{name}: parse error"))
+                FlagError(format!("invalid value {v:?} for flag -{name}: parse error"))
             })
         })
         .transpose()
@@ -148,17 +201,18 @@ fn from_flags(p: &Parsed, blkio_weight: i64, pids_limit: i64) -> anyhow::Result<
         ("memory-reservation", "reservation"),
     ] {
         if let Some(v) = p.value(flag).filter(|v| !v.is_empty()) {
-            let n = if v == "-1" {
-                -1
-            } else {
-                ram_in_bytes(v).ok_or_else(|| {
-                    anyhow::anyhow!("invalid value for {flag}: invalid size: '{v}'")
-                })?
-            };
-            json["memory"][key] = n.into();
+            json["memory"][key] = memory_size(flag, v)?.into();
         }
     }
     Ok(parse_json(&serde_json::to_vec(&json)?)?)
+}
+
+/// A memory flag's value: `-1` (unlimited) or a go-units size.
+fn memory_size(flag: &str, v: &str) -> anyhow::Result<i64> {
+    if v == "-1" {
+        return Ok(-1);
+    }
+    ram_in_bytes(v).ok_or_else(|| anyhow::anyhow!("invalid value for {flag}: invalid size: '{v}'"))
 }
 
 /// go-units `RAMInBytes`: a decimal number, an optional space, then an optional unit

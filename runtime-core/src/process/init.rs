@@ -227,8 +227,11 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         } else {
             console::DevConsole::Leave
         };
-        console::setup(socket, size, dev_console).tag(InitStep::Console)?;
+        console::setup(socket, size, dev_console, process.user().uid()).tag(InitStep::Console)?;
     }
+    // 13b. Inherited stdio pipes and sockets to the container's user, so it can reopen them
+    //      (console.rs says why not files or terminals).
+    console::give_pipes_to(process.user().uid()).tag(InitStep::Console)?;
 
     // 14. Hostname, domainname and sysctls, before /proc/sys becomes read-only.
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {

@@ -84,8 +84,11 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
             .console_size()
             .as_ref()
             .map(|b| (b.height() as u16, b.width() as u16));
-        console::setup(socket, size, console::DevConsole::Leave).tag(InitStep::Console)?;
+        let owner = args.process.user().uid();
+        console::setup(socket, size, console::DevConsole::Leave, owner).tag(InitStep::Console)?;
     }
+    // Inherited stdio pipes and sockets to the process's user (console.rs says why only those).
+    console::give_pipes_to(args.process.user().uid()).tag(InitStep::Console)?;
 
     // 5. oom_score_adj through the container's /proc.
     if let Some(adj) = args.process.oom_score_adj() {
