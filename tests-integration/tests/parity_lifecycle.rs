@@ -20,6 +20,25 @@ fn hybrid_unified_root() -> Option<PathBuf> {
         .and_then(|f| f.parent().map(Path::to_path_buf))
 }
 
+/// The file listing the processes of cgroup `path` (a cgroupsPath): the v1 pids hierarchy's,
+/// or on a pure v2 host the unified one's.
+fn procs_file(path: &str) -> PathBuf {
+    let rel = path.trim_start_matches('/');
+    let v1 = Path::new("/sys/fs/cgroup/pids");
+    if v1.join("tasks").exists() {
+        v1.join(rel).join("cgroup.procs")
+    } else {
+        Path::new("/sys/fs/cgroup").join(rel).join("cgroup.procs")
+    }
+}
+
+fn count_lines(p: &Path) -> usize {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
 fn subtree_control(root: &Path) -> String {
     std::fs::read_to_string(root.join("cgroup.subtree_control")).unwrap_or_default()
 }
@@ -169,15 +188,8 @@ fn two_containers_can_share_a_cgroup() {
             "{}: {warned}",
             rt.name
         );
-        let procs = Path::new("/sys/fs/cgroup/pids")
-            .join(first.cgroup_path().trim_start_matches('/'))
-            .join("cgroup.procs");
-        let pids = |p: &Path| {
-            std::fs::read_to_string(p)
-                .unwrap_or_default()
-                .lines()
-                .count()
-        };
+        let procs = procs_file(&first.cgroup_path());
+        let pids = |p: &Path| count_lines(p);
         assert_eq!(pids(&procs), 2, "{}: both inits in one cgroup", rt.name);
         // Deleting the first leaves the second running in the cgroup it still uses.
         rt.ok(&["kill", &a, "KILL"]);
@@ -197,6 +209,40 @@ fn two_containers_can_share_a_cgroup() {
     }
 }
 
+#[test]
+fn a_second_container_in_the_cgroup_never_takes_a_device_from_the_first() {
+    for rt in runtimes() {
+        // Creating the second applies the same device rules to the cgroup the first runs in:
+        // with minimal transitions nothing is written, so the first never loses /dev/null
+        // (a deny-all-then-allow rewrite would open a window).
+        let first = Bundle::shell(
+            "while :; do echo x > /dev/null || echo DENIED >&2; head -c 1 /dev/zero > /dev/null || echo DENIED >&2; done",
+        );
+        let id = unique("sharedev");
+        rt.run_detached_ok(&first, &id, &[]);
+        let mut others = Vec::new();
+        for _ in 0..5 {
+            let mut b = Bundle::new(&["true"]);
+            b.config["linux"]["cgroupsPath"] = json!(first.cgroup_path());
+            let other = unique("sharedev-b");
+            let (code, _, err) = rt.run(&b, &other);
+            assert_eq!(code, 0, "{}: {err}", rt.name);
+            others.push((other, b));
+        }
+        let err = container_stderr(&first);
+        assert!(
+            !err.contains("DENIED"),
+            "{}: a device was denied: {err}",
+            rt.name
+        );
+        delete_no_leaks(&rt, &id, &first);
+        for (other, b) in &others {
+            let _ = rt.exec(&["delete", "--force", other]);
+            assert_no_leaks(&rt, other, b);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 16. Error wording
 
@@ -213,20 +259,22 @@ fn fails_with(rt: &Runtime, b: &Bundle, want: &str) {
 
 #[test]
 fn frozen_pre_existing_cgroup_is_refused_in_runcs_words() {
-    let freezer = Path::new("/sys/fs/cgroup/freezer");
-    if !freezer.join("freezer.state").exists() && !freezer.is_dir() {
-        eprintln!("SKIP frozen_pre_existing_cgroup_is_refused_in_runcs_words: no v1 freezer");
-        return;
-    }
+    // v1: the freezer hierarchy's freezer.state; pure v2: cgroup.freeze.
+    let v1 = Path::new("/sys/fs/cgroup/freezer");
+    let (base, file, frozen, thawed) = if v1.join("tasks").exists() {
+        (v1, "freezer.state", "FROZEN", "THAWED")
+    } else {
+        (Path::new("/sys/fs/cgroup"), "cgroup.freeze", "1", "0")
+    };
     for rt in runtimes() {
         let b = Bundle::new(&["true"]);
-        let dir = freezer.join(b.cgroup_path().trim_start_matches('/'));
+        let dir = base.join(b.cgroup_path().trim_start_matches('/'));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("freezer.state"), "FROZEN").unwrap();
+        std::fs::write(dir.join(file), frozen).unwrap();
         let id = unique("frozen");
         let out = rt.create(&b, &id, &[]);
         let err = stderr(&out);
-        std::fs::write(dir.join("freezer.state"), "THAWED").unwrap();
+        std::fs::write(dir.join(file), thawed).unwrap();
         let _ = std::fs::remove_dir(&dir);
         let _ = std::fs::remove_dir(dir.parent().unwrap());
         assert!(!out.status.success(), "{}: create succeeded", rt.name);
