@@ -26,7 +26,10 @@
 //!   /sys/fs/cgroup/unified): controllers are driven through v1. On hybrid the container's
 //!   cgroup is also created and joined under the unified mount, as runc does. When a v1
 //!   controller is not mounted but is available in the hybrid unified hierarchy (e.g. hugetlb on
-//!   some hosts), the v2 writer is used there instead of failing.
+//!   some hosts), the v2 writer is used there if the controller is already enabled in the
+//!   unified root's `cgroup.subtree_control`; this crate never enables one there (it would
+//!   outlive the container and keep the controller from being mounted as v1 again), so
+//!   otherwise the field is refused.
 //! - **Unified** (v2): one directory; the controllers of the root are enabled in every
 //!   ancestor's `cgroup.subtree_control` on create (as runc's fs2 does).
 //!
