@@ -743,17 +743,7 @@ fn wait_ready(
                 *pid = new;
             }
             Some(Message::HookFailed { index, failure }) => {
-                let list = HookKind::CreateContainer.list(spec.hooks().as_ref());
-                let index = index as usize;
-                return Err(Error::Hook {
-                    kind: HookKind::CreateContainer.name(),
-                    index,
-                    path: list
-                        .get(index)
-                        .map(|h| h.path().clone())
-                        .unwrap_or_default(),
-                    reason: failure.to_string(),
-                });
+                return Err(create_container_hook_error(spec, index as usize, &failure))
             }
             Some(Message::Failed(e)) => {
                 return Err(Error::Init {
@@ -768,20 +758,37 @@ fn wait_ready(
                     error: sys::SysError::new(sys::SysOp::Read, None, Errno::EPROTO),
                 })
             }
-            None => {
-                let status = match rollback.child.take() {
-                    Some(c) => sys::waitpid(c.pid.as_raw()).map(ExitStatus::from_raw),
-                    None => Err(sys::SysError::new(sys::SysOp::Wait, None, Errno::ECHILD)),
-                };
-                let status = match status {
-                    Ok(ExitStatus::Exited(c)) => format!("exit status {c}"),
-                    Ok(ExitStatus::Signaled(s)) => format!("killed by signal {s}"),
-                    Err(e) => e.to_string(),
-                };
-                return Err(Error::InitDied { status });
-            }
+            None => return Err(init_died(rollback)),
         }
     }
+}
+
+/// A createContainer hook failed in the init: the error names the hook from the spec.
+fn create_container_hook_error(spec: &Spec, index: usize, failure: &hooks::HookFailure) -> Error {
+    let list = HookKind::CreateContainer.list(spec.hooks().as_ref());
+    Error::Hook {
+        kind: HookKind::CreateContainer.name(),
+        index,
+        path: list
+            .get(index)
+            .map(|h| h.path().clone())
+            .unwrap_or_default(),
+        reason: failure.to_string(),
+    }
+}
+
+/// The init closed the channel without a message: reap it and say how it ended.
+fn init_died(rollback: &mut Rollback) -> Error {
+    let status = match rollback.child.take() {
+        Some(c) => sys::waitpid(c.pid.as_raw()).map(ExitStatus::from_raw),
+        None => Err(sys::SysError::new(sys::SysOp::Wait, None, Errno::ECHILD)),
+    };
+    let status = match status {
+        Ok(ExitStatus::Exited(c)) => format!("exit status {c}"),
+        Ok(ExitStatus::Signaled(s)) => format!("killed by signal {s}"),
+        Err(e) => e.to_string(),
+    };
+    Error::InitDied { status }
 }
 
 fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Vec<Error> {
