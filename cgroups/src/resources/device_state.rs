@@ -125,24 +125,21 @@ impl DeviceState {
         }
     }
 
-    /// The state `devices.list` shows.
-    pub fn from_list(list: &str) -> Result<DeviceState> {
+    /// The state `devices.list` shows; the error is the line that is not a devices.list line.
+    pub fn from_list(list: &str) -> std::result::Result<DeviceState, String> {
         let mut s = DeviceState {
             default_allow: false,
             exceptions: BTreeMap::new(),
         };
         for line in list.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let bad = || Error::InvalidResource {
-                field: "devices".into(),
-                reason: format!("unexpected devices.list line {line:?}"),
-            };
+            let bad = || line.to_string();
             let mut f = line.split([' ', ':']);
             let (Some(typ), Some(major), Some(minor), Some(access), None) =
                 (f.next(), f.next(), f.next(), f.next(), f.next())
             else {
                 return Err(bad());
             };
-            let num = |v: &str| -> Result<Option<u32>> {
+            let num = |v: &str| -> std::result::Result<Option<u32>, String> {
                 match v {
                     "*" => Ok(None),
                     n => n.parse().map(Some).map_err(|_| bad()),

@@ -100,7 +100,12 @@ pub(crate) fn rules(list: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>> {
 /// devices.list shows to what `list` describes.
 pub(crate) fn set_v1(d: CgDir<'_>, list: &[LinuxDeviceCgroup]) -> Result<()> {
     let target = DeviceState::from_rules(&rules(list)?)?;
-    let current = DeviceState::from_list(&d.read("devices.list")?)?;
+    let list_text = d.read("devices.list")?;
+    let current = DeviceState::from_list(&list_text).map_err(|line| Error::Parse {
+        path: d.file("devices.list"),
+        content: line,
+        reason: "not a \"<type> <major>:<minor> <access>\" line".into(),
+    })?;
     for r in current.transition(&target) {
         let file = if r.allow {
             "devices.allow"
