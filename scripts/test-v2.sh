@@ -11,7 +11,7 @@ binaries() {
   cargo test "$@" --no-run --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*\)".*"fresh".*/\1/p; s/.*"executable":"\([^"]*\)".*/\1/p' | sort -u
 }
-tests=$( (binaries -p cgroups; binaries -p tests-integration --test cgroups --test lifecycle) | grep -v '^$' | sort -u)
+tests=$( (binaries -p cgroups; binaries -p tests-integration --test cgroups --test lifecycle --test parity_lifecycle) | grep -v '^$' | sort -u)
 # The VM sees the repository, not ../shared: copy the fixtures the tests read into it.
 mkdir -p target/v2vm-fixtures
 cp ../shared/fixtures/engine-configs/*.json target/v2vm-fixtures/

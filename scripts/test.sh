@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "the integration tests create real containers: run as root" >&2; exit 1; }
+# Issue #12 item 22: the suites must leave a hybrid host's cgroup2 root as they found it (checked at the end).
+root_ctl=/sys/fs/cgroup/unified/cgroup.subtree_control; root_ctl_before=$(cat "$root_ctl" 2>/dev/null || true)
 bash scripts/deps.sh --engines
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
@@ -20,3 +22,6 @@ fi
 if [ "${RUNR_SKIP_V2VM:-0}" != 1 ]; then
   bash scripts/test-v2.sh
 fi
+# Issue #12 item 22 (see the top): the hybrid host's cgroup2 root is unchanged after every suite.
+root_ctl_after=$(cat "$root_ctl" 2>/dev/null || true)
+[ "$root_ctl_after" = "$root_ctl_before" ] || { echo "test.sh: $root_ctl changed from '$root_ctl_before' to '$root_ctl_after'" >&2; exit 1; }

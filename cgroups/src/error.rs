@@ -146,12 +146,8 @@ pub enum Error {
         reason: String,
     },
 
-    /// `create` found a pre-existing cgroup that already holds processes.
-    #[error("container's cgroup {} is not empty: {count} process(es) found", path.display())]
-    NotEmpty { path: PathBuf, count: usize },
-
     /// `create` found a pre-existing cgroup that is frozen.
-    #[error("container's cgroup {} is unexpectedly frozen", path.display())]
+    #[error("container's cgroup unexpectedly frozen ({})", path.display())]
     Frozen { path: PathBuf },
 
     /// The freezer did not reach the wanted state in time.
@@ -179,6 +175,11 @@ pub enum Error {
         actual: u64,
         bound: &'static str,
     },
+
+    /// [`Manager::release`] left the cgroup in place: processes that are not the container's
+    /// (it shares the cgroup with them) still use it.
+    #[error("container's cgroup {} is still used by {count} other process(es): left in place", path.display())]
+    InUse { path: PathBuf, count: usize },
 
     /// Processes were still in the cgroup after SIGKILL and waiting.
     #[error("destroy {}: {count} process(es) still present after SIGKILL and {waited_ms} ms", path.display())]

@@ -26,7 +26,10 @@
 //!   /sys/fs/cgroup/unified): controllers are driven through v1. On hybrid the container's
 //!   cgroup is also created and joined under the unified mount, as runc does. When a v1
 //!   controller is not mounted but is available in the hybrid unified hierarchy (e.g. hugetlb on
-//!   some hosts), the v2 writer is used there instead of failing.
+//!   some hosts), the v2 writer is used there if the controller is already enabled in the
+//!   unified root's `cgroup.subtree_control`; this crate never enables one there (it would
+//!   outlive the container and keep the controller from being mounted as v1 again), so
+//!   otherwise the field is refused.
 //! - **Unified** (v2): one directory; the controllers of the root are enabled in every
 //!   ancestor's `cgroup.subtree_control` on create (as runc's fs2 does).
 //!
@@ -256,18 +259,16 @@ impl Manager {
             .or_else(|| self.v2_path())
     }
 
-    /// mkdir -p the container's cgroup in every hierarchy. Refuses a pre-existing cgroup that
-    /// already has processes or is frozen (as runc does); idempotent otherwise.
-    pub fn create(&self) -> Result<()> {
+    /// mkdir -p the container's cgroup in every hierarchy; idempotent. Refuses a pre-existing
+    /// cgroup that is frozen (as runc does). A pre-existing cgroup that already has processes
+    /// is shared, as runc 1.1.5 shares it (runc 1.2 and later refuse it): the number of
+    /// processes found is returned for the caller to warn about, and such a container's
+    /// cgroup is removed with [`Manager::release`], which leaves the other processes alone.
+    pub fn create(&self) -> Result<usize> {
+        let mut found = 0;
         if let Some(dir) = self.procs_dir() {
             if dir.exists() {
-                let pids = self.pids()?;
-                if !pids.is_empty() {
-                    return Err(Error::NotEmpty {
-                        path: dir.to_path_buf(),
-                        count: pids.len(),
-                    });
-                }
+                found = self.pids()?.len();
             }
         }
         if self.is_frozen()? {
@@ -287,7 +288,7 @@ impl Manager {
                 fs::mkdir_all(&h.dir)?;
             }
         }
-        Ok(())
+        Ok(found)
     }
 
     /// Open the v2 cgroup directory (O_PATH|O_DIRECTORY|O_CLOEXEC) for clone3's
@@ -343,13 +344,16 @@ impl Manager {
 
     /// Apply every field of linux.resources at create time (runc's conversions; 0 = unset).
     pub fn apply(&self, res: &LinuxResources) -> Result<()> {
-        resources::set(self, res, false)
+        resources::set(self, res)
     }
 
     /// Update a running container (runc update semantics: zero/absent fields are left as they
-    /// are; device rules are not changed by update, as in runc).
+    /// are). Device rules given here are applied with the fewest writes (v1) or a filter
+    /// attached before the old one is detached (v2), so the container never loses a device it
+    /// may use meanwhile. runr's `update` gives none: runc's `update` skips devices, so that
+    /// rules a plugin added on top (NVIDIA's GPU hook) are not taken back.
     pub fn update(&self, res: &LinuxResources) -> Result<()> {
-        resources::set(self, res, true)
+        resources::set(self, res)
     }
 
     /// Every pid in the container's cgroup, including nested sub-cgroups.
@@ -445,6 +449,10 @@ impl Manager {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
         }
+        self.remove_dirs()
+    }
+
+    fn remove_dirs(&self) -> Result<()> {
         let dirs = self.dirs();
         for dir in &dirs {
             fs::remove_cgroup(dir)?;
@@ -461,6 +469,30 @@ impl Manager {
             fs::remove_unused_parent(p, self.fake_log.is_some())?;
         }
         Ok(())
+    }
+
+    /// rmdir every directory of the container's cgroup (sub-cgroups first) and the empty
+    /// parents this manager created, signalling nothing: for a container whose own processes
+    /// are known to be gone (its pid namespace died with its init) in a cgroup that other
+    /// processes may share. A directory those processes still use stays, and the result is
+    /// [`Error::InUse`]; everything else is removed.
+    pub fn release(&self) -> Result<()> {
+        // Processes that have just exited can stay listed for a moment.
+        let mut in_use = self.pids()?.len();
+        for _ in 0..10 {
+            if in_use == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            in_use = self.pids()?.len();
+        }
+        if in_use > 0 {
+            return Err(Error::InUse {
+                path: self.procs_dir().map(Path::to_path_buf).unwrap_or_default(),
+                count: in_use,
+            });
+        }
+        self.remove_dirs()
     }
 
     /// An fd that becomes readable on OOM events. v1: an eventfd registered on

@@ -124,6 +124,8 @@ pub fn validate_id(id: &str) -> Result<()> {
 struct Rollback {
     dir: PathBuf,
     cgroup: Option<cgroups::Manager>,
+    /// The cgroup already had processes (another container's): remove it only if they are gone.
+    cgroup_shared: bool,
     child: Option<Spawned>,
     armed: bool,
 }
@@ -136,8 +138,14 @@ impl Drop for Rollback {
         if let Some(c) = &self.child {
             c.kill_and_reap();
         }
-        if let Some(cg) = &self.cgroup {
-            let _ = cg.destroy();
+        match &self.cgroup {
+            Some(cg) if self.cgroup_shared => {
+                let _ = cg.release();
+            }
+            Some(cg) => {
+                let _ = cg.destroy();
+            }
+            None => {}
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -166,6 +174,7 @@ impl Container {
         let mut rollback = Rollback {
             dir: dir.clone(),
             cgroup: None,
+            cgroup_shared: false,
             child: None,
             armed: true,
         };
@@ -203,10 +212,19 @@ impl Container {
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned());
         let cgroup = cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?;
-        cgroup.create()?;
+        // A cgroup that already has processes is shared, as runc 1.1.5 shares it (with its
+        // warning; runc 1.2 and later refuse it).
+        let mut warnings = bundle.warnings.clone();
+        let found = cgroup.create()?;
+        rollback.cgroup_shared = found > 0;
         let shown = cgroup_path.clone().unwrap_or_default();
         trace::step("cgroup created", &[("cgroupsPath", shown)]);
         rollback.cgroup = Some(cgroup.clone());
+        if found > 0 {
+            warnings.push(format!(
+                "container's cgroup is not empty: {found} process(es) found"
+            ));
+        }
 
         let fifo_path = dir.join(EXEC_FIFO);
         sys::mkfifo(&fifo_path, 0o600).map_err(Error::sys("create exec fifo"))?;
@@ -349,7 +367,6 @@ impl Container {
         rollback.armed = false;
         let child = rollback.child.take();
         drop(lock);
-        let warnings = bundle.warnings.clone();
         Ok(Container {
             dir,
             st,
@@ -515,16 +532,34 @@ impl Container {
                 )))
             }
         }
-        self.st.cgroup.destroy()?;
+        let mut warnings = self.remove_cgroup()?;
         drop(lock);
         std::fs::remove_dir_all(&self.dir).map_err(|e| Error::state(&self.dir, e))?;
         let mut st = self.hook_state();
         st["status"] = "stopped".into();
-        Ok(run_hooks_as_warnings(
+        warnings.extend(run_hooks_as_warnings(
             HookKind::Poststop,
             &self.st.spec,
             &st,
-        ))
+        ));
+        Ok(warnings)
+    }
+
+    /// Removes the container's cgroup once its init is gone. With its own pid namespace nothing
+    /// of the container can be left (the kernel kills the namespace with its init), so anything
+    /// still in the cgroup belongs to a container sharing it: the cgroup is left to it, with a
+    /// warning, as runc leaves it. Without one, whatever is left is the container's and is
+    /// killed.
+    fn remove_cgroup(&self) -> Result<Vec<Error>> {
+        if !self.st.own_pid_ns {
+            self.st.cgroup.destroy()?;
+            return Ok(Vec::new());
+        }
+        match self.st.cgroup.release() {
+            Ok(()) => Ok(Vec::new()),
+            Err(e @ cgroups::Error::InUse { .. }) => Ok(vec![e.into()]),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// SIGKILLs the container (all of it) and waits until the init is gone.
@@ -738,6 +773,9 @@ fn wait_ready(
                 });
                 *pid = new;
             }
+            Some(Message::HookFailed { index, failure }) => {
+                return Err(create_container_hook_error(spec, index as usize, &failure))
+            }
             Some(Message::Failed(e)) => {
                 return Err(Error::Init {
                     step: e.step,
@@ -751,33 +789,50 @@ fn wait_ready(
                     error: sys::SysError::new(sys::SysOp::Read, None, Errno::EPROTO),
                 })
             }
-            None => {
-                let status = match rollback.child.take() {
-                    Some(c) => sys::waitpid(c.pid.as_raw()).map(ExitStatus::from_raw),
-                    None => Err(sys::SysError::new(sys::SysOp::Wait, None, Errno::ECHILD)),
-                };
-                let status = match status {
-                    Ok(ExitStatus::Exited(c)) => format!("exit status {c}"),
-                    Ok(ExitStatus::Signaled(s)) => format!("killed by signal {s}"),
-                    Err(e) => e.to_string(),
-                };
-                return Err(Error::InitDied { status });
-            }
+            None => return Err(init_died(rollback)),
         }
     }
 }
 
+/// A createContainer hook failed in the init: the error names the hook from the spec.
+fn create_container_hook_error(spec: &Spec, index: usize, failure: &hooks::HookFailure) -> Error {
+    let list = HookKind::CreateContainer.list(spec.hooks().as_ref());
+    Error::Hook {
+        kind: HookKind::CreateContainer.name(),
+        index,
+        path: list
+            .get(index)
+            .map(|h| h.path().clone())
+            .unwrap_or_default(),
+        reason: failure.to_string(),
+    }
+}
+
+/// The init closed the channel without a message: reap it and say how it ended.
+fn init_died(rollback: &mut Rollback) -> Error {
+    let status = match rollback.child.take() {
+        Some(c) => sys::waitpid(c.pid.as_raw()).map(ExitStatus::from_raw),
+        None => Err(sys::SysError::new(sys::SysOp::Wait, None, Errno::ECHILD)),
+    };
+    let status = match status {
+        Ok(ExitStatus::Exited(c)) => format!("exit status {c}"),
+        Ok(ExitStatus::Signaled(s)) => format!("killed by signal {s}"),
+        Err(e) => e.to_string(),
+    };
+    Error::InitDied { status }
+}
+
 fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Vec<Error> {
     let state = serde_json::to_vec(st).unwrap_or_default();
-    match hooks::run_all(kind.list(spec.hooks().as_ref()), &state) {
-        Ok(()) => Vec::new(),
-        Err((index, path, f)) => vec![Error::Hook {
+    hooks::run_each(kind.list(spec.hooks().as_ref()), &state)
+        .into_iter()
+        .map(|(index, path, f)| Error::Hook {
             kind: kind.name(),
             index,
             path,
             reason: f.to_string(),
-        }],
-    }
+        })
+        .collect()
 }
 
 /// Writes the pid file as runc does: to a temporary name beside it, then renamed into place.

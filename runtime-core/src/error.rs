@@ -119,6 +119,13 @@ fn describe_step(what: &str, step: InitStep, error: &SysError, detail: &str) -> 
                 error.errno.desc().to_lowercase()
             )
         }
+        // runc's wording, which tools match on.
+        _ if error.op == crate::sys::SysOp::MountTarget => {
+            let fs = detail.split(' ').next().unwrap_or("proc");
+            format!(
+                "{what}: {step} ({detail}): filesystem {fs:?} must be mounted on ordinary directory ({path} is a symlink)"
+            )
+        }
         _ if detail.is_empty() => format!("{what}: {step}: {error}"),
         _ => format!("{what}: {step} ({detail}): {error}"),
     }

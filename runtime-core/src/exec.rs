@@ -295,15 +295,12 @@ impl Container {
                 }
                 continue;
             };
-            let rel = std::path::Path::new(sub.trim_start_matches('/'));
-            if rel
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)))
-            {
-                return Err(bad(format!(
-                    "{sub:?} must stay inside the container's cgroup"
-                )));
-            }
+            let rel = sub_cgroup_path(sub).ok_or_else(|| {
+                // runc's wording: 1.1.5 "… is not a sub cgroup path", today "bad sub cgroup path".
+                bad(format!(
+                    "bad sub cgroup path: {sub} ({sub} is not a sub cgroup path: it leaves the container's cgroup)"
+                ))
+            })?;
             let dir = base.join(rel);
             if !dir.is_dir() {
                 return Err(bad(format!("{} does not exist", dir.display())));
@@ -327,5 +324,41 @@ impl Drop for KillOnDrop<'_> {
         if self.armed {
             self.child.kill_and_reap();
         }
+    }
+}
+
+/// `sub` (relative, or absolute from the container's cgroup) cleaned lexically as runc's
+/// `path.Join` cleans it; `None` when it climbs out of the container's cgroup.
+fn sub_cgroup_path(sub: &str) -> Option<PathBuf> {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in std::path::Path::new(sub).components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sub_cgroup_path;
+    use std::path::Path;
+
+    #[test]
+    fn sub_cgroup_paths_are_cleaned_and_may_not_climb_out() {
+        assert_eq!(sub_cgroup_path("a/b").as_deref(), Some(Path::new("a/b")));
+        assert_eq!(
+            sub_cgroup_path("/a/./b/../c").as_deref(),
+            Some(Path::new("a/c"))
+        );
+        assert_eq!(sub_cgroup_path("..").as_deref(), None);
+        assert_eq!(sub_cgroup_path("a/../../b").as_deref(), None);
     }
 }

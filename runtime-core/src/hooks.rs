@@ -4,8 +4,10 @@
 //! Where each kind runs (runtime-spec "Lifecycle"): prestart and createRuntime in the runtime's
 //! namespaces from `create`; createContainer in the container's namespaces before pivot_root and
 //! startContainer after it, both from the init; poststart from `start`; poststop from `delete`.
-//! The first failure stops the list; for poststart and poststop the caller turns it into a
-//! warning, as the spec says.
+//! For prestart, createRuntime, createContainer and startContainer the first failure stops the
+//! list and fails the operation; poststart and poststop hooks all run, their failures being
+//! warnings, as the spec says. createContainer hooks run with the container's root filesystem as
+//! their working directory (runc chdirs there before running them).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -56,19 +58,40 @@ impl HookKind {
     }
 }
 
+/// How a hook that ran ended badly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookExit {
+    Code(i32),
+    Signal(i32),
+}
+
 /// Why a hook failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HookFailure {
     /// It could not be started (errno from exec).
     Spawn(Errno),
-    /// It exited non-zero or was killed by a signal (with what it printed, as runc reports).
+    /// It exited non-zero or was killed by a signal, with the tail of what it printed (as runc
+    /// reports it).
     Failed {
-        status: String,
+        exit: HookExit,
         stdout: String,
         stderr: String,
     },
-    /// It ran past its timeout and was killed.
+    /// It ran past its timeout (seconds) and was killed.
     TimedOut(i64),
+}
+
+/// How much of a hook's output its error quotes: the end, where the reason usually is.
+pub const OUTPUT_TAIL: usize = 1024;
+
+/// The last `max` bytes of `text`, trimmed, cut at a character boundary.
+pub fn tail(text: &str, max: usize) -> &str {
+    let text = text.trim();
+    let mut start = text.len().saturating_sub(max);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
 }
 
 impl std::fmt::Display for HookFailure {
@@ -76,16 +99,20 @@ impl std::fmt::Display for HookFailure {
         match self {
             HookFailure::Spawn(e) => write!(f, "cannot run: {}", e.desc()),
             HookFailure::Failed {
-                status,
+                exit,
                 stdout,
                 stderr,
             } => {
-                write!(f, "{status}")?;
-                if !stdout.trim().is_empty() {
-                    write!(f, ", stdout: {}", stdout.trim())?;
+                match exit {
+                    HookExit::Code(c) => write!(f, "exit status {c}")?,
+                    HookExit::Signal(s) => write!(f, "killed by signal {s}")?,
                 }
-                if !stderr.trim().is_empty() {
-                    write!(f, ", stderr: {}", stderr.trim())?;
+                let (out, err) = (tail(stdout, OUTPUT_TAIL), tail(stderr, OUTPUT_TAIL));
+                if !out.is_empty() {
+                    write!(f, ", stdout: {out}")?;
+                }
+                if !err.is_empty() {
+                    write!(f, ", stderr: {err}")?;
                 }
                 Ok(())
             }
@@ -94,23 +121,29 @@ impl std::fmt::Display for HookFailure {
     }
 }
 
-impl HookFailure {
-    /// The errno that stands for this failure when it must cross the fork boundary.
-    pub fn errno(&self) -> Errno {
-        match self {
-            HookFailure::Spawn(e) => *e,
-            HookFailure::Failed { .. } => Errno::ECANCELED,
-            HookFailure::TimedOut(_) => Errno::ETIMEDOUT,
-        }
-    }
-}
-
-/// Runs `hooks` in order; on failure returns the index, path and reason of the failing one.
+/// Runs `hooks` in order, stopping at the first failure: returns its index, path and reason.
+/// For the hooks whose failure fails the operation (prestart, createRuntime, createContainer,
+/// startContainer).
 pub fn run_all(hooks: &[Hook], state: &[u8]) -> Result<(), (usize, PathBuf, HookFailure)> {
     for (i, hook) in hooks.iter().enumerate() {
         run_one(hook, state).map_err(|f| (i, hook.path().clone(), f))?;
     }
     Ok(())
+}
+
+/// Runs every hook of `hooks`, a failure not stopping the rest; returns the failures. For
+/// poststart and poststop, whose failures the spec makes warnings: "the remaining hooks and
+/// lifecycle continue as if the hook had succeeded" (runc stops at the first failing one).
+pub fn run_each(hooks: &[Hook], state: &[u8]) -> Vec<(usize, PathBuf, HookFailure)> {
+    hooks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, hook)| {
+            run_one(hook, state)
+                .err()
+                .map(|f| (i, hook.path().clone(), f))
+        })
+        .collect()
 }
 
 fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
@@ -172,13 +205,13 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
             if status.success() {
                 return Ok(());
             }
-            let status = match (status.code(), status.signal()) {
-                (Some(c), _) => format!("exit status {c}"),
-                (_, Some(s)) => format!("killed by signal {s}"),
-                _ => "failed".to_string(),
+            let exit = match (status.code(), status.signal()) {
+                (Some(c), _) => HookExit::Code(c),
+                (_, Some(s)) => HookExit::Signal(s),
+                _ => HookExit::Code(-1),
             };
             return Err(HookFailure::Failed {
-                status,
+                exit,
                 stdout: String::from_utf8_lossy(&out_buf).into_owned(),
                 stderr: String::from_utf8_lossy(&err_buf).into_owned(),
             });
@@ -207,8 +240,10 @@ fn drain<R: std::io::Read + AsFd>(pipe: &mut Option<R>, into: &mut Vec<u8>) {
                 return;
             }
             Ok(n) => {
-                if into.len() < 64 * 1024 {
-                    into.extend_from_slice(&buf[..n]);
+                // Keep the end of a long output: the reason for a failure is usually last.
+                into.extend_from_slice(&buf[..n]);
+                if into.len() > 64 * 1024 {
+                    into.drain(..into.len() - 32 * 1024);
                 }
             }
             Err(_) => return,

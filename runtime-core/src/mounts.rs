@@ -279,7 +279,11 @@ pub fn mount_entry(
         "proc" | "sysfs" if paths::is_symlink(ctx.root, dest)? => {
             // A proc or sysfs mount onto a symlink could be redirected anywhere inside the
             // rootfs, e.g. over a path the container should not see (CVE-2019-16884 class).
-            return Err(SysError::new(SysOp::Mount, Some(dest), Errno::ELOOP));
+            return Err(SysError::new(
+                SysOp::MountTarget,
+                Some(dest),
+                Errno::ENOTDIR,
+            ));
         }
         _ => {}
     }

@@ -126,6 +126,7 @@ impl Bundle {
                 format!("{} is not a directory", rootfs.display()),
             ));
         }
+        warnings.extend(crate::lsm::mount_label_warning(&spec));
         let bundle = Bundle {
             dir,
             rootfs,

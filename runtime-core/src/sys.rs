@@ -103,6 +103,8 @@ sys_ops! {
     SchedSetattr => "sched_setattr",
     IoprioSet => "ioprio_set",
     SchedSetaffinity => "sched_setaffinity",
+    // Not a syscall: the check that a proc or sysfs mount target is a real directory.
+    MountTarget => "check mount target",
 }
 
 impl fmt::Display for SysOp {

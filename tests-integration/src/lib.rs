@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use serde_json::{json, Value};
 
+pub mod host_check;
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A name unique to this test process: `<prefix>-<pid>-<n>`.
@@ -218,6 +220,7 @@ impl Bundle {
     /// A fresh bundle running `args`, with runc's default spec shape (terminal off, no
     /// capabilities beyond runc's defaults, its own cgroup under /runr-it/).
     pub fn new(args: &[&str]) -> Bundle {
+        host_check::watch_cgroup2_root();
         let dir = scratch().join(unique("bundle"));
         make_rootfs(&dir.join("rootfs"));
         let cgroup = format!("/runr-it/{}", dir.file_name().unwrap().to_string_lossy());

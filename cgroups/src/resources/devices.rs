@@ -1,13 +1,14 @@
 //! devices: OCI device rules → the v1 devices controller (the v2 eBPF filter is in
 //! `devices_bpf`).
 //!
-//! v1: "a" is written to devices.deny first (turning the cgroup into an allow-list), then
-//! every rule *in order* to devices.allow or devices.deny as "<type> <major|*>:<minor|*>
-//! <access>". The kernel applies these with the same semantics runc's device emulator models,
-//! so the final state matches runc's.
+//! v1: the rules are folded into the state they leave (`device_state`), `devices.list` is read
+//! for the state the cgroup is in, and only the difference is written, as runc does: a new
+//! cgroup gets `a` on devices.deny and then each exception once; re-applying the same rules to
+//! a running container (every `update`) writes nothing, so it never loses a device it may use.
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
+use super::device_state::DeviceState;
 use crate::error::{Error, Result};
 use crate::fs::CgDir;
 
@@ -49,15 +50,18 @@ impl Rule {
             }
         };
         let access_in = d.access().as_deref().unwrap_or("");
+        // runc takes the r, w and m it finds and ignores other letters (its own tests write
+        // "rwa"); so does this. An absent or empty access means all of them. A string that
+        // names none of them would be a rule with no effect (runc applies nothing): refused.
         let mut access = String::new();
         for c in ['r', 'w', 'm'] {
             if access_in.contains(c) {
                 access.push(c);
             }
         }
-        if let Some(bad) = access_in.chars().find(|c| !"rwm".contains(*c)) {
+        if access.is_empty() && !access_in.is_empty() {
             return Err(invalid(format!(
-                "invalid access {access_in:?}: unknown {bad:?}"
+                "access {access_in:?} names none of r, w, m (a rule with no access would do nothing)"
             )));
         }
         if access.is_empty() {
@@ -92,10 +96,17 @@ pub(crate) fn rules(list: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>> {
         .collect()
 }
 
+/// Writes the fewest devices.allow/devices.deny lines that take the cgroup from what its
+/// devices.list shows to what `list` describes.
 pub(crate) fn set_v1(d: CgDir<'_>, list: &[LinuxDeviceCgroup]) -> Result<()> {
-    let rules = rules(list)?;
-    d.write("devices.deny", "a")?;
-    for r in rules {
+    let target = DeviceState::from_rules(&rules(list)?)?;
+    let list_text = d.read("devices.list")?;
+    let current = DeviceState::from_list(&list_text).map_err(|line| Error::Parse {
+        path: d.file("devices.list"),
+        content: line,
+        reason: "not a \"<type> <major>:<minor> <access>\" line".into(),
+    })?;
+    for r in current.transition(&target) {
         let file = if r.allow {
             "devices.allow"
         } else {

@@ -7,6 +7,7 @@
 
 pub(crate) mod blkio;
 pub(crate) mod cpu;
+mod device_state;
 pub(crate) mod devices;
 pub(crate) mod hugetlb;
 pub(crate) mod memory;
@@ -56,7 +57,7 @@ impl Manager {
 }
 
 /// Every (v1 controller, field) the spec sets, with "0 means unset" applied.
-fn wanted(res: &LinuxResources, update: bool) -> Vec<(&'static str, String)> {
+fn wanted(res: &LinuxResources) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     if let Some(m) = res.memory() {
         if let Some(f) = memory::first_set(m) {
@@ -95,7 +96,7 @@ fn wanted(res: &LinuxResources, update: bool) -> Vec<(&'static str, String)> {
     if res.rdma().as_ref().is_some_and(|r| !r.is_empty()) {
         out.push(("rdma", "rdma".into()));
     }
-    if !update && res.devices().is_some() {
+    if res.devices().is_some() {
         out.push(("devices", "devices".into()));
     }
     out
@@ -135,8 +136,8 @@ pub fn ignored_fields(layout: Layout, res: &LinuxResources) -> Vec<&'static str>
 }
 
 /// Check every requirement, then write every controller, in runc's order.
-pub(crate) fn set(m: &Manager, res: &LinuxResources, update: bool) -> Result<()> {
-    for (ctrl, field) in wanted(res, update) {
+pub(crate) fn set(m: &Manager, res: &LinuxResources) -> Result<()> {
+    for (ctrl, field) in wanted(res) {
         match m.target(ctrl) {
             None => {
                 return Err(Error::ControllerUnavailable {
@@ -148,6 +149,7 @@ pub(crate) fn set(m: &Manager, res: &LinuxResources, update: bool) -> Result<()>
             Some(Target::V2(_)) if m.layout == Layout::Hybrid => {
                 // A v1-less controller driven through the hybrid unified twin.
                 if let Some(h) = &m.v2 {
+                    hybrid_root_enables(m, h, ctrl, &field)?;
                     enable_v2_controllers(m, h, &[v2_name(ctrl).to_string()])?;
                 }
             }
@@ -156,10 +158,11 @@ pub(crate) fn set(m: &Manager, res: &LinuxResources, update: bool) -> Result<()>
     }
     if let Some(u) = res.unified().as_ref().filter(|u| !u.is_empty()) {
         if m.layout != Layout::Unified {
+            // runc's wording (ErrV1NoUnified), which tools match on.
             return Err(Error::Unsupported {
                 field: "unified".into(),
                 layout: m.layout,
-                reason: "cannot use unified resources on cgroup v1".into(),
+                reason: "invalid configuration: cannot use unified on cgroup v1".into(),
             });
         }
         unified::validate(u)?;
@@ -178,13 +181,14 @@ pub(crate) fn set(m: &Manager, res: &LinuxResources, update: bool) -> Result<()>
             None => {}
         }
     }
-    if !update {
-        if let Some(rules) = res.devices() {
-            match m.target("devices") {
-                Some(Target::V1(d)) => devices::set_v1(d, rules)?,
-                Some(Target::V2(d)) => crate::devices_bpf::apply(m, d.path, rules)?,
-                None => {}
-            }
+    // Also on update when the caller gives rules: v1 writes only the difference, v2 attaches
+    // the new filter before detaching the old one, so a running container never loses a
+    // device it may use while this happens.
+    if let Some(rules) = res.devices() {
+        match m.target("devices") {
+            Some(Target::V1(d)) => devices::set_v1(d, rules)?,
+            Some(Target::V2(d)) => crate::devices_bpf::apply(m, d.path, rules)?,
+            None => {}
         }
     }
     if let Some(mem) = res.memory() {
@@ -241,9 +245,32 @@ pub(crate) fn set(m: &Manager, res: &LinuxResources, update: bool) -> Result<()>
     Ok(())
 }
 
+/// On a hybrid host, a controller used through the cgroup2 mount must already be enabled in that
+/// mount's root `cgroup.subtree_control`: this crate never enables it there. Enabling a
+/// controller at the root of a hybrid host's cgroup2 mount outlives the container (nothing owns
+/// the root to undo it) and from then on the controller cannot be mounted as a v1 hierarchy
+/// (crun then refuses the host as "cgroups in hybrid mode not supported").
+fn hybrid_root_enables(m: &Manager, h: &Hierarchy, ctrl: &str, field: &str) -> Result<()> {
+    let name = v2_name(ctrl);
+    let root = m.cg(&h.mount);
+    let enabled = root.read("cgroup.subtree_control").unwrap_or_default();
+    if enabled.split_whitespace().any(|c| c == name) {
+        return Ok(());
+    }
+    Err(Error::Unsupported {
+        field: field.to_string(),
+        layout: m.layout,
+        reason: format!(
+            "{ctrl} is not mounted as a cgroup v1 hierarchy and not enabled in {}; runr does              not enable controllers at the root of a hybrid host's cgroup2 mount (that would              outlive the container and keep {ctrl} from ever being mounted as v1): mount it as              v1 (mount -t cgroup -o {ctrl} cgroup /sys/fs/cgroup/{ctrl}) or leave the field out",
+            root.file("cgroup.subtree_control").display()
+        ),
+    })
+}
+
 /// mkdir -p `h.dir` under its v2 mount, enabling `ctrls` in the `cgroup.subtree_control` of
 /// every ancestor (not the leaf), as runc's fs2 `CreateCgroupPath` does. Controllers already
-/// enabled are not written again; failures to enable are left for the writes to report.
+/// enabled are not written again; failures to enable are left for the writes to report. On a
+/// hybrid host the root is never written (see `hybrid_root_enables`).
 pub(crate) fn enable_v2_controllers(m: &Manager, h: &Hierarchy, ctrls: &[String]) -> Result<()> {
     let rel = h
         .dir
@@ -259,7 +286,8 @@ pub(crate) fn enable_v2_controllers(m: &Manager, h: &Hierarchy, ctrls: &[String]
         if i > 0 {
             crate::fs::mkdir_all(dir)?;
         }
-        if i + 1 == levels.len() || ctrls.is_empty() {
+        let hybrid_root = i == 0 && m.layout == Layout::Hybrid;
+        if i + 1 == levels.len() || ctrls.is_empty() || hybrid_root {
             continue;
         }
         let cg = m.cg(dir);

@@ -16,7 +16,7 @@ use oci_spec::runtime::Spec;
 
 use super::finish::{self, Finish};
 use super::sync::{Channel, Message};
-use super::{InitStep, StepError, StepResult, Tag};
+use super::{InitFailure, InitStep, StepError, StepResult, Tag};
 use crate::console;
 use crate::hooks::{self, HookKind};
 use crate::namespaces::Join;
@@ -65,8 +65,16 @@ pub(crate) struct InitArgs<'a> {
 pub(crate) fn run(args: InitArgs<'_>) -> ! {
     let exec = match set_up(&args) {
         Ok(exec) => exec,
-        Err(e) => {
+        Err(InitFailure::Step(e)) => {
             let _ = args.channel.send(&Message::Failed(e));
+            sys::exit_now(1);
+        }
+        Err(InitFailure::Hook { step, failure, .. }) => {
+            let index = match step {
+                InitStep::CreateContainerHook(i) => i,
+                _ => 0,
+            };
+            let _ = args.channel.send(&Message::HookFailed { index, failure });
             sys::exit_now(1);
         }
     };
@@ -77,13 +85,14 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
         channel, exec_fifo, ..
     } = args;
     drop(channel);
-    if let Err(e) =
-        wait_for_start(&exec_fifo).and_then(|()| start_hooks(&exec.start_hooks, &exec.hook_state))
-    {
+    let started = wait_for_start(&exec_fifo)
+        .map_err(InitFailure::from)
+        .and_then(|()| start_hooks(&exec.start_hooks, &exec.hook_state));
+    if let Err(e) = started {
         report_late(&e);
         sys::exit_now(1);
     }
-    report_late(&finish::exec(exec.ready));
+    report_late(&InitFailure::Step(finish::exec(exec.ready)));
     sys::exit_now(127)
 }
 
@@ -94,7 +103,7 @@ struct Exec<'a> {
     hook_state: Vec<u8>,
 }
 
-fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
+fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
     let spec = args.spec;
     let process = spec
         .process()
@@ -104,7 +113,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
     // 1. Wait until the parent has written our id maps and put us in our cgroup.
     let mut host_pid = match args.channel.recv().tag(InitStep::WaitForParent)? {
         Some(Message::Go { pid }) => pid,
-        _ => return Err(protocol_error(InitStep::WaitForParent)),
+        _ => return Err(protocol_error(InitStep::WaitForParent).into()),
     };
 
     // 1b. Into our cgroups, by ourselves (a self-move skips the lock and RCU wait a move by the
@@ -188,19 +197,26 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
             .tag(InitStep::WaitHooks)?;
         match args.channel.recv().tag(InitStep::WaitHooks)? {
             Some(Message::HooksDone) => {}
-            _ => return Err(protocol_error(InitStep::WaitHooks)),
+            _ => return Err(protocol_error(InitStep::WaitHooks).into()),
         }
     }
 
-    // 11. createContainer hooks: in the container's namespaces, before pivot_root.
+    // 11. createContainer hooks: in the container's namespaces, before pivot_root, in the
+    //     container's root filesystem as their working directory (as runc runs them).
     let mut hook_state = args.hook_state.clone();
     hook_state["pid"] = host_pid.into();
     hook_state["status"] = "creating".into();
     let created_state = serde_json::to_vec(&hook_state).unwrap_or_default();
     let create_hooks = HookKind::CreateContainer.list(spec.hooks().as_ref());
-    hooks::run_all(create_hooks, &created_state).map_err(|(i, path, f)| StepError {
-        step: InitStep::CreateContainerHook(i as u32),
-        source: SysError::new(SysOp::Hook, Some(&path), f.errno()),
+    if !create_hooks.is_empty() {
+        sys::fchdir(root.as_fd(), args.rootfs).tag(InitStep::CreateContainerHook(0))?;
+    }
+    hooks::run_all(create_hooks, &created_state).map_err(|(i, path, failure)| {
+        InitFailure::Hook {
+            step: InitStep::CreateContainerHook(i as u32),
+            path,
+            failure,
+        }
     })?;
 
     // 12. Make the rootfs our `/`.
@@ -323,10 +339,11 @@ fn wait_for_start(fifo: &OwnedFd) -> StepResult<()> {
     }
 }
 
-fn start_hooks(list: &[oci_spec::runtime::Hook], state: &[u8]) -> StepResult<()> {
-    hooks::run_all(list, state).map_err(|(i, path, f)| StepError {
+fn start_hooks(list: &[oci_spec::runtime::Hook], state: &[u8]) -> Result<(), InitFailure> {
+    hooks::run_all(list, state).map_err(|(i, path, failure)| InitFailure::Hook {
         step: InitStep::StartContainerHook(i as u32),
-        source: SysError::new(SysOp::Hook, Some(&path), f.errno()),
+        path,
+        failure,
     })
 }
 
@@ -380,8 +397,18 @@ fn protocol_error(step: InitStep) -> StepError {
 
 /// After `create` has returned, the container's stderr is the only place left to say why the
 /// init could not go on.
-fn report_late(e: &StepError) {
-    let msg = format!("runr: container init: {}: {}\n", e.step, e.source);
+fn report_late(e: &InitFailure) {
+    let msg = match e {
+        InitFailure::Step(e) => format!("runr: container init: {}: {}\n", e.step, e.source),
+        InitFailure::Hook {
+            step,
+            path,
+            failure,
+        } => format!(
+            "runr: container init: {step} ({}): {failure}\n",
+            path.display()
+        ),
+    };
     // SAFETY-free: a borrowed stderr; losing the message is all that can go wrong.
     let _ = sys::write_all(std::io::stderr().as_fd(), msg.as_bytes(), None);
 }

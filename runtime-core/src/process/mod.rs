@@ -212,6 +212,24 @@ pub struct StepError {
 
 pub type StepResult<T> = Result<T, StepError>;
 
+/// Why the init's set-up stopped: a step's syscall, or a hook it ran (which has an exit status
+/// and output rather than an errno).
+#[derive(Debug, Clone)]
+pub(crate) enum InitFailure {
+    Step(StepError),
+    Hook {
+        step: InitStep,
+        path: std::path::PathBuf,
+        failure: crate::hooks::HookFailure,
+    },
+}
+
+impl From<StepError> for InitFailure {
+    fn from(e: StepError) -> Self {
+        InitFailure::Step(e)
+    }
+}
+
 /// Tags a syscall result with the init step it belongs to.
 pub(crate) trait Tag<T> {
     fn tag(self, step: InitStep) -> StepResult<T>;

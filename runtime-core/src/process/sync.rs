@@ -10,6 +10,7 @@
 //!   HooksDone ───────────────────────────────────▶ createContainer hooks, pivot_root,
 //!                                                 console, sysctl, paths, rlimits, user, caps
 //!          ◀──────────────────────────────── Ready | Failed{step, op, errno, path}
+//!                                                  | HookFailed{index, exit, output tail}
 //!   apply cgroup limits, pid file, state.json     waits on the exec fifo until `start`
 //! ```
 //! EOF instead of a message means the init died; the parent then reaps it and reports how.
@@ -24,6 +25,7 @@ use std::path::PathBuf;
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
 use super::{InitStep, StepError};
+use crate::hooks::{self, HookExit, HookFailure};
 use crate::sys::{self, Errno, SysError, SysOp, SysResult};
 
 const MSG_LEN: usize = 512;
@@ -46,6 +48,8 @@ pub enum Message {
     /// Init → parent: the init forked into its new pid namespace; `pid` (host view) is the
     /// container's init from now on, and the sender exits.
     InitPid { pid: i32 },
+    /// Init → parent: createContainer hook `index` failed (how, and the tail of its output).
+    HookFailed { index: u32, failure: HookFailure },
 }
 
 impl Message {
@@ -63,6 +67,11 @@ impl Message {
             Message::InitPid { pid } => {
                 b[0] = 7;
                 b[4..8].copy_from_slice(&pid.to_ne_bytes());
+            }
+            Message::HookFailed { index, failure } => {
+                b[0] = 8;
+                b[4..8].copy_from_slice(&index.to_ne_bytes());
+                encode_hook_failure(failure, &mut b);
             }
             Message::Failed(e) => {
                 b[0] = 5;
@@ -99,6 +108,10 @@ impl Message {
             4 => Message::Ready,
             6 => Message::SeccompListener,
             7 => Message::InitPid { pid: i32_at(4) },
+            8 => Message::HookFailed {
+                index: i32_at(4) as u32,
+                failure: decode_hook_failure(b)?,
+            },
             5 => {
                 let step = InitStep::decode(u16_at(2), i32_at(4) as u32);
                 let n = usize::from(u16_at(16)).min(PATH_MAX_WIRE);
@@ -113,6 +126,63 @@ impl Message {
             _ => return None,
         })
     }
+}
+
+/// Bytes of hook output a message carries: the end of stderr first, then of stdout.
+const HOOK_STDERR_WIRE: usize = 360;
+const HOOK_OUTPUT_WIRE: usize = MSG_LEN - 32;
+
+/// Layout after the index: [8] kind (1 spawn, 2 exit code, 3 signal, 4 timeout), [12..16] the
+/// errno, code or signal, [16..24] the timeout, [24..26] stderr length, [26..28] stdout
+/// length, [32..] stderr tail then stdout tail.
+fn encode_hook_failure(f: &HookFailure, b: &mut [u8; MSG_LEN]) {
+    let (kind, value, timeout, stdout, stderr) = match f {
+        HookFailure::Spawn(e) => (1u8, *e as i32, 0i64, "", ""),
+        HookFailure::Failed {
+            exit,
+            stdout,
+            stderr,
+        } => {
+            let (k, v) = match exit {
+                HookExit::Code(c) => (2, *c),
+                HookExit::Signal(s) => (3, *s),
+            };
+            (k, v, 0, stdout.as_str(), stderr.as_str())
+        }
+        HookFailure::TimedOut(t) => (4, 0, *t, "", ""),
+    };
+    b[8] = kind;
+    b[12..16].copy_from_slice(&value.to_ne_bytes());
+    b[16..24].copy_from_slice(&timeout.to_ne_bytes());
+    let err = hooks::tail(stderr, HOOK_STDERR_WIRE).as_bytes();
+    let out = hooks::tail(stdout, HOOK_OUTPUT_WIRE - err.len()).as_bytes();
+    b[24..26].copy_from_slice(&(err.len() as u16).to_ne_bytes());
+    b[26..28].copy_from_slice(&(out.len() as u16).to_ne_bytes());
+    b[32..32 + err.len()].copy_from_slice(err);
+    b[32 + err.len()..32 + err.len() + out.len()].copy_from_slice(out);
+}
+
+fn decode_hook_failure(b: &[u8]) -> Option<HookFailure> {
+    let i32_at = |i: usize| i32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    let value = i32_at(12);
+    let err_len = usize::from(u16::from_ne_bytes([b[24], b[25]]));
+    let out_len = usize::from(u16::from_ne_bytes([b[26], b[27]]));
+    if err_len + out_len > HOOK_OUTPUT_WIRE {
+        return None;
+    }
+    let text = |from: usize, n: usize| String::from_utf8_lossy(&b[from..from + n]).into_owned();
+    let failed = |exit| HookFailure::Failed {
+        exit,
+        stderr: text(32, err_len),
+        stdout: text(32 + err_len, out_len),
+    };
+    Some(match b[8] {
+        1 => HookFailure::Spawn(Errno::from_raw(value)),
+        2 => failed(HookExit::Code(value)),
+        3 => failed(HookExit::Signal(value)),
+        4 => HookFailure::TimedOut(i64::from_ne_bytes(b[16..24].try_into().ok()?)),
+        _ => return None,
+    })
 }
 
 /// One end of the channel.
@@ -191,5 +261,67 @@ mod tests {
         }
         drop(a);
         assert!(b.recv().unwrap().is_none(), "EOF once the peer is gone");
+    }
+
+    #[test]
+    fn hook_failure_round_trips_with_the_tail_of_its_output() {
+        let (a, b) = pair().unwrap();
+        let long = format!("{}the reason", "x".repeat(2000));
+        let failures = [
+            HookFailure::Failed {
+                exit: HookExit::Code(3),
+                stdout: "out".into(),
+                stderr: long.clone(),
+            },
+            HookFailure::Failed {
+                exit: HookExit::Signal(9),
+                stdout: String::new(),
+                stderr: "é".repeat(300),
+            },
+            HookFailure::Spawn(Errno::ENOENT),
+            HookFailure::TimedOut(7),
+        ];
+        for failure in failures {
+            a.send(&Message::HookFailed {
+                index: 2,
+                failure: failure.clone(),
+            })
+            .unwrap();
+            let Some(Message::HookFailed {
+                index,
+                failure: got,
+            }) = b.recv().unwrap()
+            else {
+                panic!("not a hook failure");
+            };
+            assert_eq!(index, 2);
+            match (&failure, &got) {
+                (
+                    HookFailure::Failed {
+                        exit,
+                        stdout,
+                        stderr,
+                    },
+                    HookFailure::Failed {
+                        exit: e2,
+                        stdout: o2,
+                        stderr: s2,
+                    },
+                ) => {
+                    assert_eq!(exit, e2);
+                    assert_eq!(stdout, o2);
+                    assert!(stderr.ends_with(s2.as_str()) && !s2.is_empty(), "{s2}");
+                    assert!(s2.len() <= HOOK_STDERR_WIRE);
+                }
+                _ => assert_eq!(failure, got),
+            }
+        }
+        assert!(HookFailure::Failed {
+            exit: HookExit::Code(3),
+            stdout: String::new(),
+            stderr: long
+        }
+        .to_string()
+        .ends_with("the reason"));
     }
 }
