@@ -174,7 +174,7 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
             }
             let status = match (status.code(), status.signal()) {
                 (Some(c), _) => format!("exit status {c}"),
-                (_, Some(s)) => format!("killed by signal {s}"),
+                (_, Some(s)) => format!("killed by signal {s} ({})", signal_description(s)),
                 _ => "failed".to_string(),
             };
             return Err(HookFailure::Failed {
@@ -189,6 +189,29 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
             }
             None => std::thread::sleep(Duration::from_millis(5)),
         }
+    }
+}
+
+/// How people (and Go's os/exec, whose words runc's messages carry) name a signal.
+fn signal_description(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => "hangup",
+        libc::SIGINT => "interrupt",
+        libc::SIGQUIT => "quit",
+        libc::SIGILL => "illegal instruction",
+        libc::SIGTRAP => "trace/breakpoint trap",
+        libc::SIGABRT => "aborted",
+        libc::SIGBUS => "bus error",
+        libc::SIGFPE => "floating point exception",
+        libc::SIGKILL => "killed",
+        libc::SIGSEGV => "segmentation fault",
+        libc::SIGPIPE => "broken pipe",
+        libc::SIGALRM => "alarm clock",
+        libc::SIGTERM => "terminated",
+        libc::SIGSYS => "bad system call",
+        libc::SIGXCPU => "CPU time limit exceeded",
+        libc::SIGXFSZ => "file size limit exceeded",
+        _ => "signal",
     }
 }
 

@@ -73,13 +73,24 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
         channel, exec_fifo, ..
     } = args;
     drop(channel);
-    if let Err(e) =
-        wait_for_start(&exec_fifo).and_then(|()| start_hooks(&exec.start_hooks, &exec.hook_state))
-    {
-        report_late(&e);
+    let Exec {
+        mut ready,
+        start_hooks,
+        hook_state,
+    } = exec;
+    // `start` happened: the last confinement (a late seccomp filter), then the startContainer
+    // hooks under it (runc runs them filtered too), then the container's program.
+    if let Err(e) = wait_for_start(&exec_fifo).and_then(|()| ready.confine()) {
+        report_late(&e.step, &e.source);
         sys::exit_now(1);
     }
-    report_late(&finish::exec(exec.ready));
+    if let Err((i, path, failure)) = hooks::run_all(&start_hooks, &hook_state) {
+        let why = format!("error running hook {}: {failure}", path.display());
+        report_late(&InitStep::StartContainerHook(i as u32), &why);
+        sys::exit_now(1);
+    }
+    let e = ready.exec();
+    report_late(&e.step, &e.source);
     sys::exit_now(127)
 }
 
@@ -254,8 +265,8 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         personality: spec.linux().as_ref().and_then(|l| l.personality().as_ref()),
         cpu_affinity: None,
     };
-    let (ready, listener) = finish::prepare(&finish)?;
-    finish::report_ready(&args.channel, listener)?;
+    let ready = finish::prepare(&finish, &args.channel)?;
+    finish::report_ready(&args.channel)?;
 
     hook_state["status"] = "created".into();
     Ok(Exec {
@@ -308,13 +319,6 @@ fn wait_for_start(fifo: &OwnedFd) -> StepResult<()> {
     }
 }
 
-fn start_hooks(list: &[oci_spec::runtime::Hook], state: &[u8]) -> StepResult<()> {
-    hooks::run_all(list, state).map_err(|(i, path, f)| StepError {
-        step: InitStep::StartContainerHook(i as u32),
-        source: SysError::new(SysOp::Hook, Some(&path), f.errno()),
-    })
-}
-
 fn write_time_offsets(spec: &Spec) -> Result<(), SysError> {
     let offsets = spec
         .linux()
@@ -365,8 +369,8 @@ fn protocol_error(step: InitStep) -> StepError {
 
 /// After `create` has returned, the container's stderr is the only place left to say why the
 /// init could not go on.
-fn report_late(e: &StepError) {
-    let msg = format!("runr: container init: {}: {}\n", e.step, e.source);
+fn report_late(step: &InitStep, what: &dyn std::fmt::Display) {
+    let msg = format!("runr: container init: {step}: {what}\n");
     // SAFETY-free: a borrowed stderr; losing the message is all that can go wrong.
     let _ = sys::write_all(std::io::stderr().as_fd(), msg.as_bytes(), None);
 }

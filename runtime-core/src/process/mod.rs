@@ -210,6 +210,12 @@ pub struct StepError {
     pub source: SysError,
 }
 
+impl StepError {
+    pub(crate) fn at(step: InitStep, source: SysError) -> StepError {
+        StepError { step, source }
+    }
+}
+
 pub type StepResult<T> = Result<T, StepError>;
 
 /// Tags a syscall result with the init step it belongs to.
