@@ -157,19 +157,22 @@ fn syscalls_newer_than_the_profile_fail_with_enosys_like_runc() {
                   echo \"fchmodat2: $(probe 452 -100 / 0 0)\"; \
                   echo \"pidfd_getfd: $(probe 438 -1 0 0)\"; \
                   echo \"getuid: $(probe 102)\"";
-    let mut outs = Vec::new();
-    for rt in runtimes() {
-        let mut b = probe_bundle(script);
-        b.config["linux"]["seccomp"] = docker_seccomp();
-        let id = unique("ps-enosys");
-        let (code, out, err) = rt.run(&b, &id);
-        assert_eq!(code, 0, "{}: {err}", rt.name);
-        assert_no_leaks(&rt, &id, &b);
-        outs.push((rt.name, out));
-    }
-    let want = "nr1000: errno 38\nfchmodat2: errno 38\npidfd_getfd: errno 1\ngetuid: ok 0\n";
-    for (name, out) in &outs {
-        assert_eq!(out, want, "{name}");
+    // Docker runs containers without noNewPrivileges (the filter goes in earlier then).
+    for nnp in [true, false] {
+        for rt in runtimes() {
+            let mut b = probe_bundle(script);
+            b.config["process"]["noNewPrivileges"] = json!(nnp);
+            b.config["linux"]["seccomp"] = docker_seccomp();
+            let id = unique("ps-enosys");
+            let (code, out, err) = rt.run(&b, &id);
+            let label = format!("{} noNewPrivileges={nnp}", rt.name);
+            assert_eq!(code, 0, "{label}: {err}");
+            assert_eq!(
+                out, "nr1000: errno 38\nfchmodat2: errno 38\npidfd_getfd: errno 1\ngetuid: ok 0\n",
+                "{label}"
+            );
+            assert_no_leaks(&rt, &id, &b);
+        }
     }
 }
 
@@ -471,5 +474,28 @@ fn start_container_hook_runs_under_the_filter_like_runc() {
             let _ = rt.exec(&["delete", "--force", &id]);
             assert_no_leaks(&rt, &id, &b);
         }
+    }
+}
+
+#[test]
+fn start_container_hook_gets_no_extra_fd_with_a_listener_like_runc() {
+    // runc's "SCMP_ACT_NOTIFY startContainer hook": neither the listener nor any other fd of
+    // the runtime reaches the hook (stdio and the fd `ls` opens: 4).
+    for rt in runtimes() {
+        let mut b = Bundle::new(&["/bin/true"]);
+        let sock = b.dir.join("agent.sock");
+        let listener = UnixListener::bind(&sock).unwrap();
+        b.config["linux"]["seccomp"] = notify_profile(&sock, &["mkdir"]);
+        b.config["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c",
+            "n=$(ls /proc/self/fd/ | wc -l); [ $n -eq 4 ] || { echo \"$n fds\" >&2; exit 1; }"]}]});
+        let agent = std::thread::spawn(move || continuing_agent(listener, 1));
+        let id = unique("ps-hook-fds");
+        let (code, _, err) = run_with_deadline(&rt, &b, &id, 30);
+        if code != 0 {
+            wake(&sock, 1);
+        }
+        let _ = agent.join();
+        assert_eq!(code, 0, "{}: {err}", rt.name);
+        assert_no_leaks(&rt, &id, &b);
     }
 }
