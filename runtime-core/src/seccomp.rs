@@ -5,8 +5,11 @@
 //! profile lists names newer than some libseccomp releases); a rule whose action equals the
 //! default action is dropped (libseccomp refuses it); several conditions on the same argument
 //! become separate rules (libseccomp ANDs conditions, and refuses two on one argument); the
-//! default errno is EPERM unless `defaultErrnoRet` says otherwise. `SCMP_ACT_NOTIFY` makes the
-//! kernel hand back a listener fd, which the runtime passes to `listenerPath`.
+//! default errno is EPERM unless `defaultErrnoRet` says otherwise; a syscall numbered above the
+//! highest one the profile names fails with ENOSYS (runc's stub, `seccomp_enosys.rs`).
+//! `SCMP_ACT_NOTIFY` makes the kernel hand back a listener fd, which the runtime passes to
+//! `listenerPath`; it is refused where the runtime would wait for itself (`write`, the default
+//! action) and without a `listenerPath`, as in runc.
 
 use std::str::FromStr;
 
@@ -249,7 +252,7 @@ fn action(a: LinuxSeccompAction, errno: Option<u32>) -> Result<ScmpAction, Strin
 }
 
 /// The spec's name of a value (its serde form, e.g. `SCMP_ACT_ERRNO`).
-fn spec_name(v: impl serde::Serialize) -> String {
+pub(crate) fn spec_name(v: impl serde::Serialize) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(String::from))

@@ -21,6 +21,8 @@ use std::str::FromStr;
 use libseccomp::{ScmpAction, ScmpArch, ScmpSyscall};
 use oci_spec::runtime::LinuxSeccomp;
 
+use crate::seccomp;
+
 // Classic BPF opcodes (linux/bpf_common.h) and seccomp return values (linux/seccomp.h).
 const LD_W_ABS: u16 = 0x20;
 const JMP_JA: u16 = 0x05;
@@ -58,8 +60,8 @@ enum To {
     Filter,
 }
 
-/// How an architecture shares its audit arch: x86_64 and x32 both run as AUDIT_ARCH_X86_64,
-/// told apart by [`X32_SYSCALL_BIT`].
+/// The highest numbers the profile names under one audit arch: x86_64 and x32 share
+/// AUDIT_ARCH_X86_64 and are told apart by [`X32_SYSCALL_BIT`].
 #[derive(Debug, Default, Clone, Copy)]
 struct Highest {
     plain: Option<u32>,
@@ -103,10 +105,7 @@ fn highest_per_audit_arch(spec: &LinuxSeccomp) -> Result<BTreeMap<u32, Highest>,
         .iter()
         .enumerate()
     {
-        let name = serde_json::to_value(a)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
+        let name = seccomp::spec_name(a);
         let arch =
             ScmpArch::from_str(&name).map_err(|e| format!("architectures[{i}]: {name}: {e}"))?;
         if !archs.contains(&arch) {
