@@ -70,6 +70,81 @@ fn exec_as_root_into_a_cwd_of_another_user_works_like_runc() {
     }
 }
 
+/// Gives the container's root (host uid 100000) the rootfs, except the busybox binary, which
+/// is a hard link to the host's and must keep its owner.
+fn chown_rootfs(p: &std::path::Path, uid: u32) {
+    std::os::unix::fs::lchown(p, Some(uid), Some(uid)).unwrap();
+    if p.is_dir() && !p.is_symlink() {
+        for e in std::fs::read_dir(p).unwrap().flatten() {
+            if e.file_name() != "busybox" {
+                chown_rootfs(&e.path(), uid);
+            }
+        }
+    }
+}
+
+/// Sets `dir`'s access ACL to owner rwx, `uid` r-x, nothing for anyone else (the
+/// `system.posix_acl_access` xattr, version 2: sorted (tag, perm, id) entries).
+fn acl_only_for(dir: &std::path::Path, uid: u32) {
+    let entry = |tag: u16, perm: u16, id: u32| {
+        let mut e = tag.to_le_bytes().to_vec();
+        e.extend(perm.to_le_bytes());
+        e.extend(id.to_le_bytes());
+        e
+    };
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    acl.extend(entry(0x01, 7, u32::MAX)); // ACL_USER_OBJ
+    acl.extend(entry(0x02, 5, uid)); // ACL_USER
+    acl.extend(entry(0x04, 0, u32::MAX)); // ACL_GROUP_OBJ
+    acl.extend(entry(0x10, 5, u32::MAX)); // ACL_MASK
+    acl.extend(entry(0x20, 0, u32::MAX)); // ACL_OTHER
+    let path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: NUL-terminated path and name, and a buffer of acl.len() bytes, alive for the call.
+    let rc = unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            c"system.posix_acl_access".as_ptr(),
+            acl.as_ptr().cast(),
+            acl.len(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "setxattr: {}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn cwd_only_the_user_may_enter_is_entered_after_the_switch_like_runc() {
+    // The fallback: in a user namespace the container's root (host 100000) may not enter /data
+    // (owned by the host's root, who is unmapped there; mode 700), but an ACL lets the
+    // container's uid 1000 (host 101000) in. The first attempt, as the runtime, is refused;
+    // the second, as process.user, works.
+    for rt in runtimes() {
+        let mut b = Bundle::shell("pwd; id -u");
+        let data = b.rootfs().join("data");
+        std::fs::create_dir(&data).unwrap();
+        chown_rootfs(&b.rootfs(), 100000);
+        std::os::unix::fs::chown(&data, Some(0), Some(0)).unwrap();
+        std::fs::set_permissions(&data, PermissionsExt::from_mode(0o700)).unwrap();
+        acl_only_for(&data, 101000);
+        b.config["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        b.config["linux"]["uidMappings"] =
+            json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        b.config["linux"]["gidMappings"] =
+            json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        b.config["root"]["readonly"] = json!(false);
+        b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        b.config["process"]["cwd"] = json!("/data");
+        let id = unique("pp-cwd-user");
+        let (code, out, err) = rt.run(&b, &id);
+        assert_eq!(code, 0, "{}: {err}", rt.name);
+        assert_eq!(out, "/data\n1000\n", "{}: {err}", rt.name);
+        assert_no_leaks(&rt, &id, &b);
+    }
+}
+
 #[test]
 fn a_cwd_that_does_not_exist_as_a_directory_still_fails_clearly() {
     // Only a permission problem is retried as the user; anything else fails create, naming the
