@@ -378,6 +378,49 @@ fn notify_on_the_runtimes_own_syscalls_works_like_runc() {
 }
 
 #[test]
+fn notify_on_every_syscall_the_runtime_makes_after_the_filter_works() {
+    // Beyond runc's list, everything runr's init calls once the filter is in (but write, which
+    // is refused): the handover's recvmsg and close, the last capset and prctl calls, the fifo
+    // wait, execve. runc makes other calls there (its Go runtime's); it runs the same scenario.
+    let names = [
+        "recvmsg",
+        "recvfrom",
+        "close",
+        "capset",
+        "capget",
+        "prctl",
+        "poll",
+        "ppoll",
+        "read",
+        "nanosleep",
+        "clock_nanosleep",
+        "execve",
+        "rt_sigprocmask",
+        "getpid",
+    ];
+    for nnp in [false, true] {
+        for rt in runtimes() {
+            let mut b = Bundle::new(&["/bin/true"]);
+            let sock = b.dir.join("agent.sock");
+            let listener = UnixListener::bind(&sock).unwrap();
+            b.config["process"]["noNewPrivileges"] = json!(nnp);
+            b.config["linux"]["seccomp"] = notify_profile(&sock, &names);
+            let agent = std::thread::spawn(move || continuing_agent(listener, 1));
+            let id = unique("ps-notify-all");
+            let (code, _, err) = run_with_deadline(&rt, &b, &id, 30);
+            if code != 0 {
+                wake(&sock, 1);
+            }
+            let answered = agent.join().expect("agent");
+            let label = format!("{} noNewPrivileges={nnp}", rt.name);
+            assert_eq!(code, 0, "{label}: {err}");
+            assert!(answered > 0, "{label}: the agent answered nothing");
+            assert_no_leaks(&rt, &id, &b);
+        }
+    }
+}
+
+#[test]
 fn notify_in_an_exec_on_the_runtimes_own_syscalls_works_like_runc() {
     // The same for a process exec'd into the container: its own filter's listener goes to the
     // same listenerPath (a second connection) while it still runs the runtime's code.
