@@ -46,6 +46,24 @@ pub fn apply_bounding(caps: Option<&LinuxCapabilities>) -> SysResult<()> {
     Ok(())
 }
 
+/// CAP_SYS_ADMIN, which loading a seccomp filter without no_new_privs needs.
+pub const SYS_ADMIN: u64 = 1 << 21;
+
+/// Installs the effective, permitted and inheritable sets like [`apply_sets`], but keeps the
+/// capabilities of `also` this process still has permitted effective as well, and raises no
+/// ambient capability yet: for a last step that still needs one of the runtime's capabilities.
+/// [`apply_sets`] afterwards installs the final sets.
+pub fn apply_sets_keeping(caps: Option<&LinuxCapabilities>, also: u64) -> SysResult<()> {
+    let m = |f: fn(&LinuxCapabilities) -> &Option<Capabilities>| caps.map_or(0, |c| mask(f(c)));
+    let (_, permitted, _) = sys::capget()?;
+    let keep = also & permitted;
+    sys::capset(
+        m(LinuxCapabilities::effective) | keep,
+        m(LinuxCapabilities::permitted) | keep,
+        m(LinuxCapabilities::inheritable),
+    )
+}
+
 /// Installs the effective, permitted and inheritable sets, then raises the ambient ones.
 /// No capabilities field means no capabilities at all, as in runc.
 pub fn apply_sets(caps: Option<&LinuxCapabilities>) -> SysResult<()> {

@@ -1,6 +1,6 @@
 //! A container's lifecycle: create → start → kill → delete, and the state in between.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -726,20 +726,15 @@ fn wait_ready(
 ) -> Result<()> {
     loop {
         let pid_now = *pid;
-        let (msg, fd) = match ch
-            .recv_with_fd()
-            .map_err(Error::sys("read from container init"))?
-        {
-            Some((msg, fd)) => (Some(msg), fd),
-            None => (None, None),
-        };
+        let msg = ch.recv().map_err(Error::sys("read from container init"))?;
         match msg {
-            Some(Message::SeccompListener) => {
-                if let Some(fd) = fd {
-                    let mut st = base.clone();
-                    st["pid"] = pid_now.into();
-                    send_seccomp_listener(spec, &st, pid_now, &fd)?;
-                }
+            Some(Message::SeccompListener { fd }) => {
+                let mut st = base.clone();
+                st["pid"] = pid_now.into();
+                let Some(child) = rollback.child.as_ref() else {
+                    return Err(protocol_error("seccomp listener before the init exists"));
+                };
+                take_seccomp_listener(ch, child.pidfd.as_fd(), fd, spec, &st, pid_now)?;
             }
             Some(Message::HooksNeeded) => {
                 let mut st = base.clone();
@@ -847,6 +842,32 @@ pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     sys::rename(&tmp, path).map_err(Error::sys("write pid file"))
 }
 
+/// The runtime's side of a notifying filter just loaded (process/sync.rs): copies the listener
+/// (fd number `fd` of the process behind `pidfd`), lets the process go on, and hands the copy to
+/// the agent at once: the process's next syscalls may already be waiting for it.
+pub(crate) fn take_seccomp_listener(
+    ch: &Channel,
+    pidfd: BorrowedFd<'_>,
+    fd: i32,
+    spec: &Spec,
+    state: &serde_json::Value,
+    pid: i32,
+) -> Result<()> {
+    let listener = sys::pidfd_getfd(pidfd, fd).map_err(Error::sys(
+        "copy the seccomp listener from the container process",
+    ))?;
+    ch.send(&Message::SeccompDone)
+        .map_err(Error::sys("signal the container process"))?;
+    send_seccomp_listener(spec, state, pid, &listener)
+}
+
+fn protocol_error(what: &str) -> Error {
+    Error::Sys {
+        context: format!("unexpected message from container init: {what}"),
+        error: sys::SysError::new(sys::SysOp::Read, None, Errno::EPROTO),
+    }
+}
+
 /// Hands a seccomp notification listener to `linux.seccomp.listenerPath`, as runc does: one
 /// message on a unix stream socket carrying the container process state as JSON
 /// (`fds: ["seccompFd"]`, `pid`, `metadata`, `state`) and the fd itself (SCM_RIGHTS).
@@ -868,7 +889,10 @@ pub(crate) fn send_seccomp_listener(
         "state": state,
     });
     let fail = |e: std::io::Error| Error::Sys {
-        context: "send the seccomp listener to linux.seccomp.listenerPath".into(),
+        // runc's words, which tools match on.
+        context: "failed to connect with seccomp agent specified in the seccomp profile \
+                  (linux.seccomp.listenerPath)"
+            .into(),
         error: sys::SysError::new(
             sys::SysOp::Connect,
             Some(&path),

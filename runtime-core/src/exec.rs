@@ -6,7 +6,7 @@
 //! through the init's pidfd, runs the shared final steps ([`crate::process::finish`]) and execs.
 //! Success is the sync socket closing on exec after `Ready`; a failure comes back typed.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 
 use nix::sched::CloneFlags;
@@ -216,15 +216,26 @@ impl Container {
             .send(&Message::Go { pid })
             .map_err(Error::sys("signal exec'd process"))?;
         let mut ready = false;
-        let mut listener: Option<OwnedFd> = None;
         loop {
             match parent_end
-                .recv_with_fd()
+                .recv()
                 .map_err(Error::sys("read from exec'd process"))?
             {
-                Some((Message::Ready, _)) => ready = true,
-                Some((Message::SeccompListener, fd)) => listener = fd,
-                Some((Message::Failed(e), _)) => {
+                Some(Message::Ready) => ready = true,
+                Some(Message::SeccompListener { fd }) => {
+                    // At once: the process's next syscalls may be waiting for the agent.
+                    let mut st = self.hook_state();
+                    st["status"] = "running".into();
+                    crate::container::take_seccomp_listener(
+                        &parent_end,
+                        child.pidfd.as_fd(),
+                        fd,
+                        &self.st.spec,
+                        &st,
+                        pid,
+                    )?;
+                }
+                Some(Message::Failed(e)) => {
                     return Err(Error::Exec {
                         step: e.step,
                         error: e.source,
@@ -245,11 +256,6 @@ impl Container {
                     });
                 }
             }
-        }
-        if let Some(fd) = listener {
-            let mut st = self.hook_state();
-            st["status"] = "running".into();
-            crate::container::send_seccomp_listener(&self.st.spec, &st, pid, &fd)?;
         }
         if let Some(p) = &opts.pid_file {
             crate::container::write_pid_file(&crate::spec::absolute(p), pid)?;

@@ -105,7 +105,9 @@ impl std::fmt::Display for HookFailure {
             } => {
                 match exit {
                     HookExit::Code(c) => write!(f, "exit status {c}")?,
-                    HookExit::Signal(s) => write!(f, "killed by signal {s}")?,
+                    HookExit::Signal(s) => {
+                        write!(f, "killed by signal {s} ({})", signal_description(*s))?
+                    }
                 }
                 let (out, err) = (tail(stdout, OUTPUT_TAIL), tail(stderr, OUTPUT_TAIL));
                 if !out.is_empty() {
@@ -222,6 +224,29 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
             }
             None => std::thread::sleep(Duration::from_millis(5)),
         }
+    }
+}
+
+/// How people (and Go's os/exec, whose words runc's messages carry) name a signal.
+fn signal_description(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => "hangup",
+        libc::SIGINT => "interrupt",
+        libc::SIGQUIT => "quit",
+        libc::SIGILL => "illegal instruction",
+        libc::SIGTRAP => "trace/breakpoint trap",
+        libc::SIGABRT => "aborted",
+        libc::SIGBUS => "bus error",
+        libc::SIGFPE => "floating point exception",
+        libc::SIGKILL => "killed",
+        libc::SIGSEGV => "segmentation fault",
+        libc::SIGPIPE => "broken pipe",
+        libc::SIGALRM => "alarm clock",
+        libc::SIGTERM => "terminated",
+        libc::SIGSYS => "bad system call",
+        libc::SIGXCPU => "CPU time limit exceeded",
+        libc::SIGXFSZ => "file size limit exceeded",
+        _ => "signal",
     }
 }
 

@@ -42,6 +42,7 @@ mod rlimits;
 mod rootfs;
 pub mod seccomp;
 pub mod seccomp_cache;
+mod seccomp_enosys;
 pub mod spec;
 pub mod state;
 pub mod sys;

@@ -5,11 +5,15 @@
 //! profile lists names newer than some libseccomp releases); a rule whose action equals the
 //! default action is dropped (libseccomp refuses it); several conditions on the same argument
 //! become separate rules (libseccomp ANDs conditions, and refuses two on one argument); the
-//! default errno is EPERM unless `defaultErrnoRet` says otherwise. `SCMP_ACT_NOTIFY` makes the
-//! kernel hand back a listener fd, which the runtime passes to `listenerPath`.
+//! default errno is EPERM unless `defaultErrnoRet` says otherwise; a syscall numbered above the
+//! highest one the profile names fails with ENOSYS (runc's stub, `seccomp_enosys.rs`).
+//! `SCMP_ACT_NOTIFY` makes the kernel hand back a listener fd, which the runtime passes to
+//! `listenerPath`; it is refused where the runtime would wait for itself (`write`, the default
+//! action) and without a `listenerPath`, as in runc.
 
 use std::str::FromStr;
 
+use crate::seccomp_enosys;
 use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
 };
@@ -43,6 +47,7 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Compiled, (String, String)> {
         .unwrap_or(libc::EPERM);
     let default = action(spec.default_action(), Some(default_errno as u32))
         .map_err(|r| ("linux.seccomp.defaultAction".to_string(), r))?;
+    check_notify(spec, default)?;
     let lib = |field: &str| {
         let field = field.to_string();
         move |e: libseccomp::error::SeccompError| (field, e.to_string())
@@ -66,7 +71,7 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Compiled, (String, String)> {
         ctx.add_arch(a)
             .map_err(lib(&format!("linux.seccomp.architectures[{i}]")))?;
     }
-    let mut notify = default == ScmpAction::Notify;
+    let mut notify = false;
     for (i, rule) in spec
         .syscalls()
         .as_deref()
@@ -101,12 +106,58 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Compiled, (String, String)> {
         // with NEW_LISTENER.
         flags = (flags & !FLAG_TSYNC) | FLAG_NEW_LISTENER;
     }
-    let program = export(&ctx).map_err(|r| ("linux.seccomp".to_string(), r))?;
+    // Syscalls newer than the profile fail with ENOSYS, so that libcs fall back (runc does it).
+    let mut program =
+        seccomp_enosys::stub(spec, default).map_err(|r| ("linux.seccomp".to_string(), r))?;
+    program.extend(export(&ctx).map_err(|r| ("linux.seccomp".to_string(), r))?);
+    if program.len() / 8 > seccomp_enosys::MAX_INSNS {
+        return Err((
+            "linux.seccomp".to_string(),
+            format!(
+                "the filter has {} instructions, more than the kernel's {}",
+                program.len() / 8,
+                seccomp_enosys::MAX_INSNS
+            ),
+        ));
+    }
     Ok(Compiled {
         program,
         flags,
         notify,
     })
+}
+
+/// Refuses what would make the runtime wait for itself, as runc does: the init hands the
+/// listener to the runtime with `write(2)` right after loading the filter, so `write` (or every
+/// syscall, as the default action) must not wait for an agent that has no listener yet; and a
+/// notifying filter needs `listenerPath`, the agent to hand it to.
+fn check_notify(spec: &LinuxSeccomp, default: ScmpAction) -> Result<(), (String, String)> {
+    let rules = spec.syscalls().as_deref().unwrap_or_default();
+    let notifies = |r: &&LinuxSyscall| r.action() == LinuxSeccompAction::ScmpActNotify;
+    if let Some((i, _)) = rules
+        .iter()
+        .enumerate()
+        .find(|(_, r)| notifies(r) && r.names().iter().any(|n| n == "write"))
+    {
+        return Err((
+            format!("linux.seccomp.syscalls[{i}]"),
+            "SCMP_ACT_NOTIFY cannot be used for the write syscall".to_string(),
+        ));
+    }
+    if default == ScmpAction::Notify {
+        return Err((
+            "linux.seccomp.defaultAction".to_string(),
+            "SCMP_ACT_NOTIFY cannot be used as default action".to_string(),
+        ));
+    }
+    let listener = spec.listener_path().as_deref();
+    if rules.iter().any(|r| notifies(&r)) && listener.is_none_or(|p| p.as_os_str().is_empty()) {
+        return Err((
+            "linux.seccomp.listenerPath".to_string(),
+            "seccomp listenerPath is not set (SCMP_ACT_NOTIFY needs an agent)".to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// The filter's BPF bytes (libseccomp 2.5 only exports to an fd: use an in-memory file).
@@ -201,7 +252,7 @@ fn action(a: LinuxSeccompAction, errno: Option<u32>) -> Result<ScmpAction, Strin
 }
 
 /// The spec's name of a value (its serde form, e.g. `SCMP_ACT_ERRNO`).
-fn spec_name(v: impl serde::Serialize) -> String {
+pub(crate) fn spec_name(v: impl serde::Serialize) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(String::from))
@@ -379,10 +430,146 @@ mod tests {
         assert!(!c.notify);
     }
 
+    /// Runs a classic BPF seccomp program (the instructions libseccomp and the stub emit) on
+    /// `struct seccomp_data { nr, arch, ip, args }` with every argument 0.
+    fn run_bpf(program: &[u8], arch: u32, nr: u32) -> u32 {
+        let insns: Vec<(u16, u8, u8, u32)> = program
+            .chunks(8)
+            .map(|c| {
+                (
+                    u16::from_ne_bytes([c[0], c[1]]),
+                    c[2],
+                    c[3],
+                    u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+                )
+            })
+            .collect();
+        let (mut pc, mut a, mut x) = (0usize, 0u32, 0u32);
+        loop {
+            let (code, jt, jf, k) = insns[pc];
+            pc += 1;
+            let jump = |cond: bool| usize::from(if cond { jt } else { jf });
+            match code {
+                0x20 => a = [nr, arch].get(k as usize / 4).copied().unwrap_or(0),
+                0x00 => a = k,
+                0x01 => x = k,
+                0x07 => x = a,
+                0x87 => a = x,
+                0x54 => a &= k,
+                0x05 => pc += k as usize,
+                0x15 => pc += jump(a == k),
+                0x25 => pc += jump(a > k),
+                0x35 => pc += jump(a >= k),
+                0x45 => pc += jump(a & k != 0),
+                0x06 => return k,
+                other => panic!("opcode {other:#x} at {}", pc - 1),
+            }
+        }
+    }
+
+    const X86_64: u32 = 0xc000_003e;
+    const I386: u32 = 0x4000_0003;
+    const ALLOW: u32 = 0x7fff_0000;
+    const ERRNO: u32 = 0x0005_0000;
+
+    fn docker_seccomp() -> serde_json::Value {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/engine-configs/docker-config-default.json"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let cfg: serde_json::Value = serde_json::from_str(&text).unwrap();
+        cfg["linux"]["seccomp"].clone()
+    }
+
+    #[test]
+    fn syscalls_newer_than_the_profile_get_enosys_like_runc() {
+        let c = compile(&parse(docker_seccomp())).unwrap();
+        let p = &c.program;
+        // Past the profile's highest number, on each of its architectures: ENOSYS.
+        assert_eq!(run_bpf(p, X86_64, 1000), ERRNO | 38);
+        assert_eq!(run_bpf(p, X86_64, 0x4000_0000 | 1000), ERRNO | 38, "x32");
+        assert_eq!(run_bpf(p, I386, 1000), ERRNO | 38);
+        // Named ones keep their action; one the profile left out keeps the default (EPERM).
+        assert_eq!(run_bpf(p, X86_64, libc::SYS_getpid as u32), ALLOW);
+        assert_eq!(run_bpf(p, X86_64, libc::SYS_kexec_load as u32), ERRNO | 1);
+        // An architecture the profile does not list: libseccomp's bad-arch action (kill).
+        assert_eq!(run_bpf(p, 0xc000_00b7, 1000), 0);
+    }
+
+    #[test]
+    fn the_highest_named_syscall_bounds_the_enosys_range() {
+        let profile = |extra: &str| {
+            parse(serde_json::json!({
+                "defaultAction": "SCMP_ACT_ERRNO",
+                "syscalls": [
+                    {"names": ["getpid", "read"], "action": "SCMP_ACT_ALLOW"},
+                    {"names": [extra], "action": "SCMP_ACT_ERRNO"}
+                ]
+            }))
+        };
+        // Every name counts, whatever its action (here the default's, dropped from the rules).
+        let c = compile(&profile("kexec_load")).unwrap();
+        assert_eq!(run_bpf(&c.program, X86_64, 246), ERRNO | 1);
+        assert_eq!(run_bpf(&c.program, X86_64, 247), ERRNO | 38);
+        assert_eq!(run_bpf(&c.program, X86_64, 100), ERRNO | 1);
+        assert_eq!(run_bpf(&c.program, X86_64, 39), ALLOW);
+    }
+
+    #[test]
+    fn permissive_or_enosys_defaults_get_no_stub() {
+        for (default, errno) in [
+            ("SCMP_ACT_ALLOW", None),
+            ("SCMP_ACT_LOG", None),
+            ("SCMP_ACT_ERRNO", Some(38)),
+        ] {
+            let mut v = serde_json::json!({
+                "defaultAction": default,
+                "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_KILL"}]
+            });
+            if let Some(e) = errno {
+                v["defaultErrnoRet"] = e.into();
+            }
+            let c = compile(&parse(v)).unwrap();
+            let want = if errno.is_some() {
+                ERRNO | 38
+            } else if default == "SCMP_ACT_LOG" {
+                0x7ffc_0000
+            } else {
+                ALLOW
+            };
+            assert_eq!(run_bpf(&c.program, X86_64, 1000), want, "{default}");
+            assert_eq!(run_bpf(&c.program, X86_64, 39), 0, "{default}: kill getpid");
+        }
+    }
+
+    #[test]
+    fn notify_on_write_or_as_default_or_without_listener_is_refused_like_runc() {
+        let err = |v: serde_json::Value| compile(&parse(v)).unwrap_err();
+        let (field, why) = err(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/x.sock",
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_NOTIFY"},
+                         {"names": ["close", "write"], "action": "SCMP_ACT_NOTIFY"}]
+        }));
+        assert_eq!(field, "linux.seccomp.syscalls[1]");
+        assert_eq!(why, "SCMP_ACT_NOTIFY cannot be used for the write syscall");
+        let (field, why) = err(serde_json::json!({
+            "defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/x.sock"
+        }));
+        assert_eq!(field, "linux.seccomp.defaultAction");
+        assert!(why.contains("cannot be used as default action"), "{why}");
+        let (field, _) = err(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]
+        }));
+        assert_eq!(field, "linux.seccomp.listenerPath");
+    }
+
     #[test]
     fn notify_asks_for_a_listener_and_drops_tsync() {
         let c = compile(&parse(serde_json::json!({
             "defaultAction": "SCMP_ACT_ALLOW",
+            "listenerPath": "/run/agent.sock",
             "flags": ["SECCOMP_FILTER_FLAG_TSYNC"],
             "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]
         })))

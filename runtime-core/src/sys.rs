@@ -105,6 +105,8 @@ sys_ops! {
     SchedSetaffinity => "sched_setaffinity",
     // Not a syscall: the check that a proc or sysfs mount target is a real directory.
     MountTarget => "check mount target",
+    PidfdGetfd => "pidfd_getfd",
+    Capget => "capget",
 }
 
 impl fmt::Display for SysOp {
@@ -555,6 +557,16 @@ pub fn pidfd_open(pid: i32) -> SysResult<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+/// A copy of fd number `target_fd` of the process behind `pidfd` (`pidfd_getfd(2)`, close-on-exec).
+/// Needs ptrace access to that process, which the runtime has over the processes it created.
+pub fn pidfd_getfd(pidfd: BorrowedFd<'_>, target_fd: RawFd) -> SysResult<OwnedFd> {
+    // SAFETY: pidfd_getfd takes three integers (flags 0) and returns a new fd or -1.
+    let rc = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), target_fd, 0) };
+    let fd = Errno::result(rc).ctx(SysOp::PidfdGetfd, None)?;
+    // SAFETY: a non-negative return is a new fd owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> SysResult<()> {
     // SAFETY: the fd is borrowed for the call; a null siginfo is allowed; flags 0.
     let rc = unsafe {
@@ -821,6 +833,43 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> SysResult<()>
     // the kernel only reads them.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &header as *const Header, data.as_ptr()) };
     Errno::result(rc).map(drop).ctx(SysOp::Capabilities, None)
+}
+
+/// This process's (effective, permitted, inheritable) capability sets (`capget(2)`).
+pub fn capget() -> SysResult<(u64, u64, u64)> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let mut header = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: header and a two-element data array (as version 3 requires) live across the call;
+    // the kernel writes exactly those two entries.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut Header,
+            data.as_mut_ptr(),
+        )
+    };
+    Errno::result(rc).ctx(SysOp::Capget, None)?;
+    let join = |f: fn(&Data) -> u32| u64::from(f(&data[0])) | (u64::from(f(&data[1])) << 32);
+    Ok((
+        join(|d| d.effective),
+        join(|d| d.permitted),
+        join(|d| d.inheritable),
+    ))
 }
 
 /// Closes a descriptor number in a forked child, where the owning `OwnedFd` lives on in the

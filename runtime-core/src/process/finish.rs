@@ -1,9 +1,16 @@
 //! The last steps every container process goes through before `execve`, whether it is the
 //! container's init (after its rootfs is built) or a process `exec`'d into a running container:
 //! personality, CPU affinity, scheduler and I/O priority, rlimits, LSM labels, no_new_privs, the
-//! capability bounding set, the user, the capability sets, seccomp, the working directory, the
-//! environment and the executable. One script for both, so that an exec'd process is confined
-//! exactly like the init.
+//! working directory, the environment, the capability bounding set, the user, the capability
+//! sets, the executable, close-on-exec, and seccomp. One script for both, so that an exec'd
+//! process is confined exactly like the init.
+//!
+//! The seccomp filter comes after all of the runtime's own work that a profile could deny
+//! (chdir, the executable lookup's `faccessat2`, `close_range`): as runc, without no_new_privs
+//! it is loaded while CAP_SYS_ADMIN is still effective, right before the final capability sets;
+//! with it, right before `execve` (or before reporting ready when its listener must reach an
+//! agent first). After it the runtime only drops capabilities, reports, waits for `start`, runs
+//! the startContainer hooks (under the filter, as in runc) and execs.
 //!
 //! The runtime itself is never dumpable while it runs here (process/clone.rs clears the flag
 //! before the clone): a container process cannot open `/proc/<pid>/exe` of this process, which
@@ -11,7 +18,7 @@
 //! own program dumpable again.
 
 use std::ffi::CString;
-use std::os::fd::OwnedFd;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -45,35 +52,112 @@ pub(crate) struct Ready<'a> {
     path: CString,
     argv: Vec<CString>,
     envp: Vec<CString>,
-    /// With no_new_privs the filter goes in last, so the runtime's own steps are not filtered.
+    /// With no_new_privs (and no listener to hand over) the filter goes in last, so that as few
+    /// of the runtime's own syscalls as possible are filtered.
     late_seccomp: Option<&'a Compiled>,
     /// process.execCPUAffinity.final, set right before exec.
     final_cpus: Option<String>,
 }
 
-/// Runs the steps; returns the process ready to exec and, when the seccomp filter notifies, the
-/// listener fd for the runtime to pass on.
-pub(crate) fn prepare<'s>(f: &Finish<'_, 's>) -> StepResult<(Ready<'s>, Option<OwnedFd>)> {
+/// Runs the steps; returns the process ready to exec. A notifying seccomp filter's listener has
+/// been handed to the runtime over `channel` by then.
+pub(crate) fn prepare<'s>(f: &Finish<'_, 's>, channel: &Channel) -> StepResult<Ready<'s>> {
     let process = f.process;
     let nnp = process.no_new_privileges().unwrap_or(false);
-    let mut listener = None;
+    let caps = process.capabilities().as_ref();
 
-    // 0a. The CPUs the runtime's remaining steps run on (execCPUAffinity.initial): the process
-    //     already is in the container's cgroup (the clone put it there), so this is the earliest
-    //     point it can be set from the inside.
+    // 1. What the process runs with but needs privileges to set: CPUs, personality, scheduler,
+    //    I/O priority, rlimits, LSM labels.
+    execution_settings(f)?;
+
+    // 2. no_new_privs before anything that could gain privileges.
+    if nnp {
+        sys::set_no_new_privs().tag(InitStep::NoNewPrivs)?;
+    }
+
+    // 3. The working directory, entered while the runtime can still reach it (runc does: a cwd
+    //    only root may enter works for any process.user); a cwd the runtime may not enter (a
+    //    volume only the container's user may enter) is tried again as that user below.
+    let cwd = process.cwd();
+    let cwd_entered = match sys::chdir(cwd) {
+        Ok(()) => true,
+        Err(e) if e.errno == Errno::EACCES || e.errno == Errno::EPERM => false,
+        Err(e) => return Err(StepError::at(InitStep::Cwd, e)),
+    };
+
+    // 4. The environment, from the container's /etc/passwd, while it can still be read.
+    let envp = environment(process, f.extra_env);
+
+    // 5. Privileges: the bounding set, then the user (the capabilities are kept across the
+    //    uid change).
+    capabilities::apply_bounding(caps).tag(InitStep::Capabilities)?;
+    user::switch_to(process.user()).tag(InitStep::User)?;
+    if !cwd_entered {
+        sys::chdir(cwd).tag(InitStep::Cwd)?;
+    }
+    // Defence in depth (CVE-2024-21626): a cwd reached through an fd of the host is outside our
+    // root, which getcwd reports as unreachable. Refuse to run there.
+    sys::check_cwd_inside_root(cwd).tag(InitStep::Cwd)?;
+
+    // 6. The capability sets. Without no_new_privs, loading the filter needs CAP_SYS_ADMIN:
+    //    it stays effective until then.
+    let early_seccomp = f.seccomp.filter(|_| !nnp);
+    match early_seccomp {
+        Some(_) => capabilities::apply_sets_keeping(caps, capabilities::SYS_ADMIN),
+        None => capabilities::apply_sets(caps),
+    }
+    .tag(InitStep::Capabilities)?;
+
+    // 7. Find the program with the process's own identity and capabilities, now, so that a
+    //    missing executable fails the operation, not the container later.
+    let path = find_executable(process, &envp).tag(InitStep::FindExecutable)?;
+    sys::umask(process.user().umask().unwrap_or(0o022));
+
+    // 8. Nothing of the runtime's may reach the container: every fd past stdio and the
+    //    preserved ones closes on exec (CVE-2024-21626 class).
+    sys::cloexec_from(3 + f.preserve_fds).tag(InitStep::Report)?;
+
+    // 9. The seccomp filter, after all of the runtime's own work (so that a profile cannot deny
+    //    it): without no_new_privs before the last capabilities go; with it, a notifying filter
+    //    now (its listener must reach the agent before `create` returns), any other right
+    //    before execve (Ready::confine).
+    if let Some(filter) = early_seccomp {
+        load_seccomp(filter, channel)?;
+        capabilities::apply_sets(caps).tag(InitStep::Capabilities)?;
+    } else if let Some(filter) = f.seccomp.filter(|fl| fl.notify) {
+        load_seccomp(filter, channel)?;
+    }
+
+    let argv = process.args().as_deref().unwrap_or_default();
+    Ok(Ready {
+        path: cstring(path.as_os_str().as_bytes()),
+        argv: argv.iter().map(|a| cstring(a.as_bytes())).collect(),
+        envp: envp.iter().map(|e| cstring(e.as_bytes())).collect(),
+        late_seccomp: f.seccomp.filter(|fl| nnp && !fl.notify),
+        final_cpus: f.cpu_affinity.and_then(|a| a.cpu_affinity_final().clone()),
+    })
+}
+
+/// CPU affinity, personality, scheduler, I/O priority, rlimits and LSM labels: settings the
+/// container's process inherits across execve that may need the runtime's privileges.
+fn execution_settings(f: &Finish<'_, '_>) -> StepResult<()> {
+    let process = f.process;
+    // The CPUs the runtime's remaining steps run on (execCPUAffinity.initial): the process
+    // already is in the container's cgroup (the clone put it there), so this is the earliest
+    // point it can be set from the inside.
     if let Some(cpus) = f.cpu_affinity.and_then(|a| a.initial().as_deref()) {
         lsm::apply_cpu_affinity(cpus).tag(InitStep::CpuAffinity)?;
     }
 
-    // 0b. The execution domain (personality(2)): it survives execve, needs no privilege, and
-    //     nothing the runtime still does depends on it.
+    // The execution domain (personality(2)): it survives execve, needs no privilege, and
+    // nothing the runtime still does depends on it.
     if let Some(p) = f.personality {
         lsm::apply_personality(p).tag(InitStep::Personality)?;
     }
 
-    // 0c. Scheduler and I/O priority while the capabilities are still there: real-time
-    //     policies and a negative nice need CAP_SYS_NICE, the real-time I/O class CAP_SYS_ADMIN;
-    //     both are inherited across execve.
+    // Scheduler and I/O priority while the capabilities are still there: real-time policies
+    // and a negative nice need CAP_SYS_NICE, the real-time I/O class CAP_SYS_ADMIN; both are
+    // inherited across execve.
     if let Some(s) = process.scheduler() {
         lsm::apply_scheduler(s).tag(InitStep::Scheduler)?;
     }
@@ -81,7 +165,7 @@ pub(crate) fn prepare<'s>(f: &Finish<'_, 's>) -> StepResult<(Ready<'s>, Option<O
         lsm::apply_io_priority(io).tag(InitStep::IoPriority)?;
     }
 
-    // 1. Resource limits, while the process may still raise them.
+    // Resource limits, while the process may still raise them.
     for (i, r) in process
         .rlimits()
         .as_deref()
@@ -92,12 +176,12 @@ pub(crate) fn prepare<'s>(f: &Finish<'_, 's>) -> StepResult<(Ready<'s>, Option<O
         rlimits::apply(r).tag(InitStep::Rlimit(i as u32))?;
     }
 
-    // 1b. LSM labels for the next execve (AppArmor onexec profile, SELinux exec context): as
-    //     runc does, before no_new_privs (with it set, the LSMs only allow transitions to a
-    //     narrower domain) and before the capabilities and the user change (the attr files of
-    //     a process that is not dumpable belong to root). They take effect at execve, so the
-    //     runtime's own remaining steps are not confined by them. The parent has already refused
-    //     a label this kernel cannot apply (lsm::check).
+    // LSM labels for the next execve (AppArmor onexec profile, SELinux exec context): as runc
+    // does, before no_new_privs (with it set, the LSMs only allow transitions to a narrower
+    // domain) and before the capabilities and the user change (the attr files of a process
+    // that is not dumpable belong to root). They take effect at execve, so the runtime's own
+    // remaining steps are not confined by them. The parent has already refused a label this
+    // kernel cannot apply (lsm::check).
     if let Some(profile) = process
         .apparmor_profile()
         .as_deref()
@@ -108,79 +192,54 @@ pub(crate) fn prepare<'s>(f: &Finish<'_, 's>) -> StepResult<(Ready<'s>, Option<O
     if let Some(label) = process.selinux_label().as_deref().filter(|l| !l.is_empty()) {
         lsm::apply_selinux(label).tag(InitStep::SelinuxLabel)?;
     }
-
-    // 2. no_new_privs before anything that could gain privileges.
-    if nnp {
-        sys::set_no_new_privs().tag(InitStep::NoNewPrivs)?;
-    }
-
-    // 3. Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we have it.
-    //    With no_new_privs it goes in as late as possible, so the runtime's own steps are not
-    //    filtered — except a notifying filter, whose listener must reach the runtime first.
-    if let Some(filter) = f.seccomp.filter(|_| !nnp) {
-        listener = sys::seccomp_set_filter(&filter.program, filter.flags).tag(InitStep::Seccomp)?;
-    }
-    let late_seccomp = f.seccomp.filter(|fl| nnp && !fl.notify);
-
-    // 4. Privileges: bounding set, user, then the capability sets (kept across the uid change).
-    let caps = process.capabilities().as_ref();
-    capabilities::apply_bounding(caps).tag(InitStep::Capabilities)?;
-    user::switch_to(process.user()).tag(InitStep::User)?;
-    capabilities::apply_sets(caps).tag(InitStep::Capabilities)?;
-    if let Some(filter) = f.seccomp.filter(|fl| nnp && fl.notify) {
-        listener = sys::seccomp_set_filter(&filter.program, filter.flags).tag(InitStep::Seccomp)?;
-    }
-
-    // 5. The working directory, resolved inside the container's root as its user.
-    sys::chdir(process.cwd()).tag(InitStep::Cwd)?;
-    // Defence in depth (CVE-2024-21626): a cwd reached through an fd of the host is outside our
-    // root, which getcwd reports as unreachable. Refuse to run there.
-    sys::check_cwd_inside_root(process.cwd()).tag(InitStep::Cwd)?;
-
-    // 6. Find the program now, so that a missing executable fails the operation, not the
-    //    container later.
-    let envp = environment(process, f.extra_env);
-    let path = find_executable(process, &envp).tag(InitStep::FindExecutable)?;
-    sys::umask(process.user().umask().unwrap_or(0o022));
-
-    // 7. Nothing of the runtime's may reach the container: every fd past stdio and the
-    //    preserved ones closes on exec (CVE-2024-21626 class).
-    sys::cloexec_from(3 + f.preserve_fds).tag(InitStep::Report)?;
-
-    let argv = process.args().as_deref().unwrap_or_default();
-    let ready = Ready {
-        path: cstring(path.as_os_str().as_bytes()),
-        argv: argv.iter().map(|a| cstring(a.as_bytes())).collect(),
-        envp: envp.iter().map(|e| cstring(e.as_bytes())).collect(),
-        late_seccomp,
-        final_cpus: f.cpu_affinity.and_then(|a| a.cpu_affinity_final().clone()),
-    };
-    Ok((ready, listener))
+    Ok(())
 }
 
-/// Loads a late seccomp filter and execs. Returns only on failure.
-pub(crate) fn exec(ready: Ready<'_>) -> StepError {
-    // The CPUs the container's program runs on (execCPUAffinity.final): last, so everything the
-    // runtime did ran on the initial set.
-    if let Some(cpus) = ready.final_cpus.as_deref() {
-        if let Err(e) = lsm::apply_cpu_affinity(cpus) {
-            return StepError {
-                step: InitStep::CpuAffinity,
-                source: e,
-            };
-        }
+/// Loads a filter. A notifying one yields a listener, which the runtime copies out of this
+/// process (`pidfd_getfd`) on a plain `write` of its number, as runc does; the filter refuses
+/// to notify on `write` (seccomp.rs), so this cannot wait for an agent that has no listener
+/// yet. Whatever the filter notifies from here on waits for the agent, which gets it next.
+fn load_seccomp(filter: &Compiled, channel: &Channel) -> StepResult<()> {
+    let Some(listener) =
+        sys::seccomp_set_filter(&filter.program, filter.flags).tag(InitStep::Seccomp)?
+    else {
+        return Ok(());
+    };
+    channel
+        .send(&Message::SeccompListener {
+            fd: listener.as_raw_fd(),
+        })
+        .tag(InitStep::Seccomp)?;
+    match channel.recv().tag(InitStep::Seccomp)? {
+        Some(Message::SeccompDone) => Ok(()),
+        _ => Err(StepError::at(
+            InitStep::Seccomp,
+            SysError::new(SysOp::Read, None, Errno::EPROTO),
+        )),
     }
-    if let Some(filter) = ready.late_seccomp {
-        if let Err(e) = sys::seccomp_set_filter(&filter.program, filter.flags) {
-            return StepError {
-                step: InitStep::Seccomp,
-                source: e,
-            };
+}
+
+impl Ready<'_> {
+    /// The last confinement before execve: the CPUs the program runs on
+    /// (execCPUAffinity.final: everything the runtime did ran on the initial set) and a filter
+    /// loaded late. What the init still runs after this (startContainer hooks) runs under the
+    /// container's seccomp filter, as in runc.
+    pub(crate) fn confine(&mut self) -> StepResult<()> {
+        if let Some(cpus) = self.final_cpus.take() {
+            lsm::apply_cpu_affinity(&cpus).tag(InitStep::CpuAffinity)?;
         }
+        if let Some(filter) = self.late_seccomp.take() {
+            sys::seccomp_set_filter(&filter.program, filter.flags).tag(InitStep::Seccomp)?;
+        }
+        Ok(())
     }
-    StepError {
-        step: InitStep::Exec,
-        source: sys::execve(&ready.path, &ready.argv, &ready.envp),
+
+    /// `execve`s the container's program. Returns only on failure.
+    pub(crate) fn exec(self) -> StepError {
+        StepError::at(
+            InitStep::Exec,
+            sys::execve(&self.path, &self.argv, &self.envp),
+        )
     }
 }
 
@@ -235,13 +294,7 @@ fn cstring(bytes: &[u8]) -> CString {
     .unwrap_or_default()
 }
 
-/// Tells the runtime the process is ready: first the seccomp listener, if the filter made one
-/// (it must reach the runtime before `create`/`exec` returns), then `Ready`.
-pub(crate) fn report_ready(channel: &Channel, listener: Option<OwnedFd>) -> StepResult<()> {
-    if let Some(fd) = listener {
-        channel
-            .send_with_fd(&Message::SeccompListener, std::os::fd::AsFd::as_fd(&fd))
-            .tag(InitStep::Report)?;
-    }
+/// Tells the runtime the process is ready.
+pub(crate) fn report_ready(channel: &Channel) -> StepResult<()> {
     channel.send(&Message::Ready).tag(InitStep::Report)
 }

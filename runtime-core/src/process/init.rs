@@ -85,14 +85,22 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
         channel, exec_fifo, ..
     } = args;
     drop(channel);
-    let started = wait_for_start(&exec_fifo)
-        .map_err(InitFailure::from)
-        .and_then(|()| start_hooks(&exec.start_hooks, &exec.hook_state));
-    if let Err(e) = started {
+    let Exec {
+        mut ready,
+        start_hooks,
+        hook_state,
+    } = exec;
+    // `start` happened: the last confinement (a late seccomp filter), then the startContainer
+    // hooks under it (runc runs them filtered too), then the container's program.
+    if let Err(e) = wait_for_start(&exec_fifo).and_then(|()| ready.confine()) {
+        report_late(&InitFailure::Step(e));
+        sys::exit_now(1);
+    }
+    if let Err(e) = run_start_hooks(&start_hooks, &hook_state) {
         report_late(&e);
         sys::exit_now(1);
     }
-    report_late(&InitFailure::Step(finish::exec(exec.ready)));
+    report_late(&InitFailure::Step(ready.exec()));
     sys::exit_now(127)
 }
 
@@ -285,8 +293,8 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
         personality: spec.linux().as_ref().and_then(|l| l.personality().as_ref()),
         cpu_affinity: None,
     };
-    let (ready, listener) = finish::prepare(&finish)?;
-    finish::report_ready(&args.channel, listener)?;
+    let ready = finish::prepare(&finish, &args.channel)?;
+    finish::report_ready(&args.channel)?;
 
     hook_state["status"] = "created".into();
     Ok(Exec {
@@ -339,7 +347,7 @@ fn wait_for_start(fifo: &OwnedFd) -> StepResult<()> {
     }
 }
 
-fn start_hooks(list: &[oci_spec::runtime::Hook], state: &[u8]) -> Result<(), InitFailure> {
+fn run_start_hooks(list: &[oci_spec::runtime::Hook], state: &[u8]) -> Result<(), InitFailure> {
     hooks::run_all(list, state).map_err(|(i, path, failure)| InitFailure::Hook {
         step: InitStep::StartContainerHook(i as u32),
         path,
@@ -405,7 +413,7 @@ fn report_late(e: &InitFailure) {
             path,
             failure,
         } => format!(
-            "runr: container init: {step} ({}): {failure}\n",
+            "runr: container init: {step}: error running hook {}: {failure}\n",
             path.display()
         ),
     };

@@ -210,6 +210,12 @@ pub struct StepError {
     pub source: SysError,
 }
 
+impl StepError {
+    pub(crate) fn at(step: InitStep, source: SysError) -> StepError {
+        StepError { step, source }
+    }
+}
+
 pub type StepResult<T> = Result<T, StepError>;
 
 /// Why the init's set-up stopped: a step's syscall, or a hook it ran (which has an exit status

@@ -9,6 +9,10 @@
 //!   run prestart + createRuntime hooks                        createRuntime hooks exist)
 //!   HooksDone ───────────────────────────────────▶ createContainer hooks, pivot_root,
 //!                                                 console, sysctl, paths, rlimits, user, caps
+//!          ◀──────────────────────────────── SeccompListener{fd}  (a notifying filter was
+//!   pidfd_getfd(fd)                                           just loaded)
+//!   SeccompDone ─────────────────────────────────▶
+//!   hand the listener to listenerPath
 //!          ◀──────────────────────────────── Ready | Failed{step, op, errno, path}
 //!                                                  | HookFailed{index, exit, output tail}
 //!   apply cgroup limits, pid file, state.json     waits on the exec fifo until `start`
@@ -43,8 +47,13 @@ pub enum Message {
     Ready,
     /// Init → parent: a step failed.
     Failed(StepError),
-    /// Init → parent: the seccomp notification listener (the fd travels with the message).
-    SeccompListener,
+    /// Init → parent: the seccomp filter is loaded and its notification listener is fd number
+    /// `fd` of the init; the parent takes a copy (`pidfd_getfd`, as runc does: this message is
+    /// a plain `write`, the one syscall a filter may not make wait for the agent).
+    SeccompListener { fd: i32 },
+    /// Parent → init: the parent has its copy of the listener (the init may close its own; the
+    /// agent gets it next, so a syscall that waits for it from now on is answered).
+    SeccompDone,
     /// Init → parent: the init forked into its new pid namespace; `pid` (host view) is the
     /// container's init from now on, and the sender exits.
     InitPid { pid: i32 },
@@ -63,7 +72,11 @@ impl Message {
             Message::HooksNeeded => b[0] = 2,
             Message::HooksDone => b[0] = 3,
             Message::Ready => b[0] = 4,
-            Message::SeccompListener => b[0] = 6,
+            Message::SeccompListener { fd } => {
+                b[0] = 6;
+                b[4..8].copy_from_slice(&fd.to_ne_bytes());
+            }
+            Message::SeccompDone => b[0] = 9,
             Message::InitPid { pid } => {
                 b[0] = 7;
                 b[4..8].copy_from_slice(&pid.to_ne_bytes());
@@ -106,7 +119,8 @@ impl Message {
             2 => Message::HooksNeeded,
             3 => Message::HooksDone,
             4 => Message::Ready,
-            6 => Message::SeccompListener,
+            6 => Message::SeccompListener { fd: i32_at(4) },
+            9 => Message::SeccompDone,
             7 => Message::InitPid { pid: i32_at(4) },
             8 => Message::HookFailed {
                 index: i32_at(4) as u32,
@@ -211,11 +225,6 @@ impl Channel {
 
     pub fn send(&self, msg: &Message) -> SysResult<()> {
         sys::write_all(self.fd.as_fd(), &msg.encode(), None)
-    }
-
-    /// Sends a message with an fd attached (SCM_RIGHTS).
-    pub fn send_with_fd(&self, msg: &Message, fd: std::os::fd::BorrowedFd<'_>) -> SysResult<()> {
-        sys::send_fd(self.fd.as_fd(), &msg.encode(), fd)
     }
 
     /// The next message, or `None` when the other side has closed (exited).

@@ -31,7 +31,10 @@ pub(crate) struct TenantArgs<'a> {
 
 pub(crate) fn run(args: TenantArgs<'_>) -> ! {
     let failure = match set_up(&args) {
-        Ok(ready) => finish::exec(ready),
+        Ok(mut ready) => match ready.confine() {
+            Ok(()) => ready.exec(),
+            Err(e) => e,
+        },
         Err(e) => e,
     };
     let _ = args.channel.send(&Message::Failed(failure));
@@ -108,7 +111,7 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
         personality: None,
         cpu_affinity: args.process.exec_cpu_affinity().as_ref(),
     };
-    let (ready, listener) = finish::prepare(&finish)?;
-    finish::report_ready(&args.channel, listener)?;
+    let ready = finish::prepare(&finish, &args.channel)?;
+    finish::report_ready(&args.channel)?;
     Ok(ready)
 }
