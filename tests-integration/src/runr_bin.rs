@@ -1,0 +1,116 @@
+//! Which runr the tests run: the binary built from this very tree, never an older build.
+//!
+//! `cargo test` does not build `runtime-cli`'s binary for another package's tests (cargo's
+//! `CARGO_BIN_EXE_<name>` exists only for the binary's own package, and artifact dependencies
+//! are unstable), so the harness builds it: once per test process, `cargo build -p runtime-cli`
+//! with the test binary's own target directory and profile (cargo has released its build lock
+//! by the time tests run). Then the binary must be newer than every source it is built from, or
+//! the test fails loudly. `$RUNR_BIN` is an explicit override (the v2 VM, a runtime built
+//! elsewhere): it is used as is and printed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::SystemTime;
+
+/// The runr binary under test (see the module docs); panics when it cannot be built or is stale.
+pub fn runr_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("RUNR_BIN") {
+        Some(bin) => from_env(PathBuf::from(bin)),
+        None => built_from_this_tree(),
+    })
+    .clone()
+}
+
+fn from_env(bin: PathBuf) -> PathBuf {
+    assert!(bin.is_file(), "$RUNR_BIN={} does not exist", bin.display());
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "runr under test: {} (from $RUNR_BIN, not rebuilt)",
+        bin.display()
+    );
+    bin
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests-integration sits in the workspace")
+        .to_path_buf()
+}
+
+fn built_from_this_tree() -> PathBuf {
+    // <target>/<profile>/deps/<test binary>: build runr with the same target dir and profile.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in <target>/<profile>/deps");
+    let target = profile_dir.parent().expect("<target>/<profile>");
+    let profile = profile_dir.file_name().unwrap().to_string_lossy();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(&cargo);
+    build
+        .current_dir(workspace())
+        .args(["build", "--quiet", "-p", "runtime-cli", "--target-dir"])
+        .arg(target);
+    match profile.as_ref() {
+        "debug" => {}
+        "release" => {
+            build.arg("--release");
+        }
+        other => {
+            build.args(["--profile", other]);
+        }
+    }
+    let out = build
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cargo:?} to build runr: {e} (or set $RUNR_BIN)"));
+    assert!(
+        out.status.success(),
+        "building runr for the tests failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = profile_dir.join("runr");
+    assert_fresh(&bin);
+    bin
+}
+
+/// The binary must be newer than every file it is built from.
+fn assert_fresh(bin: &Path) {
+    let built = mtime(bin).unwrap_or_else(|| panic!("{} was not built", bin.display()));
+    let ws = workspace();
+    let mut sources = vec![ws.join("Cargo.toml"), ws.join("Cargo.lock")];
+    for krate in ["runtime-cli", "runtime-core", "cgroups", "patches/regex"] {
+        sources.push(ws.join(krate).join("Cargo.toml"));
+        collect_rs(&ws.join(krate).join("src"), &mut sources);
+    }
+    let newer: Vec<String> = sources
+        .iter()
+        .filter(|s| mtime(s).is_some_and(|m| m > built))
+        .map(|s| s.display().to_string())
+        .collect();
+    assert!(
+        newer.is_empty(),
+        "{} is older than its sources {newer:?}: it is not the binary of this tree",
+        bin.display()
+    );
+}
+
+fn collect_rs(dir: &Path, into: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_rs(&p, into);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            into.push(p);
+        }
+    }
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
