@@ -32,7 +32,8 @@ macro_rules! sys_ops {
         pub enum SysOp { $($variant,)* }
 
         impl SysOp {
-            const ALL: &'static [SysOp] = &[$(SysOp::$variant,)*];
+            /// Every operation, in wire-code order.
+            pub(crate) const ALL: &'static [SysOp] = &[$(SysOp::$variant,)*];
             /// The name people know the operation by (usually the syscall).
             pub fn name(self) -> &'static str {
                 match self { $(SysOp::$variant => $name,)* }
@@ -41,9 +42,9 @@ macro_rules! sys_ops {
             pub fn code(self) -> u16 {
                 self as u16
             }
-            /// Back from the wire form; unknown codes (never sent by this binary) map to `Other`.
-            pub fn from_code(code: u16) -> SysOp {
-                SysOp::ALL.get(usize::from(code)).copied().unwrap_or(SysOp::Other)
+            /// Back from the wire form; `None` for a code this binary never sends.
+            pub fn from_code(code: u16) -> Option<SysOp> {
+                SysOp::ALL.get(usize::from(code)).copied()
             }
         }
     };
