@@ -714,6 +714,14 @@ fn wait_ready(
                     error: e.source,
                 })
             }
+            Some(Message::HookFailed(h)) => {
+                return Err(Error::Hook {
+                    kind: h.kind.name(),
+                    index: h.index as usize,
+                    path: h.path,
+                    reason: h.failure.to_string(),
+                })
+            }
             Some(_) => {
                 return Err(Error::Sys {
                     context: "unexpected message from container init".into(),

@@ -30,6 +30,16 @@ pub enum HookKind {
 }
 
 impl HookKind {
+    /// Every kind, in lifecycle order (the wire form of a kind is its place here).
+    pub const ALL: [HookKind; 6] = [
+        HookKind::Prestart,
+        HookKind::CreateRuntime,
+        HookKind::CreateContainer,
+        HookKind::StartContainer,
+        HookKind::Poststart,
+        HookKind::Poststop,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             HookKind::Prestart => "prestart",
@@ -63,7 +73,7 @@ pub enum HookFailure {
     Spawn(Errno),
     /// It exited non-zero or was killed by a signal (with what it printed, as runc reports).
     Failed {
-        status: String,
+        status: std::process::ExitStatus,
         stdout: String,
         stderr: String,
     },
@@ -80,7 +90,11 @@ impl std::fmt::Display for HookFailure {
                 stdout,
                 stderr,
             } => {
-                write!(f, "{status}")?;
+                match (status.code(), status.signal()) {
+                    (Some(c), _) => write!(f, "exit status {c}")?,
+                    (_, Some(s)) => write!(f, "killed by signal {s}")?,
+                    _ => write!(f, "failed ({status})")?,
+                }
                 if !stdout.trim().is_empty() {
                     write!(f, ", stdout: {}", stdout.trim())?;
                 }
@@ -90,17 +104,6 @@ impl std::fmt::Display for HookFailure {
                 Ok(())
             }
             HookFailure::TimedOut(t) => write!(f, "timed out after {t}s and was killed"),
-        }
-    }
-}
-
-impl HookFailure {
-    /// The errno that stands for this failure when it must cross the fork boundary.
-    pub fn errno(&self) -> Errno {
-        match self {
-            HookFailure::Spawn(e) => *e,
-            HookFailure::Failed { .. } => Errno::ECANCELED,
-            HookFailure::TimedOut(_) => Errno::ETIMEDOUT,
         }
     }
 }
@@ -172,11 +175,6 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
             if status.success() {
                 return Ok(());
             }
-            let status = match (status.code(), status.signal()) {
-                (Some(c), _) => format!("exit status {c}"),
-                (_, Some(s)) => format!("killed by signal {s}"),
-                _ => "failed".to_string(),
-            };
             return Err(HookFailure::Failed {
                 status,
                 stdout: String::from_utf8_lossy(&out_buf).into_owned(),

@@ -98,7 +98,6 @@ sys_ops! {
     Umask => "umask",
     Fork => "fork",
     Lookup => "lookup",
-    Hook => "hook",
     Seccomp => "seccomp",
     Personality => "personality",
     SchedSetattr => "sched_setattr",

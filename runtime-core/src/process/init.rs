@@ -16,9 +16,9 @@ use oci_spec::runtime::Spec;
 
 use super::finish::{self, Finish};
 use super::sync::{Channel, Message};
-use super::{InitStep, StepError, StepResult, Tag};
+use super::{HookError, InitFailure, InitStep, StepError, StepResult, Tag};
 use crate::console;
-use crate::hooks::{self, HookKind};
+use crate::hooks::{self, HookFailure, HookKind};
 use crate::namespaces::Join;
 use crate::rootfs::{self, RootfsPlan};
 use crate::seccomp::Compiled;
@@ -62,7 +62,10 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
     let exec = match set_up(&args) {
         Ok(exec) => exec,
         Err(e) => {
-            let _ = args.channel.send(&Message::Failed(e));
+            let _ = args.channel.send(&match e {
+                InitFailure::Step(e) => Message::Failed(e),
+                InitFailure::Hook(h) => Message::HookFailed(h),
+            });
             sys::exit_now(1);
         }
     };
@@ -73,13 +76,14 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
         channel, exec_fifo, ..
     } = args;
     drop(channel);
-    if let Err(e) =
-        wait_for_start(&exec_fifo).and_then(|()| start_hooks(&exec.start_hooks, &exec.hook_state))
+    if let Err(e) = wait_for_start(&exec_fifo)
+        .map_err(InitFailure::from)
+        .and_then(|()| start_hooks(&exec.start_hooks, &exec.hook_state))
     {
         report_late(&e);
         sys::exit_now(1);
     }
-    report_late(&finish::exec(exec.ready));
+    report_late(&finish::exec(exec.ready).into());
     sys::exit_now(127)
 }
 
@@ -90,7 +94,7 @@ struct Exec<'a> {
     hook_state: Vec<u8>,
 }
 
-fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
+fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
     let spec = args.spec;
     let process = spec
         .process()
@@ -100,7 +104,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
     // 1. Wait until the parent has written our id maps and put us in our cgroup.
     let mut host_pid = match args.channel.recv().tag(InitStep::WaitForParent)? {
         Some(Message::Go { pid }) => pid,
-        _ => return Err(protocol_error(InitStep::WaitForParent)),
+        _ => return Err(protocol_error(InitStep::WaitForParent).into()),
     };
 
     // 1b. Into our cgroups, by ourselves (a self-move skips the lock and RCU wait a move by the
@@ -182,7 +186,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
             .tag(InitStep::WaitHooks)?;
         match args.channel.recv().tag(InitStep::WaitHooks)? {
             Some(Message::HooksDone) => {}
-            _ => return Err(protocol_error(InitStep::WaitHooks)),
+            _ => return Err(protocol_error(InitStep::WaitHooks).into()),
         }
     }
 
@@ -192,10 +196,8 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
     hook_state["status"] = "creating".into();
     let created_state = serde_json::to_vec(&hook_state).unwrap_or_default();
     let create_hooks = HookKind::CreateContainer.list(spec.hooks().as_ref());
-    hooks::run_all(create_hooks, &created_state).map_err(|(i, path, f)| StepError {
-        step: InitStep::CreateContainerHook(i as u32),
-        source: SysError::new(SysOp::Hook, Some(&path), f.errno()),
-    })?;
+    hooks::run_all(create_hooks, &created_state)
+        .map_err(|failed| hook_failure(HookKind::CreateContainer, failed))?;
 
     // 12. Make the rootfs our `/`.
     rootfs::enter(&plan, &root)?;
@@ -308,10 +310,20 @@ fn wait_for_start(fifo: &OwnedFd) -> StepResult<()> {
     }
 }
 
-fn start_hooks(list: &[oci_spec::runtime::Hook], state: &[u8]) -> StepResult<()> {
-    hooks::run_all(list, state).map_err(|(i, path, f)| StepError {
-        step: InitStep::StartContainerHook(i as u32),
-        source: SysError::new(SysOp::Hook, Some(&path), f.errno()),
+fn start_hooks(list: &[oci_spec::runtime::Hook], state: &[u8]) -> Result<(), InitFailure> {
+    hooks::run_all(list, state).map_err(|failed| hook_failure(HookKind::StartContainer, failed))
+}
+
+/// A hook that failed in the init, whole (its status and output reach the runtime).
+fn hook_failure(
+    kind: HookKind,
+    (index, path, failure): (usize, PathBuf, HookFailure),
+) -> InitFailure {
+    InitFailure::Hook(HookError {
+        kind,
+        index: index as u32,
+        path,
+        failure,
     })
 }
 
@@ -365,8 +377,8 @@ fn protocol_error(step: InitStep) -> StepError {
 
 /// After `create` has returned, the container's stderr is the only place left to say why the
 /// init could not go on.
-fn report_late(e: &StepError) {
-    let msg = format!("runr: container init: {}: {}\n", e.step, e.source);
+fn report_late(e: &InitFailure) {
+    let msg = format!("runr: container init: {e}\n");
     // SAFETY-free: a borrowed stderr; losing the message is all that can go wrong.
     let _ = sys::write_all(std::io::stderr().as_fd(), msg.as_bytes(), None);
 }

@@ -11,7 +11,9 @@ pub(crate) mod sync;
 pub(crate) mod tenant;
 
 use std::fmt;
+use std::path::PathBuf;
 
+use crate::hooks::{HookFailure, HookKind};
 use crate::sys::{SysError, SysResult};
 
 /// One table for every init step: its wire code, its variant (with the list index of a mount,
@@ -113,6 +115,45 @@ pub struct StepError {
 }
 
 pub type StepResult<T> = Result<T, StepError>;
+
+/// A hook of the container's that failed in the init (createContainer, startContainer), kept
+/// whole: which one, and its exit status and output, as runc reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookError {
+    pub kind: HookKind,
+    pub index: u32,
+    pub path: PathBuf,
+    pub failure: HookFailure,
+}
+
+/// Why the init could not go on: a failed step, or a failed hook.
+#[derive(Debug, Clone)]
+pub enum InitFailure {
+    Step(StepError),
+    Hook(HookError),
+}
+
+impl From<StepError> for InitFailure {
+    fn from(e: StepError) -> InitFailure {
+        InitFailure::Step(e)
+    }
+}
+
+impl fmt::Display for InitFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InitFailure::Step(e) => write!(f, "{}: {}", e.step, e.source),
+            InitFailure::Hook(h) => write!(
+                f,
+                "{} hook #{} ({}): {}",
+                h.kind.name(),
+                h.index,
+                h.path.display(),
+                h.failure
+            ),
+        }
+    }
+}
 
 /// Tags a syscall result with the init step it belongs to.
 pub(crate) trait Tag<T> {

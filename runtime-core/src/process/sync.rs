@@ -20,14 +20,18 @@
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
-use super::{InitStep, StepError};
+use super::{HookError, InitStep, StepError};
+use crate::hooks::{HookFailure, HookKind};
 use crate::sys::{self, Errno, SysError, SysOp, SysResult};
 
-const MSG_LEN: usize = 512;
+/// Every message is this long (a hook failure carries the hook's output, so room for it).
+const MSG_LEN: usize = 4096;
+/// What follows the 32-byte header: a path, or a hook's path and output.
 const PATH_MAX_WIRE: usize = MSG_LEN - 32;
 
 #[derive(Debug, Clone)]
@@ -42,6 +46,8 @@ pub enum Message {
     Ready,
     /// Init → parent: a step failed.
     Failed(StepError),
+    /// Init → parent: a createContainer hook failed (its output cut to what fits).
+    HookFailed(HookError),
     /// Init → parent: the seccomp notification listener (the fd travels with the message).
     SeccompListener,
     /// Init → parent: the init forked into its new pid namespace; `pid` (host view) is the
@@ -65,6 +71,7 @@ impl Message {
                 b[0] = 7;
                 b[4..8].copy_from_slice(&pid.to_ne_bytes());
             }
+            Message::HookFailed(h) => encode_hook(h, &mut b),
             Message::Failed(e) => {
                 b[0] = 5;
                 let (code, index) = e.step.encode();
@@ -100,6 +107,7 @@ impl Message {
             4 => Message::Ready,
             6 => Message::SeccompListener,
             7 => Message::InitPid { pid: i32_at(4) },
+            8 => Message::HookFailed(decode_hook(b)?),
             5 => {
                 // Anything this binary never encodes is refused, not guessed at.
                 let step = InitStep::decode(u16_at(2), i32_at(4) as u32)?;
@@ -119,6 +127,69 @@ impl Message {
             _ => return None,
         })
     }
+}
+
+/// Kind 8: hook kind (b[1]), index (b[4..8]), how it failed (b[8]: 0 could not run, 1 failed,
+/// 2 timed out), errno or raw wait status (b[12..16]), timeout (b[16..24]); lengths of path,
+/// stdout and stderr (b[24..30]), then those bytes from b[32].
+fn encode_hook(h: &HookError, b: &mut [u8; MSG_LEN]) {
+    b[0] = 8;
+    b[1] = HookKind::ALL.iter().position(|k| *k == h.kind).unwrap_or(0) as u8;
+    b[4..8].copy_from_slice(&h.index.to_ne_bytes());
+    let (how, code, timeout, stdout, stderr) = match &h.failure {
+        HookFailure::Spawn(e) => (0, *e as i32, 0, "", ""),
+        HookFailure::Failed {
+            status,
+            stdout,
+            stderr,
+        } => (1, status.into_raw(), 0, stdout.as_str(), stderr.as_str()),
+        HookFailure::TimedOut(t) => (2, 0, *t, "", ""),
+    };
+    b[8] = how;
+    b[12..16].copy_from_slice(&code.to_ne_bytes());
+    b[16..24].copy_from_slice(&timeout.to_ne_bytes());
+    let path = h.path.as_os_str().as_bytes();
+    let path = &path[..path.len().min(PATH_MAX_WIRE)];
+    // What room is left goes to the output, stderr first (it usually says why).
+    let room = PATH_MAX_WIRE - path.len();
+    let err = &stderr.as_bytes()[..stderr.len().min(room)];
+    let out = &stdout.as_bytes()[..stdout.len().min(room - err.len())];
+    let mut at = 32;
+    for (i, part) in [path, out, err].into_iter().enumerate() {
+        b[24 + 2 * i..26 + 2 * i].copy_from_slice(&(part.len() as u16).to_ne_bytes());
+        b[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+}
+
+fn decode_hook(b: &[u8]) -> Option<HookError> {
+    let u16_at = |i: usize| usize::from(u16::from_ne_bytes([b[i], b[i + 1]]));
+    let i32_at = |i: usize| i32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    let kind = *HookKind::ALL.get(usize::from(b[1]))?;
+    let lens = [u16_at(24), u16_at(26), u16_at(28)];
+    if lens.iter().sum::<usize>() > PATH_MAX_WIRE {
+        return None;
+    }
+    let (path, rest) = b[32..].split_at(lens[0]);
+    let (out, rest) = rest.split_at(lens[1]);
+    let err = &rest[..lens[2]];
+    let text = |t: &[u8]| String::from_utf8_lossy(t).into_owned();
+    let failure = match b[8] {
+        0 => HookFailure::Spawn(Errno::from_raw(i32_at(12))),
+        1 => HookFailure::Failed {
+            status: std::process::ExitStatus::from_raw(i32_at(12)),
+            stdout: text(out),
+            stderr: text(err),
+        },
+        2 => HookFailure::TimedOut(i64::from_ne_bytes(b[16..24].try_into().ok()?)),
+        _ => return None,
+    };
+    Some(HookError {
+        kind,
+        index: u32::from_ne_bytes(b[4..8].try_into().ok()?),
+        path: PathBuf::from(OsStr::from_bytes(path)),
+        failure,
+    })
 }
 
 /// One end of the channel.
@@ -243,6 +314,60 @@ mod tests {
     }
 
     #[test]
+    fn hook_failures_round_trip_whole() {
+        let long = "e".repeat(2 * MSG_LEN);
+        let failures = [
+            HookFailure::Spawn(Errno::ENOENT),
+            HookFailure::Failed {
+                status: std::process::ExitStatus::from_raw(3 << 8),
+                stdout: "out-text\n".into(),
+                stderr: "nope\n".into(),
+            },
+            HookFailure::Failed {
+                status: std::process::ExitStatus::from_raw(libc::SIGKILL),
+                stdout: String::new(),
+                stderr: String::new(),
+            },
+            HookFailure::TimedOut(7),
+        ];
+        for (kind, failure) in HookKind::ALL.into_iter().zip(failures.iter().cycle()) {
+            let sent = HookError {
+                kind,
+                index: 2,
+                path: "/hooks/bad.sh".into(),
+                failure: failure.clone(),
+            };
+            match round_trip(&Message::HookFailed(sent.clone())) {
+                Message::HookFailed(got) => assert_eq!(got, sent),
+                other => panic!("{sent:?} came back as {other:?}"),
+            }
+        }
+        // Output longer than a message is cut, stderr kept first; the rest still decodes.
+        let sent = HookError {
+            kind: HookKind::CreateContainer,
+            index: 0,
+            path: "/hooks/chatty.sh".into(),
+            failure: HookFailure::Failed {
+                status: std::process::ExitStatus::from_raw(1 << 8),
+                stdout: "o".repeat(100),
+                stderr: long,
+            },
+        };
+        match round_trip(&Message::HookFailed(sent)) {
+            Message::HookFailed(HookError {
+                failure: HookFailure::Failed { stdout, stderr, .. },
+                path,
+                ..
+            }) => {
+                assert_eq!(path, Path::new("/hooks/chatty.sh"));
+                assert!(stdout.is_empty(), "no room left for stdout");
+                assert_eq!(stderr.len(), PATH_MAX_WIRE - "/hooks/chatty.sh".len());
+            }
+            other => panic!("came back as {other:?}"),
+        }
+    }
+
+    #[test]
     fn the_other_messages_round_trip() {
         for msg in [
             Message::Go { pid: 4242 },
@@ -280,6 +405,21 @@ mod tests {
         let mut b = valid;
         b[18] = 2;
         bad.push(("path flag 2".into(), b.to_vec()));
+        let hook = HookError {
+            kind: HookKind::Prestart,
+            index: 0,
+            path: "/h".into(),
+            failure: HookFailure::TimedOut(1),
+        };
+        let valid_hook = Message::HookFailed(hook).encode();
+        for (what, at, byte) in [("hook kind", 1, 6u8), ("hook failure", 8, 3)] {
+            let mut b = valid_hook;
+            b[at] = byte;
+            bad.push((format!("{what} {byte}"), b.to_vec()));
+        }
+        let mut b = valid_hook;
+        b[24..26].copy_from_slice(&u16::try_from(MSG_LEN).unwrap().to_ne_bytes());
+        bad.push(("hook path past the message".into(), b.to_vec()));
         bad.push(("a short message".into(), valid[..MSG_LEN - 1].to_vec()));
         for (what, b) in bad {
             match receive_raw(&b) {
