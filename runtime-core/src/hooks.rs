@@ -193,10 +193,7 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
 /// Reads what is available on a pipe without blocking; closes it at EOF.
 fn drain<R: std::io::Read + AsFd>(pipe: &mut Option<R>, into: &mut Vec<u8>) {
     let Some(p) = pipe else { return };
-    let _ = nix::fcntl::fcntl(
-        p.as_fd(),
-        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-    );
+    let _ = sys::set_nonblocking(p.as_fd());
     let mut buf = [0u8; 4096];
     loop {
         match p.read(&mut buf) {

@@ -23,8 +23,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-
 use super::{HookError, InitStep, StepError};
 use crate::hooks::{HookFailure, HookKind};
 use crate::sys::{self, Errno, SysError, SysOp, SysResult};
@@ -199,13 +197,7 @@ pub struct Channel {
 
 /// A connected pair: (parent's end, init's end). Both close on exec.
 pub fn pair() -> SysResult<(Channel, Channel)> {
-    let (a, b) = socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(|e| SysError::new(SysOp::Socket, None, e))?;
+    let (a, b) = sys::seqpacket_pair()?;
     Ok((Channel { fd: a }, Channel { fd: b }))
 }
 
