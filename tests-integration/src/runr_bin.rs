@@ -4,9 +4,9 @@
 //! `CARGO_BIN_EXE_<name>` exists only for the binary's own package, and artifact dependencies
 //! are unstable), so the harness builds it: once per test process, `cargo build -p runtime-cli`
 //! with the test binary's own target directory and profile (cargo has released its build lock
-//! by the time tests run). Then the binary must be newer than every source it is built from, or
-//! the test fails loudly. `$RUNR_BIN` is an explicit override (the v2 VM, a runtime built
-//! elsewhere): it is used as is and printed.
+//! by the time tests run). Then the binary must be newer than every source cargo lists for it
+//! (its dep-info file), or the test fails loudly. `$RUNR_BIN` is an explicit override (the v2
+//! VM, a runtime built elsewhere): it is used as is and printed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -79,36 +79,53 @@ fn built_from_this_tree() -> PathBuf {
     bin
 }
 
-/// The binary must be newer than every file it is built from.
+/// The binary must be newer than every source it is built from: the files cargo lists for it
+/// in its dep-info file (`<bin>.d`, the workspace's own sources).
 fn assert_fresh(bin: &Path) {
     let built = mtime(bin).unwrap_or_else(|| panic!("{} was not built", bin.display()));
-    let ws = workspace();
-    let mut sources = vec![ws.join("Cargo.toml"), ws.join("Cargo.lock")];
-    for krate in ["runtime-cli", "runtime-core", "cgroups", "patches/regex"] {
-        sources.push(ws.join(krate).join("Cargo.toml"));
-        collect_rs(&ws.join(krate).join("src"), &mut sources);
-    }
+    let dep_info = bin.with_extension("d");
+    let text = std::fs::read_to_string(&dep_info).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (cargo writes it with the binary)",
+            dep_info.display()
+        )
+    });
+    let sources = dep_info_sources(&text);
+    assert!(
+        !sources.is_empty(),
+        "{}: no sources listed",
+        dep_info.display()
+    );
     let newer: Vec<String> = sources
         .iter()
-        .filter(|s| mtime(s).is_some_and(|m| m > built))
+        .filter(|s| mtime(s).is_none_or(|m| m > built))
         .map(|s| s.display().to_string())
         .collect();
     assert!(
         newer.is_empty(),
-        "{} is older than its sources {newer:?}: it is not the binary of this tree",
+        "{} is older than (or lacks) its sources {newer:?}: it is not the binary of this tree",
         bin.display()
     );
 }
 
-fn collect_rs(dir: &Path, into: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect_rs(&p, into);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            into.push(p);
+/// The prerequisites of the first rule of a make-style dep-info file (`\ ` escapes a space).
+fn dep_info_sources(text: &str) -> Vec<PathBuf> {
+    let line = text.lines().next().unwrap_or_default();
+    let Some((_, deps)) = line.split_once(": ") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = deps.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => cur.extend(chars.next()),
+            ' ' => out.extend((!cur.is_empty()).then(|| PathBuf::from(std::mem::take(&mut cur)))),
+            c => cur.push(c),
         }
     }
+    out.extend((!cur.is_empty()).then(|| PathBuf::from(cur)));
+    out
 }
 
 fn mtime(p: &Path) -> Option<SystemTime> {
