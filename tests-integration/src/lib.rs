@@ -3,6 +3,10 @@
 //! (`assert_no_leaks`, `delete_no_leaks`) and the console-socket fd receiver (`receive_fd`).
 //! Everything here runs as root against the real kernel.
 //!
+//! runr is the binary built from this tree ([`runr_bin`]); runc missing fails a side-by-side test
+//! in CI and prints a `SKIP` for its runc half elsewhere; a test that cannot run here calls
+//! [`skip`] (the `test-skip` crate) and returns.
+//!
 //! The rootfs is Debian's `busybox-static` (`/bin/busybox`, installed by `scripts/setup.sh`),
 //! hard-linked into each bundle with one symlink per applet.
 

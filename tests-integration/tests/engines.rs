@@ -7,7 +7,7 @@
 //! that fails under runc too is an environment failure, reported with both reasons: it fails CI
 //! (`CI=true`) unless it is in [`KNOWN_ENVIRONMENT_LIMITS`], and is a `SKIP` line elsewhere.
 //!
-//! `RUNR_SKIP_ENGINES=1` skips the suite (with a `SKIP` line); it takes about three minutes.
+//! `RUNR_SKIP_ENGINES=1` skips the suite (with a `SKIP` line); it takes one to three minutes.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
