@@ -10,6 +10,8 @@
 //!   HooksDone ───────────────────────────────────▶ createContainer hooks, pivot_root,
 //!                                                 console, sysctl, paths, rlimits, user, caps
 //!          ◀──────────────────────────────── Ready | Failed{step, op, errno, path}
+//!                                                   | HookFailed{kind, index, path, status,
+//!                                                               stdout, stderr}
 //!   apply cgroup limits, pid file, state.json     waits on the exec fifo until `start`
 //! ```
 //! EOF instead of a message means the init died; the parent then reaps it and reports how.
@@ -132,7 +134,8 @@ impl Message {
 /// stdout and stderr (b[24..30]), then those bytes from b[32].
 fn encode_hook(h: &HookError, b: &mut [u8; MSG_LEN]) {
     b[0] = 8;
-    b[1] = HookKind::ALL.iter().position(|k| *k == h.kind).unwrap_or(0) as u8;
+    // HookKind::ALL lists the kinds in declaration order: the cast is the index decode uses.
+    b[1] = h.kind as u8;
     b[4..8].copy_from_slice(&h.index.to_ne_bytes());
     let (how, code, timeout, stdout, stderr) = match &h.failure {
         HookFailure::Spawn(e) => (0, *e as i32, 0, "", ""),
