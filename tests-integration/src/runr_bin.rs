@@ -131,3 +131,22 @@ fn dep_info_sources(text: &str) -> Vec<PathBuf> {
 fn mtime(p: &Path) -> Option<SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dep_info_lists_the_first_rule_with_escaped_spaces() {
+        let text = "/t/debug/runr: /w/a.rs /w/my\\ dir/b.rs /w/c.rs\n\n/w/a.rs:\n";
+        assert_eq!(
+            dep_info_sources(text),
+            [
+                PathBuf::from("/w/a.rs"),
+                PathBuf::from("/w/my dir/b.rs"),
+                PathBuf::from("/w/c.rs")
+            ]
+        );
+        assert!(dep_info_sources("garbage").is_empty());
+    }
+}
