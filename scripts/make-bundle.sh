@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make-bundle.sh DIR [CMD...]: an OCI bundle in DIR with a busybox-static rootfs and runr's
-# default config.json (from `runr spec`), non-interactive, running CMD (default: a greeting).
+# default config.json (from `runr spec`) with hostname "runr", non-interactive, running CMD
+# (default: a greeting).
 set -euo pipefail
 dir=$1; shift || true
 runr=$(readlink -f "${RUNR:-$(dirname "$0")/../target/release/runr}")
@@ -19,6 +20,7 @@ greeting = ('echo "hello from a runr container: hostname=$(hostname) pid=$$ uid=
             'echo "it sees $(ls /proc | grep -c "^[0-9]") process(es) and $(wc -l < /proc/self/mountinfo) mounts"')
 c = json.load(open("config.json"))
 c["process"]["terminal"] = False
+c["hostname"] = "runr"  # runr spec keeps runc's default hostname, "runc"
 c["process"]["args"] = sys.argv[1:] or ["sh", "-c", greeting]
 json.dump(c, open("config.json", "w"), indent="\t")
 PY

@@ -310,8 +310,7 @@ mod tests {
             .map(Path::new)
             .find(|p| p.join("cgroup.procs").exists() && p.join("cgroup.controllers").exists());
         let Some(base) = base.filter(|_| is_root()) else {
-            eprintln!("skipped: needs root and a cgroup2 mount");
-            return;
+            return test_skip::skip("needs root and a cgroup2 mount");
         };
         struct Dir(std::path::PathBuf, Option<std::process::Child>);
         impl Drop for Dir {

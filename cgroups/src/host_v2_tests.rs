@@ -1,6 +1,7 @@
-//! Real cgroup2 tests that also run on a hybrid host: a Manager for the Unified layout is
-//! pointed at the hybrid's cgroup2 mount (/sys/fs/cgroup/unified), with no controllers to
-//! enable so the host's subtree_control is left alone. Skipped without root or cgroup2.
+//! Real cgroup2 tests, on a pure v2 host (the v2 VM: /sys/fs/cgroup) and on a hybrid one (its
+//! cgroup2 mount, /sys/fs/cgroup/unified): a Manager for the Unified layout is pointed at that
+//! mount with no controllers to enable, so the host's subtree_control is left alone. Without
+//! root or a cgroup2 mount they print a `SKIP` line.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,15 +9,24 @@ use std::process::{Command, Stdio};
 
 use crate::{Hierarchy, Layout, Manager};
 
-fn mount() -> Option<PathBuf> {
+/// The host's cgroup2 mount, or why there is none to test on.
+fn mount() -> Result<PathBuf, &'static str> {
     let root = std::fs::read_to_string("/proc/self/status")
         .map(|s| {
             s.lines()
                 .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
         })
         .unwrap_or(false);
-    let hybrid = Path::new("/sys/fs/cgroup/unified");
-    (root && hybrid.join("cgroup.procs").exists()).then(|| hybrid.to_path_buf())
+    if !root {
+        return Err("needs root");
+    }
+    // Only a cgroup2 root has cgroup.controllers (a v1 hierarchy or the hybrid tmpfs has not).
+    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.join("cgroup.controllers").exists() && p.join("cgroup.procs").exists())
+        .map(Path::to_path_buf)
+        .ok_or("needs a cgroup2 mount at /sys/fs/cgroup or /sys/fs/cgroup/unified")
 }
 
 struct Guard(Manager, Vec<std::process::Child>);
@@ -38,9 +48,9 @@ impl Drop for Guard {
 
 #[test]
 fn v2_lifecycle_on_a_real_cgroup2_mount() {
-    let Some(mount) = mount() else {
-        eprintln!("skipped: needs root and /sys/fs/cgroup/unified");
-        return;
+    let mount = match mount() {
+        Ok(m) => m,
+        Err(why) => return test_skip::skip(why),
     };
     let dir = mount.join(format!("runr-test-v2-{}", std::process::id()));
     let m = Manager {

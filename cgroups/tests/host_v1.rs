@@ -1,4 +1,5 @@
-//! Tests against the real host cgroupfs (root only; skipped otherwise). Every cgroup is made
+//! Tests against the real host cgroupfs (root on a v1/hybrid host; otherwise each prints a
+//! `SKIP` line). Every cgroup is made
 //! under /<hierarchy>/runr-test-<pid>-<n> and removed by a Drop guard even when a test fails.
 
 mod common;
@@ -14,25 +15,34 @@ use common::res;
 
 static N: AtomicUsize = AtomicUsize::new(0);
 
-fn usable() -> bool {
-    // SAFETY-free check: root and a cgroup file system with a v1 memory hierarchy.
+/// Why this host cannot run these tests, if it cannot: they need root and v1 hierarchies.
+fn unusable() -> Option<String> {
     let root = std::fs::read_to_string("/proc/self/status")
         .map(|s| {
             s.lines()
                 .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
         })
         .unwrap_or(false);
-    root && matches!(
-        cgroups::detect_layout(),
-        Ok(Layout::Legacy | Layout::Hybrid)
-    ) && Path::new("/sys/fs/cgroup/memory").exists()
+    if !root {
+        return Some("needs root".into());
+    }
+    match cgroups::detect_layout() {
+        Ok(Layout::Legacy | Layout::Hybrid) => {}
+        Ok(other) => {
+            return Some(format!(
+                "needs a cgroup v1/hybrid host, this one is {other:?}"
+            ))
+        }
+        Err(e) => return Some(format!("no cgroup file system: {e}")),
+    }
+    (!Path::new("/sys/fs/cgroup/memory").exists())
+        .then(|| "needs a v1 memory hierarchy at /sys/fs/cgroup/memory".into())
 }
 
 macro_rules! require_host {
     () => {
-        if !usable() {
-            eprintln!("skipped: needs root on a cgroup v1/hybrid host");
-            return;
+        if let Some(why) = unusable() {
+            return test_skip::skip(why);
         }
     };
 }
@@ -298,7 +308,9 @@ fn default_path_is_relative_to_own_cgroup() {
 fn missing_v1_controller_is_reported() {
     require_host!();
     if Path::new("/sys/fs/cgroup/net_cls").exists() {
-        return;
+        return test_skip::skip(
+            "this host has a net_cls v1 hierarchy: a missing controller cannot be shown with it",
+        );
     }
     let g = Guard::new();
     g.m.create().unwrap();

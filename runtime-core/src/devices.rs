@@ -86,12 +86,7 @@ pub fn create_nodes(root: BorrowedFd<'_>, nodes: &[Node], userns: bool) -> SysRe
         }
         let fd = paths::open_path(root, &node.path)?;
         // chown through the O_PATH fd: fchownat(AT_EMPTY_PATH) semantics via /proc/self/fd.
-        nix::unistd::chown(
-            &sys::fd_path(fd.as_fd()),
-            Some(nix::unistd::Uid::from_raw(node.uid)),
-            Some(nix::unistd::Gid::from_raw(node.gid)),
-        )
-        .map_err(|e| sys::SysError::new(sys::SysOp::Chown, Some(&node.path), e))?;
+        sys::chown(&sys::fd_path(fd.as_fd()), node.uid, node.gid, &node.path)?;
     }
     Ok(())
 }

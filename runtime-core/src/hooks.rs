@@ -32,6 +32,16 @@ pub enum HookKind {
 }
 
 impl HookKind {
+    /// Every kind, in lifecycle order (the wire form of a kind is its place here).
+    pub const ALL: [HookKind; 6] = [
+        HookKind::Prestart,
+        HookKind::CreateRuntime,
+        HookKind::CreateContainer,
+        HookKind::StartContainer,
+        HookKind::Poststart,
+        HookKind::Poststop,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             HookKind::Prestart => "prestart",
@@ -253,10 +263,7 @@ fn signal_description(sig: i32) -> &'static str {
 /// Reads what is available on a pipe without blocking; closes it at EOF.
 fn drain<R: std::io::Read + AsFd>(pipe: &mut Option<R>, into: &mut Vec<u8>) {
     let Some(p) = pipe else { return };
-    let _ = nix::fcntl::fcntl(
-        p.as_fd(),
-        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-    );
+    let _ = sys::set_nonblocking(p.as_fd());
     let mut buf = [0u8; 4096];
     loop {
         match p.read(&mut buf) {

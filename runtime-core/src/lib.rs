@@ -15,13 +15,16 @@
 //! # Ok(()) }
 //! ```
 //!
-//! `Container::create` forks the container's init with one `clone3`; call it from a
-//! single-threaded process (the init runs Rust code between fork and exec).
+//! `Container::create` forks the container's init with one `clone3` (the init forks once more
+//! only when a new pid namespace has to be unshared after joining a user namespace); call it from
+//! a single-threaded process (the init runs Rust code between fork and exec).
 //!
 //! Module map: [`spec`] loads and validates config.json; [`container`] is the lifecycle;
 //! `process` creates the init (`clone`), runs it (`init`) and talks to it (`sync`);
 //! `namespaces`, `rootfs`, `mounts`, `paths`, `devices`, `capabilities`, `rlimits`, `user`,
-//! `hooks`, `console` are one concern each; [`sys`] is the only place that makes syscalls;
+//! `hooks`, `console` are one concern each; [`sys`] wraps every nix/libc call the library makes
+//! and holds its only `unsafe` (file I/O through `std::fs` and hook processes through
+//! `std::process` do not go through it).
 //! [`trace`] reports the main steps to a sink the caller installs (the CLI's `--debug`).
 #![deny(unsafe_code)]
 

@@ -311,7 +311,7 @@ pub fn run_from_sealed_binary() {
             let _ = sys::execveat_fd(tree.as_fd(), &argv, &envp);
         }
     }
-    if nix::unistd::geteuid().is_root() {
+    if sys::is_root() {
         if let Ok(copy) = sys::sealed_copy(exe) {
             let _ = sys::execveat_fd(copy.as_fd(), &argv, &envp);
         }

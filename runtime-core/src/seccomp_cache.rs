@@ -30,16 +30,21 @@ pub fn compile(root: &Path, spec: &LinuxSeccomp) -> Result<Compiled, (String, St
     let Some(key) = key(spec) else {
         return seccomp::compile(spec);
     };
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    key.hash(&mut h);
     let dir = root.join(DIR);
-    let file = dir.join(format!("{:016x}", h.finish()));
+    let file = entry(&dir, &key);
     if let Some(c) = std::fs::read(&file).ok().and_then(|b| decode(&b, &key)) {
         return Ok(c);
     }
     let c = seccomp::compile(spec)?;
     store(&dir, &file, &key, &c);
     Ok(c)
+}
+
+/// The cache file for `key`: named by a hash of it (the file itself holds the whole key).
+fn entry(dir: &Path, key: &[u8]) -> std::path::PathBuf {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    dir.join(format!("{:016x}", h.finish()))
 }
 
 fn key(spec: &LinuxSeccomp) -> Option<Vec<u8>> {
@@ -132,6 +137,13 @@ mod tests {
         assert!(decode(&b[..b.len() - 1], b"key").is_none());
     }
 
+    fn program(c: &Compiled) -> (Vec<u8>, u32, bool) {
+        (c.program.clone(), c.flags, c.notify)
+    }
+
+    /// The cache is really read: an entry planted under the profile's key (a different, valid
+    /// program) is what the next compile returns; a corrupt entry, or one holding another key,
+    /// is refused and replaced by a fresh compile.
     #[test]
     fn second_compile_comes_from_the_cache() {
         let root = std::env::temp_dir().join(format!("runr-seccomp-cache-{}", std::process::id()));
@@ -139,17 +151,56 @@ mod tests {
             r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_ERRNO"}]}"#,
         )
         .unwrap();
-        let a = compile(&root, &spec).unwrap();
-        let files: Vec<_> = std::fs::read_dir(root.join(DIR))
+        let compiled = compile(&root, &spec).unwrap();
+        let dir = root.join(DIR);
+        let key = key(&spec).unwrap();
+        let file = entry(&dir, &key);
+        let names: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .flatten()
+            .map(|e| e.path())
             .collect();
-        assert_eq!(files.len(), 1, "one entry, no temporary file left");
-        let b = compile(&root, &spec).unwrap();
         assert_eq!(
-            (a.program, a.flags, a.notify),
-            (b.program, b.flags, b.notify)
+            names,
+            std::slice::from_ref(&file),
+            "one entry, no temporary file left"
         );
+        let stored = decode(&std::fs::read(&file).unwrap(), &key).expect("a valid entry");
+        assert_eq!(
+            program(&stored),
+            program(&compiled),
+            "what was compiled is stored"
+        );
+
+        // One BPF instruction, `ret SECCOMP_RET_ALLOW`: nothing libseccomp makes of this profile.
+        let planted = Compiled {
+            program: vec![0x06, 0, 0, 0, 0, 0, 0xff, 0x7f],
+            flags: compiled.flags,
+            notify: false,
+        };
+        assert_ne!(planted.program, compiled.program);
+        std::fs::write(&file, encode(&key, &planted)).unwrap();
+        let again = compile(&root, &spec).unwrap();
+        assert_eq!(program(&again), program(&planted), "read from the cache");
+
+        for (what, spoilt) in [
+            ("corrupt", b"runrbpf1 not an entry".to_vec()),
+            ("another key", encode(b"another key", &planted)),
+        ] {
+            std::fs::write(&file, spoilt).unwrap();
+            let fresh = compile(&root, &spec).unwrap();
+            assert_eq!(
+                program(&fresh),
+                program(&compiled),
+                "{what}: compiled afresh"
+            );
+            let rewritten = decode(&std::fs::read(&file).unwrap(), &key);
+            assert_eq!(
+                rewritten.as_ref().map(program),
+                Some(program(&compiled)),
+                "{what}: the entry is replaced"
+            );
+        }
         let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -1,9 +1,13 @@
-//! The one thin layer between runr and the kernel.
+//! The one thin layer between the library and the kernel.
 //!
-//! Every system call the runtime makes goes through a function here, and every failure comes
-//! back as a [`SysError`] that keeps three things: the operation ([`SysOp`]), the path it was
-//! applied to (when there is one) and the errno. Callers add context ("mount #3 to /proc"), never
-//! re-word the errno. Calls that can be interrupted are retried on `EINTR`.
+//! Every nix or libc system call the library makes goes through a function here, and every
+//! failure comes back as a [`SysError`] that keeps three things: the operation ([`SysOp`]), the
+//! path it was applied to (when there is one) and the errno. Callers add context ("mount #3 to
+//! /proc"), never re-word the errno. Calls that can be interrupted are retried on `EINTR`.
+//! What is not here: plain file I/O through `std::fs` (state.json, the seccomp cache, cgroup
+//! files in the `cgroups` crate, which has its own `sys.rs`), hooks spawned with
+//! `std::process::Command`, and in the CLI the foreground relay (`foreground.rs`: tty, signalfd,
+//! waitpid, poll) and `events` (poll, read), which call nix themselves.
 //!
 //! This is the only module of the crate allowed to use `unsafe`; each block states the invariant
 //! that makes it sound. Most calls go through `nix`, which is already safe; raw `libc` is used
@@ -32,7 +36,8 @@ macro_rules! sys_ops {
         pub enum SysOp { $($variant,)* }
 
         impl SysOp {
-            const ALL: &'static [SysOp] = &[$(SysOp::$variant,)*];
+            /// Every operation, in wire-code order.
+            pub(crate) const ALL: &'static [SysOp] = &[$(SysOp::$variant,)*];
             /// The name people know the operation by (usually the syscall).
             pub fn name(self) -> &'static str {
                 match self { $(SysOp::$variant => $name,)* }
@@ -41,9 +46,9 @@ macro_rules! sys_ops {
             pub fn code(self) -> u16 {
                 self as u16
             }
-            /// Back from the wire form; unknown codes (never sent by this binary) map to `Other`.
-            pub fn from_code(code: u16) -> SysOp {
-                SysOp::ALL.get(usize::from(code)).copied().unwrap_or(SysOp::Other)
+            /// Back from the wire form; `None` for a code this binary never sends.
+            pub fn from_code(code: u16) -> Option<SysOp> {
+                SysOp::ALL.get(usize::from(code)).copied()
             }
         }
     };
@@ -97,7 +102,6 @@ sys_ops! {
     Umask => "umask",
     Fork => "fork",
     Lookup => "lookup",
-    Hook => "hook",
     Seccomp => "seccomp",
     Personality => "personality",
     SchedSetattr => "sched_setattr",
@@ -107,6 +111,7 @@ sys_ops! {
     MountTarget => "check mount target",
     PidfdGetfd => "pidfd_getfd",
     Capget => "capget",
+    Fcntl => "fcntl",
 }
 
 impl fmt::Display for SysOp {
@@ -228,6 +233,37 @@ pub fn fstat(fd: BorrowedFd<'_>, display: &Path) -> SysResult<nix::sys::stat::Fi
 pub fn fchownat_empty(fd: BorrowedFd<'_>, uid: u32, gid: u32, display: &Path) -> SysResult<()> {
     nix::unistd::fchown(fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
         .ctx(SysOp::Chown, Some(display))
+}
+
+/// chown of a path: for an O_PATH fd, its `/proc/self/fd/N` ([`fd_path`]), which fchown
+/// cannot take.
+pub fn chown(path: &Path, uid: u32, gid: u32, display: &Path) -> SysResult<()> {
+    nix::unistd::chown(path, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
+        .ctx(SysOp::Chown, Some(display))
+}
+
+/// Sets O_NONBLOCK on `fd` (its other status flags are dropped: for pipes, which have none).
+pub fn set_nonblocking(fd: BorrowedFd<'_>) -> SysResult<()> {
+    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
+        .map(drop)
+        .ctx(SysOp::Fcntl, None)
+}
+
+/// A connected pair of close-on-exec `SOCK_SEQPACKET` unix sockets.
+pub fn seqpacket_pair() -> SysResult<(OwnedFd, OwnedFd)> {
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .ctx(SysOp::Socket, None)
+}
+
+/// Whether this process runs with effective uid 0.
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
 }
 
 pub fn fchmod(fd: BorrowedFd<'_>, mode: u32, display: &Path) -> SysResult<()> {

@@ -3,6 +3,10 @@
 //! (`assert_no_leaks`, `delete_no_leaks`) and the console-socket fd receiver (`receive_fd`).
 //! Everything here runs as root against the real kernel.
 //!
+//! runr is the binary built from this tree ([`runr_bin`]); runc missing fails a side-by-side test
+//! in CI and prints a `SKIP` for its runc half elsewhere; a test that cannot run here calls
+//! [`skip`] (the `test-skip` crate) and returns.
+//!
 //! The rootfs is Debian's `busybox-static` (`/bin/busybox`, installed by `scripts/setup.sh`),
 //! hard-linked into each bundle with one symlink per applet.
 
@@ -16,6 +20,9 @@ use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use serde_json::{json, Value};
 
 pub mod host_check;
+mod runr_bin;
+pub use runr_bin::runr_bin;
+pub use test_skip::skip;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -35,7 +42,8 @@ pub fn scratch() -> PathBuf {
     dir
 }
 
-/// runr, then runc when it is installed: the runtimes a side-by-side test runs under.
+/// runr, then runc (the reference): the runtimes a side-by-side test runs under. Without runc
+/// the test fails in CI and prints a `SKIP` line for its runc half elsewhere ([`Runtime::runc`]).
 pub fn runtimes() -> Vec<Runtime> {
     let mut v = vec![Runtime::runr()];
     v.extend(Runtime::runc());
@@ -50,34 +58,22 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// runr, from `$RUNR_BIN` or the workspace's target directory (debug, then release).
+    /// runr as built from this tree ([`runr_bin`]: rebuilt and checked fresh, or `$RUNR_BIN`).
     pub fn runr() -> Runtime {
-        let bin = std::env::var_os("RUNR_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
-                let debug = target.join("debug/runr");
-                if debug.exists() {
-                    debug
-                } else {
-                    target.join("release/runr")
-                }
-            });
-        assert!(
-            bin.exists(),
-            "runr binary not found at {} (cargo build first)",
-            bin.display()
-        );
         Runtime {
             name: "runr",
-            bin,
+            bin: runr_bin(),
             root: scratch().join(unique("root-runr")),
         }
     }
 
-    /// runc, when it is installed (the reference for side-by-side checks).
+    /// runc, the reference for side-by-side checks. When it is not installed: a failure in CI
+    /// (`scripts/deps.sh` installs it), elsewhere a printed `SKIP` for the runc half and `None`.
     pub fn runc() -> Option<Runtime> {
-        let bin = which("runc")?;
+        let Some(bin) = which("runc") else {
+            test_skip::missing_tool("runc", "the runc half of this side-by-side test");
+            return None;
+        };
         Some(Runtime {
             name: "runc",
             bin,

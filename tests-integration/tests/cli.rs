@@ -619,8 +619,29 @@ fn list_table_quiet_and_json() {
     }
 }
 
+/// Waits until the container's init catches every signal in `signals` (SigCgt of its status).
+fn wait_catches(rt: &Runtime, id: &str, signals: &[u32]) -> bool {
+    let pid = rt.state(id)["pid"].to_string();
+    let mask: u64 = signals.iter().map(|s| 1u64 << (s - 1)).sum();
+    wait_for(10, || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .is_some_and(|caught| caught & mask == mask)
+    })
+}
+
 /// Runs a container in the foreground, sends `kill ARGS` once it runs, returns run's exit code.
 fn run_and_kill(rt: &Runtime, b: &Bundle, kill: &[&str]) -> i32 {
+    run_and_kill_once_caught(rt, b, kill, &[])
+}
+
+/// [`run_and_kill`], sending the signal only once the init catches every one of `caught`: pid 1
+/// of a pid namespace ignores signals it does not catch, so a signal sent before the shell has
+/// set its traps is lost and `run` never returns (the test hung under load that way).
+fn run_and_kill_once_caught(rt: &Runtime, b: &Bundle, kill: &[&str], caught: &[u32]) -> i32 {
     let id = unique("kill");
     b.write();
     let mut run = rt
@@ -630,6 +651,11 @@ fn run_and_kill(rt: &Runtime, b: &Bundle, kill: &[&str]) -> i32 {
         .spawn()
         .unwrap();
     assert!(wait_running(rt, &id), "{}: container runs", rt.name);
+    assert!(
+        wait_catches(rt, &id, caught),
+        "{}: the init catches {caught:?}",
+        rt.name
+    );
     let rest: Vec<&str> = kill.iter().skip(1).copied().collect();
     let mut full: Vec<&str> = Vec::new();
     if kill.first() == Some(&"--all") {
@@ -659,17 +685,23 @@ fn kill_by_name_and_number_and_default_sigterm() {
             );
         }
         // The container's init (pid 1 in its namespace) only dies of signals it handles.
+        const TRAPS: &[u32] = &[libc::SIGTERM as u32, libc::SIGUSR1 as u32];
         let trap =
             Bundle::shell("trap 'exit 42' TERM; trap 'exit 43' USR1; while :; do sleep 0.1; done");
         assert_eq!(
-            run_and_kill(&rt, &trap, &[]),
+            run_and_kill_once_caught(&rt, &trap, &[], TRAPS),
             42,
             "{}: default SIGTERM",
             rt.name
         );
-        assert_eq!(run_and_kill(&rt, &trap, &["15"]), 42, "{} kill 15", rt.name);
         assert_eq!(
-            run_and_kill(&rt, &trap, &["usr1"]),
+            run_and_kill_once_caught(&rt, &trap, &["15"], TRAPS),
+            42,
+            "{} kill 15",
+            rt.name
+        );
+        assert_eq!(
+            run_and_kill_once_caught(&rt, &trap, &["usr1"], TRAPS),
             43,
             "{} kill usr1",
             rt.name

@@ -4,16 +4,17 @@
 //! (`../shared/tools/engines/engines-up.sh`: containerd + dockerd offline, no bridge network, a
 //! local busybox image), every scenario runs under runr and then under runc, and everything is
 //! torn down and checked for leftovers. A scenario that fails under runr fails the suite; one
-//! that fails under runc too is reported as an environment problem.
+//! that fails under runc too is an environment failure, reported with both reasons: it fails CI
+//! (`CI=true`) unless it is in [`KNOWN_ENVIRONMENT_LIMITS`], and is a `SKIP` line elsewhere.
 //!
-//! `RUNR_SKIP_ENGINES=1` skips the suite (it says so); it takes about two minutes.
+//! `RUNR_SKIP_ENGINES=1` skips the suite (with a `SKIP` line); it takes one to three minutes.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tests_integration::{scratch, unique, which, HugetlbV1};
+use tests_integration::{runr_bin, scratch, unique, which, HugetlbV1};
 
 /// The runtime under test, as each engine names it.
 struct Rt {
@@ -966,22 +967,51 @@ impl Engines {
 
 type Scenario = (&'static str, fn(&Rt) -> Result<(), String>);
 
+/// Known limits of the environment the suite runs in: scenarios that fail under runc exactly
+/// as under runr for a reason outside both runtimes. Each entry is (scenario name, a text both
+/// failures contain, why it is accepted). A scenario that fails under both runtimes and is not
+/// listed here (or fails for another reason) is an environment failure: it fails CI.
+const KNOWN_ENVIRONMENT_LIMITS: &[(&str, &str, &str)] = &[
+    // None on the project's VM (Linux 6.18, cgroup v1 hybrid, containerd 1.6, Docker 28.2,
+    // podman 4.3; hugetlb mounted as v1 for the run, see HugetlbV1): every scenario passes
+    // under runc. Add an entry only with the reason and the host it was seen on.
+];
+
+/// A scenario failed under runr and under runc: the line to report, and whether it fails the
+/// suite (an unlisted environment failure in CI).
+fn both_failed(name: &str, runr: &str, runc: &str) -> (String, bool) {
+    let (runr, runc) = (runr.trim(), runc.trim());
+    let known = KNOWN_ENVIRONMENT_LIMITS.iter().find(|(scenario, text, _)| {
+        *scenario == name && runr.contains(text) && runc.contains(text)
+    });
+    match known {
+        Some((_, _, why)) => (
+            format!("known environment limit: {why}; runc: {runc}; runr: {runr}"),
+            false,
+        ),
+        None => (
+            format!("environment failure: runc fails it too on this host: {runc}; runr: {runr}"),
+            test_skip::in_ci(),
+        ),
+    }
+}
+
 fn main() -> std::process::ExitCode {
     if std::env::var("RUNR_SKIP_ENGINES").is_ok_and(|v| v == "1") {
-        println!("engines: skipped (RUNR_SKIP_ENGINES=1)");
+        test_skip::skip_as(
+            "engines",
+            "RUNR_SKIP_ENGINES=1: the whole suite was not run",
+        );
         return std::process::ExitCode::SUCCESS;
     }
-    let runr = std::env::var_os("RUNR_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/runr"));
-    let runr = std::fs::canonicalize(&runr)
-        .unwrap_or_else(|_| panic!("runr binary not found at {}", runr.display()));
+    let runr = std::fs::canonicalize(runr_bin()).expect("the runr under test");
     let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/engines");
     for tool in ["dockerd", "containerd", "ctr", "podman", "runc"] {
-        assert!(
-            which(tool).is_some(),
-            "{tool} is not installed: run scripts/deps.sh"
-        );
+        if which(tool).is_none() {
+            // A failure in CI (scripts/deps.sh --engines installs them all), a SKIP elsewhere.
+            test_skip::missing_tool(tool, "the engines suite drives runr through it");
+            return std::process::ExitCode::SUCCESS;
+        }
     }
     // podman calls the runtime with its default state root (/run/runr): what it leaves there is
     // checked at the end, and the seccomp cache runr made for podman's profile removed if this
@@ -1088,15 +1118,19 @@ fn main() -> std::process::ExitCode {
                 println!("test {name} ... FAILED");
                 failures.push(format!("{name}: {e}"));
             }
-            // The reference runtime fails the same scenario on this host: an environment
-            // limitation, reported as a skip with both reasons, never counted as a pass.
+            // The reference runtime fails the same scenario on this host: the environment is
+            // broken, not (only) runr. Never a pass; a failure in CI unless it is a known limit.
             (Err(e), Err(c)) => {
-                skipped += 1;
-                println!(
-                    "test {name} ... skipped (runc fails it too on this host: {}; runr: {})",
-                    c.trim(),
-                    e.trim()
-                );
+                let (line, is_failure) = both_failed(name, e, c);
+                if is_failure {
+                    failed += 1;
+                    println!("test {name} ... FAILED ({line})");
+                    failures.push(format!("{name}: {line}"));
+                } else {
+                    skipped += 1;
+                    println!("test {name} ... skipped ({line})");
+                    test_skip::skip_as(&format!("engines: {name}"), &line);
+                }
             }
         }
     }

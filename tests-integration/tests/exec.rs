@@ -208,7 +208,16 @@ fn exec_detach_writes_the_host_pid_and_leaves_it_running() {
             .trim()
             .parse()
             .unwrap();
-        let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+        // runc's pid file can name its `runc init` a moment before that execs the process.
+        let cmdline = || std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+        let mut cmd = cmdline();
+        for _ in 0..100 {
+            if cmd == "sleep\x00123\x00" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            cmd = cmdline();
+        }
         assert_eq!(
             cmd, "sleep\x00123\x00",
             "{}: the pid file names the exec'd process",

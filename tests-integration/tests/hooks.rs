@@ -254,63 +254,129 @@ fn all_six_hooks_run_in_order_with_state_args_env_and_namespaces() {
     }
 }
 
-/// A bundle with `hooks.<kind>` = [ok, failing] (host scripts).
+/// A bundle with `hooks.<kind>` = [ok, bad, after] (host scripts): `ok` and `after` touch
+/// `<bundle>/ok-ran` and `<bundle>/after-ran`, `bad` runs `script_body` (with `timeout`).
 fn failing_hook_bundle(kind: &str, script_body: &str, timeout: Option<i64>) -> (Bundle, String) {
     let mut b = Bundle::new(&["sleep", "100"]);
-    let ok = b.dir.join("hooks/ok.sh");
-    write_script(&ok, "#!/bin/sh\nexit 0\n");
+    let mark = |name: &str| {
+        let p = b.dir.join(format!("hooks/{name}.sh"));
+        let ran = b.dir.join(format!("{name}-ran"));
+        write_script(&p, &format!("#!/bin/sh\ntouch {}\n", ran.display()));
+        json!({ "path": p })
+    };
+    let (ok, after) = (mark("ok"), mark("after"));
     let bad = b.dir.join("hooks/bad.sh");
     write_script(&bad, &format!("#!/bin/sh\n{script_body}\n"));
-    let mut bad_hook = json!({"path": bad});
+    let mut bad_hook = json!({ "path": bad });
     if let Some(t) = timeout {
         bad_hook["timeout"] = t.into();
     }
-    b.config["hooks"] = json!({ kind: [{"path": ok}, bad_hook] });
+    b.config["hooks"] = json!({ kind: [ok, bad_hook, after] });
     (b, bad.to_str().unwrap().to_string())
 }
 
+/// The pids whose command line has `arg`.
+fn processes_with_arg(arg: &str) -> Vec<String> {
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        if cmdline.split(|c| *c == 0).any(|a| a == arg.as_bytes()) {
+            pids.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    pids
+}
+
+/// runc's one-line error message (`msg="..."`), unescaped enough to search in.
+fn error_line(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr).replace("\\n", "\n")
+}
+
+/// A failing prestart, createRuntime or createContainer hook fails `create` with exit 1; the
+/// message carries the hook's index, exit status, stdout and stderr (runc 1.1.5: "error running
+/// hook #1: error running hook: exit status 3, stdout: out-text, stderr: nope"; runr also names
+/// the kind and the path); the hooks before it ran, the ones after it did not; nothing leaks.
 #[test]
 fn a_failing_create_time_hook_fails_create_naming_it_and_leaks_nothing() {
-    let rt = Runtime::runr();
-    for kind in ["prestart", "createRuntime", "createContainer"] {
-        let (b, bad) = failing_hook_bundle(kind, "echo nope >&2; exit 3", None);
-        let id = unique("badhook");
-        let out = rt.create(&b, &id, &[]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{kind}: create must fail");
-        assert!(
-            err.contains(&bad),
-            "{kind}: the message names the hook path: {err}"
-        );
-        assert!(
-            err.contains(&format!("{kind}[1]")) || err.contains(&format!("{kind} hook #1")),
-            "{kind}: the message names the hook index: {err}"
-        );
-        assert_no_leaks(&rt, &id, &b);
+    for rt in runtimes() {
+        for kind in ["prestart", "createRuntime", "createContainer"] {
+            let what = format!("{} {kind}", rt.name);
+            let (b, bad) = failing_hook_bundle(kind, "echo out-text; echo nope >&2; exit 3", None);
+            let id = unique("badhook");
+            let out = rt.create(&b, &id, &[]);
+            let err = error_line(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{what}: create exits 1: {err}");
+            for part in [
+                "hook #1",
+                "exit status 3",
+                "stdout: out-text",
+                "stderr: nope",
+            ] {
+                assert!(
+                    err.contains(part),
+                    "{what}: the message has {part:?}: {err}"
+                );
+            }
+            if rt.name == "runr" {
+                let whole = format!(
+                    "{kind} hook #1 ({bad}): exit status 3, stdout: out-text, stderr: nope"
+                );
+                assert!(err.contains(&whole), "{what}: {whole:?} in {err}");
+            }
+            assert!(b.dir.join("ok-ran").exists(), "{what}: hook #0 ran first");
+            assert!(
+                !b.dir.join("after-ran").exists(),
+                "{what}: the hooks after the failing one do not run"
+            );
+            assert_no_leaks(&rt, &id, &b);
+        }
     }
 }
 
+/// A create-time hook past its `timeout` is killed (its process is gone when `create` returns)
+/// and fails `create` with exit 1 within about the timeout, saying it timed out (runc 1.1.5:
+/// "hook ran past specified timeout of 1.0s"; runr: "<kind> hook #1 (<path>): timed out after
+/// 1s and was killed"); nothing leaks.
 #[test]
 fn a_hook_past_its_timeout_is_killed_and_create_fails_quickly() {
-    let rt = Runtime::runr();
-    for kind in ["prestart", "createRuntime", "createContainer"] {
-        let (b, bad) = failing_hook_bundle(kind, "exec sleep 5", Some(1));
-        let id = unique("slowhook");
-        let t0 = Instant::now();
-        let out = rt.create(&b, &id, &[]);
-        let took = t0.elapsed();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{kind}: create must fail");
-        assert!(
-            took < Duration::from_secs(4),
-            "{kind}: the timeout is honoured ({took:?})"
-        );
-        assert!(err.contains(&bad), "{kind}: {err}");
-        assert!(
-            err.to_lowercase().contains("timed out") || err.contains("imer expired"),
-            "{kind}: the message says it timed out: {err}"
-        );
-        assert_no_leaks(&rt, &id, &b);
+    for rt in runtimes() {
+        for kind in ["prestart", "createRuntime", "createContainer"] {
+            let what = format!("{} {kind}", rt.name);
+            // A sleep with an argument no other process has: the hook, wherever its pid
+            // namespace (createContainer runs in the container's), is found in the host's /proc.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos();
+            let arg = format!("30.{}{nanos:09}", std::process::id());
+            let (b, bad) = failing_hook_bundle(kind, &format!("exec sleep {arg}"), Some(1));
+            let id = unique("slowhook");
+            let t0 = Instant::now();
+            let out = rt.create(&b, &id, &[]);
+            let took = t0.elapsed();
+            let err = error_line(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{what}: create exits 1: {err}");
+            assert!(
+                took >= Duration::from_secs(1) && took < Duration::from_secs(4),
+                "{what}: the 1 s timeout is honoured ({took:?})"
+            );
+            let want = if rt.name == "runr" {
+                format!("{kind} hook #1 ({bad}): timed out after 1s and was killed")
+            } else {
+                "error running hook #1: hook ran past specified timeout of 1.0s".to_string()
+            };
+            assert!(err.contains(&want), "{what}: {want:?} in {err}");
+            assert!(
+                wait_for(2, || processes_with_arg(&arg).is_empty()),
+                "{what}: the hook was killed: {:?} still run `sleep {arg}`",
+                processes_with_arg(&arg)
+            );
+            assert!(
+                !b.dir.join("after-ran").exists(),
+                "{what}: no hook after it"
+            );
+            assert_no_leaks(&rt, &id, &b);
+        }
     }
 }
 

@@ -54,7 +54,7 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
         our_end = Some(ours);
     }
     if !detach && !p.is_set("no-subreaper") {
-        nix::sys::prctl::set_child_subreaper(true)?;
+        runtime_core::sys::set_child_subreaper()?;
     }
     // Block the signals we forward before the init exists, so none is lost in between; the
     // init restores its own mask before exec.

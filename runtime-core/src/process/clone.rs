@@ -1,7 +1,9 @@
-//! The only place where the runtime forks.
+//! Where the runtime clones a process that enters a container: the init, or an exec'd process.
 //!
 //! One `clone3` creates the init with all its new namespaces (and, on cgroup v2, directly in its
-//! cgroup). The child runs the closure it is given and never returns into the caller's frames: it
+//! cgroup). Two other places make processes: the init forks once more when it had to unshare a
+//! new pid namespace after joining a user namespace (`init::enter_pid_namespace`), and hooks are
+//! spawned with `std::process::Command` (`hooks.rs`). The child runs the closure it is given and never returns into the caller's frames: it
 //! leaves through `_exit`, even when the closure panics.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

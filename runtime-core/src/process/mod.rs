@@ -14,193 +14,95 @@ use std::fmt;
 
 use crate::sys::{SysError, SysResult};
 
-/// Where in the init's set-up something failed. The index of a list entry (mount, path, rlimit,
-/// hook) is kept so the message can point at the config field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InitStep {
-    WaitForParent,
-    JoinCgroup,
-    JoinNamespace(u32),
-    Unshare,
-    BecomeRoot,
-    TimeOffsets,
-    Propagation,
-    BindRootfs,
-    Mount(u32),
-    Devices,
-    WaitHooks,
-    CreateContainerHook(u32),
-    PivotRoot,
-    Console,
-    Hostname,
-    Domainname,
-    Sysctl,
-    ReadonlyPath(u32),
-    MaskedPath(u32),
-    ReadonlyRoot,
-    RootPropagation,
-    OomScoreAdj,
-    Rlimit(u32),
-    Keyring,
-    NoNewPrivs,
-    User,
-    Capabilities,
-    Cwd,
-    FindExecutable,
-    Report,
-    WaitStart,
-    StartContainerHook(u32),
-    Exec,
-    Seccomp,
-    Personality,
-    Scheduler,
-    IoPriority,
-    CpuAffinity,
-    AppArmor,
-    SelinuxLabel,
+/// One table for every init step: its wire code, its variant (with the list index of a mount,
+/// path, rlimit or hook when it has one) and how messages name it. The enum, the wire form both
+/// ways and the names are all generated from it, so they cannot drift apart.
+macro_rules! init_steps {
+    ($($code:literal $variant:ident $(($i:ident))? => $text:literal,)*) => {
+        /// Where in the init's set-up something failed. The index of a list entry (mount, path,
+        /// rlimit, hook) is kept so the message can point at the config field.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum InitStep {
+            $($variant $((init_steps!(@index_type $i)))?,)*
+        }
+
+        impl InitStep {
+            /// Wire form: (step code, list index).
+            pub(crate) fn encode(self) -> (u16, u32) {
+                match self {
+                    $(InitStep::$variant $(($i))? => ($code, init_steps!(@index $($i)?)),)*
+                }
+            }
+
+            /// Back from the wire form; `None` for a code this binary never sends.
+            pub(crate) fn decode(code: u16, index: u32) -> Option<InitStep> {
+                match code {
+                    $($code => Some(InitStep::$variant $(({ let $i = index; $i }))?),)*
+                    _ => None,
+                }
+            }
+
+            /// Every step, each indexed one with `index`: for tests that must cover them all.
+            #[cfg(test)]
+            pub(crate) fn all(index: u32) -> Vec<InitStep> {
+                vec![$(InitStep::$variant $(({ let $i = index; $i }))?,)*]
+            }
+        }
+
+        impl fmt::Display for InitStep {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $(InitStep::$variant $(($i))? => write!(f, $text),)*
+                }
+            }
+        }
+    };
+    (@index_type $i:ident) => { u32 };
+    (@index $i:ident) => { $i };
+    (@index) => { 0 };
 }
 
-impl InitStep {
-    /// Wire form: (step code, list index).
-    pub(crate) fn encode(self) -> (u16, u32) {
-        use InitStep::*;
-        match self {
-            WaitForParent => (0, 0),
-            JoinNamespace(i) => (1, i),
-            Unshare => (2, 0),
-            BecomeRoot => (3, 0),
-            TimeOffsets => (4, 0),
-            Propagation => (5, 0),
-            BindRootfs => (6, 0),
-            Mount(i) => (7, i),
-            Devices => (8, 0),
-            WaitHooks => (9, 0),
-            CreateContainerHook(i) => (10, i),
-            PivotRoot => (11, 0),
-            Console => (12, 0),
-            Hostname => (13, 0),
-            Domainname => (14, 0),
-            Sysctl => (15, 0),
-            ReadonlyPath(i) => (16, i),
-            MaskedPath(i) => (17, i),
-            ReadonlyRoot => (18, 0),
-            RootPropagation => (19, 0),
-            OomScoreAdj => (20, 0),
-            Rlimit(i) => (21, i),
-            Keyring => (22, 0),
-            NoNewPrivs => (23, 0),
-            User => (24, 0),
-            Capabilities => (25, 0),
-            Cwd => (26, 0),
-            FindExecutable => (27, 0),
-            Report => (28, 0),
-            WaitStart => (29, 0),
-            StartContainerHook(i) => (30, i),
-            Exec => (31, 0),
-            Seccomp => (32, 0),
-            Personality => (33, 0),
-            Scheduler => (34, 0),
-            IoPriority => (35, 0),
-            CpuAffinity => (36, 0),
-            AppArmor => (37, 0),
-            SelinuxLabel => (38, 0),
-            JoinCgroup => (39, 0),
-        }
-    }
-
-    pub(crate) fn decode(code: u16, i: u32) -> InitStep {
-        use InitStep::*;
-        match code {
-            1 => JoinNamespace(i),
-            2 => Unshare,
-            3 => BecomeRoot,
-            4 => TimeOffsets,
-            5 => Propagation,
-            6 => BindRootfs,
-            7 => Mount(i),
-            8 => Devices,
-            9 => WaitHooks,
-            10 => CreateContainerHook(i),
-            11 => PivotRoot,
-            12 => Console,
-            13 => Hostname,
-            14 => Domainname,
-            15 => Sysctl,
-            16 => ReadonlyPath(i),
-            17 => MaskedPath(i),
-            18 => ReadonlyRoot,
-            19 => RootPropagation,
-            20 => OomScoreAdj,
-            21 => Rlimit(i),
-            22 => Keyring,
-            23 => NoNewPrivs,
-            24 => User,
-            25 => Capabilities,
-            26 => Cwd,
-            27 => FindExecutable,
-            28 => Report,
-            29 => WaitStart,
-            30 => StartContainerHook(i),
-            31 => Exec,
-            32 => Seccomp,
-            33 => Personality,
-            34 => Scheduler,
-            35 => IoPriority,
-            36 => CpuAffinity,
-            37 => AppArmor,
-            38 => SelinuxLabel,
-            39 => JoinCgroup,
-            _ => WaitForParent,
-        }
-    }
-}
-
-impl fmt::Display for InitStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use InitStep::*;
-        match self {
-            WaitForParent => write!(f, "waiting for the runtime"),
-            JoinCgroup => write!(f, "joining linux.cgroupsPath"),
-            JoinNamespace(i) => write!(f, "joining linux.namespaces[{i}]"),
-            Unshare => write!(f, "creating namespaces"),
-            BecomeRoot => write!(f, "becoming root in the user namespace"),
-            TimeOffsets => write!(f, "setting linux.timeOffsets"),
-            Propagation => write!(f, "setting mount propagation"),
-            BindRootfs => write!(f, "preparing root.path"),
-            Mount(i) => write!(f, "mounts[{i}]"),
-            Devices => write!(f, "creating devices"),
-            WaitHooks => write!(f, "waiting for prestart/createRuntime hooks"),
-            CreateContainerHook(i) => write!(f, "hooks.createContainer[{i}]"),
-            PivotRoot => write!(f, "pivot_root"),
-            Console => write!(f, "setting up the console (process.terminal)"),
-            Hostname => write!(f, "setting hostname"),
-            Domainname => write!(f, "setting domainname"),
-            Sysctl => write!(f, "setting linux.sysctl"),
-            ReadonlyPath(i) => write!(f, "linux.readonlyPaths[{i}]"),
-            MaskedPath(i) => write!(f, "linux.maskedPaths[{i}]"),
-            ReadonlyRoot => write!(f, "root.readonly"),
-            RootPropagation => write!(f, "linux.rootfsPropagation"),
-            OomScoreAdj => write!(f, "process.oomScoreAdj"),
-            Rlimit(i) => write!(f, "process.rlimits[{i}]"),
-            Keyring => write!(f, "creating a session keyring"),
-            NoNewPrivs => write!(f, "process.noNewPrivileges"),
-            User => write!(f, "process.user"),
-            Capabilities => write!(f, "process.capabilities"),
-            Cwd => write!(f, "process.cwd"),
-            FindExecutable => write!(f, "process.args[0]"),
-            Report => write!(f, "reporting to the runtime"),
-            WaitStart => write!(f, "waiting for start"),
-            StartContainerHook(i) => write!(f, "hooks.startContainer[{i}]"),
-            Exec => write!(f, "exec"),
-            Seccomp => write!(f, "linux.seccomp"),
-            Personality => write!(f, "linux.personality"),
-            Scheduler => write!(f, "process.scheduler"),
-            IoPriority => write!(f, "process.ioPriority"),
-            CpuAffinity => write!(f, "process.execCPUAffinity"),
-            AppArmor => write!(f, "process.apparmorProfile"),
-            SelinuxLabel => write!(f, "process.selinuxLabel"),
-        }
-    }
+init_steps! {
+    0 WaitForParent => "waiting for the runtime",
+    1 JoinNamespace(i) => "joining linux.namespaces[{i}]",
+    2 Unshare => "creating namespaces",
+    3 BecomeRoot => "becoming root in the user namespace",
+    4 TimeOffsets => "setting linux.timeOffsets",
+    5 Propagation => "setting mount propagation",
+    6 BindRootfs => "preparing root.path",
+    7 Mount(i) => "mounts[{i}]",
+    8 Devices => "creating devices",
+    9 WaitHooks => "waiting for prestart/createRuntime hooks",
+    10 CreateContainerHook(i) => "hooks.createContainer[{i}]",
+    11 PivotRoot => "pivot_root",
+    12 Console => "setting up the console (process.terminal)",
+    13 Hostname => "setting hostname",
+    14 Domainname => "setting domainname",
+    15 Sysctl => "setting linux.sysctl",
+    16 ReadonlyPath(i) => "linux.readonlyPaths[{i}]",
+    17 MaskedPath(i) => "linux.maskedPaths[{i}]",
+    18 ReadonlyRoot => "root.readonly",
+    19 RootPropagation => "linux.rootfsPropagation",
+    20 OomScoreAdj => "process.oomScoreAdj",
+    21 Rlimit(i) => "process.rlimits[{i}]",
+    22 Keyring => "creating a session keyring",
+    23 NoNewPrivs => "process.noNewPrivileges",
+    24 User => "process.user",
+    25 Capabilities => "process.capabilities",
+    26 Cwd => "process.cwd",
+    27 FindExecutable => "process.args[0]",
+    28 Report => "reporting to the runtime",
+    29 WaitStart => "waiting for start",
+    30 StartContainerHook(i) => "hooks.startContainer[{i}]",
+    31 Exec => "exec",
+    32 Seccomp => "linux.seccomp",
+    33 Personality => "linux.personality",
+    34 Scheduler => "process.scheduler",
+    35 IoPriority => "process.ioPriority",
+    36 CpuAffinity => "process.execCPUAffinity",
+    37 AppArmor => "process.apparmorProfile",
+    38 SelinuxLabel => "process.selinuxLabel",
+    39 JoinCgroup => "joining linux.cgroupsPath",
 }
 
 /// A failed init step.

@@ -19,20 +19,21 @@
 //! ```
 //! EOF instead of a message means the init died; the parent then reaps it and reports how.
 //! No JSON or free text crosses: a failure is an [`InitStep`] and a [`SysError`], encoded field by
-//! field, so the parent rebuilds the same typed value.
+//! field, so the parent rebuilds the same typed value. A message this binary could not have sent
+//! (unknown kind, step or operation code, bad length) is refused with `EPROTO`.
 
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-
 use super::{InitStep, StepError};
 use crate::hooks::{self, HookExit, HookFailure};
 use crate::sys::{self, Errno, SysError, SysOp, SysResult};
 
-const MSG_LEN: usize = 512;
+/// Every message is this long (a hook failure carries the hook's output, so room for it).
+const MSG_LEN: usize = 4096;
+/// What follows the 32-byte header: a path, or a hook's path and output.
 const PATH_MAX_WIRE: usize = MSG_LEN - 32;
 
 #[derive(Debug, Clone)]
@@ -127,11 +128,16 @@ impl Message {
                 failure: decode_hook_failure(b)?,
             },
             5 => {
-                let step = InitStep::decode(u16_at(2), i32_at(4) as u32);
-                let n = usize::from(u16_at(16)).min(PATH_MAX_WIRE);
+                // Anything this binary never encodes is refused, not guessed at.
+                let step = InitStep::decode(u16_at(2), i32_at(4) as u32)?;
+                let op = SysOp::from_code(u16_at(8))?;
+                let n = usize::from(u16_at(16));
+                if n > PATH_MAX_WIRE || b[18] > 1 {
+                    return None;
+                }
                 let path = (b[18] == 1).then(|| PathBuf::from(OsStr::from_bytes(&b[32..32 + n])));
                 let source = SysError {
-                    op: SysOp::from_code(u16_at(8)),
+                    op,
                     path,
                     errno: Errno::from_raw(i32_at(12)),
                 };
@@ -206,13 +212,7 @@ pub struct Channel {
 
 /// A connected pair: (parent's end, init's end). Both close on exec.
 pub fn pair() -> SysResult<(Channel, Channel)> {
-    let (a, b) = socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(|e| SysError::new(SysOp::Socket, None, e))?;
+    let (a, b) = sys::seqpacket_pair()?;
     Ok((Channel { fd: a }, Channel { fd: b }))
 }
 
@@ -250,26 +250,139 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    #[test]
-    fn failure_round_trips_typed() {
-        let err = StepError {
-            step: InitStep::Mount(3),
-            source: SysError::new(SysOp::Mount, Some(Path::new("/proc")), Errno::EPERM),
-        };
+    /// Sends `msg` over a real socketpair and returns what the other end decoded.
+    fn round_trip(msg: &Message) -> Message {
         let (a, b) = pair().unwrap();
-        a.send(&Message::Failed(err)).unwrap();
-        match b.recv().unwrap() {
-            Some(Message::Failed(e)) => {
-                assert_eq!(e.step, InitStep::Mount(3));
-                assert_eq!(
-                    e.source,
-                    SysError::new(SysOp::Mount, Some(Path::new("/proc")), Errno::EPERM)
-                );
-            }
-            other => panic!("unexpected {other:?}"),
+        a.send(msg).unwrap();
+        b.recv().unwrap().expect("a message, not EOF")
+    }
+
+    /// What arrives when the raw bytes `b` are sent (for messages no encoder makes).
+    fn receive_raw(b: &[u8]) -> SysResult<Option<Message>> {
+        let (a, r) = pair().unwrap();
+        sys::write_all(a.fd.as_fd(), b, None).unwrap();
+        r.recv()
+    }
+
+    fn failure(step: InitStep, op: SysOp, path: Option<&Path>) -> StepError {
+        StepError {
+            step,
+            source: SysError::new(op, path, Errno::EPERM),
         }
+    }
+
+    #[test]
+    fn every_step_and_every_operation_round_trips_typed() {
+        let steps = InitStep::all(7);
+        let ops = SysOp::ALL;
+        // Each step with one operation, each operation with one step (and paths present,
+        // absent, and at the wire's limit), so every code of both tables crosses once.
+        let long = "/p".repeat(PATH_MAX_WIRE / 2);
+        for i in 0..steps.len().max(ops.len()) {
+            let (step, op) = (steps[i % steps.len()], ops[i % ops.len()]);
+            let path = match i % 3 {
+                0 => None,
+                1 => Some(Path::new("/proc")),
+                _ => Some(Path::new(&long)),
+            };
+            let sent = failure(step, op, path);
+            match round_trip(&Message::Failed(sent.clone())) {
+                Message::Failed(got) => {
+                    assert_eq!((got.step, &got.source), (sent.step, &sent.source), "#{i}");
+                }
+                other => panic!("{step:?}/{op:?} came back as {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_step_code_decodes_to_exactly_its_step() {
+        let steps = InitStep::all(9);
+        let mut decoded = 0;
+        for code in 0..=u16::MAX {
+            if let Some(step) = InitStep::decode(code, 9) {
+                decoded += 1;
+                assert!(steps.contains(&step), "{code} -> {step:?}");
+                assert_eq!(step.encode().0, code, "{step:?}");
+            }
+        }
+        assert_eq!(decoded, steps.len(), "one code per step, no two alike");
+        for step in steps {
+            let (code, index) = step.encode();
+            let indexed = format!("{step:?}").contains('(');
+            assert_eq!(index, if indexed { 9 } else { 0 }, "{step:?}");
+            assert_eq!(InitStep::decode(code, index), Some(step));
+        }
+    }
+
+    #[test]
+    fn the_other_messages_round_trip() {
+        for msg in [
+            Message::Go { pid: 4242 },
+            Message::HooksNeeded,
+            Message::HooksDone,
+            Message::Ready,
+            Message::SeccompListener { fd: 12 },
+            Message::SeccompDone,
+            Message::InitPid { pid: -7 },
+        ] {
+            assert_eq!(format!("{:?}", round_trip(&msg)), format!("{msg:?}"));
+        }
+    }
+
+    #[test]
+    fn unknown_codes_and_lengths_are_refused() {
+        let valid = Message::Failed(failure(InitStep::Mount(3), SysOp::Mount, None)).encode();
+        let unused_step = InitStep::all(0).iter().map(|s| s.encode().0).max().unwrap() + 1;
+        let unused_op = u16::try_from(SysOp::ALL.len()).unwrap();
+        let mut bad = Vec::new();
+        for kind in [0u8, 10, 255] {
+            let mut b = valid;
+            b[0] = kind;
+            bad.push((format!("message kind {kind}"), b.to_vec()));
+        }
+        for (what, at, code) in [
+            ("step", 2, unused_step),
+            ("step", 2, u16::MAX),
+            ("operation", 8, unused_op),
+            ("path length", 16, u16::try_from(PATH_MAX_WIRE + 1).unwrap()),
+        ] {
+            let mut b = valid;
+            b[at..at + 2].copy_from_slice(&code.to_ne_bytes());
+            bad.push((format!("{what} {code}"), b.to_vec()));
+        }
+        let mut b = valid;
+        b[18] = 2;
+        bad.push(("path flag 2".into(), b.to_vec()));
+        let valid_hook = Message::HookFailed {
+            index: 0,
+            failure: HookFailure::TimedOut(1),
+        }
+        .encode();
+        let mut b = valid_hook;
+        b[8] = 5;
+        bad.push(("hook failure kind 5".into(), b.to_vec()));
+        let mut b = valid_hook;
+        b[24..26].copy_from_slice(&u16::try_from(MSG_LEN).unwrap().to_ne_bytes());
+        bad.push(("hook output past the message".into(), b.to_vec()));
+        bad.push(("a short message".into(), valid[..MSG_LEN - 1].to_vec()));
+        for (what, b) in bad {
+            match receive_raw(&b) {
+                Err(e) => assert_eq!(e.errno, Errno::EPROTO, "{what}: {e}"),
+                Ok(m) => panic!("{what} was accepted as {m:?}"),
+            }
+        }
+        assert!(
+            receive_raw(&valid).unwrap().is_some(),
+            "the unspoilt one is read"
+        );
+    }
+
+    #[test]
+    fn eof_once_the_peer_is_gone() {
+        let (a, b) = pair().unwrap();
         drop(a);
-        assert!(b.recv().unwrap().is_none(), "EOF once the peer is gone");
+        assert!(b.recv().unwrap().is_none());
     }
 
     #[test]
