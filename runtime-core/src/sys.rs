@@ -103,6 +103,7 @@ sys_ops! {
     SchedSetattr => "sched_setattr",
     IoprioSet => "ioprio_set",
     SchedSetaffinity => "sched_setaffinity",
+    Fsync => "fsync",
 }
 
 impl fmt::Display for SysOp {
@@ -263,6 +264,11 @@ pub fn flock_exclusive(fd: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
     rc.map(drop).ctx(SysOp::Flock, Some(display))
 }
 
+/// Flushes a file (or a directory's entries) to the disk.
+pub fn fsync(fd: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
+    retry(|| nix::unistd::fsync(fd)).ctx(SysOp::Fsync, Some(display))
+}
+
 pub fn rename(from: &Path, to: &Path) -> SysResult<()> {
     nix::fcntl::renameat(nix::fcntl::AT_FDCWD, from, nix::fcntl::AT_FDCWD, to)
         .ctx(SysOp::Rename, Some(to))
@@ -388,6 +394,15 @@ pub fn set_child_subreaper() -> SysResult<()> {
 
 pub fn set_pdeathsig(sig: nix::sys::signal::Signal) -> SysResult<()> {
     nix::sys::prctl::set_pdeathsig(sig).ctx(SysOp::Prctl, None)
+}
+
+/// This boot's random id (`/proc/sys/kernel/random/boot_id`): a pid and start time recorded
+/// under another boot name no process of this one.
+pub fn boot_id() -> SysResult<String> {
+    let path = Path::new("/proc/sys/kernel/random/boot_id");
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| SysError::new(SysOp::Read, Some(path), io_errno(&e)))
 }
 
 pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> SysResult<()> {

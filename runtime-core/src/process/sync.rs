@@ -10,9 +10,12 @@
 //!   HooksDone ───────────────────────────────────▶ createContainer hooks, pivot_root,
 //!                                                 console, sysctl, paths, rlimits, user, caps
 //!          ◀──────────────────────────────── Ready | Failed{step, op, errno, path}
-//!   apply cgroup limits, pid file, state.json     waits on the exec fifo until `start`
+//!   apply cgroup limits, state.json, pid file
+//!   Handover ────────────────────────────────────▶ waits on the exec fifo until `start`
 //! ```
 //! EOF instead of a message means the init died; the parent then reaps it and reports how.
+//! EOF on the init's side before `Handover` means the runtime died before `create` returned:
+//! the init exits by itself, so a killed `create` never leaves an init parked on its fifo.
 //! No JSON or free text crosses: a failure is an [`InitStep`] and a [`SysError`], encoded field by
 //! field, so the parent rebuilds the same typed value.
 
@@ -46,6 +49,8 @@ pub enum Message {
     /// Init → parent: the init forked into its new pid namespace; `pid` (host view) is the
     /// container's init from now on, and the sender exits.
     InitPid { pid: i32 },
+    /// Parent → init: the container is recorded and `create` returns; wait for `start`.
+    Handover,
 }
 
 impl Message {
@@ -60,6 +65,7 @@ impl Message {
             Message::HooksDone => b[0] = 3,
             Message::Ready => b[0] = 4,
             Message::SeccompListener => b[0] = 6,
+            Message::Handover => b[0] = 8,
             Message::InitPid { pid } => {
                 b[0] = 7;
                 b[4..8].copy_from_slice(&pid.to_ne_bytes());
@@ -99,6 +105,7 @@ impl Message {
             4 => Message::Ready,
             6 => Message::SeccompListener,
             7 => Message::InitPid { pid: i32_at(4) },
+            8 => Message::Handover,
             5 => {
                 let step = InitStep::decode(u16_at(2), i32_at(4) as u32);
                 let n = usize::from(u16_at(16)).min(PATH_MAX_WIRE);
