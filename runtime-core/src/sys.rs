@@ -222,6 +222,11 @@ pub fn fstat(fd: BorrowedFd<'_>, display: &Path) -> SysResult<nix::sys::stat::Fi
     nix::sys::stat::fstat(fd).ctx(SysOp::Stat, Some(display))
 }
 
+/// The effective uid (never fails).
+pub fn euid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
 pub fn fchownat_empty(fd: BorrowedFd<'_>, uid: u32, gid: u32, display: &Path) -> SysResult<()> {
     nix::unistd::fchown(fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
         .ctx(SysOp::Chown, Some(display))
