@@ -144,9 +144,23 @@ impl Remains {
             intent::Read::Absent if self.damage.is_none() => {
                 remove_state_dir(&self.dir).map_err(|e| Error::state(&self.dir, e))
             }
+            // Torn by a power loss (written before this boot): nothing it names is alive.
+            _ if self.written_in_an_earlier_boot() => {
+                remove_state_dir(&self.dir).map_err(|e| Error::state(&self.dir, e))
+            }
             intent::Read::Absent => Err(self.unrecoverable("there is no intent record")),
             intent::Read::Unusable(e) => Err(self.unrecoverable(&e.to_string())),
         }
+    }
+
+    fn written_in_an_earlier_boot(&self) -> bool {
+        let record = self.dir.join(INTENT_FILE);
+        let newest = if record.exists() {
+            record
+        } else {
+            self.dir.join(STATE_FILE)
+        };
+        intent::written_before_boot(&newest) && intent::written_before_boot(&self.dir)
     }
 
     /// Never delete the only record of what may be a live process: say how to recover instead.

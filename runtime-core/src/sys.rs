@@ -103,7 +103,6 @@ sys_ops! {
     SchedSetattr => "sched_setattr",
     IoprioSet => "ioprio_set",
     SchedSetaffinity => "sched_setaffinity",
-    Fsync => "fsync",
 }
 
 impl fmt::Display for SysOp {
@@ -267,11 +266,6 @@ pub fn flock_exclusive(fd: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
     // SAFETY: flock only reads the fd number; a closed or invalid fd yields EBADF.
     let rc = retry(|| Errno::result(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) }));
     rc.map(drop).ctx(SysOp::Flock, Some(display))
-}
-
-/// Flushes a file (or a directory's entries) to the disk.
-pub fn fsync(fd: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
-    retry(|| nix::unistd::fsync(fd)).ctx(SysOp::Fsync, Some(display))
 }
 
 pub fn rename(from: &Path, to: &Path) -> SysResult<()> {
