@@ -271,20 +271,7 @@ impl Container {
         fault::point("create: limits applied");
 
         // 6. The full state, then the pid file the caller may be waiting for.
-        let st = Persisted {
-            version: state::VERSION,
-            id: id.to_string(),
-            oci_version: spec.version().clone(),
-            bundle: bundle.dir.clone(),
-            rootfs: bundle.rootfs.clone(),
-            created: c.intent.created.clone(),
-            pid: init.pid,
-            pid_start: init.start,
-            annotations: spec.annotations().clone().unwrap_or_default(),
-            spec: spec.clone(),
-            cgroup,
-            own_pid_ns: init.own_pid_ns,
-        };
+        let st = persisted(&bundle, &c.intent, &init, cgroup);
         state::save(&c.dir, &st)?;
         fault::point("create: state saved");
         if let Some(p) = &opts.pid_file {
@@ -303,6 +290,30 @@ impl Container {
             child: c.rollback.child.take(),
             warnings: bundle.warnings.clone(),
         })
+    }
+}
+
+/// The full state of a created container.
+fn persisted(
+    bundle: &Bundle,
+    intent: &Intent,
+    init: &ReadyInit,
+    cgroup: cgroups::Manager,
+) -> Persisted {
+    let spec = &bundle.spec;
+    Persisted {
+        version: state::VERSION,
+        id: intent.id.clone(),
+        oci_version: spec.version().clone(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: intent.created.clone(),
+        pid: init.pid,
+        pid_start: init.start,
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        spec: spec.clone(),
+        cgroup,
+        own_pid_ns: init.own_pid_ns,
     }
 }
 
@@ -341,13 +352,7 @@ fn spawn_init(
         (cgroup.unified_dir_fd()?, cgroup.v1_self_join_files())
     };
     // The seccomp filter is compiled once, here; the init only loads the bytes.
-    let seccomp = match linux.seccomp() {
-        Some(sc) => Some(
-            crate::seccomp_cache::compile(&opts.root, sc)
-                .map_err(|(field, reason)| Error::config(&config, field, reason))?,
-        ),
-        None => None,
-    };
+    let seccomp = compile_seccomp(&opts.root, linux, &config)?;
     let NamespacePlan {
         clone_flags,
         unshare_in_init,
@@ -390,17 +395,9 @@ fn spawn_init(
     c.rollback.child = Some(spawned);
     fault::point("create: init cloned");
     c.record_init(pid)?;
-
-    if new_user {
-        user::write_id_maps(pid, linux).map_err(Error::sys("write user namespace maps"))?;
-    }
-    if parent_places_init && clone_cgroup.is_none() {
-        cgroup.add_task(pid)?;
-    }
-    parent_end
-        .send(&Message::Go { pid })
-        .map_err(Error::sys("signal container init"))?;
-    fault::point("create: init told to go");
+    let place = parent_places_init && clone_cgroup.is_none();
+    let (maps, cgroup) = (new_user.then_some(linux), place.then_some(cgroup));
+    let_init_go(&parent_end, pid, maps, cgroup)?;
     wait_ready(&parent_end, c, &mut pid, spec, &hook_state)?;
     fault::point("create: init ready");
     Ok(ReadyInit {
@@ -409,6 +406,39 @@ fn spawn_init(
         channel: parent_end,
         own_pid_ns: new_pid,
     })
+}
+
+/// What only the parent can do for the init (a new user namespace's id maps, the cgroup it
+/// could not join by itself), then `Go`.
+fn let_init_go(
+    ch: &Channel,
+    pid: i32,
+    id_maps: Option<&oci_spec::runtime::Linux>,
+    place_in: Option<&cgroups::Manager>,
+) -> Result<()> {
+    if let Some(linux) = id_maps {
+        user::write_id_maps(pid, linux).map_err(Error::sys("write user namespace maps"))?;
+    }
+    if let Some(cgroup) = place_in {
+        cgroup.add_task(pid)?;
+    }
+    ch.send(&Message::Go { pid })
+        .map_err(Error::sys("signal container init"))?;
+    fault::point("create: init told to go");
+    Ok(())
+}
+
+fn compile_seccomp(
+    root: &Path,
+    linux: &oci_spec::runtime::Linux,
+    config: &Path,
+) -> Result<Option<crate::seccomp::Compiled>> {
+    let Some(sc) = linux.seccomp() else {
+        return Ok(None);
+    };
+    crate::seccomp_cache::compile(root, sc)
+        .map(Some)
+        .map_err(|(field, reason)| Error::config(config, field, reason))
 }
 
 /// The exec fifo `start` writes into, and the init's (non-blocking) read end of it.
