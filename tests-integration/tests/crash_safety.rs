@@ -759,3 +759,60 @@ fn records_torn_by_a_power_loss_before_this_boot_are_removed() {
     rt.ok(&["delete", "--force", &id]);
     assert!(!dir.exists());
 }
+
+#[test]
+fn kill_all_with_a_catchable_signal_reaches_every_process_and_keeps_a_pause() {
+    for rt in runtimes() {
+        let bundle = Bundle::shell("sleep 100 & sleep 100 & wait");
+        let id = unique("killall");
+        rt.run_detached_ok(&bundle, &id, &[]);
+        let procs = || {
+            let cg = bundle.cgroup_path();
+            let f = Path::new("/sys/fs/cgroup/pids")
+                .join(cg.trim_start_matches('/'))
+                .join("cgroup.procs");
+            let f = if f.exists() {
+                f
+            } else {
+                Path::new("/sys/fs/cgroup")
+                    .join(cg.trim_start_matches('/'))
+                    .join("cgroup.procs")
+            };
+            std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        assert!(
+            wait_for(5, || procs() == 3),
+            "{}: sh and two sleeps",
+            rt.name
+        );
+        rt.ok(&["pause", &id]);
+        rt.ok(&["kill", "--all", &id, "TERM"]);
+        let status = rt.state(&id)["status"].clone();
+        if rt.name == "runr" {
+            // Signals queue while frozen: the container stays paused, nothing has died yet.
+            assert_eq!(status, "paused", "runr");
+            assert_eq!(procs(), 3, "runr: frozen processes act on no signal");
+            rt.ok(&["resume", &id]);
+        } else {
+            // runc 1.1.5 thaws the cgroup after signalling (signalAllProcesses).
+            eprintln!(
+                "{}: after kill --all TERM of a paused container: {status}",
+                rt.name
+            );
+            if status == "paused" {
+                rt.ok(&["resume", &id]);
+            }
+        }
+        // The two sleeps die of TERM (pid 1, sh, has no handler and ignores it, then its
+        // `wait` returns and it exits): the container stops.
+        assert!(
+            wait_for(10, || rt.state(&id)["status"] == "stopped"),
+            "{}: every process got the signal",
+            rt.name
+        );
+        delete_no_leaks(&rt, &id, &bundle);
+    }
+}
