@@ -578,6 +578,10 @@ impl Container {
             }
             other => other.map_err(Error::sys("open exec fifo"))?,
         };
+        // The init's name before it execs: after the fifo closes, an unchanged name means it
+        // died before running the container's process (a startContainer hook or exec failed).
+        let comm = sys::proc_comm(self.st.pid);
+        let pidfd = sys::pidfd_open(self.st.pid).ok();
         fault::point("start: fifo opened");
         sys::write_all(fifo.as_fd(), b"0", Some(&fifo_path))
             .map_err(Error::sys("start container"))?;
@@ -592,6 +596,17 @@ impl Container {
         // poststart hooks may run, as the spec orders.
         let _ = sys::poll_writer_hangup(fifo.as_fd(), 60_000);
         drop(fifo);
+        if comm.is_some() && sys::proc_comm(self.st.pid) == comm {
+            let died = pidfd
+                .as_ref()
+                .is_some_and(|fd| sys::pidfd_wait_exit(fd.as_fd(), 1_000).unwrap_or(false));
+            if died {
+                return Err(self.wrong_status(
+                    "the container's init exited before it ran process.args (a startContainer \
+                     hook or the exec failed: see the container's stderr); poststart hooks not run",
+                ));
+            }
+        }
         let mut st = self.hook_state();
         st["status"] = "running".into();
         Ok(run_hooks_as_warnings(

@@ -750,6 +750,13 @@ pub fn recv_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> SysResult<Option<OwnedFd
     recv_with_fd(sock, buf).map(|(_, fd)| fd)
 }
 
+/// The command name in `/proc/<pid>/stat` (still there for a zombie): it changes only at exec.
+pub fn proc_comm(pid: i32) -> Option<String> {
+    let raw = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (start, end) = (raw.find('(')?, raw.rfind(')')?);
+    Some(raw.get(start + 1..end)?.to_string())
+}
+
 /// Reads `/proc/<pid>/stat`: (state char, start time in clock ticks since boot).
 /// The start time is what tells a live container init from a recycled pid.
 pub fn proc_stat(pid: i32) -> Option<(char, u64)> {

@@ -816,3 +816,40 @@ fn kill_all_with_a_catchable_signal_reaches_every_process_and_keeps_a_pause() {
         delete_no_leaks(&rt, &id, &bundle);
     }
 }
+
+#[test]
+fn start_of_an_init_that_dies_before_its_exec_reports_it_and_runs_no_poststart_hook() {
+    for rt in runtimes() {
+        let mut bundle = Bundle::new(&["true"]);
+        let marker = bundle.dir.join("poststart-ran");
+        bundle.config["hooks"] = json!({
+            "startContainer": [{"path": "/bin/false"}],
+            "poststart": [{"path": "/bin/sh", "args": ["sh", "-c", format!("touch {}", marker.display())]}],
+        });
+        let id = unique("deadstart");
+        rt.create_ok(&bundle, &id, &[]);
+        let out = rt.exec(&["start", &id]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if rt.name == "runr" {
+            assert!(!out.status.success(), "runr: start succeeded");
+            assert!(
+                err.contains("exited before it ran process.args"),
+                "runr: {err}"
+            );
+            assert!(
+                !marker.exists(),
+                "runr ran a poststart hook of a dead container"
+            );
+        } else {
+            // runc 1.1.5's start cannot see the init fail after the fifo (its startContainer
+            // hooks run in the init): it reports success and runs the poststart hooks.
+            eprintln!(
+                "{}: start {} (poststart ran: {}): {err}",
+                rt.name,
+                out.status,
+                marker.exists()
+            );
+        }
+        delete_no_leaks(&rt, &id, &bundle);
+    }
+}
