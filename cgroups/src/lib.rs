@@ -388,9 +388,10 @@ impl Manager {
         stats::collect(self)
     }
 
-    /// Send `signal` to every process in the cgroup. For SIGKILL the cgroup is frozen first
-    /// (so nothing can fork out of the way) and thawed after, as runc does; on v2 with
-    /// cgroup.kill (Linux 5.14+) that file is used instead.
+    /// Send `signal` to every process in the cgroup. The cgroup is frozen while the processes
+    /// are signalled (so nothing forks out of the way or exits and has its pid reused), as runc
+    /// does; a paused container stays paused for any signal but SIGKILL. On v2 with cgroup.kill
+    /// (Linux 5.14+) SIGKILL uses that file instead.
     pub fn kill_all(&self, signal: i32) -> Result<()> {
         if signal == libc::SIGKILL {
             if let Some(dir) = self.v2_path().filter(|_| self.layout == Layout::Unified) {
@@ -399,19 +400,34 @@ impl Manager {
                     return cg.write("cgroup.kill", "1");
                 }
             }
-            let froze = freezer::available(self) && self.freeze().is_ok();
-            let res = self.signal_each(signal);
-            if froze || freezer::available(self) {
-                let _ = self.thaw();
-            }
-            return res;
         }
-        self.signal_each(signal)
+        let has_freezer = freezer::available(self);
+        let was_frozen = has_freezer && self.is_frozen().unwrap_or(false);
+        let froze = has_freezer && !was_frozen && self.freeze().is_ok();
+        let res = self.signal_each(signal);
+        // A frozen process cannot act on SIGKILL: thaw even a paused container for it.
+        if froze || (has_freezer && signal == libc::SIGKILL) {
+            let _ = self.thaw();
+        }
+        res
     }
 
+    /// Signals every process of the cgroup through a pidfd, and only those still listed after
+    /// their pidfd was opened: a pid that was reused by a process outside the container between
+    /// the two reads is never signalled.
     fn signal_each(&self, signal: i32) -> Result<()> {
+        let mut fds = Vec::new();
         for pid in self.pids()? {
-            match sys::kill(pid, signal) {
+            if let Ok(fd) = sys::pidfd_open(pid) {
+                fds.push((pid, fd));
+            }
+        }
+        let still = self.pids()?;
+        for (pid, fd) in fds
+            .iter()
+            .filter(|(pid, _)| still.binary_search(pid).is_ok())
+        {
+            match sys::pidfd_send_signal(std::os::fd::AsFd::as_fd(fd), signal) {
                 Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
                 Err(e) => {
                     return Err(Error::io(

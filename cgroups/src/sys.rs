@@ -1,5 +1,5 @@
 //! The crate's only unsafe code: thin wrappers over the syscalls std does not cover
-//! (eventfd(2), inotify(7), kill(2), bpf(2)).
+//! (eventfd(2), inotify(7), pidfd_open(2), pidfd_send_signal(2), bpf(2)).
 //!
 //! # Safety
 //! Every function here is safe to call: each unsafe block passes pointers to live, correctly
@@ -47,10 +47,26 @@ fn cstring(path: &Path) -> io::Result<std::ffi::CString> {
         .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
-/// kill(2).
-pub(crate) fn kill(pid: i32, signal: i32) -> io::Result<()> {
-    // SAFETY: kill takes no pointers.
-    cvt(unsafe { libc::kill(pid, signal) }).map(drop)
+/// pidfd_open(2): a descriptor that names this one process, whatever later reuses its pid.
+pub(crate) fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes two integers and no pointers.
+    let rc = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    owned(rc as libc::c_int)
+}
+
+/// pidfd_send_signal(2) with no siginfo.
+pub(crate) fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
+    // SAFETY: the fd is borrowed for the call; a null siginfo is allowed; flags are 0.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    };
+    cvt(rc as libc::c_int).map(drop)
 }
 
 // ---- bpf(2) ---------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ use nix::sys::stat::Mode;
 use oci_spec::runtime::Spec;
 
 use crate::error::{Error, Result};
+use crate::fault;
 use crate::hooks::{self, HookKind};
+use crate::intent::{self, CgroupRecord, InitRecord, Intent};
 use crate::namespaces::{self, NamespacePlan};
 use crate::process::clone::{self, Spawned};
 use crate::process::init::{self, InitArgs};
@@ -147,14 +149,82 @@ impl Drop for Rollback {
             }
             None => {}
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = crate::recovery::remove_state_dir(&self.dir);
     }
+}
+
+/// A create under way: its state directory, lock, intent record and undo.
+struct Creating {
+    dir: PathBuf,
+    /// Held for the state transitions, let go while user code (hooks) runs.
+    lock: Option<Lock>,
+    intent: Intent,
+    rollback: Rollback,
+}
+
+impl Creating {
+    /// Takes the container's name: its state directory, made and locked. Nothing else exists
+    /// yet, so a crash here leaves an empty directory that `delete --force` removes as is.
+    fn take_name(root: &Path, intent: Intent) -> Result<Creating> {
+        make_root(root)?;
+        let dir = root.join(&intent.id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::AlreadyExists(intent.id))
+            }
+            Err(e) => return Err(Error::state(&dir, e)),
+        }
+        let rollback = Rollback {
+            dir: dir.clone(),
+            cgroup: None,
+            cgroup_shared: false,
+            child: None,
+            armed: true,
+        };
+        fault::point("create: state directory made");
+        let lock = Lock::take(&dir)?;
+        Ok(Creating {
+            dir,
+            lock: Some(lock),
+            intent,
+            rollback,
+        })
+    }
+
+    /// Records the init (pid and start time) before anything else happens to it.
+    fn record_init(&mut self, pid: i32) -> Result<()> {
+        self.intent.init = Some(InitRecord::of(pid)?);
+        intent::write(&self.dir, &self.intent)?;
+        fault::point("create: init recorded");
+        Ok(())
+    }
+
+    /// Runs user code (hooks) without the lock: a hook may call `runr state|kill` on us.
+    fn unlocked<T>(&mut self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.lock = None;
+        let out = f();
+        self.lock = Some(Lock::take(&self.dir)?);
+        out
+    }
+}
+
+/// What the cloned init holds once it reported ready.
+struct ReadyInit {
+    pid: i32,
+    start: u64,
+    channel: Channel,
+    own_pid_ns: bool,
 }
 
 impl Container {
     /// Creates the container `id` from the bundle at `bundle`: when this returns, the init is
     /// set up, waiting for [`Container::start`], and the container's status is `created`.
-    pub fn create(id: &str, bundle: &Path, opts: CreateOptions) -> Result<Container> {
+    ///
+    /// Crash-safe: each side effect is named in the intent record before it happens (see
+    /// [`crate::intent`]), and the init exits by itself if this process dies before the final
+    /// handover, so `delete --force` can always undo a create killed at any instant.
+    pub fn create(id: &str, bundle: &Path, mut opts: CreateOptions) -> Result<Container> {
         validate_id(id)?;
         let bundle = Bundle::load(bundle)?;
         trace::step(
@@ -162,29 +232,8 @@ impl Container {
             &[("bundle", bundle.dir.display().to_string())],
         );
         let root = absolute(&opts.root);
-        make_root(&root)?;
-        let dir = root.join(id);
-        match std::fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::AlreadyExists(id.into()))
-            }
-            Err(e) => return Err(Error::state(&dir, e)),
-        }
-        let mut rollback = Rollback {
-            dir: dir.clone(),
-            cgroup: None,
-            cgroup_shared: false,
-            child: None,
-            armed: true,
-        };
-        let lock = Lock::take(&dir)?;
         let spec = &bundle.spec;
         let linux = spec.linux().as_ref().expect("validated: linux is present");
-        let process = spec
-            .process()
-            .as_ref()
-            .expect("validated: process is present");
         let config = bundle.dir.join("config.json");
 
         // Namespace files are opened here, on the host, where their paths mean what they say.
@@ -195,186 +244,300 @@ impl Container {
                 e.to_string(),
             )
         })?;
-
-        // With a user namespace the init works as the container's root, who may not reach a
-        // bind source (a directory inside a mode-700 host directory): open them now, as root.
-        let mounts = spec.mounts().as_deref().unwrap_or_default();
-        let detached_sources = if ns.any_user {
-            crate::mounts::detach_bind_sources(mounts, &bundle.dir).map_err(|(i, e)| {
-                Error::config(&config, format!("mounts[{i}].source"), e.to_string())
-            })?
-        } else {
-            Vec::new()
-        };
-
+        // Where the cgroup will be: resolved, not made.
         let cgroup_path = linux
             .cgroups_path()
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned());
         let cgroup = cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?;
-        // A cgroup that already has processes is shared, as runc 1.1.5 shares it (with its
-        // warning; runc 1.2 and later refuse it).
-        let mut warnings = bundle.warnings.clone();
-        let found = cgroup.create()?;
-        rollback.cgroup_shared = found > 0;
+        let intent = Intent {
+            version: intent::VERSION,
+            id: id.to_string(),
+            oci_version: spec.version().clone(),
+            bundle: bundle.dir.clone(),
+            rootfs: bundle.rootfs.clone(),
+            created: state::now_rfc3339(),
+            boot_id: sys::boot_id().map_err(Error::sys("read boot id"))?,
+            cgroup: CgroupRecord::Cgroupfs {
+                manager: cgroup.clone(),
+            },
+            init: None,
+        };
+
+        // 1. The name: the state directory, made and locked.
+        let mut c = Creating::take_name(&root, intent)?;
+
+        // 2. The intent record, before the first side effect: what `delete --force` undoes.
+        intent::write(&c.dir, &c.intent)?;
+        fault::point("create: intent recorded");
+
+        // 3. The cgroup, in every hierarchy. One that already has processes is shared, as
+        //    runc 1.1.5 shares it (with its warning; runc 1.2 and later refuse it).
+        c.rollback.cgroup = Some(cgroup.clone());
+        let found = match cgroup.create() {
+            Ok(found) => found,
+            Err(e @ cgroups::Error::Frozen { .. }) => {
+                // Refused before anything was made: the frozen cgroup is someone else's.
+                c.rollback.cgroup = None;
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        c.rollback.cgroup_shared = found > 0;
+        fault::point("create: cgroup made");
         let shown = cgroup_path.clone().unwrap_or_default();
         trace::step("cgroup created", &[("cgroupsPath", shown)]);
-        rollback.cgroup = Some(cgroup.clone());
+        let mut warnings = bundle.warnings.clone();
         if found > 0 {
             warnings.push(format!(
                 "container's cgroup is not empty: {found} process(es) found"
             ));
         }
 
-        let fifo_path = dir.join(EXEC_FIFO);
-        sys::mkfifo(&fifo_path, 0o600).map_err(Error::sys("create exec fifo"))?;
-        let fifo = sys::open(
-            &fifo_path,
-            OFlag::O_RDONLY | OFlag::O_NONBLOCK,
-            Mode::empty(),
-        )
-        .map_err(Error::sys("open exec fifo"))?;
-        let (parent_end, init_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
-        let console_socket =
-            connect_console(opts.console, process.terminal().unwrap_or(false), &config)?;
-        let hook_state = hook_state(id, &bundle, spec);
-        let parent_hooks = !HookKind::Prestart.list(spec.hooks().as_ref()).is_empty()
-            || !HookKind::CreateRuntime
-                .list(spec.hooks().as_ref())
-                .is_empty();
-        // Joining the cgroup: born in the unified one (CLONE_INTO_CGROUP, also on a hybrid host)
-        // and moving itself into the v1 ones, both without the parent's slow cgroup.procs write.
-        // With a new user namespace the init cannot write the host's cgroup files: the parent
-        // places it.
-        let new_user_ns = ns.new_user;
-        let (clone_cgroup, cgroup_join) = if new_user_ns {
-            (cgroup.v2_dir_fd()?, Vec::new())
-        } else {
-            (cgroup.unified_dir_fd()?, cgroup.v1_self_join_files())
-        };
-        let parent_places_init = new_user_ns;
-        // The seccomp filter is compiled once, here; the init only loads the bytes.
-        let seccomp = match linux.seccomp() {
-            Some(sc) => Some(
-                crate::seccomp_cache::compile(&opts.root, sc)
-                    .map_err(|(field, reason)| Error::config(&config, field, reason))?,
-            ),
-            None => None,
-        };
+        // 4. The init: cloned, recorded, placed, told to go, waited for until ready.
+        let init = spawn_init(&mut c, &bundle, &mut opts, ns, &cgroup)?;
 
-        let NamespacePlan {
-            clone_flags,
-            unshare_in_init,
-            joins,
-            pid_join,
-            new_user,
-            any_user,
-            new_cgroup,
-            new_pid,
-            own_mount,
-            fork_for_pid,
-            ..
-        } = ns;
-        let (parent_raw, lock_raw) = (parent_end.raw_fd(), lock.raw_fd());
-        let cgroup_raw = clone_cgroup.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
-        let args = InitArgs {
-            id,
-            spec,
-            bundle: &bundle.dir,
-            rootfs: &bundle.rootfs,
-            channel: init_end,
-            exec_fifo: fifo,
-            console_socket,
-            joins,
-            unshare: unshare_in_init,
-            userns: any_user,
-            new_userns: new_user,
-            cgroupns: new_cgroup,
-            fork_for_pid,
-            cgroup_join,
-            no_pivot: opts.no_pivot,
-            mount_ns: own_mount,
-            detached_sources,
-            no_new_keyring: opts.no_new_keyring,
-            preserve_fds: opts.preserve_fds,
-            extra_env: opts.extra_env,
-            parent_hooks,
-            hook_state: hook_state.clone(),
-            seccomp: seccomp.as_ref(),
-        };
-        let spawned = {
-            let mut args = Some(args);
-            let spawned = clone::spawn_init(
-                clone_flags,
-                clone_cgroup.as_ref().map(|f| f.as_fd()),
-                pid_join.as_ref(),
-                || {
-                    // The parent's end of the channel, its lock and the host cgroup directory are
-                    // not the init's to hold (a host directory fd would be a way out through
-                    // `cwd: /proc/self/fd/N`, CVE-2024-21626).
-                    sys::close_in_child(parent_raw);
-                    sys::close_in_child(lock_raw);
-                    if let Some(fd) = cgroup_raw {
-                        sys::close_in_child(fd);
-                    }
-                    if let Some(args) = args.take() {
-                        init::run(args);
-                    }
-                },
-            );
-            // The init's copies of its fds live in the child; the parent's go now, so that EOF
-            // on the channel means the init is gone.
-            drop(args);
-            spawned.map_err(Error::sys("clone container init"))?
-        };
-        let mut pid = spawned.pid.as_raw();
-        trace::step("init cloned", &[("pid", pid.to_string())]);
-        rollback.child = Some(spawned);
-
-        if new_user {
-            user::write_id_maps(pid, linux).map_err(Error::sys("write user namespace maps"))?;
-        }
-        if parent_places_init && clone_cgroup.is_none() {
-            cgroup.add_task(pid)?;
-        }
-        parent_end
-            .send(&Message::Go { pid })
-            .map_err(Error::sys("signal container init"))?;
-        wait_ready(&parent_end, &mut rollback, &mut pid, spec, &hook_state)?;
-        trace::step("init ready", &[("pid", pid.to_string())]);
-
-        // Limits apply from here, once the init's set-up (not the container's work) is done.
+        // 5. Limits apply from here, once the init's set-up (not the container's work) is done.
         cgroup.apply(&resources_with_default_devices(linux))?;
-        let pid_start = sys::proc_stat(pid).map(|(_, s)| s).unwrap_or(0);
-        let st = Persisted {
-            id: id.to_string(),
-            oci_version: spec.version().clone(),
-            bundle: bundle.dir.clone(),
-            rootfs: bundle.rootfs.clone(),
-            created: state::now_rfc3339(),
-            pid,
-            pid_start,
-            annotations: spec.annotations().clone().unwrap_or_default(),
-            spec: spec.clone(),
-            cgroup,
-            own_pid_ns: new_pid,
-        };
-        state::save(&dir, &st)?;
-        trace::step("container created", &[("id", id.to_string())]);
+        fault::point("create: limits applied");
+
+        // 6. The full state, then the pid file the caller may be waiting for.
+        let st = persisted(&bundle, &c.intent, &init, cgroup);
+        state::save(&c.dir, &st)?;
+        fault::point("create: state saved");
+        trace::step("container created", &[("id", c.intent.id.clone())]);
         if let Some(p) = &opts.pid_file {
-            write_pid_file(&absolute(p), pid)?;
+            write_pid_file(&absolute(p), init.pid)?;
+            fault::point("create: pid file written");
         }
-        rollback.armed = false;
-        let child = rollback.child.take();
-        drop(lock);
+
+        // 7. Handover: from now on the init waits for `start`, whatever becomes of us.
+        init.channel
+            .send(&Message::Handover)
+            .map_err(Error::sys("hand over to the container's init"))?;
+        c.rollback.armed = false;
         Ok(Container {
-            dir,
+            dir: c.dir.clone(),
             st,
-            child,
+            child: c.rollback.child.take(),
             warnings,
         })
     }
+}
 
+/// The full state of a created container.
+fn persisted(
+    bundle: &Bundle,
+    intent: &Intent,
+    init: &ReadyInit,
+    cgroup: cgroups::Manager,
+) -> Persisted {
+    let spec = &bundle.spec;
+    Persisted {
+        version: state::VERSION,
+        id: intent.id.clone(),
+        oci_version: spec.version().clone(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: intent.created.clone(),
+        pid: init.pid,
+        pid_start: init.start,
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        spec: spec.clone(),
+        cgroup,
+        own_pid_ns: init.own_pid_ns,
+    }
+}
+
+/// Step 4 of create: the exec fifo and the channel, the clone, then the init's set-up until it
+/// reports ready (running the parent's hooks when it asks).
+fn spawn_init(
+    c: &mut Creating,
+    bundle: &Bundle,
+    opts: &mut CreateOptions,
+    ns: NamespacePlan,
+    cgroup: &cgroups::Manager,
+) -> Result<ReadyInit> {
+    let spec = &bundle.spec;
+    let linux = spec.linux().as_ref().expect("validated: linux is present");
+    let process = spec
+        .process()
+        .as_ref()
+        .expect("validated: process is present");
+    let config = bundle.dir.join("config.json");
+    let fifo = make_exec_fifo(&c.dir)?;
+    let (parent_end, init_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
+    let terminal = process.terminal().unwrap_or(false);
+    let console_socket = connect_console(std::mem::take(&mut opts.console), terminal, &config)?;
+    let hook_state = hook_state(&c.intent.id, bundle, spec);
+    let hooks = spec.hooks().as_ref();
+    let parent_hooks = !HookKind::Prestart.list(hooks).is_empty()
+        || !HookKind::CreateRuntime.list(hooks).is_empty();
+    // Joining the cgroup: born in the unified one (CLONE_INTO_CGROUP, also on a hybrid host)
+    // and moving itself into the v1 ones, both without the parent's slow cgroup.procs write.
+    // With a new user namespace the init cannot write the host's cgroup files: the parent
+    // places it.
+    let parent_places_init = ns.new_user;
+    let (clone_cgroup, cgroup_join) = if parent_places_init {
+        (cgroup.v2_dir_fd()?, Vec::new())
+    } else {
+        (cgroup.unified_dir_fd()?, cgroup.v1_self_join_files())
+    };
+    // The seccomp filter is compiled once, here; the init only loads the bytes.
+    let seccomp = compile_seccomp(&opts.root, linux, &config)?;
+    // With a user namespace the init works as the container's root, who may not reach a bind
+    // source (a directory inside a mode-700 host directory): open them now, as root.
+    let mounts = spec.mounts().as_deref().unwrap_or_default();
+    let detached_sources = if ns.any_user {
+        crate::mounts::detach_bind_sources(mounts, &bundle.dir).map_err(|(i, e)| {
+            Error::config(&config, format!("mounts[{i}].source"), e.to_string())
+        })?
+    } else {
+        Vec::new()
+    };
+    let NamespacePlan {
+        clone_flags,
+        unshare_in_init,
+        joins,
+        pid_join,
+        new_user,
+        any_user,
+        new_cgroup,
+        new_pid,
+        own_mount,
+        fork_for_pid,
+        ..
+    } = ns;
+    let args = InitArgs {
+        id: &c.intent.id,
+        spec,
+        bundle: &bundle.dir,
+        rootfs: &bundle.rootfs,
+        channel: init_end,
+        exec_fifo: fifo,
+        console_socket,
+        joins,
+        unshare: unshare_in_init,
+        userns: any_user,
+        new_userns: new_user,
+        cgroupns: new_cgroup,
+        fork_for_pid,
+        cgroup_join,
+        no_pivot: opts.no_pivot,
+        mount_ns: own_mount,
+        detached_sources,
+        no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        extra_env: std::mem::take(&mut opts.extra_env),
+        parent_hooks,
+        hook_state: hook_state.clone(),
+        seccomp: seccomp.as_ref(),
+    };
+    let lock_raw = c.lock.as_ref().map(Lock::raw_fd);
+    let fork = (clone_flags, clone_cgroup.as_ref(), pid_join.as_ref());
+    let spawned = clone_init(args, fork, parent_end.raw_fd(), lock_raw)?;
+    let mut pid = spawned.pid.as_raw();
+    c.rollback.child = Some(spawned);
+    fault::point("create: init cloned");
+    trace::step("init cloned", &[("pid", pid.to_string())]);
+    c.record_init(pid)?;
+    let place = parent_places_init && clone_cgroup.is_none();
+    let (maps, cgroup) = (new_user.then_some(linux), place.then_some(cgroup));
+    let_init_go(&parent_end, pid, maps, cgroup)?;
+    wait_ready(&parent_end, c, &mut pid, spec, &hook_state)?;
+    fault::point("create: init ready");
+    trace::step("init ready", &[("pid", pid.to_string())]);
+    Ok(ReadyInit {
+        pid,
+        start: c.intent.init.map(|i| i.start).unwrap_or_default(),
+        channel: parent_end,
+        own_pid_ns: new_pid,
+    })
+}
+
+/// What only the parent can do for the init (a new user namespace's id maps, the cgroup it
+/// could not join by itself), then `Go`.
+fn let_init_go(
+    ch: &Channel,
+    pid: i32,
+    id_maps: Option<&oci_spec::runtime::Linux>,
+    place_in: Option<&cgroups::Manager>,
+) -> Result<()> {
+    if let Some(linux) = id_maps {
+        user::write_id_maps(pid, linux).map_err(Error::sys("write user namespace maps"))?;
+    }
+    if let Some(cgroup) = place_in {
+        cgroup.add_task(pid)?;
+    }
+    ch.send(&Message::Go { pid })
+        .map_err(Error::sys("signal container init"))?;
+    fault::point("create: init told to go");
+    Ok(())
+}
+
+fn compile_seccomp(
+    root: &Path,
+    linux: &oci_spec::runtime::Linux,
+    config: &Path,
+) -> Result<Option<crate::seccomp::Compiled>> {
+    let Some(sc) = linux.seccomp() else {
+        return Ok(None);
+    };
+    crate::seccomp_cache::compile(root, sc)
+        .map(Some)
+        .map_err(|(field, reason)| Error::config(config, field, reason))
+}
+
+/// The exec fifo `start` writes into, and the init's (non-blocking) read end of it.
+fn make_exec_fifo(dir: &Path) -> Result<OwnedFd> {
+    let fifo_path = dir.join(EXEC_FIFO);
+    sys::mkfifo(&fifo_path, 0o600).map_err(Error::sys("create exec fifo"))?;
+    fault::point("create: exec fifo made");
+    sys::open(
+        &fifo_path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK,
+        Mode::empty(),
+    )
+    .map_err(Error::sys("open exec fifo"))
+}
+
+type ForkPlan<'a> = (
+    nix::sched::CloneFlags,
+    Option<&'a OwnedFd>,
+    Option<&'a namespaces::Join>,
+);
+
+/// The one clone of the init; the child runs [`init::run`] and never returns here.
+fn clone_init(
+    args: InitArgs<'_>,
+    (flags, cgroup, pid_join): ForkPlan<'_>,
+    parent_raw: std::os::fd::RawFd,
+    lock_raw: Option<std::os::fd::RawFd>,
+) -> Result<Spawned> {
+    let cgroup_raw = cgroup.map(std::os::fd::AsRawFd::as_raw_fd);
+    let mut args = Some(args);
+    let spawned = clone::spawn_init(flags, cgroup.map(|f| f.as_fd()), pid_join, || {
+        // The parent's end of the channel, its lock and the host cgroup directory are not the
+        // init's to hold (a host directory fd would be a way out through
+        // `cwd: /proc/self/fd/N`, CVE-2024-21626).
+        sys::close_in_child(parent_raw);
+        if let Some(fd) = lock_raw {
+            sys::close_in_child(fd);
+        }
+        if let Some(fd) = cgroup_raw {
+            sys::close_in_child(fd);
+        }
+        if let Some(args) = args.take() {
+            init::run(args);
+        }
+    });
+    // The init's copies of its fds live in the child; the parent's go now, so that EOF on the
+    // channel means the init is gone.
+    drop(args);
+    spawned.map_err(Error::sys("clone container init"))
+}
+
+impl Container {
     /// Loads the container `id` from the state root.
     pub fn load(root: &Path, id: &str) -> Result<Container> {
         validate_id(id)?;
@@ -441,7 +604,7 @@ impl Container {
     /// Lets the init exec the container's process, then runs the poststart hooks. Their
     /// failures are returned as warnings: the spec says the container keeps running.
     pub fn start(&mut self) -> Result<Vec<Error>> {
-        let _lock = Lock::take(&self.dir)?;
+        let lock = Lock::take(&self.dir)?;
         match self.status() {
             Status::Created => {}
             Status::Stopped => {
@@ -462,15 +625,36 @@ impl Container {
             }
             other => other.map_err(Error::sys("open exec fifo"))?,
         };
+        // The init's name before it execs: after the fifo closes, an unchanged name means it
+        // died before running the container's process (a startContainer hook or exec failed).
+        let comm = sys::proc_comm(self.st.pid);
+        let pidfd = sys::pidfd_open(self.st.pid).ok();
+        fault::point("start: fifo opened");
         sys::write_all(fifo.as_fd(), b"0", Some(&fifo_path))
             .map_err(Error::sys("start container"))?;
         trace::step("init told to start", &[("pid", self.st.pid.to_string())]);
+        fault::point("start: init released");
         std::fs::remove_file(&fifo_path).map_err(|e| Error::state(&fifo_path, e))?;
+        fault::point("start: fifo removed");
+        // The transition is made; the rest is user code (startContainer hooks in the init,
+        // poststart hooks here), which may call `runr state|kill` on this container.
+        drop(lock);
         // The init holds the fifo's read end until it execs (close-on-exec): when the write end
         // reports the reader gone, the container's process runs (or the init died), and the
         // poststart hooks may run, as the spec orders.
         let _ = sys::poll_writer_hangup(fifo.as_fd(), 60_000);
         drop(fifo);
+        if comm.is_some() && sys::proc_comm(self.st.pid) == comm {
+            let died = pidfd
+                .as_ref()
+                .is_some_and(|fd| sys::pidfd_wait_exit(fd.as_fd(), 1_000).unwrap_or(false));
+            if died {
+                return Err(self.wrong_status(
+                    "the container's init exited before it ran process.args (a startContainer \
+                     hook or the exec failed: see the container's stderr); poststart hooks not run",
+                ));
+            }
+        }
         let mut st = self.hook_state();
         st["status"] = "running".into();
         Ok(run_hooks_as_warnings(
@@ -532,9 +716,11 @@ impl Container {
                 )))
             }
         }
+        fault::point("delete: container killed");
         let mut warnings = self.remove_cgroup()?;
+        fault::point("delete: cgroup removed");
+        crate::recovery::remove_state_dir(&self.dir).map_err(|e| Error::state(&self.dir, e))?;
         drop(lock);
-        std::fs::remove_dir_all(&self.dir).map_err(|e| Error::state(&self.dir, e))?;
         let mut st = self.hook_state();
         st["status"] = "stopped".into();
         warnings.extend(run_hooks_as_warnings(
@@ -573,10 +759,9 @@ impl Container {
         if !self.st.own_pid_ns {
             let _ = self.st.cgroup.kill_all(libc::SIGKILL);
         }
-        // A frozen process cannot die: thaw so the SIGKILL is delivered.
-        if self.st.cgroup.is_frozen().unwrap_or(false) {
-            let _ = self.st.cgroup.thaw();
-        }
+        // A frozen process cannot die: thaw so the SIGKILL is delivered (unconditionally: a
+        // pause killed half-way may have left the cgroup FREEZING, which is_frozen does not say).
+        let _ = self.st.cgroup.thaw();
         if let Some(fd) = &pidfd {
             if let Some(child) = &self.child {
                 sys::waitpid(child.pid.as_raw()).map_err(Error::sys("wait for container init"))?;
@@ -638,35 +823,6 @@ fn resources_with_default_devices(
     res
 }
 
-/// Every container under `root`, in runc's `list` shape (owner = the state directory's owner).
-/// Directories that are not containers (or are half-written) are skipped.
-pub fn list(root: &Path) -> Result<Vec<ContainerState>> {
-    let root = absolute(root);
-    let entries = match std::fs::read_dir(&root) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::state(&root, e)),
-    };
-    let mut out = Vec::new();
-    // Owner names by uid: /etc/passwd is read once per owner, not once per container.
-    let mut names = std::collections::HashMap::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(c) = Container::load(&root, &name) else {
-            continue;
-        };
-        let mut st = c.state();
-        let uid = state::owner_uid(&c.dir);
-        st.owner = names
-            .entry(uid)
-            .or_insert_with(|| state::user_name(uid))
-            .clone();
-        out.push(st);
-    }
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(out)
-}
-
 fn make_root(root: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
@@ -719,7 +875,7 @@ fn hook_state(id: &str, bundle: &Bundle, spec: &Spec) -> serde_json::Value {
 /// The parent's side of the protocol until the init reports ready (see `process::sync`).
 fn wait_ready(
     ch: &Channel,
-    rollback: &mut Rollback,
+    c: &mut Creating,
     pid: &mut i32,
     spec: &Spec,
     base: &serde_json::Value,
@@ -727,29 +883,18 @@ fn wait_ready(
     loop {
         let pid_now = *pid;
         let msg = ch.recv().map_err(Error::sys("read from container init"))?;
+        let mut st = base.clone();
+        st["pid"] = pid_now.into();
         match msg {
             Some(Message::SeccompListener { fd }) => {
-                let mut st = base.clone();
-                st["pid"] = pid_now.into();
-                let Some(child) = rollback.child.as_ref() else {
+                let Some(child) = c.rollback.child.as_ref() else {
                     return Err(protocol_error("seccomp listener before the init exists"));
                 };
                 take_seccomp_listener(ch, child.pidfd.as_fd(), fd, spec, &st, pid_now)?;
             }
             Some(Message::HooksNeeded) => {
-                let mut st = base.clone();
-                st["pid"] = pid_now.into();
-                let state = serde_json::to_vec(&st).unwrap_or_default();
-                for kind in [HookKind::Prestart, HookKind::CreateRuntime] {
-                    hooks::run_all(kind.list(spec.hooks().as_ref()), &state).map_err(
-                        |(index, path, f)| Error::Hook {
-                            kind: kind.name(),
-                            index,
-                            path,
-                            reason: f.to_string(),
-                        },
-                    )?;
-                }
+                c.unlocked(|| run_parent_hooks(spec, &st))?;
+                fault::point("create: prestart/createRuntime hooks run");
                 ch.send(&Message::HooksDone)
                     .map_err(Error::sys("signal container init"))?;
             }
@@ -757,16 +902,17 @@ fn wait_ready(
             Some(Message::InitPid { pid: new }) => {
                 // The init forked into its pid namespace: reap the one that forked, and follow
                 // its child (ours through the subreaper, or killable through its pidfd).
-                if let Some(old) = rollback.child.take() {
+                if let Some(old) = c.rollback.child.take() {
                     let _ = sys::waitpid(old.pid.as_raw());
                 }
                 let pidfd =
                     sys::pidfd_open(new).map_err(Error::sys("open the container's init"))?;
-                rollback.child = Some(Spawned {
+                c.rollback.child = Some(Spawned {
                     pid: nix::unistd::Pid::from_raw(new),
                     pidfd,
                 });
                 *pid = new;
+                c.record_init(new)?;
             }
             Some(Message::HookFailed { index, failure }) => {
                 return Err(create_container_hook_error(spec, index as usize, &failure))
@@ -784,7 +930,7 @@ fn wait_ready(
                     error: sys::SysError::new(sys::SysOp::Read, None, Errno::EPROTO),
                 })
             }
-            None => return Err(init_died(rollback)),
+            None => return Err(init_died(&mut c.rollback)),
         }
     }
 }
@@ -803,7 +949,23 @@ fn create_container_hook_error(spec: &Spec, index: usize, failure: &hooks::HookF
     }
 }
 
-/// The init closed the channel without a message: reap it and say how it ended.
+/// prestart and createRuntime hooks, in the runtime's namespaces, with the state on stdin.
+fn run_parent_hooks(spec: &Spec, st: &serde_json::Value) -> Result<()> {
+    let state = serde_json::to_vec(st).unwrap_or_default();
+    for kind in [HookKind::Prestart, HookKind::CreateRuntime] {
+        hooks::run_all(kind.list(spec.hooks().as_ref()), &state).map_err(|(index, path, f)| {
+            Error::Hook {
+                kind: kind.name(),
+                index,
+                path,
+                reason: f.to_string(),
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// The init closed the channel without a word: reap it and say how it ended.
 fn init_died(rollback: &mut Rollback) -> Error {
     let status = match rollback.child.take() {
         Some(c) => sys::waitpid(c.pid.as_raw()).map(ExitStatus::from_raw),

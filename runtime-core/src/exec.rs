@@ -14,6 +14,7 @@ use oci_spec::runtime::Process;
 
 use crate::container::{connect_console, Console, Container, ExitStatus};
 use crate::error::{Error, Result};
+use crate::fault;
 use crate::namespaces::{self, Join};
 use crate::process::clone::{self, Spawned};
 use crate::process::sync::{self, Message};
@@ -80,6 +81,9 @@ impl Container {
         }
         // Labels the kernel cannot apply are refused before anything is created.
         crate::lsm::check_process(process).map_err(|(field, reason)| bad(&field, &reason))?;
+        // The status check and the init's pidfd under the lock: no delete tears the container
+        // down between them. The rest (the new process's set-up) needs no lock.
+        let lock = state::Lock::take(&self.dir)?;
         match self.status() {
             Status::Stopped => {
                 return Err(Error::WrongStatus {
@@ -103,6 +107,7 @@ impl Container {
         if !state::init_alive(&self.st) {
             return Err(Error::NotRunning(id));
         }
+        drop(lock);
         let spec = &self.st.spec;
         let linux = spec.linux().as_ref();
         let mut flags = CloneFlags::empty();
@@ -201,6 +206,9 @@ impl Container {
         };
         let pid = child.pid.as_raw();
         trace::step("exec process cloned", &[("pid", pid.to_string())]);
+        // A crash from here on leaves a process that waits for Go: it sees the channel close
+        // and exits, wherever it was placed (never half set up inside the container).
+        fault::point("exec: process cloned");
         if v2_cgroup.is_none() {
             match &sub_dirs {
                 None => self.st.cgroup.add_task(pid)?,
@@ -212,9 +220,11 @@ impl Container {
                 }
             }
         }
+        fault::point("exec: process placed");
         parent_end
             .send(&Message::Go { pid })
             .map_err(Error::sys("signal exec'd process"))?;
+        fault::point("exec: process told to go");
         let mut ready = false;
         loop {
             match parent_end
@@ -257,6 +267,7 @@ impl Container {
                 }
             }
         }
+        fault::point("exec: process running");
         if let Some(p) = &opts.pid_file {
             crate::container::write_pid_file(&crate::spec::absolute(p), pid)?;
         }

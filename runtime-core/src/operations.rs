@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::container::Container;
 use crate::error::{Error, Result};
+use crate::fault;
 use crate::state::{self, Lock, Status};
 
 impl Container {
@@ -20,9 +21,15 @@ impl Container {
     pub fn pause(&self) -> Result<()> {
         let _lock = Lock::take(&self.dir)?;
         match self.status() {
-            Status::Running | Status::Created => Ok(self.st.cgroup.freeze()?),
-            _ => Err(Error::NotRunning(self.st.id.clone())),
+            Status::Running | Status::Created => {}
+            _ => return Err(Error::NotRunning(self.st.id.clone())),
         }
+        // The freezer is the record: a pause killed half-way leaves a cgroup that is (or becomes)
+        // frozen, which status reports as paused; resume and delete --force thaw it.
+        fault::point("pause: freezing");
+        self.st.cgroup.freeze()?;
+        fault::point("pause: frozen");
+        Ok(())
     }
 
     /// Thaws a paused container (runc `resume`).
@@ -60,6 +67,9 @@ impl Container {
             let _ = self.st.cgroup.update(&update_fields(&old, &old));
             return Err(e.into());
         }
+        // Killed here, the cgroup has the new limits and the stored spec the old ones: a later
+        // update or delete works all the same.
+        fault::point("update: limits written");
         let merged = merge(&old, &wanted);
         let mut linux = self.st.spec.linux().clone().unwrap_or_default();
         linux.set_resources(Some(merged));

@@ -10,15 +10,25 @@
 //! hash of the key, so a collision costs a recompile, never a wrong filter. `@` cannot appear in
 //! a container id, so the directory never looks like a container. Everything here is best
 //! effort: any failure to read or write the cache falls back to compiling.
+//!
+//! The cache cannot be poisoned: a filter is loaded only through a directory and a file that
+//! `fstat` on the opened fds shows to be owned by the runtime's uid and writable by no one else
+//! (the file opened with `O_NOFOLLOW` under the directory's fd, so neither can be swapped
+//! between the check and the read). A cache directory that fails the check is not used at all.
 
 use std::hash::{Hash, Hasher};
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use oci_spec::runtime::LinuxSeccomp;
 
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
 use crate::seccomp::{self, Compiled};
+use crate::sys;
 
 const DIR: &str = "@seccomp-cache";
 const MAGIC: &[u8; 8] = b"runrbpf1";
@@ -32,7 +42,21 @@ pub fn compile(root: &Path, spec: &LinuxSeccomp) -> Result<Compiled, (String, St
     };
     let dir = root.join(DIR);
     let file = entry(&dir, &key);
-    if let Some(c) = std::fs::read(&file).ok().and_then(|b| decode(&b, &key)) {
+    let dir_fd = open_trusted_dir(&dir);
+    if dir_fd
+        .as_ref()
+        .is_err_and(|kind| *kind == Untrusted::Foreign)
+    {
+        // Someone else's directory: neither read nor written.
+        return seccomp::compile(spec);
+    }
+    let name = file.file_name().map(Path::new).unwrap_or(Path::new(""));
+    let cached = dir_fd
+        .as_ref()
+        .ok()
+        .and_then(|d| read_trusted(d.as_fd(), name))
+        .and_then(|b| decode(&b, &key));
+    if let Some(c) = cached {
         return Ok(c);
     }
     let c = seccomp::compile(spec)?;
@@ -45,6 +69,49 @@ fn entry(dir: &Path, key: &[u8]) -> std::path::PathBuf {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut h);
     dir.join(format!("{:016x}", h.finish()))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Untrusted {
+    Missing,
+    Foreign,
+}
+
+/// Owned by us and writable by nobody else: what the runtime itself made.
+fn trusted(st: &nix::sys::stat::FileStat) -> bool {
+    st.st_uid == sys::euid() && st.st_mode & 0o022 == 0
+}
+
+/// The cache directory, if it is the runtime's own.
+fn open_trusted_dir(dir: &Path) -> Result<OwnedFd, Untrusted> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW;
+    let fd = match sys::open(dir, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(e) if e.errno == nix::errno::Errno::ENOENT => return Err(Untrusted::Missing),
+        Err(_) => return Err(Untrusted::Foreign),
+    };
+    match sys::fstat(fd.as_fd(), dir) {
+        Ok(st) if trusted(&st) => Ok(fd),
+        _ => Err(Untrusted::Foreign),
+    }
+}
+
+/// The entry `name` under `dir`, if it is a regular file of the runtime's own.
+fn read_trusted(dir: BorrowedFd<'_>, name: &Path) -> Option<Vec<u8>> {
+    let fd = sys::openat(
+        dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_NOFOLLOW,
+        Mode::empty(),
+    )
+    .ok()?;
+    let st = sys::fstat(fd.as_fd(), name).ok()?;
+    if !trusted(&st) || st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return None;
+    }
+    let mut data = Vec::new();
+    std::fs::File::from(fd).read_to_end(&mut data).ok()?;
+    Some(data)
 }
 
 fn key(spec: &LinuxSeccomp) -> Option<Vec<u8>> {
@@ -201,6 +268,58 @@ mod tests {
                 "{what}: the entry is replaced"
             );
         }
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_cache_others_can_write_is_never_loaded() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = std::env::temp_dir().join(format!("runr-seccomp-poison-{}", std::process::id()));
+        let spec: LinuxSeccomp = serde_json::from_str(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_ERRNO"}]}"#,
+        )
+        .unwrap();
+        let good = compile(&root, &spec).unwrap();
+        let dir = root.join(DIR);
+        let entry = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
+        // A forged entry under the right key: a program that allows everything.
+        let key = key(&spec).unwrap();
+        let forged = Compiled {
+            program: vec![0x06, 0, 0, 0, 0, 0, 0xff, 0x7f],
+            flags: 0,
+            notify: false,
+        };
+        std::fs::write(&entry, encode(&key, &forged)).unwrap();
+        assert_eq!(
+            compile(&root, &spec).unwrap().program,
+            forged.program,
+            "own file: used"
+        );
+
+        // Writable by the group: ignored and recompiled.
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o620)).unwrap();
+        assert_eq!(compile(&root, &spec).unwrap().program, good.program);
+        // A file of another owner: ignored.
+        std::fs::write(&entry, encode(&key, &forged)).unwrap();
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o600)).unwrap();
+        nix::unistd::chown(&entry, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        assert_eq!(compile(&root, &spec).unwrap().program, good.program);
+        // A symlink to a forged file: not followed.
+        std::fs::remove_file(&entry).unwrap();
+        let elsewhere = root.join("forged");
+        std::fs::write(&elsewhere, encode(&key, &forged)).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &entry).unwrap();
+        assert_eq!(compile(&root, &spec).unwrap().program, good.program);
+        // A directory others can write: not used at all.
+        std::fs::remove_file(&entry).unwrap();
+        std::fs::write(&entry, encode(&key, &forged)).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert_eq!(compile(&root, &spec).unwrap().program, good.program);
         let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -18,6 +18,8 @@ use crate::error::{Error, Result};
 use crate::sys;
 
 pub const STATE_FILE: &str = "state.json";
+/// state.json's schema: 0 is the one before versions (read as is), a newer one is refused.
+pub const VERSION: u32 = 1;
 pub const EXEC_FIFO: &str = "exec.fifo";
 
 /// The container's status, as the runtime-spec defines it (plus runc's `paused`).
@@ -52,6 +54,9 @@ impl std::fmt::Display for Status {
 /// What runr records about a container.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Persisted {
+    /// The schema ([`VERSION`]); absent (0) in the files of runr before it.
+    #[serde(default)]
+    pub version: u32,
     pub id: String,
     pub oci_version: String,
     pub bundle: PathBuf,
@@ -120,7 +125,18 @@ pub fn save(dir: &Path, st: &Persisted) -> Result<()> {
 pub fn load(dir: &Path) -> Result<Persisted> {
     let path = dir.join(STATE_FILE);
     let data = std::fs::read(&path).map_err(|e| Error::state(&path, e))?;
-    crate::spec::parse_json(&data).map_err(|e| Error::state(&path, e))
+    let st: Persisted = crate::spec::parse_json(&data).map_err(|e| Error::state(&path, e))?;
+    if st.version > VERSION {
+        return Err(Error::state(
+            &path,
+            format!(
+                "schema version {} is newer than this runr's ({VERSION}): use the runr that \
+                 created the container",
+                st.version
+            ),
+        ));
+    }
+    Ok(st)
 }
 
 /// Is the init recorded in `st` still alive (not a zombie, and not a recycled pid)?
@@ -210,6 +226,7 @@ mod tests {
 
     fn persisted(pid: i32, pid_start: u64) -> Persisted {
         Persisted {
+            version: VERSION,
             id: "x".into(),
             oci_version: "1.0.2".into(),
             bundle: "/b".into(),

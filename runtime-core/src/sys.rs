@@ -230,6 +230,11 @@ pub fn fstat(fd: BorrowedFd<'_>, display: &Path) -> SysResult<nix::sys::stat::Fi
     nix::sys::stat::fstat(fd).ctx(SysOp::Stat, Some(display))
 }
 
+/// The effective uid (never fails).
+pub fn euid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
 pub fn fchownat_empty(fd: BorrowedFd<'_>, uid: u32, gid: u32, display: &Path) -> SysResult<()> {
     nix::unistd::fchown(fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
         .ctx(SysOp::Chown, Some(display))
@@ -428,6 +433,15 @@ pub fn set_child_subreaper() -> SysResult<()> {
 
 pub fn set_pdeathsig(sig: nix::sys::signal::Signal) -> SysResult<()> {
     nix::sys::prctl::set_pdeathsig(sig).ctx(SysOp::Prctl, None)
+}
+
+/// This boot's random id (`/proc/sys/kernel/random/boot_id`): a pid and start time recorded
+/// under another boot name no process of this one.
+pub fn boot_id() -> SysResult<String> {
+    let path = Path::new("/proc/sys/kernel/random/boot_id");
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| SysError::new(SysOp::Read, Some(path), io_errno(&e)))
 }
 
 pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> SysResult<()> {
@@ -789,6 +803,13 @@ pub fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> SysResult<(usize, O
 /// Receives one fd sent with SCM_RIGHTS (and up to `buf.len()` payload bytes).
 pub fn recv_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> SysResult<Option<OwnedFd>> {
     recv_with_fd(sock, buf).map(|(_, fd)| fd)
+}
+
+/// The command name in `/proc/<pid>/stat` (still there for a zombie): it changes only at exec.
+pub fn proc_comm(pid: i32) -> Option<String> {
+    let raw = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (start, end) = (raw.find('(')?, raw.rfind(')')?);
+    Some(raw.get(start + 1..end)?.to_string())
 }
 
 /// Reads `/proc/<pid>/stat`: (state char, start time in clock ticks since boot).

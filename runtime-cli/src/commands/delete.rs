@@ -1,7 +1,8 @@
 //! `runr delete [--force] ID`. With --force a missing container is not an error (engines call it
-//! for cleanup after the fact), and a half-written state directory is removed.
+//! for cleanup after the fact), and what a killed create or a damaged state left is removed by
+//! the container's intent record (runtime_core::recovery).
 
-use runtime_core::{Container, Error};
+use runtime_core::Error;
 
 use crate::cli::{switch, Command, Parsed};
 use crate::Global;
@@ -24,23 +25,11 @@ poststop hooks. A running container needs --force, which kills it first.",
 pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let id = p.id("delete")?;
     let force = p.is_set("force");
-    let c = match Container::load(&g.root, id) {
-        Ok(c) => c,
-        Err(Error::NotFound(_)) if force => {
-            // A create that died before writing its state leaves only the directory.
-            if runtime_core::validate_id(id).is_ok() {
-                let _ = std::fs::remove_dir_all(g.root.join(id));
-            }
-            return Ok(0);
-        }
-        Err(e @ Error::State { .. }) if force => {
-            g.log.warn(&format!("removing unreadable state: {e}"));
-            std::fs::remove_dir_all(g.root.join(id))?;
-            return Ok(0);
-        }
+    let warnings = match runtime_core::recovery::delete(&g.root, id, force) {
+        Ok(w) => w,
+        Err(Error::NotFound(_)) if force => return Ok(0),
         Err(e) => return Err(e.into()),
     };
-    let warnings = c.delete(force)?;
     super::warn_all(g, warnings);
     Ok(0)
 }

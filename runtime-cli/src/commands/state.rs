@@ -1,8 +1,9 @@
-//! `runr state ID`: the OCI state as runc prints it (2-space indented JSON, no final newline).
+//! `runr state ID`: the OCI state as runc prints it (2-space indented JSON, no final newline);
+//! a container whose create has not finished is `creating`.
 
 use std::io::Write;
 
-use runtime_core::Container;
+use runtime_core::Found;
 
 use crate::cli::{Command, Parsed};
 use crate::Global;
@@ -20,8 +21,11 @@ paused or stopped), bundle, rootfs, created, annotations, owner.",
 };
 
 pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
-    let c = Container::load(&g.root, p.id("state")?)?;
-    let text = serde_json::to_string_pretty(&c.state())?;
+    let state = match runtime_core::recovery::find(&g.root, p.id("state")?)? {
+        Found::Complete(c) => c.state(),
+        Found::Incomplete(r) => r.state()?,
+    };
+    let text = serde_json::to_string_pretty(&state)?;
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(0)
 }

@@ -78,12 +78,15 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
             sys::exit_now(1);
         }
     };
-    // From here on `create` has returned: failures can only be told on the container's stderr.
-    // The fifo stays open until exec (close-on-exec): `start` sees it close once the process
-    // runs, and only then runs the poststart hooks.
+    // The container is ours only once `create` has recorded it and returned: if the runtime
+    // dies before its Handover (the channel closes instead), nobody knows of this init and it
+    // must not wait for a `start` that cannot come.
     let InitArgs {
         channel, exec_fifo, ..
     } = args;
+    if !matches!(channel.recv(), Ok(Some(Message::Handover))) {
+        sys::exit_now(1);
+    }
     drop(channel);
     let Exec {
         mut ready,

@@ -15,9 +15,12 @@
 //!   hand the listener to listenerPath
 //!          ◀──────────────────────────────── Ready | Failed{step, op, errno, path}
 //!                                                  | HookFailed{index, exit, output tail}
-//!   apply cgroup limits, pid file, state.json     waits on the exec fifo until `start`
+//!   apply cgroup limits, state.json, pid file
+//!   Handover ────────────────────────────────────▶ waits on the exec fifo until `start`
 //! ```
 //! EOF instead of a message means the init died; the parent then reaps it and reports how.
+//! EOF on the init's side before `Handover` means the runtime died before `create` returned:
+//! the init exits by itself, so a killed `create` never leaves an init parked on its fifo.
 //! No JSON or free text crosses: a failure is an [`InitStep`] and a [`SysError`], encoded field by
 //! field, so the parent rebuilds the same typed value. A message this binary could not have sent
 //! (unknown kind, step or operation code, bad length) is refused with `EPROTO`.
@@ -60,6 +63,8 @@ pub enum Message {
     InitPid { pid: i32 },
     /// Init → parent: createContainer hook `index` failed (how, and the tail of its output).
     HookFailed { index: u32, failure: HookFailure },
+    /// Parent → init: the container is recorded and `create` returns; wait for `start`.
+    Handover,
 }
 
 impl Message {
@@ -78,6 +83,7 @@ impl Message {
                 b[4..8].copy_from_slice(&fd.to_ne_bytes());
             }
             Message::SeccompDone => b[0] = 9,
+            Message::Handover => b[0] = 10,
             Message::InitPid { pid } => {
                 b[0] = 7;
                 b[4..8].copy_from_slice(&pid.to_ne_bytes());
@@ -127,6 +133,7 @@ impl Message {
                 index: i32_at(4) as u32,
                 failure: decode_hook_failure(b)?,
             },
+            10 => Message::Handover,
             5 => {
                 // Anything this binary never encodes is refused, not guessed at.
                 let step = InitStep::decode(u16_at(2), i32_at(4) as u32)?;
@@ -336,7 +343,7 @@ mod tests {
         let unused_step = InitStep::all(0).iter().map(|s| s.encode().0).max().unwrap() + 1;
         let unused_op = u16::try_from(SysOp::ALL.len()).unwrap();
         let mut bad = Vec::new();
-        for kind in [0u8, 10, 255] {
+        for kind in [0u8, 11, 255] {
             let mut b = valid;
             b[0] = kind;
             bad.push((format!("message kind {kind}"), b.to_vec()));

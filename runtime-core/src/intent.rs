@@ -1,0 +1,211 @@
+//! The intent record: `<root>/<id>/intent.json`, what a container is made of, written before
+//! `create` makes any of it and kept for the container's whole life.
+//!
+//! `create` writes it right after taking the state directory and before its first side effect
+//! (the cgroup), naming every cgroup directory it is about to make; it is rewritten as soon as
+//! the init's pid and start time are known. A runtime killed at any instant therefore leaves a
+//! record of everything it made, and `delete --force` removes exactly that (see
+//! [`crate::recovery`]). It is small and fixed in shape, so it also survives what damages the
+//! full `state.json` (which holds the whole spec).
+//!
+//! Each write goes to a temporary file renamed into place: whoever reads it, at any instant of
+//! this boot, finds the old record or the new one, complete (a SIGKILL cannot tear a rename, and
+//! the page cache is the same for every reader). It is not fsynced: that costs 0.4 ms idle and
+//! 4–9 ms with this VM's disk busy, per write, and buys nothing a crash needs. Only a power loss
+//! can leave a torn record, and then nothing it names survives (processes, cgroups and mounts
+//! do not outlive a boot): a record that cannot be read and was written before the current boot
+//! is removed as is (see [`written_before_boot`]), and a readable one of another boot names no
+//! live process (its `boot_id` differs).
+
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::sys;
+
+pub const INTENT_FILE: &str = "intent.json";
+/// The record's schema; a newer one is refused (its meaning is unknown), an older one read.
+pub const VERSION: u32 = 1;
+
+/// What a container is made of, as far as cleaning it up needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Intent {
+    pub version: u32,
+    pub id: String,
+    pub oci_version: String,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub created: String,
+    /// The boot the record was written in: a pid of another boot is not the container's.
+    pub boot_id: String,
+    pub cgroup: CgroupRecord,
+    /// The init, once cloned (and again once it forked into its pid namespace).
+    #[serde(default)]
+    pub init: Option<InitRecord>,
+}
+
+/// The container's cgroup, by driver. The systemd driver (issue #15) adds its unit here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "driver", rename_all = "lowercase")]
+pub enum CgroupRecord {
+    /// Directories under the cgroupfs mounts: every hierarchy's path and the parents it made.
+    Cgroupfs { manager: cgroups::Manager },
+}
+
+impl CgroupRecord {
+    pub fn manager(&self) -> &cgroups::Manager {
+        match self {
+            CgroupRecord::Cgroupfs { manager } => manager,
+        }
+    }
+}
+
+/// A process, named so that a recycled pid is never mistaken for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitRecord {
+    pub pid: i32,
+    /// Start time in clock ticks since boot (`/proc/<pid>/stat` field 22).
+    pub start: u64,
+}
+
+impl InitRecord {
+    /// The process `pid` as it is now (its start time read from /proc).
+    pub fn of(pid: i32) -> Result<InitRecord> {
+        match sys::proc_stat(pid) {
+            Some((_, start)) => Ok(InitRecord { pid, start }),
+            None => Err(Error::state(
+                format!("/proc/{pid}/stat"),
+                "cannot read the start time of the container's init",
+            )),
+        }
+    }
+}
+
+/// What reading the record found.
+#[derive(Debug)]
+pub enum Read {
+    Absent,
+    Found(Box<Intent>),
+    /// Present but unreadable or of a newer schema: nothing in it can be trusted.
+    Unusable(Error),
+}
+
+impl Intent {
+    /// Is the recorded init still that process (same boot, pid and start time, not a zombie)?
+    pub fn init_alive(&self) -> bool {
+        let Some(init) = self.init else {
+            return false;
+        };
+        let same_boot = sys::boot_id().is_ok_and(|b| b == self.boot_id);
+        same_boot
+            && matches!(sys::proc_stat(init.pid),
+                Some((state, start)) if start == init.start && state != 'Z' && state != 'X')
+    }
+}
+
+/// Writes the record atomically (see the module docs).
+pub fn write(dir: &Path, intent: &Intent) -> Result<()> {
+    let path = dir.join(INTENT_FILE);
+    let tmp = dir.join(format!(".{INTENT_FILE}.tmp"));
+    let data = serde_json::to_vec(intent).map_err(|e| Error::state(&path, e))?;
+    let f = sys::open(
+        &tmp,
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC,
+        Mode::from_bits_truncate(0o600),
+    )
+    .map_err(Error::sys("write intent record"))?;
+    sys::write_all(f.as_fd(), &data, Some(&tmp)).map_err(Error::sys("write intent record"))?;
+    drop(f);
+    sys::rename(&tmp, &path).map_err(Error::sys("write intent record"))
+}
+
+/// Was `path` last changed before this boot? Then nothing it could name is alive: a record
+/// torn by a power loss can be removed without knowing what it said.
+pub fn written_before_boot(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let boot = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    boot.is_some_and(|b| meta.mtime() < b)
+}
+
+pub fn read(dir: &Path) -> Read {
+    let path = dir.join(INTENT_FILE);
+    let data = match std::fs::read(&path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Read::Absent,
+        Err(e) => return Read::Unusable(Error::state(&path, e)),
+    };
+    let intent: Intent = match serde_json::from_slice(&data) {
+        Ok(i) => i,
+        Err(e) => return Read::Unusable(Error::state(&path, e)),
+    };
+    if intent.version > VERSION {
+        return Read::Unusable(Error::state(
+            &path,
+            format!(
+                "schema version {} is newer than this runr's ({VERSION}): use the runr that \
+                 created the container",
+                intent.version
+            ),
+        ));
+    }
+    Read::Found(Box::new(intent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intent(dir: &Path) -> Intent {
+        Intent {
+            version: VERSION,
+            id: "x".into(),
+            oci_version: "1.0.2".into(),
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: crate::state::now_rfc3339(),
+            boot_id: sys::boot_id().unwrap(),
+            cgroup: CgroupRecord::Cgroupfs {
+                manager: cgroups::Manager::with_root(
+                    dir,
+                    cgroups::Layout::Unified,
+                    Some("/x"),
+                    "x",
+                )
+                .unwrap(),
+            },
+            init: None,
+        }
+    }
+
+    #[test]
+    fn round_trip_liveness_and_newer_schema() {
+        let dir = std::env::temp_dir().join(format!("runr-intent-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(matches!(read(&dir), Read::Absent));
+        let mut i = intent(&dir);
+        write(&dir, &i).unwrap();
+        assert!(matches!(read(&dir), Read::Found(r) if r.init.is_none()));
+        assert!(!i.init_alive(), "no init recorded yet");
+        i.init = Some(InitRecord::of(std::process::id() as i32).unwrap());
+        assert!(i.init_alive(), "this very process");
+        i.boot_id = "another-boot".into();
+        assert!(!i.init_alive(), "a pid of another boot is not ours");
+        i.version = VERSION + 1;
+        write(&dir, &i).unwrap();
+        assert!(matches!(read(&dir), Read::Unusable(_)));
+        std::fs::write(dir.join(INTENT_FILE), b"{\"version\":1,\"id\"").unwrap();
+        assert!(matches!(read(&dir), Read::Unusable(_)));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
