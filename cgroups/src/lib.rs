@@ -265,12 +265,7 @@ impl Manager {
     /// processes found is returned for the caller to warn about, and such a container's
     /// cgroup is removed with [`Manager::release`], which leaves the other processes alone.
     pub fn create(&self) -> Result<usize> {
-        let mut found = 0;
-        if let Some(dir) = self.procs_dir() {
-            if dir.exists() {
-                found = self.pids()?.len();
-            }
-        }
+        let found = self.in_use()?;
         if self.is_frozen()? {
             let path = freezer::state_dir(self).unwrap_or_default();
             return Err(Error::Frozen { path });
@@ -357,6 +352,16 @@ impl Manager {
     }
 
     /// Every pid in the container's cgroup, including nested sub-cgroups.
+    /// How many processes the container's cgroup already holds (0 when it does not exist yet):
+    /// more than 0 before `create` means it is shared with someone else.
+    pub fn in_use(&self) -> Result<usize> {
+        match self.procs_dir() {
+            Some(dir) if dir.exists() => Ok(self.pids()?.len()),
+            _ => Ok(0),
+        }
+    }
+
+    /// Every pid in the container's cgroup and its sub-cgroups, sorted.
     pub fn pids(&self) -> Result<Vec<i32>> {
         let Some(dir) = self.procs_dir() else {
             return Ok(Vec::new());

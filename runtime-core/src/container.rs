@@ -262,6 +262,9 @@ impl Container {
                 manager: cgroup.clone(),
             },
             init: None,
+            // Known before the record is written: a `delete --force` after a crash must then
+            // not kill the processes of whoever else uses the cgroup.
+            shared_cgroup: cgroup.in_use()? > 0,
         };
 
         // 1. The name: the state directory, made and locked.

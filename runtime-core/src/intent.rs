@@ -46,6 +46,11 @@ pub struct Intent {
     /// The init, once cloned (and again once it forked into its pid namespace).
     #[serde(default)]
     pub init: Option<InitRecord>,
+    /// The cgroup already had processes when create found it (shared with another container,
+    /// as runc 1.1.5 allows): recovery kills only the recorded init and removes the cgroup only
+    /// once nothing uses it.
+    #[serde(default)]
+    pub shared_cgroup: bool,
 }
 
 /// The container's cgroup, by driver. The systemd driver (issue #15) adds its unit here.
@@ -185,6 +190,7 @@ mod tests {
                 .unwrap(),
             },
             init: None,
+            shared_cgroup: false,
         }
     }
 

@@ -195,6 +195,17 @@ fn remove_recorded(i: &Intent) -> Result<()> {
     let cgroup = i.cgroup.manager();
     // A frozen process cannot die: thaw (a pause killed half-way may have left it frozen).
     let _ = cgroup.thaw();
+    if i.shared_cgroup {
+        // Other containers' processes live in it: only the init was killed; the cgroup goes
+        // once it is empty (else it stays, theirs).
+        if let Some(fd) = &pidfd {
+            let _ = sys::pidfd_wait_exit(fd.as_fd(), 10_000);
+        }
+        return match cgroup.release() {
+            Ok(()) | Err(cgroups::Error::InUse { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        };
+    }
     cgroup.destroy()?;
     fault::point("delete: cgroup removed");
     if let Some(fd) = &pidfd {

@@ -853,3 +853,50 @@ fn start_of_an_init_that_dies_before_its_exec_reports_it_and_runs_no_poststart_h
         delete_no_leaks(&rt, &id, &bundle);
     }
 }
+
+/// A create into a cgroup another container already uses (shared, as runc 1.1.5 allows), killed
+/// at every crash point: `delete --force` of the half-made one kills only its own init and
+/// leaves the other container running in the cgroup.
+#[test]
+fn a_crashed_create_into_a_shared_cgroup_spares_the_other_container() {
+    let rt = fault_runr();
+    let first = Bundle::new(&["true"]);
+    let first_id = unique("sharer");
+    running(&rt, &first, &first_id);
+    let mut k = 1;
+    loop {
+        let mut second = Bundle::new(&["true"]);
+        second.config["linux"]["cgroupsPath"] = json!(first.cgroup_path());
+        let id = unique("sharing");
+        configure(&second, &id, false);
+        let dir = second.dir.to_str().unwrap();
+        let cmd = args(&["create", "--bundle", dir, &id]);
+        let outcome = run_crashed(&rt, &cmd, Crash::AtStep(k), &second.dir);
+        let out = rt.exec(&["delete", "--force", &id]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let ctx = match &outcome {
+            Outcome::Killed(point) => format!("killed at {point}"),
+            Outcome::Completed(status) => format!("completed ({status})"),
+        };
+        assert!(out.status.success(), "{ctx}: delete --force: {err}");
+        assert!(!rt.root.join(&id).exists(), "{ctx}: state left");
+        wait_for(5, || processes_mentioning(&id).is_empty());
+        assert!(processes_mentioning(&id).is_empty(), "{ctx}: process left");
+        assert_eq!(
+            rt.state(&first_id)["status"],
+            "running",
+            "{ctx}: the first container must survive"
+        );
+        assert!(
+            !processes_mentioning(&first_id).is_empty(),
+            "{ctx}: the first container's process was killed"
+        );
+        if matches!(outcome, Outcome::Completed(_)) {
+            break;
+        }
+        k += 1;
+    }
+    assert!(k > 3, "create passed through only {k} crash points");
+    rt.ok(&["delete", "--force", &first_id]);
+    assert_no_leaks(&rt, &first_id, &first);
+}
