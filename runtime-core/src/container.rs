@@ -14,8 +14,10 @@ use crate::namespaces::{self, NamespacePlan};
 use crate::process::clone::{self, Spawned};
 use crate::process::init::{self, InitArgs};
 use crate::process::sync::{self, Channel, Message};
+use crate::signal::Signal;
 use crate::spec::{absolute, Bundle};
 use crate::state::{self, ContainerState, Lock, Persisted, Status, EXEC_FIFO};
+use crate::stdio::{self, ChildStdio, Pipes};
 use crate::sys::{self, Errno};
 use crate::{trace, user};
 
@@ -34,9 +36,10 @@ pub enum Console {
     Offered(OwnedFd),
 }
 
-/// How to create a container; `Default` is runc's defaults with `/run/runr` as root.
+/// How to create a container; `Default` is runc's defaults with `/run/runr` as root. Filled in
+/// by [`crate::ContainerBuilder`], the public way to set these.
 #[derive(Debug)]
-pub struct CreateOptions {
+pub(crate) struct CreateOptions {
     /// Directory holding one state directory per container.
     pub root: PathBuf,
     pub console: Console,
@@ -52,6 +55,8 @@ pub struct CreateOptions {
     pub extra_env: Vec<String>,
     /// `--systemd-cgroup`: cgroupsPath is "slice:prefix:name".
     pub systemd_cgroup: bool,
+    /// What the init moves onto its fds 0, 1, 2 (stdio.rs).
+    pub stdio: ChildStdio,
 }
 
 impl Default for CreateOptions {
@@ -65,6 +70,7 @@ impl Default for CreateOptions {
             preserve_fds: 0,
             extra_env: Vec::new(),
             systemd_cgroup: false,
+            stdio: ChildStdio::default(),
         }
     }
 }
@@ -76,7 +82,9 @@ pub struct Container {
     /// Set when this process created the init (it is our child and can be waited for).
     child: Option<Spawned>,
     /// What `create` accepted but did not use (see [`Bundle::warnings`]).
-    warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
+    /// The caller's ends of piped stdio (builder.rs takes them out).
+    pub(crate) pipes: Pipes,
 }
 
 /// How the container's process ended, as a shell reports it.
@@ -154,7 +162,7 @@ impl Drop for Rollback {
 impl Container {
     /// Creates the container `id` from the bundle at `bundle`: when this returns, the init is
     /// set up, waiting for [`Container::start`], and the container's status is `created`.
-    pub fn create(id: &str, bundle: &Path, opts: CreateOptions) -> Result<Container> {
+    pub(crate) fn create(id: &str, bundle: &Path, opts: CreateOptions) -> Result<Container> {
         validate_id(id)?;
         let bundle = Bundle::load(bundle)?;
         trace::step(
@@ -237,6 +245,7 @@ impl Container {
         let (parent_end, init_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
         let console_socket =
             connect_console(opts.console, process.terminal().unwrap_or(false), &config)?;
+        stdio::refuse_with_terminal(&opts.stdio, process.terminal().unwrap_or(false), &config)?;
         let hook_state = hook_state(id, &bundle, spec);
         let parent_hooks = !HookKind::Prestart.list(spec.hooks().as_ref()).is_empty()
             || !HookKind::CreateRuntime
@@ -301,6 +310,7 @@ impl Container {
             parent_hooks,
             hook_state: hook_state.clone(),
             seccomp: seccomp.as_ref(),
+            stdio: opts.stdio,
         };
         let spawned = {
             let mut args = Some(args);
@@ -372,6 +382,7 @@ impl Container {
             st,
             child,
             warnings,
+            pipes: Pipes::default(),
         })
     }
 
@@ -388,6 +399,7 @@ impl Container {
             st,
             child: None,
             warnings: Vec::new(),
+            pipes: Pipes::default(),
         })
     }
 
@@ -481,7 +493,8 @@ impl Container {
     }
 
     /// Sends `signal` to the init, or with `all` to every process in the container's cgroup.
-    pub fn kill(&self, signal: i32, all: bool) -> Result<()> {
+    pub fn kill(&self, signal: Signal, all: bool) -> Result<()> {
+        let signal = signal.as_raw();
         let _lock = Lock::take(&self.dir)?;
         let stopped = self.status() == Status::Stopped;
         if all {

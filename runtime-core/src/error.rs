@@ -68,6 +68,24 @@ pub enum Error {
     #[error(transparent)]
     Cgroup(#[from] cgroups::Error),
 
+    /// `create` or `exec` was called from a process with more than one thread: the container's
+    /// process is a clone of the calling thread alone, which another thread's held lock (the
+    /// allocator's) would leave deadlocked.
+    #[error("the calling process has {threads} threads: containers can only be created and exec'd from a single-threaded process")]
+    MultiThreaded {
+        /// How many threads `/proc/self/task` listed.
+        threads: usize,
+    },
+
+    /// A builder option that cannot be used the way it was asked for.
+    #[error("{option}: {reason}")]
+    InvalidOption {
+        /// The option (builder method) concerned.
+        option: &'static str,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+
     /// The container's state directory could not be read or written.
     #[error("state {}: {reason}", path.display())]
     State { path: PathBuf, reason: String },

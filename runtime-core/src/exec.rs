@@ -20,12 +20,14 @@ use crate::process::sync::{self, Message};
 use crate::process::tenant::{self, TenantArgs};
 use crate::seccomp_cache;
 use crate::state::{self, Status};
+use crate::stdio::{self, ChildStdio, Pipes};
 use crate::sys::{self, Errno};
 use crate::trace;
 
-/// How to exec; `Default` is a foreground process with the caller's stdio.
+/// How to exec; `Default` is a foreground process with the caller's stdio. Filled in by
+/// [`crate::ExecBuilder`], the public way to set these.
 #[derive(Debug, Default)]
-pub struct ExecOptions {
+pub(crate) struct ExecOptions {
     pub console: Console,
     /// Write the process's pid here once it runs.
     pub pid_file: Option<PathBuf>,
@@ -38,11 +40,17 @@ pub struct ExecOptions {
     /// controller name → path relative to the container's cgroup; the key "" applies to every
     /// hierarchy without its own entry (and is the only one cgroup v2 takes).
     pub sub_cgroups: std::collections::BTreeMap<String, String>,
+    /// What the process moves onto its fds 0, 1, 2 (stdio.rs).
+    pub stdio: ChildStdio,
 }
 
-/// A process started by [`Container::exec`]; a child of the calling process.
+/// A process started by [`crate::ExecBuilder::spawn`]; a child of the calling process.
 pub struct ExecProcess {
     child: Spawned,
+    /// The caller's ends of piped stdio (builder.rs takes them out).
+    pub(crate) pipes: Pipes,
+    /// What `spawn` noticed but did not refuse.
+    pub(crate) warnings: Vec<String>,
 }
 
 impl ExecProcess {
@@ -67,7 +75,7 @@ impl ExecProcess {
 impl Container {
     /// Runs `process` inside this container. Returns once the process has exec'd (or with the
     /// step that failed).
-    pub fn exec(&self, process: &Process, opts: ExecOptions) -> Result<ExecProcess> {
+    pub(crate) fn exec(&self, process: &Process, opts: ExecOptions) -> Result<ExecProcess> {
         let id = self.st.id.clone();
         let config = self.st.bundle.join("config.json");
         let bad = |field: &str, reason: &str| Error::config(&config, field, reason);
@@ -122,6 +130,7 @@ impl Container {
         };
         let console_socket =
             connect_console(opts.console, process.terminal().unwrap_or(false), &config)?;
+        stdio::refuse_with_terminal(&opts.stdio, process.terminal().unwrap_or(false), &config)?;
         let (parent_end, child_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
         let sub_dirs = self.sub_cgroup_dirs(&opts.sub_cgroups)?;
         let v2_cgroup = match (&sub_dirs, self.st.cgroup.layout()) {
@@ -174,6 +183,7 @@ impl Container {
             seccomp: filter.as_ref(),
             preserve_fds: opts.preserve_fds,
             extra_env: &opts.extra_env,
+            stdio: &opts.stdio,
         };
         let child = {
             let mut args = Some(args);
@@ -263,7 +273,11 @@ impl Container {
         guard.armed = false;
         drop(guard);
         trace::step("exec process running", &[("pid", pid.to_string())]);
-        Ok(ExecProcess { child })
+        Ok(ExecProcess {
+            child,
+            pipes: Pipes::default(),
+            warnings: Vec::new(),
+        })
     }
 }
 

@@ -25,6 +25,7 @@
 //! [`trace`] reports the main steps to a sink the caller installs (the CLI's `--debug`).
 #![deny(unsafe_code)]
 
+pub mod builder;
 mod capabilities;
 mod console;
 pub mod container;
@@ -38,23 +39,31 @@ mod namespaces;
 pub mod operations;
 mod paths;
 pub mod process;
+mod protect;
 mod rlimits;
 mod rootfs;
 pub mod seccomp;
 pub mod seccomp_cache;
 mod seccomp_enosys;
+pub mod signal;
 pub mod spec;
 pub mod state;
+mod stdio;
 pub mod sys;
 pub mod trace;
 mod user;
 
-pub use container::{list, validate_id, Console, Container, CreateOptions, ExitStatus};
+pub use builder::{ContainerBuilder, ExecBuilder};
+pub use container::{list, validate_id, Console, Container, ExitStatus};
 pub use error::{Error, Result};
-pub use exec::{ExecOptions, ExecProcess};
+pub use exec::ExecProcess;
+pub use oci_spec;
 pub use operations::{features, Features};
+pub use protect::{binary_is_protected, protect_binary};
+pub use signal::{Signal, UnknownSignal};
 pub use spec::Bundle;
 pub use state::{ContainerState, Status};
+pub use stdio::Stdio;
 
 /// Receives the pty master sent by a container's init over a console socket.
 pub fn receive_console_master(

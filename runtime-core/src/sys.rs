@@ -107,6 +107,7 @@ sys_ops! {
     MountTarget => "check mount target",
     PidfdGetfd => "pidfd_getfd",
     Capget => "capget",
+    Pipe => "pipe2",
 }
 
 impl fmt::Display for SysOp {
@@ -619,6 +620,38 @@ pub fn dup2(from: BorrowedFd<'_>, to: RawFd) -> SysResult<()> {
     // SAFETY: dup2 only manipulates the fd table; `to` is a plain number (0, 1, 2).
     let rc = unsafe { libc::dup2(from.as_raw_fd(), to) };
     Errno::result(rc).map(drop).ctx(SysOp::Dup, None)
+}
+
+/// `fcntl(F_DUPFD_CLOEXEC, 3)`: a close-on-exec copy of `fd` numbered 3 or above, so that
+/// moving it onto 0, 1 or 2 in a child can never overwrite another stdio source.
+pub fn dup_above_stdio(fd: BorrowedFd<'_>) -> SysResult<OwnedFd> {
+    let raw =
+        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3)).ctx(SysOp::Dup, None)?;
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) just returned `raw`, a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// How many threads this process has: the entries of `/proc/self/task`.
+pub fn thread_count() -> SysResult<usize> {
+    let dir = Path::new("/proc/self/task");
+    let io = |e: std::io::Error| {
+        SysError::new(
+            SysOp::Open,
+            Some(dir),
+            Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        )
+    };
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        entry.map_err(io)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// `pipe2(O_CLOEXEC)`: (read end, write end).
+pub fn pipe() -> SysResult<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(OFlag::O_CLOEXEC).ctx(SysOp::Pipe, None)
 }
 
 /// `execve(2)`: only returns on failure.

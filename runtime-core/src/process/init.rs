@@ -22,6 +22,7 @@ use crate::hooks::{self, HookKind};
 use crate::namespaces::Join;
 use crate::rootfs::{self, RootfsPlan};
 use crate::seccomp::Compiled;
+use crate::stdio::ChildStdio;
 use crate::sys::{self, Errno, SysError, SysOp};
 
 /// Everything the init needs; built by the parent before the clone.
@@ -59,6 +60,8 @@ pub(crate) struct InitArgs<'a> {
     pub hook_state: serde_json::Value,
     /// linux.seccomp, compiled by the parent.
     pub seccomp: Option<&'a Compiled>,
+    /// The caller's choice of stdin, stdout and stderr (stdio.rs).
+    pub stdio: ChildStdio,
 }
 
 /// The init's main: never returns.
@@ -133,6 +136,9 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
     // 2. The container's process starts with default signal handling and nothing blocked,
     //    whatever the runtime had (Rust ignores SIGPIPE; `run` blocks what it forwards).
     sys::reset_signals();
+
+    // 2b. The stdio the caller chose, in place before anything (a hook, the program) uses it.
+    args.stdio.install().tag(InitStep::Stdio)?;
 
     // 3. Join existing namespaces, the user namespace first (it grants the rights for the rest).
     for j in &args.joins {
