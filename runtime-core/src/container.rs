@@ -322,10 +322,15 @@ impl Container {
                     // The parent's end of the channel, its lock and the host cgroup directory are
                     // not the init's to hold (a host directory fd would be a way out through
                     // `cwd: /proc/self/fd/N`, CVE-2024-21626).
-                    sys::close_in_child(parent_raw);
-                    sys::close_in_child(lock_raw);
-                    if let Some(fd) = cgroup_raw {
-                        sys::close_in_child(fd);
+                    // SAFETY: in the fresh child, which never uses or drops these (it leaves
+                    // through execve or _exit).
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        sys::close_in_child(parent_raw);
+                        sys::close_in_child(lock_raw);
+                        if let Some(fd) = cgroup_raw {
+                            sys::close_in_child(fd);
+                        }
                     }
                     if let Some(args) = args.take() {
                         init::run(args);

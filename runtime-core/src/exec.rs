@@ -192,10 +192,15 @@ impl Container {
                 v2_cgroup.as_ref().map(|f| f.as_fd()),
                 pid_join.as_ref(),
                 || {
-                    sys::close_in_child(parent_raw);
-                    // A host cgroup directory fd must not reach the process (CVE-2024-21626).
-                    if let Some(fd) = cgroup_raw {
-                        sys::close_in_child(fd);
+                    // SAFETY: in the fresh child, which never uses or drops these (it leaves
+                    // through execve or _exit). A host cgroup directory fd must not reach the
+                    // process (CVE-2024-21626).
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        sys::close_in_child(parent_raw);
+                        if let Some(fd) = cgroup_raw {
+                            sys::close_in_child(fd);
+                        }
                     }
                     if let Some(args) = args.take() {
                         tenant::run(args);

@@ -87,7 +87,7 @@ pub mod signal;
 pub mod spec;
 pub mod state;
 mod stdio;
-pub mod sys;
+mod sys;
 pub mod trace;
 mod user;
 
@@ -102,10 +102,21 @@ pub use signal::{Signal, UnknownSignal};
 pub use spec::Bundle;
 pub use state::{ContainerState, Status};
 pub use stdio::Stdio;
+pub use sys::{Errno, SysError, SysOp};
 
 /// Receives the pty master sent by a container's init over a console socket.
 pub fn receive_console_master(
     socket: &std::os::fd::OwnedFd,
 ) -> Result<Option<std::os::fd::OwnedFd>> {
     console::receive_master(socket).map_err(Error::sys("receive console master"))
+}
+
+/// Gives the terminal `to` the window size of the terminal `from` (a relay of a container's pty
+/// does it when its own terminal is resized).
+pub fn copy_window_size(
+    from: std::os::fd::BorrowedFd<'_>,
+    to: std::os::fd::BorrowedFd<'_>,
+) -> Result<()> {
+    let (rows, cols) = sys::get_winsize(from).map_err(Error::sys("read the window size"))?;
+    sys::set_winsize(to, rows, cols).map_err(Error::sys("set the window size"))
 }

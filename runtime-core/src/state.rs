@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::sys;
 
-pub const STATE_FILE: &str = "state.json";
-pub const EXEC_FIFO: &str = "exec.fifo";
+pub(crate) const STATE_FILE: &str = "state.json";
+pub(crate) const EXEC_FIFO: &str = "exec.fifo";
 
 /// The container's status, as the runtime-spec defines it (plus runc's `paused`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +51,7 @@ impl std::fmt::Display for Status {
 
 /// What runr records about a container.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Persisted {
+pub(crate) struct Persisted {
     pub id: String,
     pub oci_version: String,
     pub bundle: PathBuf,
@@ -87,7 +87,7 @@ pub struct ContainerState {
 }
 
 /// An exclusive lock on one container's directory, released on drop.
-pub struct Lock {
+pub(crate) struct Lock {
     fd: OwnedFd,
 }
 
@@ -107,7 +107,7 @@ impl Lock {
     }
 }
 
-pub fn save(dir: &Path, st: &Persisted) -> Result<()> {
+pub(crate) fn save(dir: &Path, st: &Persisted) -> Result<()> {
     let path = dir.join(STATE_FILE);
     let tmp = dir.join(format!(".{STATE_FILE}.tmp"));
     let data = serde_json::to_vec(st).map_err(|e| Error::state(&path, e))?;
@@ -117,14 +117,14 @@ pub fn save(dir: &Path, st: &Persisted) -> Result<()> {
     sys::rename(&tmp, &path).map_err(Error::sys("save state"))
 }
 
-pub fn load(dir: &Path) -> Result<Persisted> {
+pub(crate) fn load(dir: &Path) -> Result<Persisted> {
     let path = dir.join(STATE_FILE);
     let data = std::fs::read(&path).map_err(|e| Error::state(&path, e))?;
     crate::spec::parse_json(&data).map_err(|e| Error::state(&path, e))
 }
 
 /// Is the init recorded in `st` still alive (not a zombie, and not a recycled pid)?
-pub fn init_alive(st: &Persisted) -> bool {
+pub(crate) fn init_alive(st: &Persisted) -> bool {
     if st.pid <= 0 {
         return false;
     }
@@ -136,7 +136,7 @@ pub fn init_alive(st: &Persisted) -> bool {
 
 /// The status, derived from the system: a frozen cgroup is paused; a live init with its fifo
 /// still present has not been started.
-pub fn status(dir: &Path, st: &Persisted) -> Status {
+pub(crate) fn status(dir: &Path, st: &Persisted) -> Status {
     if !init_alive(st) {
         return Status::Stopped;
     }
@@ -151,19 +151,19 @@ pub fn status(dir: &Path, st: &Persisted) -> Status {
 }
 
 /// The uid owning `path` (runc's `owner` in `list` is its name); 0 when it cannot be read.
-pub fn owner_uid(path: &Path) -> u32 {
+pub(crate) fn owner_uid(path: &Path) -> u32 {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).map(|m| m.uid()).unwrap_or(0)
 }
 
 /// `uid`'s name in /etc/passwd, or the uid as a number.
-pub fn user_name(uid: u32) -> String {
+pub(crate) fn user_name(uid: u32) -> String {
     crate::user::passwd_field(uid, 0).unwrap_or_else(|| uid.to_string())
 }
 
 /// Now, as RFC 3339 in UTC with nanoseconds and trailing zeros trimmed (Go's RFC3339Nano, which
 /// is what runc prints).
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

@@ -226,15 +226,6 @@ pub fn fstat(fd: BorrowedFd<'_>, display: &Path) -> SysResult<nix::sys::stat::Fi
     nix::sys::stat::fstat(fd).ctx(SysOp::Stat, Some(display))
 }
 
-pub fn fchownat_empty(fd: BorrowedFd<'_>, uid: u32, gid: u32, display: &Path) -> SysResult<()> {
-    nix::unistd::fchown(fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
-        .ctx(SysOp::Chown, Some(display))
-}
-
-pub fn fchmod(fd: BorrowedFd<'_>, mode: u32, display: &Path) -> SysResult<()> {
-    nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(mode)).ctx(SysOp::Chmod, Some(display))
-}
-
 pub fn mkfifo(path: &Path, mode: u32) -> SysResult<()> {
     nix::unistd::mkfifo(path, Mode::from_bits_truncate(mode)).ctx(SysOp::Mkfifo, Some(path))
 }
@@ -387,14 +378,6 @@ pub fn set_no_new_privs() -> SysResult<()> {
     nix::sys::prctl::set_no_new_privs().ctx(SysOp::Prctl, None)
 }
 
-pub fn set_child_subreaper() -> SysResult<()> {
-    nix::sys::prctl::set_child_subreaper(true).ctx(SysOp::Prctl, None)
-}
-
-pub fn set_pdeathsig(sig: nix::sys::signal::Signal) -> SysResult<()> {
-    nix::sys::prctl::set_pdeathsig(sig).ctx(SysOp::Prctl, None)
-}
-
 pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> SysResult<()> {
     let lim = libc::rlimit {
         rlim_cur: soft,
@@ -469,9 +452,16 @@ pub enum Forked {
 /// `clone(2)` where `clone3` is unavailable (ENOSYS, or EPERM under a seccomp profile that hides
 /// it).
 ///
-/// The caller must be single-threaded (the runr CLI is), or the child may inherit a lock held by a
-/// thread that no longer exists; and the child must leave through [`exit_now`].
-pub fn clone_process(flags: CloneFlags, cgroup: Option<BorrowedFd<'_>>) -> SysResult<Forked> {
+/// # Safety
+///
+/// The calling process must be single-threaded (`ContainerBuilder` checks it), or the child may
+/// inherit a lock held by a thread that no longer exists and deadlock in the allocator; and the
+/// child must never return into the caller's frames: it leaves through [`exit_now`] or `execve`,
+/// so that nothing the parent owns (its `OwnedFd`s, its buffers) is dropped or flushed twice.
+pub unsafe fn clone_process(
+    flags: CloneFlags,
+    cgroup: Option<BorrowedFd<'_>>,
+) -> SysResult<Forked> {
     let mut pidfd: RawFd = -1;
     let mut args = CloneArgs {
         flags: (flags.bits() as u64) | CLONE_PIDFD,
@@ -580,13 +570,6 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> SysResult<()> {
         )
     };
     Errno::result(rc).map(drop).ctx(SysOp::Kill, None)
-}
-
-pub fn kill(pid: i32, sig: i32) -> SysResult<()> {
-    // SAFETY: kill takes two integers; nothing is dereferenced.
-    Errno::result(unsafe { libc::kill(pid, sig) })
-        .map(drop)
-        .ctx(SysOp::Kill, None)
 }
 
 /// Waits until the process behind `pidfd` has exited (or `timeout_ms` passes; -1 = forever).
@@ -907,7 +890,14 @@ pub fn capget() -> SysResult<(u64, u64, u64)> {
 
 /// Closes a descriptor number in a forked child, where the owning `OwnedFd` lives on in the
 /// parent's copy of memory (dropping it there is not possible).
-pub fn close_in_child(fd: RawFd) {
+///
+/// # Safety
+///
+/// Only in a child made by [`clone_process`], for an fd it inherited and that nothing in the
+/// child uses, closes or drops afterwards (the child leaves through `execve` or [`exit_now`],
+/// never dropping the parent's owner): otherwise the number could be closed twice, the second
+/// time hitting an unrelated fd that reused it.
+pub unsafe fn close_in_child(fd: RawFd) {
     // SAFETY: called only in a freshly forked child for fds it inherited and will never use;
     // the parent's OwnedFd refers to the parent's own fd table, unaffected by this close.
     unsafe { libc::close(fd) };

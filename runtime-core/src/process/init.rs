@@ -315,7 +315,12 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
 /// After unsharing a pid namespace: forks, the child (pid 1 there) goes on as the init, the parent
 /// tells the runtime the child's pid and leaves. Returns the child's pid as the host sees it.
 fn enter_pid_namespace(channel: &Channel) -> StepResult<i32> {
-    match sys::clone_process(CloneFlags::empty(), None).tag(InitStep::Unshare)? {
+    // SAFETY: the init is single-threaded (a clone of a single-threaded caller); the parent side
+    // leaves through `exit_now` and the child goes on as the init, which itself only ever leaves
+    // through `execve` or `exit_now`.
+    #[allow(unsafe_code)]
+    let forked = unsafe { sys::clone_process(CloneFlags::empty(), None) };
+    match forked.tag(InitStep::Unshare)? {
         sys::Forked::Parent { pid, .. } => {
             let _ = channel.send(&Message::InitPid { pid: pid.as_raw() });
             sys::exit_now(0)
