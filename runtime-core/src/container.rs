@@ -90,8 +90,19 @@ pub struct Container {
 /// How the container's process ended, as a shell reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
+    /// It exited with this status.
     Exited(i32),
+    /// This signal killed it.
     Signaled(i32),
+}
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitStatus::Exited(c) => write!(f, "exit status {c}"),
+            ExitStatus::Signaled(s) => write!(f, "killed by signal {s}"),
+        }
+    }
 }
 
 impl ExitStatus {
@@ -637,6 +648,7 @@ impl Container {
     fn wrong_status(&self, message: &str) -> Error {
         Error::WrongStatus {
             id: self.st.id.clone(),
+            status: self.status(),
             message: message.to_string(),
         }
     }
@@ -712,11 +724,7 @@ pub(crate) fn connect_console(
         (Console::Socket(path), true) => {
             let stream = UnixStream::connect(&path).map_err(|e| Error::Sys {
                 context: "connect to console socket".into(),
-                error: sys::SysError::new(
-                    sys::SysOp::Connect,
-                    Some(&path),
-                    Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-                ),
+                error: sys::SysError::new(sys::SysOp::Connect, Some(&path), sys::errno_of(&e)),
             })?;
             Ok(Some(stream.into()))
         }
@@ -827,12 +835,13 @@ fn init_died(rollback: &mut Rollback) -> Error {
         Some(c) => sys::waitpid(c.pid.as_raw()).map(ExitStatus::from_raw),
         None => Err(sys::SysError::new(sys::SysOp::Wait, None, Errno::ECHILD)),
     };
-    let status = match status {
-        Ok(ExitStatus::Exited(c)) => format!("exit status {c}"),
-        Ok(ExitStatus::Signaled(s)) => format!("killed by signal {s}"),
-        Err(e) => e.to_string(),
-    };
-    Error::InitDied { status }
+    match status {
+        Ok(status) => Error::InitDied { status },
+        Err(error) => Error::Sys {
+            context: "container init exited before it was ready".into(),
+            error,
+        },
+    }
 }
 
 fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Vec<Error> {
@@ -911,11 +920,7 @@ pub(crate) fn send_seccomp_listener(
         context: "failed to connect with seccomp agent specified in the seccomp profile \
                   (linux.seccomp.listenerPath)"
             .into(),
-        error: sys::SysError::new(
-            sys::SysOp::Connect,
-            Some(&path),
-            Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-        ),
+        error: sys::SysError::new(sys::SysOp::Connect, Some(&path), sys::errno_of(&e)),
     };
     let stream = UnixStream::connect(&path).map_err(fail)?;
     let body = serde_json::to_vec(&message).unwrap_or_default();

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::container::ExitStatus;
 use crate::process::InitStep;
+use crate::state::Status;
 use crate::sys::SysError;
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -33,7 +35,23 @@ pub enum Error {
 
     /// An operation that the container's current status does not allow.
     #[error("{message}")]
-    WrongStatus { id: String, message: String },
+    WrongStatus {
+        /// The container.
+        id: String,
+        /// Its status when the operation was refused.
+        status: Status,
+        /// runc's wording of the refusal.
+        message: String,
+    },
+
+    /// `exec`'s sub-cgroup (runc's `--cgroup`) names no usable cgroup of the container.
+    #[error("--cgroup: {reason}")]
+    SubCgroup {
+        /// The container.
+        id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// A system call made by the runtime itself (not the container's init) failed.
     #[error("{context}: {error}")]
@@ -55,7 +73,17 @@ pub enum Error {
 
     /// The init died before reporting either success or a typed error.
     #[error("container init exited before it was ready ({status})")]
-    InitDied { status: String },
+    InitDied {
+        /// How it ended.
+        status: ExitStatus,
+    },
+
+    /// An exec'd process died before reporting either success or a typed error.
+    #[error("exec'd process exited before it was ready ({status})")]
+    ExecDied {
+        /// How it ended.
+        status: ExitStatus,
+    },
 
     #[error("{kind} hook #{index} ({path}): {reason}")]
     Hook {
@@ -87,8 +115,14 @@ pub enum Error {
     },
 
     /// The container's state directory could not be read or written.
-    #[error("state {}: {reason}", path.display())]
-    State { path: PathBuf, reason: String },
+    #[error("state {}: {source}", path.display())]
+    State {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system (or, for a malformed state.json, the parser) said.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -110,10 +144,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn state(path: impl Into<PathBuf>, reason: impl ToString) -> Error {
+    pub(crate) fn state(path: impl Into<PathBuf>, source: impl Into<std::io::Error>) -> Error {
         Error::State {
             path: path.into(),
-            reason: reason.to_string(),
+            source: source.into(),
         }
     }
 }

@@ -92,12 +92,14 @@ impl Container {
             Status::Stopped => {
                 return Err(Error::WrongStatus {
                     id,
+                    status: Status::Stopped,
                     message: "cannot exec in a stopped container".into(),
                 })
             }
             Status::Paused if !opts.ignore_paused => {
                 return Err(Error::WrongStatus {
                     id,
+                    status: Status::Paused,
                     message: "cannot exec in a paused container (use --ignore-paused to override)"
                         .into(),
                 })
@@ -265,10 +267,10 @@ impl Container {
                 // Closed on exec after Ready: the process runs.
                 None if ready => break,
                 None => {
-                    let status = sys::waitpid(pid).map(ExitStatus::from_raw);
-                    return Err(Error::InitDied {
-                        status: format!("{status:?}"),
-                    });
+                    let status = sys::waitpid(pid)
+                        .map(ExitStatus::from_raw)
+                        .map_err(Error::sys("wait for exec'd process"))?;
+                    return Err(Error::ExecDied { status });
                 }
             }
         }
@@ -296,9 +298,9 @@ impl Container {
         if subs.is_empty() {
             return Ok(None);
         }
-        let bad = |reason: String| Error::WrongStatus {
+        let bad = |reason: String| Error::SubCgroup {
             id: self.st.id.clone(),
-            message: format!("--cgroup: {reason}"),
+            reason,
         };
         let unified = self.st.cgroup.layout() == cgroups::Layout::Unified;
         if unified && subs.keys().any(|k| !k.is_empty()) {

@@ -169,7 +169,7 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
         .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
-        .map_err(|e| HookFailure::Spawn(Errno::from_raw(e.raw_os_error().unwrap_or(0))))?;
+        .map_err(|e| HookFailure::Spawn(sys::errno_of(&e)))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin is not an error (EPIPE).
         let _ = stdin.write_all(state);
@@ -200,7 +200,7 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
         };
         if let Some(status) = child
             .try_wait()
-            .map_err(|e| HookFailure::Spawn(Errno::from_raw(e.raw_os_error().unwrap_or(0))))?
+            .map_err(|e| HookFailure::Spawn(sys::errno_of(&e)))?
         {
             drain(&mut stdout, &mut out_buf);
             drain(&mut stderr, &mut err_buf);

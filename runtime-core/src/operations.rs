@@ -31,6 +31,7 @@ impl Container {
         if !self.st.cgroup.is_frozen()? || !state::init_alive(&self.st) {
             return Err(Error::WrongStatus {
                 id: self.st.id.clone(),
+                status: self.status(),
                 message: "container not paused".into(),
             });
         }

@@ -120,7 +120,12 @@ pub(crate) fn save(dir: &Path, st: &Persisted) -> Result<()> {
 pub(crate) fn load(dir: &Path) -> Result<Persisted> {
     let path = dir.join(STATE_FILE);
     let data = std::fs::read(&path).map_err(|e| Error::state(&path, e))?;
-    crate::spec::parse_json(&data).map_err(|e| Error::state(&path, e))
+    crate::spec::parse_json(&data).map_err(|e| {
+        Error::state(
+            &path,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        )
+    })
 }
 
 /// Is the init recorded in `st` still alive (not a zombie, and not a recycled pid)?

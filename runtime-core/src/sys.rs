@@ -614,16 +614,15 @@ pub fn dup_above_stdio(fd: BorrowedFd<'_>) -> SysResult<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
+/// The errno of a std I/O error; EIO for one that carries none (never errno 0, "Success").
+pub fn errno_of(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
 /// How many threads this process has: the entries of `/proc/self/task`.
 pub fn thread_count() -> SysResult<usize> {
     let dir = Path::new("/proc/self/task");
-    let io = |e: std::io::Error| {
-        SysError::new(
-            SysOp::Open,
-            Some(dir),
-            Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-        )
-    };
+    let io = |e: std::io::Error| SysError::new(SysOp::Open, Some(dir), errno_of(&e));
     let mut n = 0;
     for entry in std::fs::read_dir(dir).map_err(io)? {
         entry.map_err(io)?;
