@@ -772,7 +772,7 @@ fn wait_ready(
                             kind: kind.name(),
                             index,
                             path,
-                            reason: f.to_string(),
+                            failure: f,
                         },
                     )?;
                 }
@@ -825,7 +825,7 @@ fn create_container_hook_error(spec: &Spec, index: usize, failure: &hooks::HookF
             .get(index)
             .map(|h| h.path().clone())
             .unwrap_or_default(),
-        reason: failure.to_string(),
+        failure: failure.clone(),
     }
 }
 
@@ -852,7 +852,7 @@ fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) ->
             kind: kind.name(),
             index,
             path,
-            reason: f.to_string(),
+            failure: f,
         })
         .collect()
 }

@@ -85,12 +85,18 @@ pub enum Error {
         status: ExitStatus,
     },
 
-    #[error("{kind} hook #{index} ({path}): {reason}")]
+    /// A hook failed: which one, and how (its exit status or signal with the tail of its
+    /// output, the errno that kept it from starting, or its timeout).
+    #[error("{kind} hook #{index} ({}): {failure}", path.display())]
     Hook {
+        /// The hook list (`prestart`, `createRuntime`, `poststart` …).
         kind: &'static str,
+        /// Its index in that list.
         index: usize,
+        /// Its `path`.
         path: PathBuf,
-        reason: String,
+        /// How it failed.
+        failure: crate::hooks::HookFailure,
     },
 
     #[error(transparent)]
