@@ -9,6 +9,10 @@ root_ctl=/sys/fs/cgroup/unified/cgroup.subtree_control; root_ctl_before=$(cat "$
 bash scripts/deps.sh --engines
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# The library's documentation: every public item documented, no broken links (issue #18).
+RUSTDOCFLAGS="-D missing_docs -D warnings" cargo doc --no-deps --quiet -p runtime-core -p cgroups
+
 cargo build --workspace --quiet
 cargo test --workspace
 # OCI runtime-spec conformance (oci-conformance/): fails when runr fails a case runc passes.

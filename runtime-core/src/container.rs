@@ -425,6 +425,7 @@ impl Container {
         &self.warnings
     }
 
+    /// The container's id.
     pub fn id(&self) -> &str {
         &self.st.id
     }
@@ -434,14 +435,17 @@ impl Container {
         self.st.pid
     }
 
+    /// The spec (config.json) the container was created from.
     pub fn spec(&self) -> &Spec {
         &self.st.spec
     }
 
+    /// The container's cgroup.
     pub fn cgroup(&self) -> &cgroups::Manager {
         &self.st.cgroup
     }
 
+    /// The container's status now (read from its init and cgroup, not cached).
     pub fn status(&self) -> Status {
         state::status(&self.dir, &self.st)
     }

@@ -9,28 +9,37 @@ use crate::process::InitStep;
 use crate::state::Status;
 use crate::sys::SysError;
 
+/// A result with the library's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
 #[derive(Debug, thiserror::Error)]
+/// Everything the library can fail with.
 pub enum Error {
     /// config.json is unreadable, malformed, or asks for something invalid.
     #[error("{}: {field}: {reason}", config.display())]
     Config {
+        /// The bundle's config.json.
         config: PathBuf,
+        /// The field, as a JSON path (`process.user.uid`, `mounts[3].source`).
         field: String,
+        /// What is wrong with it.
         reason: String,
     },
 
     #[error("invalid id format: {0}")]
+    /// The container id breaks runc's rule (letters, digits, `_ + - .`; not `.` or `..`).
     InvalidId(String),
 
     #[error("container with id exists: {0}")]
+    /// A container with this id exists under the root.
     AlreadyExists(String),
 
     #[error("container does not exist")]
+    /// No container with this id exists under the root.
     NotFound(String),
 
     #[error("container not running")]
+    /// The container's init is gone.
     NotRunning(String),
 
     /// An operation that the container's current status does not allow.
@@ -55,21 +64,34 @@ pub enum Error {
 
     /// A system call made by the runtime itself (not the container's init) failed.
     #[error("{context}: {error}")]
-    Sys { context: String, error: SysError },
+    Sys {
+        /// What the runtime was doing.
+        context: String,
+        /// The syscall, its path and errno.
+        error: SysError,
+    },
 
     /// A step of the container's init failed; the error crossed the fork boundary typed.
     /// `detail` says what the step was working on, from the spec (a mount's type, source and
     /// options), when the errno alone would not.
     #[error("{}", describe_step("container init", *.step, .error, .detail))]
     Init {
+        /// The step of the init's set-up.
         step: InitStep,
+        /// The syscall, its path and errno.
         error: SysError,
+        /// What the step was working on, from the spec (may be empty).
         detail: String,
     },
 
     /// A step of an exec'd process's set-up failed (typed, like `Init`).
     #[error("{}", describe_step("exec", *.step, .error, ""))]
-    Exec { step: InitStep, error: SysError },
+    Exec {
+        /// The step of the process's set-up.
+        step: InitStep,
+        /// The syscall, its path and errno.
+        error: SysError,
+    },
 
     /// The init died before reporting either success or a typed error.
     #[error("container init exited before it was ready ({status})")]
@@ -100,6 +122,7 @@ pub enum Error {
     },
 
     #[error(transparent)]
+    /// A cgroup operation failed.
     Cgroup(#[from] cgroups::Error),
 
     /// `create` or `exec` was called from a process with more than one thread: the container's

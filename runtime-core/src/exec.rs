@@ -3,7 +3,7 @@
 //!
 //! The same process model as `create`, minus the rootfs work: one clone (born in the container's
 //! pid namespace and, on cgroup v2, its cgroup), the child joins every other namespace at once
-//! through the init's pidfd, runs the shared final steps ([`crate::process::finish`]) and execs.
+//! through the init's pidfd, runs the shared final steps (`process::finish`) and execs.
 //! Success is the sync socket closing on exec after `Ready`; a failure comes back typed.
 
 use std::os::fd::AsFd;

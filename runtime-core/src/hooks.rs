@@ -22,16 +22,24 @@ use oci_spec::runtime::{Hook, Hooks};
 use crate::sys::{self, Errno};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The hook lists of the spec, in the order the lifecycle runs them.
 pub enum HookKind {
+    /// `hooks.prestart` (deprecated by the spec, still run as runc runs it).
     Prestart,
+    /// `hooks.createRuntime`: in the runtime's namespaces, once the container's exist.
     CreateRuntime,
+    /// `hooks.createContainer`: in the container's namespaces, before pivot_root.
     CreateContainer,
+    /// `hooks.startContainer`: in the container, right before its program.
     StartContainer,
+    /// `hooks.poststart`: after `start`; failures are warnings.
     Poststart,
+    /// `hooks.poststop`: after `delete`; failures are warnings.
     Poststop,
 }
 
 impl HookKind {
+    /// The list's name in config.json.
     pub fn name(self) -> &'static str {
         match self {
             HookKind::Prestart => "prestart",
@@ -61,7 +69,9 @@ impl HookKind {
 /// How a hook that ran ended badly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HookExit {
+    /// It exited with this non-zero status.
     Code(i32),
+    /// This signal killed it.
     Signal(i32),
 }
 
@@ -73,8 +83,11 @@ pub enum HookFailure {
     /// It exited non-zero or was killed by a signal, with the tail of what it printed (as runc
     /// reports it).
     Failed {
+        /// How it ended.
         exit: HookExit,
+        /// The tail of its stdout ([`OUTPUT_TAIL`] bytes).
         stdout: String,
+        /// The tail of its stderr ([`OUTPUT_TAIL`] bytes).
         stderr: String,
     },
     /// It ran past its timeout (seconds) and was killed.

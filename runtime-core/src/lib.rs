@@ -62,6 +62,7 @@
 //! that makes syscalls (and the only one with `unsafe`); [`trace`] reports the main steps to a
 //! sink the caller installs (the CLI's `--debug`).
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod builder;
 mod capabilities;

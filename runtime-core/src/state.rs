@@ -24,14 +24,20 @@ pub(crate) const EXEC_FIFO: &str = "exec.fifo";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// `create` is setting it up.
     Creating,
+    /// The init is set up and waits for `start`.
     Created,
+    /// The container's process runs.
     Running,
+    /// Its cgroup is frozen.
     Paused,
+    /// Its init has exited.
     Stopped,
 }
 
 impl Status {
+    /// The status as the OCI state JSON spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Creating => "creating",
@@ -74,15 +80,24 @@ pub(crate) struct Persisted {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerState {
     #[serde(rename = "ociVersion")]
+    /// The runtime-spec version of the container's config.
     pub oci_version: String,
+    /// The container's id.
     pub id: String,
+    /// The init's host pid (0 once stopped).
     pub pid: i32,
+    /// The status.
     pub status: Status,
+    /// The bundle directory.
     pub bundle: PathBuf,
+    /// The root filesystem's host path.
     pub rootfs: PathBuf,
+    /// When it was created (RFC 3339, UTC).
     pub created: String,
     #[serde(skip_serializing_if = "HashMap::is_empty", default)]
+    /// The spec's annotations.
     pub annotations: HashMap<String, String>,
+    /// The owner of the state directory (`list`), empty elsewhere.
     pub owner: String,
 }
 
@@ -175,6 +190,7 @@ pub(crate) fn now_rfc3339() -> String {
     format_rfc3339(d.as_secs() as i64, d.subsec_nanos())
 }
 
+/// Seconds and nanoseconds since the epoch as RFC 3339 in UTC, with nanoseconds (runc's shape).
 pub fn format_rfc3339(secs: i64, nanos: u32) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);

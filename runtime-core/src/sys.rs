@@ -29,7 +29,7 @@ macro_rules! sys_ops {
         /// boundary as a number and come back as the same value.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[repr(u16)]
-        pub enum SysOp { $($variant,)* }
+        pub enum SysOp { $(#[doc = concat!("`", $name, "`")] $variant,)* }
 
         impl SysOp {
             const ALL: &'static [SysOp] = &[$(SysOp::$variant,)*];
@@ -119,8 +119,11 @@ impl fmt::Display for SysOp {
 /// A failed system call: which one, on what, and the errno.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct SysError {
+    /// The operation.
     pub op: SysOp,
+    /// The path it was applied to, when there is one.
     pub path: Option<PathBuf>,
+    /// The errno.
     pub errno: Errno,
 }
 
@@ -134,6 +137,7 @@ impl fmt::Display for SysError {
 }
 
 impl SysError {
+    /// An error of `op` on `path` with `errno`.
     pub fn new(op: SysOp, path: Option<&Path>, errno: Errno) -> SysError {
         SysError {
             op,

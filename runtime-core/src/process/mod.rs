@@ -1,5 +1,5 @@
-//! The container's init process: how it is created ([`clone`]), what it runs ([`init`]) and how it
-//! talks to the runtime that created it ([`sync`]).
+//! The container's init process: how it is created (`clone`), what it runs (`init`) and how it
+//! talks to the runtime that created it (`sync`).
 //!
 //! Errors in the init are typed: an [`InitStep`] (where) plus a [`SysError`] (what), and cross
 //! the fork boundary in that form, so the parent reports exactly what the child saw.
@@ -18,46 +18,87 @@ use crate::sys::{SysError, SysResult};
 /// hook) is kept so the message can point at the config field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InitStep {
+    /// Step: waiting for the runtime.
     WaitForParent,
+    /// Step: joining linux.cgroupsPath.
     JoinCgroup,
+    /// Step: joining `linux.namespaces[N]` (N: the list index).
     JoinNamespace(u32),
+    /// Step: creating namespaces.
     Unshare,
+    /// Step: becoming root in the user namespace.
     BecomeRoot,
+    /// Step: setting linux.timeOffsets.
     TimeOffsets,
+    /// Step: setting mount propagation.
     Propagation,
+    /// Step: preparing root.path.
     BindRootfs,
+    /// Step: `mounts[N]` (N: the list index).
     Mount(u32),
+    /// Step: creating devices.
     Devices,
+    /// Step: waiting for prestart/createRuntime hooks.
     WaitHooks,
+    /// Step: `hooks.createContainer[N]` (N: the list index).
     CreateContainerHook(u32),
+    /// Step: pivot_root.
     PivotRoot,
+    /// Step: setting up the console (process.terminal).
     Console,
+    /// Step: setting hostname.
     Hostname,
+    /// Step: setting domainname.
     Domainname,
+    /// Step: setting linux.sysctl.
     Sysctl,
+    /// Step: `linux.readonlyPaths[N]` (N: the list index).
     ReadonlyPath(u32),
+    /// Step: `linux.maskedPaths[N]` (N: the list index).
     MaskedPath(u32),
+    /// Step: root.readonly.
     ReadonlyRoot,
+    /// Step: linux.rootfsPropagation.
     RootPropagation,
+    /// Step: process.oomScoreAdj.
     OomScoreAdj,
+    /// Step: `process.rlimits[N]` (N: the list index).
     Rlimit(u32),
+    /// Step: creating a session keyring.
     Keyring,
+    /// Step: process.noNewPrivileges.
     NoNewPrivs,
+    /// Step: process.user.
     User,
+    /// Step: process.capabilities.
     Capabilities,
+    /// Step: process.cwd.
     Cwd,
+    /// Step: `process.args[0]`.
     FindExecutable,
+    /// Step: reporting to the runtime.
     Report,
+    /// Step: waiting for start.
     WaitStart,
+    /// Step: `hooks.startContainer[N]` (N: the list index).
     StartContainerHook(u32),
+    /// Step: exec.
     Exec,
+    /// Step: linux.seccomp.
     Seccomp,
+    /// Step: linux.personality.
     Personality,
+    /// Step: process.scheduler.
     Scheduler,
+    /// Step: process.ioPriority.
     IoPriority,
+    /// Step: process.execCPUAffinity.
     CpuAffinity,
+    /// Step: process.apparmorProfile.
     AppArmor,
+    /// Step: process.selinuxLabel.
     SelinuxLabel,
+    /// Step: setting up stdin, stdout and stderr.
     Stdio,
 }
 
@@ -210,7 +251,9 @@ impl fmt::Display for InitStep {
 /// A failed init step.
 #[derive(Debug, Clone)]
 pub struct StepError {
+    /// Where it failed.
     pub step: InitStep,
+    /// The syscall, its path and errno.
     pub source: SysError,
 }
 
@@ -220,6 +263,7 @@ impl StepError {
     }
 }
 
+/// A result of an init step.
 pub type StepResult<T> = Result<T, StepError>;
 
 /// Why the init's set-up stopped: a step's syscall, or a hook it ran (which has an exit status
