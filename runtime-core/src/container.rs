@@ -23,6 +23,7 @@ use crate::{trace, user};
 
 /// Where the pty master of a `terminal: true` container goes.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub enum Console {
     /// No terminal requested (or the caller wants none).
     #[default]

@@ -14,6 +14,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 #[derive(Debug, thiserror::Error)]
 /// Everything the library can fail with.
+#[non_exhaustive]
 pub enum Error {
     /// config.json is unreadable, malformed, or asks for something invalid.
     #[error("{}: {field}: {reason}", config.display())]

@@ -77,6 +77,7 @@ pub enum HookExit {
 
 /// Why a hook failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HookFailure {
     /// It could not be started (errno from exec).
     Spawn(Errno),

@@ -208,6 +208,7 @@ fn merge(old: &LinuxResources, new: &LinuxResources) -> LinuxResources {
 /// runc's `features` document: what this build of runr can do on this host.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Features {
     /// The oldest runtime-spec version accepted.
     pub oci_version_min: String,
@@ -225,6 +226,7 @@ pub struct Features {
 
 #[derive(Debug, Clone, Serialize)]
 /// The Linux part of [`Features`].
+#[non_exhaustive]
 pub struct LinuxFeatures {
     /// The namespace types supported.
     pub namespaces: Vec<String>,
@@ -243,6 +245,7 @@ pub struct LinuxFeatures {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 /// The cgroup part of [`LinuxFeatures`].
+#[non_exhaustive]
 pub struct CgroupFeatures {
     /// cgroup v1 is supported.
     pub v1: bool,
@@ -256,6 +259,7 @@ pub struct CgroupFeatures {
 
 #[derive(Debug, Clone, Serialize)]
 /// The seccomp part of [`LinuxFeatures`].
+#[non_exhaustive]
 pub struct SeccompFeatures {
     /// Whether it is available.
     pub enabled: bool,
@@ -269,6 +273,7 @@ pub struct SeccompFeatures {
 
 #[derive(Debug, Clone, Serialize)]
 /// A feature that is either available or not.
+#[non_exhaustive]
 pub struct Enabled {
     /// Whether it is available.
     pub enabled: bool,

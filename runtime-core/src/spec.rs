@@ -58,6 +58,7 @@ fn drop_nulls(v: &mut serde_json::Value) {
 
 /// A loaded, validated bundle.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Bundle {
     /// Absolute path of the bundle directory.
     pub dir: PathBuf,

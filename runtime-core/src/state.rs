@@ -78,6 +78,7 @@ pub(crate) struct Persisted {
 
 /// The OCI state of a container, in runc's JSON shape (`runr state`, `list --format json`, hooks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ContainerState {
     #[serde(rename = "ociVersion")]
     /// The runtime-spec version of the container's config.

@@ -118,6 +118,7 @@ impl fmt::Display for SysOp {
 
 /// A failed system call: which one, on what, and the errno.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub struct SysError {
     /// The operation.
     pub op: SysOp,

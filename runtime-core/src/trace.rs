@@ -11,6 +11,7 @@ use std::time::Instant;
 
 /// One step: what happened, with its details as key/value pairs (`pid`, `id`, …).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Event<'a> {
     /// What happened (`config loaded`, `init cloned`).
     pub message: &'a str,

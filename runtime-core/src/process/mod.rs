@@ -17,6 +17,7 @@ use crate::sys::{SysError, SysResult};
 /// Where in the init's set-up something failed. The index of a list entry (mount, path, rlimit,
 /// hook) is kept so the message can point at the config field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InitStep {
     /// Step: waiting for the runtime.
     WaitForParent,
@@ -250,6 +251,7 @@ impl fmt::Display for InitStep {
 
 /// A failed init step.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StepError {
     /// Where it failed.
     pub step: InitStep,
