@@ -17,7 +17,15 @@ use runtime_core::oci_spec::runtime::Process;
 use runtime_core::{Container, ContainerBuilder, Error, ExecBuilder, ExitStatus, Signal, Stdio};
 use tests_integration::{assert_no_leaks, runtimes, unique, Bundle, Runtime};
 
+/// Set in the environment of this binary's own child run by
+/// `writable_binary_is_a_warning_unless_opted_out`: that child skips `protect_binary`.
+const UNPROTECTED: &str = "EMBED_LIBRARY_UNPROTECTED_CASE";
+
 fn main() {
+    if let Ok(opt_out) = std::env::var(UNPROTECTED) {
+        unprotected_create(opt_out == "opt-out");
+        return;
+    }
     // As every embedder must: first thing, run from a read-only view of this binary.
     runtime_core::protect_binary();
     assert!(runtime_core::binary_is_protected());
@@ -50,6 +58,10 @@ fn main() {
         (
             "run_with_pipes_is_refused_and_run_returns_the_status",
             run_helper,
+        ),
+        (
+            "writable_binary_is_a_warning_unless_opted_out",
+            writable_binary_is_a_warning_unless_opted_out,
         ),
     ];
     let mut ran = 0;
@@ -291,4 +303,55 @@ fn run_helper() {
     assert_eq!(status.code(), 9);
     assert!(!Path::new(&rt.root).join(&id).exists());
     assert_no_leaks(&rt, &id, &bundle);
+}
+
+/// In the child: create, start, wait and delete without `protect_binary`, printing the create
+/// warnings on stdout, one per line.
+fn unprotected_create(opt_out: bool) {
+    let bundle = Bundle::shell("true");
+    bundle.write();
+    let rt = Runtime::runr();
+    let id = unique("embed-writable");
+    let mut c = ContainerBuilder::new(&id, &bundle.dir)
+        .root(&rt.root)
+        .stdin(Stdio::null())
+        .allow_writable_binary(opt_out)
+        .create()
+        .expect("create");
+    for w in c.warnings() {
+        println!("{w}");
+    }
+    c.start().expect("start");
+    c.wait().expect("wait");
+    c.delete(false).expect("delete");
+    assert_no_leaks(&rt, &id, &bundle);
+}
+
+fn writable_binary_is_a_warning_unless_opted_out() {
+    // This test binary lives in target/, a writable file: unprotected, create must say so.
+    // (argv[0], not /proc/self/exe: that is now the detached read-only view, which has no path.)
+    let me = std::env::args().next().expect("argv[0]");
+    let run = |opt_out: &str| {
+        let out = std::process::Command::new(&me)
+            .env(UNPROTECTED, opt_out)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("spawn self");
+        assert!(
+            out.status.success(),
+            "child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let warned = run("warn");
+    assert!(
+        warned.contains("is writable") && warned.contains("CVE-2019-5736"),
+        "no warning for a writable binary: {warned:?}"
+    );
+    assert_eq!(
+        run("opt-out"),
+        "",
+        "allow_writable_binary(true) still warned"
+    );
 }
