@@ -255,9 +255,9 @@ impl Container {
         )
         .map_err(Error::sys("open exec fifo"))?;
         let (parent_end, init_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
+        stdio::refuse_with_terminal(&opts.stdio, process.terminal().unwrap_or(false), &config)?;
         let console_socket =
             connect_console(opts.console, process.terminal().unwrap_or(false), &config)?;
-        stdio::refuse_with_terminal(&opts.stdio, process.terminal().unwrap_or(false), &config)?;
         let hook_state = hook_state(id, &bundle, spec);
         let parent_hooks = !HookKind::Prestart.list(spec.hooks().as_ref()).is_empty()
             || !HookKind::CreateRuntime

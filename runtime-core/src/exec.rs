@@ -130,9 +130,9 @@ impl Container {
             ),
             None => None,
         };
+        stdio::refuse_with_terminal(&opts.stdio, process.terminal().unwrap_or(false), &config)?;
         let console_socket =
             connect_console(opts.console, process.terminal().unwrap_or(false), &config)?;
-        stdio::refuse_with_terminal(&opts.stdio, process.terminal().unwrap_or(false), &config)?;
         let (parent_end, child_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
         let sub_dirs = self.sub_cgroup_dirs(&opts.sub_cgroups)?;
         let v2_cgroup = match (&sub_dirs, self.st.cgroup.layout()) {
