@@ -13,7 +13,7 @@ target=${CARGO_TARGET_DIR:-target}
 mkdir -p "$target"
 export RUNR_SKIP_LOG=$(cd "$target" && pwd)/skips.log
 : > "$RUNR_SKIP_LOG"
-suites=(deps fmt clippy build cargo-test conformance v2vm)
+suites=(deps fmt clippy doc build cargo-test conformance v2vm)
 done_suites=()
 current=
 
@@ -47,6 +47,8 @@ skipped() { echo "SKIP $1: $2" | tee -a "$RUNR_SKIP_LOG" >&2; ran "$1"; }
 begin deps; bash scripts/deps.sh --engines; ran deps
 begin fmt; cargo fmt --all -- --check; ran fmt
 begin clippy; cargo clippy --workspace --all-targets --quiet -- -D warnings; ran clippy
+# The library's documentation: every public item documented, no broken links (issue #18).
+begin doc; RUSTDOCFLAGS="-D missing_docs -D warnings" cargo doc --no-deps --quiet -p runtime-core -p cgroups; ran doc
 begin build; cargo build --workspace --quiet; ran build
 # RUNR_SKIP_ENGINES=1 is reported by the engines suite itself (a SKIP line).
 begin cargo-test; cargo test --workspace; ran cargo-test

@@ -8,18 +8,31 @@ use std::path::PathBuf;
 /// What the crate was doing when an I/O call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    /// Reading a cgroup file.
     Read,
+    /// Writing a cgroup file.
     Write,
+    /// Creating a cgroup directory.
     Mkdir,
+    /// Removing a cgroup directory.
     Rmdir,
+    /// Opening a cgroup file or directory.
     Open,
+    /// Listing a cgroup directory.
     ReadDir,
+    /// Signalling a process of the cgroup.
     Kill,
+    /// Creating an eventfd (v1 OOM notification).
     Eventfd,
+    /// Watching a file with inotify (v2 OOM events).
     Inotify,
+    /// Loading the v2 device filter (`BPF_PROG_LOAD`).
     BpfProgLoad,
+    /// Attaching the device filter to the cgroup (`BPF_PROG_ATTACH`).
     BpfProgAttach,
+    /// Detaching a replaced device filter (`BPF_PROG_DETACH`).
     BpfProgDetach,
+    /// Listing the cgroup's device filters (`BPF_PROG_QUERY`).
     BpfProgQuery,
 }
 
@@ -94,107 +107,162 @@ pub enum Error {
     /// A file-system or syscall operation on a cgroup file failed.
     #[error("{op} {}{}: {errno}", path.display(), value.as_ref().map(|v| format!(" (value {v:?})")).unwrap_or_default())]
     Io {
+        /// The operation.
         op: Op,
+        /// The cgroup file or directory.
         path: PathBuf,
         /// The value written, for writes.
         value: Option<String>,
+        /// The errno the kernel returned.
         errno: Errno,
     },
 
     /// The spec asks for a resource whose controller is not mounted/enabled here.
     #[error("controller {controller} required by {required_by} is not available on this host ({layout:?} cgroup layout)")]
     ControllerUnavailable {
+        /// The controller's name (`memory`, `cpu` …).
         controller: String,
         /// e.g. "linux.resources.memory.limit", or "pause" for the freezer.
         required_by: String,
+        /// The host's cgroup layout.
         layout: crate::Layout,
     },
 
     /// A resource the spec sets cannot be expressed on this cgroup version at all.
     #[error("linux.resources.{field} is not supported on cgroup {layout:?}: {reason}")]
     Unsupported {
+        /// The field below `linux.resources`.
         field: String,
+        /// The host's cgroup layout.
         layout: crate::Layout,
+        /// Why.
         reason: String,
     },
 
     /// A value in linux.resources is out of range or inconsistent.
     #[error("linux.resources.{field}: {reason}")]
-    InvalidResource { field: String, reason: String },
+    InvalidResource {
+        /// The field below `linux.resources`.
+        field: String,
+        /// What is wrong with its value.
+        reason: String,
+    },
 
     /// linux.cgroupsPath (or the container id used for the default path) is unusable.
     #[error("invalid cgroupsPath {path:?}: {reason}")]
-    InvalidPath { path: String, reason: String },
+    InvalidPath {
+        /// The cgroupsPath as given.
+        path: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
 
     /// `--systemd-cgroup` was given; only the cgroupfs driver exists.
     #[error("--systemd-cgroup: the systemd cgroup driver is not supported yet (cgroupsPath parsed as slice {slice:?}, prefix {prefix:?}, name {name:?})")]
     SystemdUnsupported {
+        /// The slice part of cgroupsPath.
         slice: String,
+        /// The prefix part of cgroupsPath.
         prefix: String,
+        /// The name part of cgroupsPath.
         name: String,
     },
 
     /// No usable cgroup file system was found.
     #[error("detect cgroup layout from {}: {reason}", path.display())]
-    NoCgroupFs { path: PathBuf, reason: String },
+    NoCgroupFs {
+        /// The file read to find the layout (mountinfo).
+        path: PathBuf,
+        /// What was missing.
+        reason: String,
+    },
 
     /// A cgroup file did not contain what the kernel documents.
     #[error("parse {}: unexpected content {content:?}: {reason}", path.display())]
     Parse {
+        /// The cgroup file or directory.
         path: PathBuf,
+        /// What the file held.
         content: String,
+        /// Why.
         reason: String,
     },
 
     /// `create` found a pre-existing cgroup that is frozen.
     #[error("container's cgroup unexpectedly frozen ({})", path.display())]
-    Frozen { path: PathBuf },
+    Frozen {
+        /// The frozen cgroup.
+        path: PathBuf,
+    },
 
     /// The freezer did not reach the wanted state in time.
     #[error("freeze {}: state still {state:?} after {waited_ms} ms (thawed it back)", path.display())]
     FreezeTimeout {
+        /// The cgroup file or directory.
         path: PathBuf,
+        /// The freezer state last read.
         state: String,
+        /// How long it waited, in milliseconds.
         waited_ms: u64,
     },
 
     /// The kernel refused a memory limit below current usage (EBUSY on v1).
     #[error("write {limit} to {}: EBUSY: unable to set memory limit to {limit} (current usage: {usage}, peak usage: {peak})", path.display())]
     MemoryBelowUsage {
+        /// The cgroup file or directory.
         path: PathBuf,
+        /// The limit asked for, in bytes.
         limit: i64,
+        /// The cgroup's current memory usage, in bytes.
         usage: u64,
+        /// The cgroup's peak memory usage, in bytes.
         peak: u64,
     },
 
     /// The kernel clamped cpu.shares to its allowed range (runc reports this too).
     #[error("write {requested} to {}: the {bound} allowed cpu-shares is {actual}", path.display())]
     CpuSharesClamped {
+        /// The cgroup file or directory.
         path: PathBuf,
+        /// The shares asked for.
         requested: u64,
+        /// The shares the kernel kept.
         actual: u64,
+        /// Which bound was hit (`minimum` or `maximum`).
         bound: &'static str,
     },
 
-    /// [`Manager::release`] left the cgroup in place: processes that are not the container's
+    /// [`Manager::release`](crate::Manager::release) left the cgroup in place: processes that are not the container's
     /// (it shares the cgroup with them) still use it.
     #[error("container's cgroup {} is still used by {count} other process(es): left in place", path.display())]
-    InUse { path: PathBuf, count: usize },
+    InUse {
+        /// The cgroup left in place.
+        path: PathBuf,
+        /// How many processes still use it.
+        count: usize,
+    },
 
     /// Processes were still in the cgroup after SIGKILL and waiting.
     #[error("destroy {}: {count} process(es) still present after SIGKILL and {waited_ms} ms", path.display())]
     StillPopulated {
+        /// The cgroup file or directory.
         path: PathBuf,
+        /// How many processes are still in it.
         count: usize,
+        /// How long it waited, in milliseconds.
         waited_ms: u64,
     },
 
     /// The kernel's BPF verifier rejected the generated device filter.
     #[error("{op} {}: {errno}; verifier log: {log}", path.display())]
     Bpf {
+        /// The operation.
         op: Op,
+        /// The cgroup file or directory.
         path: PathBuf,
+        /// The errno the kernel returned.
         errno: Errno,
+        /// The verifier's log.
         log: String,
     },
 }

@@ -45,6 +45,8 @@
 //!
 //! Devices: the caller passes the complete rule list (runc's default allowed devices plus the
 //! spec's, as runc's specconv builds it); [`default_device_rules`] returns runc's defaults.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 mod detect;
 mod devices_bpf;

@@ -1,6 +1,6 @@
 //! OOM notification.
 //!
-//! v1: an eventfd registered through `cgroup.event_control` ("<eventfd> <oom_control fd>") on
+//! v1: an eventfd registered through `cgroup.event_control` (`"<eventfd> <oom_control fd>"`) on
 //! `memory.oom_control`; each OOM adds to its counter (read 8 bytes). It also fires when the
 //! cgroup is removed, so a reader should check the cgroup still exists (runc does).
 //! v2: an inotify fd watching `memory.events` for IN_MODIFY; when it is readable, drain it and

@@ -5,9 +5,9 @@
 //! v1 sources: cpuacct.usage / usage_percpu(_sys,_user) / cpuacct.stat (USER_HZ ticks → ns),
 //! cpu.stat (throttling), memory.* (usage/max/failcnt/limit for memory, memsw, kmem, kmem.tcp;
 //! memory.stat as "raw", its "cache" as cache), pids.current/max, blkio (CFQ/BFQ recursive
-//! files, else throttle.*), hugetlb.<size>.*.
+//! files, else throttle.*), `hugetlb.<size>.*`.
 //! v2 sources: cpu.stat, memory.current/max/swap.*/stat ("file" as cache; swap reported as
-//! memory+swap like v1, as runc does), pids.*, io.stat, hugetlb.<size>.current/max/events.
+//! memory+swap like v1, as runc does), pids.*, io.stat, `hugetlb.<size>.current/max/events`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,11 +26,17 @@ fn is_zero(v: &u64) -> bool {
 /// runc `events --stats` → "data".
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Stats {
+    /// CPU time and throttling.
     pub cpu: Cpu,
+    /// The CPUs and memory nodes in use.
     pub cpuset: Cpuset,
+    /// Memory, swap and kernel memory usage.
     pub memory: Memory,
+    /// Number of tasks and their limit.
     pub pids: Pids,
+    /// Block I/O per device.
     pub blkio: Blkio,
+    /// Huge page usage per page size (`2MB`, `1GB`).
     pub hugetlb: BTreeMap<String, Hugetlb>,
     /// Not cgroup data; always `{}` here (runc fills it only with Intel RDT enabled).
     pub intel_rdt: IntelRdt,

@@ -5,6 +5,7 @@
 //! Every function here is safe to call: each unsafe block passes pointers to live, correctly
 //! sized Rust values, and every returned file descriptor is checked for `-1` before it is wrapped
 //! in an [`OwnedFd`], which then owns it exclusively.
+#![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};

@@ -74,7 +74,7 @@ fn run(argv: &[String]) -> i32 {
         parsed.args.first().map(String::as_str),
         Some("create" | "run" | "exec")
     ) {
-        runtime_core::lsm::run_from_sealed_binary();
+        runtime_core::protect_binary();
     }
     if parsed.is_set("version") {
         print!("{}", commands::version_text());

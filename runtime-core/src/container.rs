@@ -16,13 +16,16 @@ use crate::namespaces::{self, NamespacePlan};
 use crate::process::clone::{self, Spawned};
 use crate::process::init::{self, InitArgs};
 use crate::process::sync::{self, Channel, Message};
+use crate::signal::Signal;
 use crate::spec::{absolute, Bundle};
 use crate::state::{self, ContainerState, Lock, Persisted, Status, EXEC_FIFO};
+use crate::stdio::{self, ChildStdio, Pipes};
 use crate::sys::{self, Errno};
 use crate::{trace, user};
 
 /// Where the pty master of a `terminal: true` container goes.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub enum Console {
     /// No terminal requested (or the caller wants none).
     #[default]
@@ -36,9 +39,10 @@ pub enum Console {
     Offered(OwnedFd),
 }
 
-/// How to create a container; `Default` is runc's defaults with `/run/runr` as root.
+/// How to create a container; `Default` is runc's defaults with `/run/runr` as root. Filled in
+/// by [`crate::ContainerBuilder`], the public way to set these.
 #[derive(Debug)]
-pub struct CreateOptions {
+pub(crate) struct CreateOptions {
     /// Directory holding one state directory per container.
     pub root: PathBuf,
     pub console: Console,
@@ -54,6 +58,8 @@ pub struct CreateOptions {
     pub extra_env: Vec<String>,
     /// `--systemd-cgroup`: cgroupsPath is "slice:prefix:name".
     pub systemd_cgroup: bool,
+    /// What the init moves onto its fds 0, 1, 2 (stdio.rs).
+    pub stdio: ChildStdio,
 }
 
 impl Default for CreateOptions {
@@ -67,6 +73,7 @@ impl Default for CreateOptions {
             preserve_fds: 0,
             extra_env: Vec::new(),
             systemd_cgroup: false,
+            stdio: ChildStdio::default(),
         }
     }
 }
@@ -78,14 +85,27 @@ pub struct Container {
     /// Set when this process created the init (it is our child and can be waited for).
     child: Option<Spawned>,
     /// What `create` accepted but did not use (see [`Bundle::warnings`]).
-    warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
+    /// The caller's ends of piped stdio (builder.rs takes them out).
+    pub(crate) pipes: Pipes,
 }
 
 /// How the container's process ended, as a shell reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
+    /// It exited with this status.
     Exited(i32),
+    /// This signal killed it.
     Signaled(i32),
+}
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitStatus::Exited(c) => write!(f, "exit status {c}"),
+            ExitStatus::Signaled(s) => write!(f, "killed by signal {s}"),
+        }
+    }
 }
 
 impl ExitStatus {
@@ -224,7 +244,7 @@ impl Container {
     /// Crash-safe: each side effect is named in the intent record before it happens (see
     /// [`crate::intent`]), and the init exits by itself if this process dies before the final
     /// handover, so `delete --force` can always undo a create killed at any instant.
-    pub fn create(id: &str, bundle: &Path, mut opts: CreateOptions) -> Result<Container> {
+    pub(crate) fn create(id: &str, bundle: &Path, mut opts: CreateOptions) -> Result<Container> {
         validate_id(id)?;
         let bundle = Bundle::load(bundle)?;
         trace::step(
@@ -324,6 +344,7 @@ impl Container {
             st,
             child: c.rollback.child.take(),
             warnings,
+            pipes: Pipes::default(),
         })
     }
 }
@@ -371,6 +392,7 @@ fn spawn_init(
     let fifo = make_exec_fifo(&c.dir)?;
     let (parent_end, init_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
     let terminal = process.terminal().unwrap_or(false);
+    stdio::refuse_with_terminal(&opts.stdio, terminal, &config)?;
     let console_socket = connect_console(std::mem::take(&mut opts.console), terminal, &config)?;
     let hook_state = hook_state(&c.intent.id, bundle, spec);
     let hooks = spec.hooks().as_ref();
@@ -432,6 +454,7 @@ fn spawn_init(
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
         extra_env: std::mem::take(&mut opts.extra_env),
+        stdio: std::mem::take(&mut opts.stdio),
         parent_hooks,
         hook_state: hook_state.clone(),
         seccomp: seccomp.as_ref(),
@@ -523,12 +546,17 @@ fn clone_init(
         // The parent's end of the channel, its lock and the host cgroup directory are not the
         // init's to hold (a host directory fd would be a way out through
         // `cwd: /proc/self/fd/N`, CVE-2024-21626).
-        sys::close_in_child(parent_raw);
-        if let Some(fd) = lock_raw {
-            sys::close_in_child(fd);
-        }
-        if let Some(fd) = cgroup_raw {
-            sys::close_in_child(fd);
+        // SAFETY: in the fresh child, which never uses or drops these fds (it leaves through
+        // execve or _exit).
+        #[allow(unsafe_code)]
+        unsafe {
+            sys::close_in_child(parent_raw);
+            if let Some(fd) = lock_raw {
+                sys::close_in_child(fd);
+            }
+            if let Some(fd) = cgroup_raw {
+                sys::close_in_child(fd);
+            }
         }
         if let Some(args) = args.take() {
             init::run(args);
@@ -554,6 +582,7 @@ impl Container {
             st,
             child: None,
             warnings: Vec::new(),
+            pipes: Pipes::default(),
         })
     }
 
@@ -563,6 +592,7 @@ impl Container {
         &self.warnings
     }
 
+    /// The container's id.
     pub fn id(&self) -> &str {
         &self.st.id
     }
@@ -572,14 +602,17 @@ impl Container {
         self.st.pid
     }
 
+    /// The spec (config.json) the container was created from.
     pub fn spec(&self) -> &Spec {
         &self.st.spec
     }
 
+    /// The container's cgroup.
     pub fn cgroup(&self) -> &cgroups::Manager {
         &self.st.cgroup
     }
 
+    /// The container's status now (read from its init and cgroup, not cached).
     pub fn status(&self) -> Status {
         state::status(&self.dir, &self.st)
     }
@@ -668,7 +701,8 @@ impl Container {
     }
 
     /// Sends `signal` to the init, or with `all` to every process in the container's cgroup.
-    pub fn kill(&self, signal: i32, all: bool) -> Result<()> {
+    pub fn kill(&self, signal: Signal, all: bool) -> Result<()> {
+        let signal = signal.as_raw();
         let _lock = Lock::take(&self.dir)?;
         let stopped = self.status() == Status::Stopped;
         if all {
@@ -807,6 +841,7 @@ impl Container {
     fn wrong_status(&self, message: &str) -> Error {
         Error::WrongStatus {
             id: self.st.id.clone(),
+            status: self.status(),
             message: message.to_string(),
         }
     }
@@ -853,11 +888,7 @@ pub(crate) fn connect_console(
         (Console::Socket(path), true) => {
             let stream = UnixStream::connect(&path).map_err(|e| Error::Sys {
                 context: "connect to console socket".into(),
-                error: sys::SysError::new(
-                    sys::SysOp::Connect,
-                    Some(&path),
-                    Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-                ),
+                error: sys::SysError::new(sys::SysOp::Connect, Some(&path), sys::errno_of(&e)),
             })?;
             Ok(Some(stream.into()))
         }
@@ -948,7 +979,7 @@ fn create_container_hook_error(spec: &Spec, index: usize, failure: &hooks::HookF
             .get(index)
             .map(|h| h.path().clone())
             .unwrap_or_default(),
-        reason: failure.to_string(),
+        failure: failure.clone(),
     }
 }
 
@@ -961,7 +992,7 @@ fn run_parent_hooks(spec: &Spec, st: &serde_json::Value) -> Result<()> {
                 kind: kind.name(),
                 index,
                 path,
-                reason: f.to_string(),
+                failure: f,
             }
         })?;
     }
@@ -974,12 +1005,13 @@ fn init_died(rollback: &mut Rollback) -> Error {
         Some(c) => sys::waitpid(c.pid.as_raw()).map(ExitStatus::from_raw),
         None => Err(sys::SysError::new(sys::SysOp::Wait, None, Errno::ECHILD)),
     };
-    let status = match status {
-        Ok(ExitStatus::Exited(c)) => format!("exit status {c}"),
-        Ok(ExitStatus::Signaled(s)) => format!("killed by signal {s}"),
-        Err(e) => e.to_string(),
-    };
-    Error::InitDied { status }
+    match status {
+        Ok(status) => Error::InitDied { status },
+        Err(error) => Error::Sys {
+            context: "container init exited before it was ready".into(),
+            error,
+        },
+    }
 }
 
 fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Vec<Error> {
@@ -990,7 +1022,7 @@ fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) ->
             kind: kind.name(),
             index,
             path,
-            reason: f.to_string(),
+            failure: f,
         })
         .collect()
 }
@@ -1058,11 +1090,7 @@ pub(crate) fn send_seccomp_listener(
         context: "failed to connect with seccomp agent specified in the seccomp profile \
                   (linux.seccomp.listenerPath)"
             .into(),
-        error: sys::SysError::new(
-            sys::SysOp::Connect,
-            Some(&path),
-            Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-        ),
+        error: sys::SysError::new(sys::SysOp::Connect, Some(&path), sys::errno_of(&e)),
     };
     let stream = UnixStream::connect(&path).map_err(fail)?;
     let body = serde_json::to_vec(&message).unwrap_or_default();

@@ -4,73 +4,155 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::container::ExitStatus;
 use crate::process::InitStep;
+use crate::state::Status;
 use crate::sys::SysError;
 
+/// A result with the library's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
 #[derive(Debug, thiserror::Error)]
+/// Everything the library can fail with.
+#[non_exhaustive]
 pub enum Error {
     /// config.json is unreadable, malformed, or asks for something invalid.
     #[error("{}: {field}: {reason}", config.display())]
     Config {
+        /// The bundle's config.json.
         config: PathBuf,
+        /// The field, as a JSON path (`process.user.uid`, `mounts[3].source`).
         field: String,
+        /// What is wrong with it.
         reason: String,
     },
 
     #[error("invalid id format: {0}")]
+    /// The container id breaks runc's rule (letters, digits, `_ + - .`; not `.` or `..`).
     InvalidId(String),
 
     #[error("container with id exists: {0}")]
+    /// A container with this id exists under the root.
     AlreadyExists(String),
 
     #[error("container does not exist")]
+    /// No container with this id exists under the root.
     NotFound(String),
 
     #[error("container not running")]
+    /// The container's init is gone.
     NotRunning(String),
 
     /// An operation that the container's current status does not allow.
     #[error("{message}")]
-    WrongStatus { id: String, message: String },
+    WrongStatus {
+        /// The container.
+        id: String,
+        /// Its status when the operation was refused.
+        status: Status,
+        /// runc's wording of the refusal.
+        message: String,
+    },
+
+    /// `exec`'s sub-cgroup (runc's `--cgroup`) names no usable cgroup of the container.
+    #[error("--cgroup: {reason}")]
+    SubCgroup {
+        /// The container.
+        id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// A system call made by the runtime itself (not the container's init) failed.
     #[error("{context}: {error}")]
-    Sys { context: String, error: SysError },
+    Sys {
+        /// What the runtime was doing.
+        context: String,
+        /// The syscall, its path and errno.
+        error: SysError,
+    },
 
     /// A step of the container's init failed; the error crossed the fork boundary typed.
     /// `detail` says what the step was working on, from the spec (a mount's type, source and
     /// options), when the errno alone would not.
     #[error("{}", describe_step("container init", *.step, .error, .detail))]
     Init {
+        /// The step of the init's set-up.
         step: InitStep,
+        /// The syscall, its path and errno.
         error: SysError,
+        /// What the step was working on, from the spec (may be empty).
         detail: String,
     },
 
     /// A step of an exec'd process's set-up failed (typed, like `Init`).
     #[error("{}", describe_step("exec", *.step, .error, ""))]
-    Exec { step: InitStep, error: SysError },
+    Exec {
+        /// The step of the process's set-up.
+        step: InitStep,
+        /// The syscall, its path and errno.
+        error: SysError,
+    },
 
     /// The init died before reporting either success or a typed error.
     #[error("container init exited before it was ready ({status})")]
-    InitDied { status: String },
+    InitDied {
+        /// How it ended.
+        status: ExitStatus,
+    },
 
-    #[error("{kind} hook #{index} ({path}): {reason}")]
+    /// An exec'd process died before reporting either success or a typed error.
+    #[error("exec'd process exited before it was ready ({status})")]
+    ExecDied {
+        /// How it ended.
+        status: ExitStatus,
+    },
+
+    /// A hook failed: which one, and how (its exit status or signal with the tail of its
+    /// output, the errno that kept it from starting, or its timeout).
+    #[error("{kind} hook #{index} ({}): {failure}", path.display())]
     Hook {
+        /// The hook list (`prestart`, `createRuntime`, `poststart` …).
         kind: &'static str,
+        /// Its index in that list.
         index: usize,
+        /// Its `path`.
         path: PathBuf,
-        reason: String,
+        /// How it failed.
+        failure: crate::hooks::HookFailure,
     },
 
     #[error(transparent)]
+    /// A cgroup operation failed.
     Cgroup(#[from] cgroups::Error),
 
+    /// `create` or `exec` was called from a process with more than one thread: the container's
+    /// process is a clone of the calling thread alone, which another thread's held lock (the
+    /// allocator's) would leave deadlocked.
+    #[error("the calling process has {threads} threads: containers can only be created and exec'd from a single-threaded process")]
+    MultiThreaded {
+        /// How many threads `/proc/self/task` listed.
+        threads: usize,
+    },
+
+    /// A builder option that cannot be used the way it was asked for.
+    #[error("{option}: {reason}")]
+    InvalidOption {
+        /// The option (builder method) concerned.
+        option: &'static str,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+
     /// The container's state directory could not be read or written.
-    #[error("state {}: {reason}", path.display())]
-    State { path: PathBuf, reason: String },
+    #[error("state {}: {source}", path.display())]
+    State {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system (or, for a malformed state.json, the parser) said.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -92,10 +174,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn state(path: impl Into<PathBuf>, reason: impl ToString) -> Error {
+    pub(crate) fn state(path: impl Into<PathBuf>, source: impl Into<std::io::Error>) -> Error {
         Error::State {
             path: path.into(),
-            reason: reason.to_string(),
+            source: source.into(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! The same process model as `create`, minus the rootfs work: one clone (born in the container's
 //! pid namespace and, on cgroup v2, its cgroup), the child joins every other namespace at once
-//! through the init's pidfd, runs the shared final steps ([`crate::process::finish`]) and execs.
+//! through the init's pidfd, runs the shared final steps (`process::finish`) and execs.
 //! Success is the sync socket closing on exec after `Ready`; a failure comes back typed.
 
 use std::os::fd::AsFd;
@@ -21,12 +21,14 @@ use crate::process::sync::{self, Message};
 use crate::process::tenant::{self, TenantArgs};
 use crate::seccomp_cache;
 use crate::state::{self, Status};
+use crate::stdio::{self, ChildStdio, Pipes};
 use crate::sys::{self, Errno};
 use crate::trace;
 
-/// How to exec; `Default` is a foreground process with the caller's stdio.
+/// How to exec; `Default` is a foreground process with the caller's stdio. Filled in by
+/// [`crate::ExecBuilder`], the public way to set these.
 #[derive(Debug, Default)]
-pub struct ExecOptions {
+pub(crate) struct ExecOptions {
     pub console: Console,
     /// Write the process's pid here once it runs.
     pub pid_file: Option<PathBuf>,
@@ -39,11 +41,17 @@ pub struct ExecOptions {
     /// controller name → path relative to the container's cgroup; the key "" applies to every
     /// hierarchy without its own entry (and is the only one cgroup v2 takes).
     pub sub_cgroups: std::collections::BTreeMap<String, String>,
+    /// What the process moves onto its fds 0, 1, 2 (stdio.rs).
+    pub stdio: ChildStdio,
 }
 
-/// A process started by [`Container::exec`]; a child of the calling process.
+/// A process started by [`crate::ExecBuilder::spawn`]; a child of the calling process.
 pub struct ExecProcess {
     child: Spawned,
+    /// The caller's ends of piped stdio (builder.rs takes them out).
+    pub(crate) pipes: Pipes,
+    /// What `spawn` noticed but did not refuse.
+    pub(crate) warnings: Vec<String>,
 }
 
 impl ExecProcess {
@@ -68,7 +76,7 @@ impl ExecProcess {
 impl Container {
     /// Runs `process` inside this container. Returns once the process has exec'd (or with the
     /// step that failed).
-    pub fn exec(&self, process: &Process, opts: ExecOptions) -> Result<ExecProcess> {
+    pub(crate) fn exec(&self, process: &Process, opts: ExecOptions) -> Result<ExecProcess> {
         let id = self.st.id.clone();
         let config = self.st.bundle.join("config.json");
         let bad = |field: &str, reason: &str| Error::config(&config, field, reason);
@@ -88,12 +96,14 @@ impl Container {
             Status::Stopped => {
                 return Err(Error::WrongStatus {
                     id,
+                    status: Status::Stopped,
                     message: "cannot exec in a stopped container".into(),
                 })
             }
             Status::Paused if !opts.ignore_paused => {
                 return Err(Error::WrongStatus {
                     id,
+                    status: Status::Paused,
                     message: "cannot exec in a paused container (use --ignore-paused to override)"
                         .into(),
                 })
@@ -125,6 +135,7 @@ impl Container {
             ),
             None => None,
         };
+        stdio::refuse_with_terminal(&opts.stdio, process.terminal().unwrap_or(false), &config)?;
         let console_socket =
             connect_console(opts.console, process.terminal().unwrap_or(false), &config)?;
         let (parent_end, child_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
@@ -179,6 +190,7 @@ impl Container {
             seccomp: filter.as_ref(),
             preserve_fds: opts.preserve_fds,
             extra_env: &opts.extra_env,
+            stdio: &opts.stdio,
         };
         let child = {
             let mut args = Some(args);
@@ -187,10 +199,15 @@ impl Container {
                 v2_cgroup.as_ref().map(|f| f.as_fd()),
                 pid_join.as_ref(),
                 || {
-                    sys::close_in_child(parent_raw);
-                    // A host cgroup directory fd must not reach the process (CVE-2024-21626).
-                    if let Some(fd) = cgroup_raw {
-                        sys::close_in_child(fd);
+                    // SAFETY: in the fresh child, which never uses or drops these (it leaves
+                    // through execve or _exit). A host cgroup directory fd must not reach the
+                    // process (CVE-2024-21626).
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        sys::close_in_child(parent_raw);
+                        if let Some(fd) = cgroup_raw {
+                            sys::close_in_child(fd);
+                        }
                     }
                     if let Some(args) = args.take() {
                         tenant::run(args);
@@ -260,10 +277,10 @@ impl Container {
                 // Closed on exec after Ready: the process runs.
                 None if ready => break,
                 None => {
-                    let status = sys::waitpid(pid).map(ExitStatus::from_raw);
-                    return Err(Error::InitDied {
-                        status: format!("{status:?}"),
-                    });
+                    let status = sys::waitpid(pid)
+                        .map(ExitStatus::from_raw)
+                        .map_err(Error::sys("wait for exec'd process"))?;
+                    return Err(Error::ExecDied { status });
                 }
             }
         }
@@ -274,7 +291,11 @@ impl Container {
         guard.armed = false;
         drop(guard);
         trace::step("exec process running", &[("pid", pid.to_string())]);
-        Ok(ExecProcess { child })
+        Ok(ExecProcess {
+            child,
+            pipes: Pipes::default(),
+            warnings: Vec::new(),
+        })
     }
 }
 
@@ -288,9 +309,9 @@ impl Container {
         if subs.is_empty() {
             return Ok(None);
         }
-        let bad = |reason: String| Error::WrongStatus {
+        let bad = |reason: String| Error::SubCgroup {
             id: self.st.id.clone(),
-            message: format!("--cgroup: {reason}"),
+            reason,
         };
         let unified = self.st.cgroup.layout() == cgroups::Layout::Unified;
         if unified && subs.keys().any(|k| !k.is_empty()) {

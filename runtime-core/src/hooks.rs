@@ -22,12 +22,19 @@ use oci_spec::runtime::{Hook, Hooks};
 use crate::sys::{self, Errno};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The hook lists of the spec, in the order the lifecycle runs them.
 pub enum HookKind {
+    /// `hooks.prestart` (deprecated by the spec, still run as runc runs it).
     Prestart,
+    /// `hooks.createRuntime`: in the runtime's namespaces, once the container's exist.
     CreateRuntime,
+    /// `hooks.createContainer`: in the container's namespaces, before pivot_root.
     CreateContainer,
+    /// `hooks.startContainer`: in the container, right before its program.
     StartContainer,
+    /// `hooks.poststart`: after `start`; failures are warnings.
     Poststart,
+    /// `hooks.poststop`: after `delete`; failures are warnings.
     Poststop,
 }
 
@@ -42,6 +49,7 @@ impl HookKind {
         HookKind::Poststop,
     ];
 
+    /// The list's name in config.json.
     pub fn name(self) -> &'static str {
         match self {
             HookKind::Prestart => "prestart",
@@ -71,20 +79,26 @@ impl HookKind {
 /// How a hook that ran ended badly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HookExit {
+    /// It exited with this non-zero status.
     Code(i32),
+    /// This signal killed it.
     Signal(i32),
 }
 
 /// Why a hook failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HookFailure {
     /// It could not be started (errno from exec).
     Spawn(Errno),
     /// It exited non-zero or was killed by a signal, with the tail of what it printed (as runc
     /// reports it).
     Failed {
+        /// How it ended.
         exit: HookExit,
+        /// The tail of its stdout ([`OUTPUT_TAIL`] bytes).
         stdout: String,
+        /// The tail of its stderr ([`OUTPUT_TAIL`] bytes).
         stderr: String,
     },
     /// It ran past its timeout (seconds) and was killed.
@@ -179,7 +193,7 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
         .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
-        .map_err(|e| HookFailure::Spawn(Errno::from_raw(e.raw_os_error().unwrap_or(0))))?;
+        .map_err(|e| HookFailure::Spawn(sys::errno_of(&e)))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin is not an error (EPIPE).
         let _ = stdin.write_all(state);
@@ -210,7 +224,7 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), HookFailure> {
         };
         if let Some(status) = child
             .try_wait()
-            .map_err(|e| HookFailure::Spawn(Errno::from_raw(e.raw_os_error().unwrap_or(0))))?
+            .map_err(|e| HookFailure::Spawn(sys::errno_of(&e)))?
         {
             drain(&mut stdout, &mut out_buf);
             drain(&mut stderr, &mut err_buf);

@@ -84,7 +84,7 @@ impl InitRecord {
             Some((_, start)) => Ok(InitRecord { pid, start }),
             None => Err(Error::state(
                 format!("/proc/{pid}/stat"),
-                "cannot read the start time of the container's init",
+                std::io::Error::other("cannot read the start time of the container's init"),
             )),
         }
     }
@@ -157,11 +157,11 @@ pub fn read(dir: &Path) -> Read {
     if intent.version > VERSION {
         return Read::Unusable(Error::state(
             &path,
-            format!(
+            std::io::Error::other(format!(
                 "schema version {} is newer than this runr's ({VERSION}): use the runr that \
                  created the container",
                 intent.version
-            ),
+            )),
         ));
     }
     Read::Found(Box::new(intent))

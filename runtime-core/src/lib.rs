@@ -1,33 +1,71 @@
 //! runr's container runtime as a library: take an OCI bundle through create → start → kill →
-//! delete, with no printing and no `process::exit` (the `runr` binary is a thin layer over this).
+//! delete, with no printing and no `process::exit` (the `runr` binary is a thin layer over this
+//! same public API).
 //!
 //! ```no_run
-//! use runtime_core::{Container, CreateOptions};
-//! use std::path::Path;
+//! use std::io::{BufRead, BufReader};
+//! use runtime_core::{ContainerBuilder, Stdio};
 //!
 //! # fn main() -> Result<(), runtime_core::Error> {
-//! let opts = CreateOptions { root: "/run/my-engine".into(), ..CreateOptions::default() };
-//! let mut c = Container::create("web-1", Path::new("/srv/bundles/web"), opts)?;
+//! runtime_core::protect_binary(); // first thing in main: see "Safety rules"
+//! let mut c = ContainerBuilder::new("web-1", "/srv/bundles/web")
+//!     .root("/run/my-engine")
+//!     .stdin(Stdio::null())
+//!     .stdout(Stdio::piped())
+//!     .create()?;                   // the init is set up and waits for start
+//! let out = c.take_stdout().expect("piped");
 //! c.start()?;                       // returns warnings from poststart hooks, if any
+//! for line in BufReader::new(std::fs::File::from(out)).lines() {
+//!     println!("container: {}", line.unwrap_or_default());
+//! }
 //! let status = c.wait()?;           // the creating process may wait for the container
+//! c.delete(false)?;
 //! println!("exited: {}", status.code());
-//! Container::load(Path::new("/run/my-engine"), "web-1")?.delete(false)?;
 //! # Ok(()) }
 //! ```
 //!
-//! `Container::create` forks the container's init with one `clone3` (the init forks once more
-//! only when a new pid namespace has to be unshared after joining a user namespace); call it from
-//! a single-threaded process (the init runs Rust code between fork and exec).
+//! `runtime-core/examples/run_bundle.rs` is this as a program.
 //!
-//! Module map: [`spec`] loads and validates config.json; [`container`] is the lifecycle;
-//! `process` creates the init (`clone`), runs it (`init`) and talks to it (`sync`);
-//! `namespaces`, `rootfs`, `mounts`, `paths`, `devices`, `capabilities`, `rlimits`, `user`,
-//! `hooks`, `console` are one concern each; [`sys`] wraps every nix/libc call the library makes
-//! and holds its only `unsafe` (file I/O through `std::fs` and hook processes through
-//! `std::process` do not go through it).
-//! [`trace`] reports the main steps to a sink the caller installs (the CLI's `--debug`).
+//! # Process model
+//!
+//! [`ContainerBuilder::create`] forks the container's init with a single `clone3` (all new
+//! namespaces at once, on cgroup v2 straight into its cgroup). The init is a copy of the calling
+//! process that runs Rust code between the clone and its `execve`: it sets up the mounts, `/dev`,
+//! the console, the limits and privileges from a plan the parent computed, reports `Ready` or a
+//! typed error over a socket, then blocks until [`Container::start`]. No JSON and no re-exec of
+//! a runtime binary cross the fork. The init stays a child of the caller, which can
+//! [`Container::wait`] for it (or poll [`Container::init_pidfd`]); an [`ExecBuilder`] process is
+//! made the same way, minus the rootfs work. State lives in one directory per container under
+//! the root (`/run/runr` by default), so any process can [`Container::load`] it later.
+//!
+//! # Safety rules for the calling process
+//!
+//! - **Protect the binary** ([`protect_binary`], first thing in `main`): the init and exec'd
+//!   processes are clones of the caller until their `execve`, so a container running
+//!   `/proc/self/exe` runs the caller's binary and could reopen it for writing once the caller
+//!   exits (CVE-2019-5736). `protect_binary` re-executes the program from a read-only view of its
+//!   binary. `create` and `spawn` warn through their result ([`Container::warnings`],
+//!   [`ExecProcess::warnings`]) when it is writable, unless the caller opted out with
+//!   `allow_writable_binary(true)`.
+//! - **Be single-threaded** when creating or exec'ing: the clone copies only the calling thread,
+//!   and a lock another thread held (the allocator's) would stay held in the init. Checked: a
+//!   second thread in `/proc/self/task` is [`Error::MultiThreaded`].
+//! - **The caller becomes non-dumpable** (`PR_SET_DUMPABLE` 0) at the first create or exec and
+//!   stays so: the init is its clone and must not be reachable through `/proc/<pid>/` by the
+//!   container.
+//! - Stdio is the caller's unless chosen ([`Stdio`]): inherited, `/dev/null`, a pipe or any fd.
+//!
+//! Module map: [`spec`] loads and validates config.json; [`container`] is the lifecycle,
+//! [`builder`] its public entry; `process` creates the init (`clone`), runs it (`init`) and talks
+//! to it (`sync`); `namespaces`, `rootfs`, `mounts`, `paths`, `devices`, `capabilities`,
+//! `rlimits`, `user`, `hooks`, `console`, `stdio` are one concern each; `sys` wraps every nix/libc call
+//! the library makes (file I/O through `std::fs` and hook processes through `std::process` do
+//! not go through it) and holds its `unsafe`, but for the calls of its two `unsafe fn`s; [`trace`] reports the main steps to a
+//! sink the caller installs (the CLI's `--debug`).
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
+pub mod builder;
 mod capabilities;
 mod console;
 pub mod container;
@@ -36,36 +74,62 @@ pub mod error;
 pub mod exec;
 mod fault;
 pub mod hooks;
-pub mod intent;
+mod intent;
 pub mod lsm;
 mod mounts;
 mod namespaces;
 pub mod operations;
 mod paths;
 pub mod process;
+mod protect;
 pub mod recovery;
 mod rlimits;
 mod rootfs;
 pub mod seccomp;
 pub mod seccomp_cache;
 mod seccomp_enosys;
+pub mod signal;
 pub mod spec;
 pub mod state;
-pub mod sys;
+mod stdio;
+mod sys;
 pub mod trace;
 mod user;
 
-pub use container::{validate_id, Console, Container, CreateOptions, ExitStatus};
+pub use builder::{ContainerBuilder, ExecBuilder};
+pub use container::{validate_id, Console, Container, ExitStatus};
 pub use error::{Error, Result};
-pub use exec::{ExecOptions, ExecProcess};
+pub use exec::ExecProcess;
+pub use oci_spec;
 pub use operations::{features, Features};
+pub use protect::{binary_is_protected, protect_binary};
 pub use recovery::{list, Found};
+pub use signal::{Signal, UnknownSignal};
 pub use spec::Bundle;
 pub use state::{ContainerState, Status};
+pub use stdio::Stdio;
+pub use sys::{Errno, SysError, SysOp};
+
+/// Makes the calling process a child subreaper (`PR_SET_CHILD_SUBREAPER`): the container's
+/// init, and what it leaves behind, are reparented to it and can be reaped by it (`runr run`
+/// does this unless `--no-subreaper`).
+pub fn become_subreaper() -> std::result::Result<(), SysError> {
+    sys::set_child_subreaper()
+}
 
 /// Receives the pty master sent by a container's init over a console socket.
 pub fn receive_console_master(
     socket: &std::os::fd::OwnedFd,
 ) -> Result<Option<std::os::fd::OwnedFd>> {
     console::receive_master(socket).map_err(Error::sys("receive console master"))
+}
+
+/// Gives the terminal `to` the window size of the terminal `from` (a relay of a container's pty
+/// does it when its own terminal is resized).
+pub fn copy_window_size(
+    from: std::os::fd::BorrowedFd<'_>,
+    to: std::os::fd::BorrowedFd<'_>,
+) -> Result<()> {
+    let (rows, cols) = sys::get_winsize(from).map_err(Error::sys("read the window size"))?;
+    sys::set_winsize(to, rows, cols).map_err(Error::sys("set the window size"))
 }

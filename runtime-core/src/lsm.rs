@@ -269,66 +269,6 @@ pub fn cpu_list(list: &str) -> Result<Vec<usize>, String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The runtime's own binary (CVE-2019-5736)
-
-/// Makes sure the running runtime executes from a binary nobody can write through
-/// `/proc/<pid>/exe`, re-executing itself once if not. Call first thing in `main` (it may not
-/// return: the process is replaced by the same program with the same arguments).
-///
-/// The container's init and exec'd processes are clones of the runtime until their `execve`; a
-/// container whose program is `/proc/self/exe` (or a script with `#!/proc/self/exe`) runs the
-/// runtime's binary inside the container, where the container's root can open its
-/// `/proc/<pid>/exe` and, once the runtime has exited, write to it: the host's runtime binary.
-/// runc 1.1 copied itself into a sealed memfd on every call; runc 1.2 executes through a
-/// detached read-only overlay mount. runr does the cheaper variant of the latter: a detached,
-/// read-only bind mount of its own file (`open_tree` + `mount_setattr`, no copy, no mount
-/// namespace, nothing attached anywhere) and `execveat` of it. Every write-open through the
-/// resulting `/proc/<pid>/exe` fails with EROFS. Where the new mount API is unavailable (old
-/// kernel, no CAP_SYS_ADMIN) it falls back to a sealed memfd copy when running as root, and to
-/// nothing otherwise (an unprivileged runr cannot start containers that could use the hole).
-pub fn run_from_sealed_binary() {
-    let exe = Path::new("/proc/self/exe");
-    if binary_is_sealed() {
-        return;
-    }
-    let argv: Vec<std::ffi::CString> = std::env::args_os()
-        .filter_map(|a| {
-            std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str())).ok()
-        })
-        .collect();
-    let envp: Vec<std::ffi::CString> = std::env::vars_os()
-        .filter_map(|(k, v)| {
-            let mut e = std::os::unix::ffi::OsStrExt::as_bytes(k.as_os_str()).to_vec();
-            e.push(b'=');
-            e.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()));
-            std::ffi::CString::new(e).ok()
-        })
-        .collect();
-    use std::os::fd::AsFd;
-    if let Ok(tree) = sys::open_tree_clone(exe) {
-        if sys::mount_set_readonly(tree.as_fd()).is_ok() {
-            // Returns only on failure; then try the copy.
-            let _ = sys::execveat_fd(tree.as_fd(), &argv, &envp);
-        }
-    }
-    if sys::is_root() {
-        if let Ok(copy) = sys::sealed_copy(exe) {
-            let _ = sys::execveat_fd(copy.as_fd(), &argv, &envp);
-        }
-    }
-}
-
-/// True when this process's binary cannot be written through `/proc/self/exe`: it lives on a
-/// read-only mount, or is a sealed memfd copy.
-pub fn binary_is_sealed() -> bool {
-    let exe = Path::new("/proc/self/exe");
-    if sys::statfs_flags(exe).is_ok_and(|f| f.contains(nix::mount::MsFlags::MS_RDONLY)) {
-        return true;
-    }
-    std::fs::read_link(exe).is_ok_and(|p| p.to_string_lossy().starts_with("/memfd:runr"))
-}
-
-// ---------------------------------------------------------------------------------------------
 // In the container's process (validated by `check` in the parent: errors here are the kernel's).
 
 fn invalid() -> SysError {

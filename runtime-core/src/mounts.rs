@@ -330,13 +330,8 @@ fn bind_mount(
     // What the source is, and its flags, are read through the detached tree when there is one:
     // the source's path may be out of this process's reach.
     let seen = detached.map_or_else(|| source.clone(), sys::fd_path);
-    let meta = std::fs::metadata(&seen).map_err(|e| {
-        SysError::new(
-            SysOp::Stat,
-            Some(&source),
-            Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-        )
-    })?;
+    let meta = std::fs::metadata(&seen)
+        .map_err(|e| SysError::new(SysOp::Stat, Some(&source), sys::errno_of(&e)))?;
     let leaf = if meta.is_dir() { Leaf::Dir } else { Leaf::File };
     let target = paths::ensure(ctx.root, dest, leaf)?;
     match detached {

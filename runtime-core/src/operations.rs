@@ -38,6 +38,7 @@ impl Container {
         if !self.st.cgroup.is_frozen()? || !state::init_alive(&self.st) {
             return Err(Error::WrongStatus {
                 id: self.st.id.clone(),
+                status: self.status(),
                 message: "container not paused".into(),
             });
         }
@@ -217,44 +218,74 @@ fn merge(old: &LinuxResources, new: &LinuxResources) -> LinuxResources {
 /// runc's `features` document: what this build of runr can do on this host.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Features {
+    /// The oldest runtime-spec version accepted.
     pub oci_version_min: String,
+    /// The newest runtime-spec version accepted.
     pub oci_version_max: String,
+    /// The hook lists run.
     pub hooks: Vec<String>,
+    /// The mount options understood.
     pub mount_options: Vec<String>,
+    /// The Linux-specific features.
     pub linux: LinuxFeatures,
+    /// runc's annotations (`org.opencontainers.runc.*`).
     pub annotations: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// The Linux part of [`Features`].
+#[non_exhaustive]
 pub struct LinuxFeatures {
+    /// The namespace types supported.
     pub namespaces: Vec<String>,
+    /// The capability names known.
     pub capabilities: Vec<String>,
+    /// Which cgroup versions and drivers work.
     pub cgroup: CgroupFeatures,
+    /// What seccomp profiles may use.
     pub seccomp: SeccompFeatures,
+    /// Whether AppArmor profiles can be applied.
     pub apparmor: Enabled,
+    /// Whether SELinux labels can be applied.
     pub selinux: Enabled,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+/// The cgroup part of [`LinuxFeatures`].
+#[non_exhaustive]
 pub struct CgroupFeatures {
+    /// cgroup v1 is supported.
     pub v1: bool,
+    /// cgroup v2 is supported.
     pub v2: bool,
+    /// The systemd cgroup driver is supported.
     pub systemd: bool,
+    /// The systemd user-session driver is supported.
     pub systemd_user: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// The seccomp part of [`LinuxFeatures`].
+#[non_exhaustive]
 pub struct SeccompFeatures {
+    /// Whether it is available.
     pub enabled: bool,
+    /// The actions (`SCMP_ACT_*`) known.
     pub actions: Vec<String>,
+    /// The argument operators (`SCMP_CMP_*`) known.
     pub operators: Vec<String>,
+    /// The architectures (`SCMP_ARCH_*`) known.
     pub archs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// A feature that is either available or not.
+#[non_exhaustive]
 pub struct Enabled {
+    /// Whether it is available.
     pub enabled: bool,
 }
 

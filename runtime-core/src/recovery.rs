@@ -1,7 +1,7 @@
 //! What `list`, `state` and `delete` find under a container's name, including what a killed
 //! runtime left: a container whose `create` never finished (status `creating`), or one whose
 //! `state.json` is damaged. `delete --force` removes such remains by the intent record
-//! ([`crate::intent`]): the init (by pidfd, checked against its boot and start time), every
+//! (`intent.json`): the init (by pidfd, checked against its boot and start time), every
 //! cgroup directory, the fifo and the state directory. Without a usable record it removes
 //! nothing that could belong to a live process, and says how to recover by hand.
 
@@ -71,7 +71,10 @@ impl Remains {
     /// The OCI state of a half-made container: `creating`, with the init's pid while it lives.
     pub fn state(&self) -> Result<ContainerState> {
         if let Some(d) = &self.damage {
-            return Err(Error::state(self.dir.join(STATE_FILE), d));
+            return Err(Error::state(
+                self.dir.join(STATE_FILE),
+                std::io::Error::other(d.clone()),
+            ));
         }
         let mut st = ContainerState {
             oci_version: String::new(),
@@ -109,6 +112,7 @@ impl Remains {
         };
         Error::WrongStatus {
             id: self.id.clone(),
+            status: Status::Creating,
             message,
         }
     }
@@ -168,6 +172,7 @@ impl Remains {
         let damage = self.damage.as_deref().unwrap_or("no state.json");
         Error::WrongStatus {
             id: self.id.clone(),
+            status: Status::Creating,
             message: format!(
                 "cannot delete container {}: {damage}, and {intent_problem}: nothing tells which \
                  processes and cgroups are the container's, so nothing was removed; kill its \

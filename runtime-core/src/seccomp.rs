@@ -23,9 +23,13 @@ use oci_spec::runtime::{
 
 /// `seccomp(2)` filter flags.
 pub const FLAG_TSYNC: u32 = 1;
+/// `SECCOMP_FILTER_FLAG_LOG`: log every action but allow.
 pub const FLAG_LOG: u32 = 2;
+/// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`: keep speculative store bypass mitigation off.
 pub const FLAG_SPEC_ALLOW: u32 = 4;
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: return a notification listener fd.
 pub const FLAG_NEW_LISTENER: u32 = 8;
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: a notified syscall waits killably.
 pub const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 
 /// A ready-to-load filter.

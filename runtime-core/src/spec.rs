@@ -31,7 +31,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(raw: &[u8]) -> std::result::Re
 
 /// A process JSON (`exec --process FILE`) read as runc reads it: Go's decoder leaves a field
 /// that is missing or `null` at its zero value, so `user` defaults to uid 0 / gid 0, `cwd` to
-/// "" (which [`crate::Container::exec`] then refuses, naming `process.cwd`, as runc refuses an
+/// "" (which [`crate::ExecBuilder::spawn`] then refuses, naming `process.cwd`, as runc refuses an
 /// empty Cwd), and a `null` member anywhere counts as absent.
 pub fn parse_process(raw: &[u8]) -> std::result::Result<oci_spec::runtime::Process, JsonError> {
     let mut doc: serde_json::Value = parse_json(raw)?;
@@ -58,11 +58,13 @@ fn drop_nulls(v: &mut serde_json::Value) {
 
 /// A loaded, validated bundle.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Bundle {
     /// Absolute path of the bundle directory.
     pub dir: PathBuf,
     /// Absolute, symlink-free path of the root filesystem.
     pub rootfs: PathBuf,
+    /// The parsed and validated config.json.
     pub spec: Spec,
     /// What was accepted but not used (capability names nobody knows: runc warns and goes on).
     pub warnings: Vec<String>,

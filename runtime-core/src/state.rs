@@ -17,23 +17,29 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::sys;
 
-pub const STATE_FILE: &str = "state.json";
+pub(crate) const STATE_FILE: &str = "state.json";
 /// state.json's schema: 0 is the one before versions (read as is), a newer one is refused.
-pub const VERSION: u32 = 1;
-pub const EXEC_FIFO: &str = "exec.fifo";
+pub(crate) const VERSION: u32 = 1;
+pub(crate) const EXEC_FIFO: &str = "exec.fifo";
 
 /// The container's status, as the runtime-spec defines it (plus runc's `paused`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// `create` is setting it up.
     Creating,
+    /// The init is set up and waits for `start`.
     Created,
+    /// The container's process runs.
     Running,
+    /// Its cgroup is frozen.
     Paused,
+    /// Its init has exited.
     Stopped,
 }
 
 impl Status {
+    /// The status as the OCI state JSON spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Creating => "creating",
@@ -53,7 +59,7 @@ impl std::fmt::Display for Status {
 
 /// What runr records about a container.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Persisted {
+pub(crate) struct Persisted {
     /// The schema ([`VERSION`]); absent (0) in the files of runr before it.
     #[serde(default)]
     pub version: u32,
@@ -77,22 +83,32 @@ pub struct Persisted {
 
 /// The OCI state of a container, in runc's JSON shape (`runr state`, `list --format json`, hooks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ContainerState {
     #[serde(rename = "ociVersion")]
+    /// The runtime-spec version of the container's config.
     pub oci_version: String,
+    /// The container's id.
     pub id: String,
+    /// The init's host pid (0 once stopped).
     pub pid: i32,
+    /// The status.
     pub status: Status,
+    /// The bundle directory.
     pub bundle: PathBuf,
+    /// The root filesystem's host path.
     pub rootfs: PathBuf,
+    /// When it was created (RFC 3339, UTC).
     pub created: String,
     #[serde(skip_serializing_if = "HashMap::is_empty", default)]
+    /// The spec's annotations.
     pub annotations: HashMap<String, String>,
+    /// The owner of the state directory (`list`), empty elsewhere.
     pub owner: String,
 }
 
 /// An exclusive lock on one container's directory, released on drop.
-pub struct Lock {
+pub(crate) struct Lock {
     fd: OwnedFd,
 }
 
@@ -112,7 +128,7 @@ impl Lock {
     }
 }
 
-pub fn save(dir: &Path, st: &Persisted) -> Result<()> {
+pub(crate) fn save(dir: &Path, st: &Persisted) -> Result<()> {
     let path = dir.join(STATE_FILE);
     let tmp = dir.join(format!(".{STATE_FILE}.tmp"));
     let data = serde_json::to_vec(st).map_err(|e| Error::state(&path, e))?;
@@ -122,25 +138,30 @@ pub fn save(dir: &Path, st: &Persisted) -> Result<()> {
     sys::rename(&tmp, &path).map_err(Error::sys("save state"))
 }
 
-pub fn load(dir: &Path) -> Result<Persisted> {
+pub(crate) fn load(dir: &Path) -> Result<Persisted> {
     let path = dir.join(STATE_FILE);
     let data = std::fs::read(&path).map_err(|e| Error::state(&path, e))?;
-    let st: Persisted = crate::spec::parse_json(&data).map_err(|e| Error::state(&path, e))?;
+    let st: Persisted = crate::spec::parse_json(&data).map_err(|e| {
+        Error::state(
+            &path,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        )
+    })?;
     if st.version > VERSION {
         return Err(Error::state(
             &path,
-            format!(
+            std::io::Error::other(format!(
                 "schema version {} is newer than this runr's ({VERSION}): use the runr that \
                  created the container",
                 st.version
-            ),
+            )),
         ));
     }
     Ok(st)
 }
 
 /// Is the init recorded in `st` still alive (not a zombie, and not a recycled pid)?
-pub fn init_alive(st: &Persisted) -> bool {
+pub(crate) fn init_alive(st: &Persisted) -> bool {
     if st.pid <= 0 {
         return false;
     }
@@ -152,7 +173,7 @@ pub fn init_alive(st: &Persisted) -> bool {
 
 /// The status, derived from the system: a frozen cgroup is paused; a live init with its fifo
 /// still present has not been started.
-pub fn status(dir: &Path, st: &Persisted) -> Status {
+pub(crate) fn status(dir: &Path, st: &Persisted) -> Status {
     if !init_alive(st) {
         return Status::Stopped;
     }
@@ -167,25 +188,26 @@ pub fn status(dir: &Path, st: &Persisted) -> Status {
 }
 
 /// The uid owning `path` (runc's `owner` in `list` is its name); 0 when it cannot be read.
-pub fn owner_uid(path: &Path) -> u32 {
+pub(crate) fn owner_uid(path: &Path) -> u32 {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).map(|m| m.uid()).unwrap_or(0)
 }
 
 /// `uid`'s name in /etc/passwd, or the uid as a number.
-pub fn user_name(uid: u32) -> String {
+pub(crate) fn user_name(uid: u32) -> String {
     crate::user::passwd_field(uid, 0).unwrap_or_else(|| uid.to_string())
 }
 
 /// Now, as RFC 3339 in UTC with nanoseconds and trailing zeros trimmed (Go's RFC3339Nano, which
 /// is what runc prints).
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     format_rfc3339(d.as_secs() as i64, d.subsec_nanos())
 }
 
+/// Seconds and nanoseconds since the epoch as RFC 3339 in UTC, with nanoseconds (runc's shape).
 pub fn format_rfc3339(secs: i64, nanos: u32) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);

@@ -33,7 +33,7 @@ macro_rules! sys_ops {
         /// boundary as a number and come back as the same value.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[repr(u16)]
-        pub enum SysOp { $($variant,)* }
+        pub enum SysOp { $(#[doc = concat!("`", $name, "`")] $variant,)* }
 
         impl SysOp {
             /// Every operation, in wire-code order.
@@ -112,6 +112,7 @@ sys_ops! {
     PidfdGetfd => "pidfd_getfd",
     Capget => "capget",
     Fcntl => "fcntl",
+    Pipe => "pipe2",
 }
 
 impl fmt::Display for SysOp {
@@ -122,9 +123,13 @@ impl fmt::Display for SysOp {
 
 /// A failed system call: which one, on what, and the errno.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub struct SysError {
+    /// The operation.
     pub op: SysOp,
+    /// The path it was applied to, when there is one.
     pub path: Option<PathBuf>,
+    /// The errno.
     pub errno: Errno,
 }
 
@@ -138,6 +143,7 @@ impl fmt::Display for SysError {
 }
 
 impl SysError {
+    /// An error of `op` on `path` with `errno`.
     pub fn new(op: SysOp, path: Option<&Path>, errno: Errno) -> SysError {
         SysError {
             op,
@@ -235,11 +241,6 @@ pub fn euid() -> u32 {
     nix::unistd::geteuid().as_raw()
 }
 
-pub fn fchownat_empty(fd: BorrowedFd<'_>, uid: u32, gid: u32, display: &Path) -> SysResult<()> {
-    nix::unistd::fchown(fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
-        .ctx(SysOp::Chown, Some(display))
-}
-
 /// chown of a path: for an O_PATH fd, its `/proc/self/fd/N` ([`fd_path`]), which fchown
 /// cannot take.
 pub fn chown(path: &Path, uid: u32, gid: u32, display: &Path) -> SysResult<()> {
@@ -266,13 +267,13 @@ pub fn seqpacket_pair() -> SysResult<(OwnedFd, OwnedFd)> {
     .ctx(SysOp::Socket, None)
 }
 
-/// Whether this process runs with effective uid 0.
-pub fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-pub fn fchmod(fd: BorrowedFd<'_>, mode: u32, display: &Path) -> SysResult<()> {
-    nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(mode)).ctx(SysOp::Chmod, Some(display))
+/// kill(2): only the test-only crash points use it (the runtime signals through pidfds).
+#[cfg(feature = "fault-injection")]
+pub fn kill(pid: i32, sig: i32) -> SysResult<()> {
+    // SAFETY: kill takes two integers; nothing is dereferenced.
+    Errno::result(unsafe { libc::kill(pid, sig) })
+        .map(drop)
+        .ctx(SysOp::Kill, None)
 }
 
 pub fn mkfifo(path: &Path, mode: u32) -> SysResult<()> {
@@ -431,10 +432,6 @@ pub fn set_child_subreaper() -> SysResult<()> {
     nix::sys::prctl::set_child_subreaper(true).ctx(SysOp::Prctl, None)
 }
 
-pub fn set_pdeathsig(sig: nix::sys::signal::Signal) -> SysResult<()> {
-    nix::sys::prctl::set_pdeathsig(sig).ctx(SysOp::Prctl, None)
-}
-
 /// This boot's random id (`/proc/sys/kernel/random/boot_id`): a pid and start time recorded
 /// under another boot name no process of this one.
 pub fn boot_id() -> SysResult<String> {
@@ -518,9 +515,16 @@ pub enum Forked {
 /// `clone(2)` where `clone3` is unavailable (ENOSYS, or EPERM under a seccomp profile that hides
 /// it).
 ///
-/// The caller must be single-threaded (the runr CLI is), or the child may inherit a lock held by a
-/// thread that no longer exists; and the child must leave through [`exit_now`].
-pub fn clone_process(flags: CloneFlags, cgroup: Option<BorrowedFd<'_>>) -> SysResult<Forked> {
+/// # Safety
+///
+/// The calling process must be single-threaded (`ContainerBuilder` checks it), or the child may
+/// inherit a lock held by a thread that no longer exists and deadlock in the allocator; and the
+/// child must never return into the caller's frames: it leaves through [`exit_now`] or `execve`,
+/// so that nothing the parent owns (its `OwnedFd`s, its buffers) is dropped or flushed twice.
+pub unsafe fn clone_process(
+    flags: CloneFlags,
+    cgroup: Option<BorrowedFd<'_>>,
+) -> SysResult<Forked> {
     let mut pidfd: RawFd = -1;
     let mut args = CloneArgs {
         flags: (flags.bits() as u64) | CLONE_PIDFD,
@@ -631,13 +635,6 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> SysResult<()> {
     Errno::result(rc).map(drop).ctx(SysOp::Kill, None)
 }
 
-pub fn kill(pid: i32, sig: i32) -> SysResult<()> {
-    // SAFETY: kill takes two integers; nothing is dereferenced.
-    Errno::result(unsafe { libc::kill(pid, sig) })
-        .map(drop)
-        .ctx(SysOp::Kill, None)
-}
-
 /// Waits until the process behind `pidfd` has exited (or `timeout_ms` passes; -1 = forever).
 /// Returns true when it has exited.
 pub fn pidfd_wait_exit(pidfd: BorrowedFd<'_>, timeout_ms: i32) -> SysResult<bool> {
@@ -669,6 +666,37 @@ pub fn dup2(from: BorrowedFd<'_>, to: RawFd) -> SysResult<()> {
     // SAFETY: dup2 only manipulates the fd table; `to` is a plain number (0, 1, 2).
     let rc = unsafe { libc::dup2(from.as_raw_fd(), to) };
     Errno::result(rc).map(drop).ctx(SysOp::Dup, None)
+}
+
+/// `fcntl(F_DUPFD_CLOEXEC, 3)`: a close-on-exec copy of `fd` numbered 3 or above, so that
+/// moving it onto 0, 1 or 2 in a child can never overwrite another stdio source.
+pub fn dup_above_stdio(fd: BorrowedFd<'_>) -> SysResult<OwnedFd> {
+    let raw =
+        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3)).ctx(SysOp::Dup, None)?;
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) just returned `raw`, a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// The errno of a std I/O error; EIO for one that carries none (never errno 0, "Success").
+pub fn errno_of(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// How many threads this process has: the entries of `/proc/self/task`.
+pub fn thread_count() -> SysResult<usize> {
+    let dir = Path::new("/proc/self/task");
+    let io = |e: std::io::Error| SysError::new(SysOp::Open, Some(dir), errno_of(&e));
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        entry.map_err(io)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// `pipe2(O_CLOEXEC)`: (read end, write end).
+pub fn pipe() -> SysResult<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(OFlag::O_CLOEXEC).ctx(SysOp::Pipe, None)
 }
 
 /// `execve(2)`: only returns on failure.
@@ -931,7 +959,14 @@ pub fn capget() -> SysResult<(u64, u64, u64)> {
 
 /// Closes a descriptor number in a forked child, where the owning `OwnedFd` lives on in the
 /// parent's copy of memory (dropping it there is not possible).
-pub fn close_in_child(fd: RawFd) {
+///
+/// # Safety
+///
+/// Only in a child made by [`clone_process`], for an fd it inherited and that nothing in the
+/// child uses, closes or drops afterwards (the child leaves through `execve` or [`exit_now`],
+/// never dropping the parent's owner): otherwise the number could be closed twice, the second
+/// time hitting an unrelated fd that reused it.
+pub unsafe fn close_in_child(fd: RawFd) {
     // SAFETY: called only in a freshly forked child for fds it inherited and will never use;
     // the parent's OwnedFd refers to the parent's own fd table, unaffected by this close.
     unsafe { libc::close(fd) };

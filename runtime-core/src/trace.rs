@@ -11,9 +11,13 @@ use std::time::Instant;
 
 /// One step: what happened, with its details as key/value pairs (`pid`, `id`, …).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Event<'a> {
+    /// What happened (`config loaded`, `init cloned`).
     pub message: &'a str,
+    /// Details as key and value.
     pub fields: &'a [(&'static str, String)],
+    /// When.
     pub at: Instant,
 }
 

@@ -4,8 +4,12 @@
 //! owns the root to undo it) and keeps that controller from ever being mounted as a v1
 //! hierarchy again; crun then refuses the host.
 //!
+//! The host's `/dev/null` must also still be the world-writable null device: a runtime that
+//! bind-mounts host device nodes into a container lets the container chmod the host's node (seen
+//! once here: it became 0755, and every later runc failed opening it).
+//!
 //! [`watch_cgroup2_root`] is called by [`crate::Bundle::new`], so every test binary that runs a
-//! container checks it at exit and fails (exit status 1) if it changed.
+//! container checks both at exit and fails (exit status 1) if one changed.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,6 +17,14 @@ use std::sync::OnceLock;
 
 /// (the file, what it held when first read); `None` when the host is not hybrid.
 static BEFORE: OnceLock<Option<(PathBuf, String)>> = OnceLock::new();
+/// `/dev/null`'s mode, owner and device number when first read.
+static DEV_NULL: OnceLock<Option<(u32, u32, u64)>> = OnceLock::new();
+
+fn dev_null() -> Option<(u32, u32, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata("/dev/null").ok()?;
+    Some((m.mode(), m.uid(), m.rdev()))
+}
 
 /// The root `cgroup.subtree_control` of a hybrid host's cgroup2 mount (cgroup2 beside v1
 /// hierarchies); `None` on a pure v1 or v2 host, where enabling controllers at the root is how
@@ -37,18 +49,34 @@ pub fn hybrid_cgroup2_root() -> Option<PathBuf> {
 /// Remembers the hybrid root's `cgroup.subtree_control` (once per process) and checks it again
 /// when the process exits.
 pub fn watch_cgroup2_root() {
-    BEFORE.get_or_init(|| {
-        let path = hybrid_cgroup2_root()?;
-        let text = std::fs::read_to_string(&path).ok()?;
-        // SAFETY: `check_at_exit` is a plain `extern "C" fn()` that touches only this static
+    DEV_NULL.get_or_init(|| {
+        BEFORE.get_or_init(|| {
+            let path = hybrid_cgroup2_root()?;
+            let text = std::fs::read_to_string(&path).ok()?;
+            Some((path, text))
+        });
+        // SAFETY: `check_at_exit` is a plain `extern "C" fn()` that touches only these statics
         // (initialised before registration) and never unwinds: it writes with `let _ =` and
         // ends with `_exit`, so nothing can panic across the C boundary.
         unsafe { libc::atexit(check_at_exit) };
-        Some((path, text))
+        dev_null()
     });
 }
 
 extern "C" fn check_at_exit() {
+    if let Some(Some(before)) = DEV_NULL.get() {
+        let now = dev_null();
+        if now.as_ref() != Some(before) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "host check FAILED: /dev/null (mode, uid, rdev) was {before:?} when this test \
+                 binary started and {now:?} at its end (changed by it or by something running \
+                 beside it)"
+            );
+            // SAFETY: as below: end the process at once, after the harness has finished.
+            unsafe { libc::_exit(1) };
+        }
+    }
     let Some(Some((path, before))) = BEFORE.get() else {
         return;
     };

@@ -43,7 +43,15 @@ fn workspace() -> PathBuf {
 
 fn built_from_this_tree() -> PathBuf {
     // <target>/<profile>/deps/<test binary>: build runr with the same target dir and profile.
-    let exe = std::env::current_exe().expect("the test binary's path");
+    // argv[0] when /proc/self/exe is not the file cargo built (a test that called
+    // `protect_binary` runs from a detached read-only view of it; cargo passes an absolute path).
+    let in_deps = |p: &PathBuf| p.parent().and_then(Path::file_name) == Some("deps".as_ref());
+    let exe = std::env::current_exe()
+        .ok()
+        .filter(in_deps)
+        .or_else(|| std::env::args_os().next().map(PathBuf::from))
+        .filter(in_deps)
+        .expect("the test binary's path");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)

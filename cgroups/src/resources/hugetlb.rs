@@ -1,4 +1,4 @@
-//! hugepageLimits: hugetlb.<size>.limit_in_bytes (v1) / hugetlb.<size>.max (v2).
+//! hugepageLimits: `hugetlb.<size>.limit_in_bytes` (v1) / `hugetlb.<size>.max` (v2).
 
 use oci_spec::runtime::LinuxHugepageLimit;
 

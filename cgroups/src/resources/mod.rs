@@ -137,6 +137,18 @@ pub fn ignored_fields(layout: Layout, res: &LinuxResources) -> Vec<&'static str>
 
 /// Check every requirement, then write every controller, in runc's order.
 pub(crate) fn set(m: &Manager, res: &LinuxResources) -> Result<()> {
+    // Every controller the spec needs is there (on hybrid: usable through cgroup2) before
+    // anything is written, so a refused spec leaves no half-applied limits.
+    require_controllers(m, res)?;
+    // Values the kernel would only refuse half-way through are refused up front.
+    validate_values(m, res)?;
+    // Then each controller's files, in runc's order.
+    write_controllers(m, res)
+}
+
+/// Each controller `res` needs exists on this host; on a hybrid host one without a v1
+/// hierarchy is enabled in the unified twin (never at the cgroup2 root).
+fn require_controllers(m: &Manager, res: &LinuxResources) -> Result<()> {
     for (ctrl, field) in wanted(res) {
         match m.target(ctrl) {
             None => {
@@ -156,6 +168,11 @@ pub(crate) fn set(m: &Manager, res: &LinuxResources) -> Result<()> {
             Some(_) => {}
         }
     }
+    Ok(())
+}
+
+/// `unified` only on cgroup v2 and with valid keys; cpu and memory values in range.
+fn validate_values(m: &Manager, res: &LinuxResources) -> Result<()> {
     if let Some(u) = res.unified().as_ref().filter(|u| !u.is_empty()) {
         if m.layout != Layout::Unified {
             // runc's wording (ErrV1NoUnified), which tools match on.
@@ -173,8 +190,12 @@ pub(crate) fn set(m: &Manager, res: &LinuxResources) -> Result<()> {
     if let Some(mem) = res.memory() {
         memory::validate(m, mem)?;
     }
+    Ok(())
+}
 
-    // runc's v1 subsystem order; the v2 order differs only where it does not matter.
+/// Writes every controller `res` sets: runc's v1 subsystem order (the v2 order differs only
+/// where it does not matter).
+fn write_controllers(m: &Manager, res: &LinuxResources) -> Result<()> {
     if let Some(c) = res.cpu() {
         match m.target("cpuset") {
             Some(Target::V1(d) | Target::V2(d)) => cpu::set_cpuset(d, c)?,

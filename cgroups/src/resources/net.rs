@@ -1,4 +1,4 @@
-//! network (v1 only): net_cls.classid, net_prio.ifpriomap ("<ifname> <prio>" per write).
+//! network (v1 only): net_cls.classid, net_prio.ifpriomap (`"<ifname> <prio>"` per write).
 
 use oci_spec::runtime::LinuxNetwork;
 

@@ -1,4 +1,4 @@
-//! rdma: rdma.max, one "<device> hca_handle=N hca_object=M" write per device (v1 and v2),
+//! rdma: rdma.max, one `"<device> hca_handle=N hca_object=M"` write per device (v1 and v2),
 //! in device-name order.
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! linux.resources.unified (v2 only): raw "<controller>.<knob>" → value writes, after
+//! linux.resources.unified (v2 only): raw `"<controller>.<knob>"` → value writes, after
 //! everything else (runc fs2 `setUnified`). Keys are file names: no '/'.
 
 use std::collections::HashMap;

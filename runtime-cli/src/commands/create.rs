@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use runtime_core::{Console, Container, CreateOptions};
+use runtime_core::{Console, ContainerBuilder};
 
 use crate::cli::{flag, switch, Command, Flag, Parsed};
 use crate::Global;
@@ -53,8 +53,9 @@ process.args in it. The container's status is then \"created\".",
 
 pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let id = p.id("create")?;
-    let opts = options(g, p)?;
-    let c = Container::create(id, &bundle(p), opts).map_err(|e| in_config(&bundle(p), e))?;
+    let c = builder(g, p, id)?
+        .create()
+        .map_err(|e| in_config(&bundle(p), e))?;
     for w in c.warnings() {
         g.log.warn(w);
     }
@@ -95,20 +96,23 @@ pub fn preserved_fds(p: &Parsed) -> anyhow::Result<(u32, Vec<String>)> {
     Ok((preserve_fds, extra_env))
 }
 
-/// The options `create` and `run` share.
-pub fn options(g: &Global, p: &Parsed) -> anyhow::Result<CreateOptions> {
+/// The library's builder with the options `create` and `run` share.
+pub fn builder(g: &Global, p: &Parsed, id: &str) -> anyhow::Result<ContainerBuilder> {
     let (preserve_fds, extra_env) = preserved_fds(p)?;
-    Ok(CreateOptions {
-        root: g.root.clone(),
-        console: p
-            .value("console-socket")
-            .map(|s| Console::Socket(s.into()))
-            .unwrap_or_default(),
-        pid_file: p.value("pid-file").map(PathBuf::from),
-        no_pivot: p.is_set("no-pivot"),
-        no_new_keyring: p.is_set("no-new-keyring"),
-        preserve_fds,
-        extra_env,
-        systemd_cgroup: g.systemd_cgroup,
-    })
+    let mut b = ContainerBuilder::new(id, bundle(p))
+        .root(&g.root)
+        .no_pivot(p.is_set("no-pivot"))
+        .no_new_keyring(p.is_set("no-new-keyring"))
+        .preserve_fds(preserve_fds)
+        .systemd_cgroup(g.systemd_cgroup);
+    if let Some(s) = p.value("console-socket") {
+        b = b.console(Console::Socket(s.into()));
+    }
+    if let Some(f) = p.value("pid-file") {
+        b = b.pid_file(f);
+    }
+    for var in extra_env {
+        b = b.env(var);
+    }
+    Ok(b)
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use oci_spec::runtime::{Capability, Process};
 use runtime_core::spec::parse_json;
-use runtime_core::{Console, Container, ExecOptions};
+use runtime_core::{Console, Container, ExecBuilder};
 
 use super::create::{CONSOLE_SOCKET, PID_FILE, PRESERVE_FDS};
 use super::foreground;
@@ -118,15 +118,21 @@ fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     if !detach {
         signals.thread_block()?;
     }
-    let opts = ExecOptions {
-        console,
-        pid_file: p.value("pid-file").map(PathBuf::from),
-        preserve_fds,
-        extra_env,
-        ignore_paused: p.is_set("ignore-paused"),
-        sub_cgroups,
-    };
-    let child = container.exec(&process, opts)?;
+    let mut exec = ExecBuilder::new(&container, process)
+        .console(console)
+        .preserve_fds(preserve_fds)
+        .ignore_paused(p.is_set("ignore-paused"))
+        .sub_cgroups(sub_cgroups);
+    if let Some(f) = p.value("pid-file") {
+        exec = exec.pid_file(PathBuf::from(f));
+    }
+    for var in extra_env {
+        exec = exec.env(var);
+    }
+    let child = exec.spawn()?;
+    for w in child.warnings() {
+        g.log.warn(w);
+    }
     if detach {
         return Ok(0);
     }

@@ -151,9 +151,7 @@ fn relay(from: BorrowedFd<'_>, out: &mut impl Write, buf: &mut [u8]) -> bool {
 }
 
 fn copy_winsize(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
-    if let Ok((rows, cols)) = runtime_core::sys::get_winsize(from) {
-        let _ = runtime_core::sys::set_winsize(to, rows, cols);
-    }
+    let _ = runtime_core::copy_window_size(from, to);
 }
 
 /// Our terminal in raw mode while we relay a container's tty; restored on drop.

@@ -1,6 +1,6 @@
 //! `runr kill [--all] ID [SIGNAL]`: SIGTERM by default; names or numbers.
 
-use runtime_core::Container;
+use runtime_core::{Container, Signal};
 
 use crate::cli::{switch, Command, Parsed, UsageError};
 use crate::{signals, Global};
@@ -37,7 +37,9 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     };
     // Like runc: a missing container is reported before a bad signal.
     let c = Container::load(&g.root, id)?;
-    let signal = signals::parse(sig).ok_or_else(|| anyhow::anyhow!("unknown signal {sig:?}"))?;
+    let signal = signals::parse(sig)
+        .and_then(Signal::new)
+        .ok_or_else(|| anyhow::anyhow!("unknown signal {sig:?}"))?;
     c.kill(signal, p.is_set("all"))?;
     Ok(0)
 }

@@ -45,16 +45,16 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let id = p.id("run")?.to_string();
     let detach = p.is_set("detach");
     // runc 1.1.5 accepts --keep with --detach (there is nothing to delete afterwards then).
-    let mut opts = super::create::options(g, p)?;
+    let mut builder = super::create::builder(g, p, &id)?;
     // Without a console socket, a foreground run relays the container's terminal itself.
     let mut our_end = None;
-    if !detach && matches!(opts.console, Console::None) {
+    if !detach && p.value("console-socket").is_none() {
         let (ours, theirs) = foreground::console_pair()?;
-        opts.console = Console::Offered(theirs);
+        builder = builder.console(Console::Offered(theirs));
         our_end = Some(ours);
     }
     if !detach && !p.is_set("no-subreaper") {
-        runtime_core::sys::set_child_subreaper()?;
+        runtime_core::become_subreaper()?;
     }
     // Block the signals we forward before the init exists, so none is lost in between; the
     // init restores its own mask before exec.
@@ -63,8 +63,9 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
         signals.thread_block()?;
     }
     let bundle = super::create::bundle(p);
-    let mut container =
-        Container::create(&id, &bundle, opts).map_err(|e| super::create::in_config(&bundle, e))?;
+    let mut container = builder
+        .create()
+        .map_err(|e| super::create::in_config(&bundle, e))?;
     for w in container.warnings() {
         g.log.warn(w);
     }

@@ -51,8 +51,13 @@ pub(crate) fn spawn_init(
         }
         None => None,
     };
-    sys::set_dumpable(false)?; // the child's /proc/<pid>/exe stays closed to the container (CVE-2019-5736)
-    let forked = sys::clone_process(flags, cgroup);
+    // The child's /proc/<pid>/exe stays closed to the container (CVE-2019-5736).
+    sys::set_dumpable(false)?;
+    // SAFETY: the builder refused a multi-threaded caller before any create or exec; the child
+    // runs `child` and then `exit_now` below (even when `child` panics), never returning into
+    // the caller's frames.
+    #[allow(unsafe_code)]
+    let forked = unsafe { sys::clone_process(flags, cgroup) };
     if let (Some(own), Ok(Forked::Parent { .. }) | Err(_)) = (&own_pid_ns, &forked) {
         // Children the runtime forks later (hooks) must stay in the runtime's pid namespace.
         sys::setns(

@@ -22,6 +22,7 @@ use crate::hooks::{self, HookKind};
 use crate::namespaces::Join;
 use crate::rootfs::{self, RootfsPlan};
 use crate::seccomp::Compiled;
+use crate::stdio::ChildStdio;
 use crate::sys::{self, Errno, SysError, SysOp};
 
 /// Everything the init needs; built by the parent before the clone.
@@ -59,6 +60,8 @@ pub(crate) struct InitArgs<'a> {
     pub hook_state: serde_json::Value,
     /// linux.seccomp, compiled by the parent.
     pub seccomp: Option<&'a Compiled>,
+    /// The caller's choice of stdin, stdout and stderr (stdio.rs).
+    pub stdio: ChildStdio,
 }
 
 /// The init's main: never returns.
@@ -136,6 +139,9 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
     // 2. The container's process starts with default signal handling and nothing blocked,
     //    whatever the runtime had (Rust ignores SIGPIPE; `run` blocks what it forwards).
     sys::reset_signals();
+
+    // 2b. The stdio the caller chose, in place before anything (a hook, the program) uses it.
+    args.stdio.install().tag(InitStep::Stdio)?;
 
     // 3. Join existing namespaces, the user namespace first (it grants the rights for the rest).
     for j in &args.joins {
@@ -312,7 +318,12 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
 /// After unsharing a pid namespace: forks, the child (pid 1 there) goes on as the init, the parent
 /// tells the runtime the child's pid and leaves. Returns the child's pid as the host sees it.
 fn enter_pid_namespace(channel: &Channel) -> StepResult<i32> {
-    match sys::clone_process(CloneFlags::empty(), None).tag(InitStep::Unshare)? {
+    // SAFETY: the init is single-threaded (a clone of a single-threaded caller); the parent side
+    // leaves through `exit_now` and the child goes on as the init, which itself only ever leaves
+    // through `execve` or `exit_now`.
+    #[allow(unsafe_code)]
+    let forked = unsafe { sys::clone_process(CloneFlags::empty(), None) };
+    match forked.tag(InitStep::Unshare)? {
         sys::Forked::Parent { pid, .. } => {
             let _ = channel.send(&Message::InitPid { pid: pid.as_raw() });
             sys::exit_now(0)

@@ -1,5 +1,5 @@
-//! The container's init process: how it is created ([`clone`]), what it runs ([`init`]) and how it
-//! talks to the runtime that created it ([`sync`]).
+//! The container's init process: how it is created (`clone`), what it runs (`init`) and how it
+//! talks to the runtime that created it (`sync`).
 //!
 //! Errors in the init are typed: an [`InitStep`] (where) plus a [`SysError`] (what), and cross
 //! the fork boundary in that form, so the parent reports exactly what the child saw.
@@ -22,8 +22,9 @@ macro_rules! init_steps {
         /// Where in the init's set-up something failed. The index of a list entry (mount, path,
         /// rlimit, hook) is kept so the message can point at the config field.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[non_exhaustive]
         pub enum InitStep {
-            $($variant $((init_steps!(@index_type $i)))?,)*
+            $(#[doc = concat!("Step: `", $text, "`.")] $variant $((init_steps!(@index_type $i)))?,)*
         }
 
         impl InitStep {
@@ -103,12 +104,16 @@ init_steps! {
     37 AppArmor => "process.apparmorProfile",
     38 SelinuxLabel => "process.selinuxLabel",
     39 JoinCgroup => "joining linux.cgroupsPath",
+    40 Stdio => "setting up stdin, stdout and stderr",
 }
 
 /// A failed init step.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StepError {
+    /// Where it failed.
     pub step: InitStep,
+    /// The syscall, its path and errno.
     pub source: SysError,
 }
 
@@ -118,6 +123,7 @@ impl StepError {
     }
 }
 
+/// A result of an init step.
 pub type StepResult<T> = Result<T, StepError>;
 
 /// Why the init's set-up stopped: a step's syscall, or a hook it ran (which has an exit status

@@ -12,6 +12,7 @@ use super::sync::{Channel, Message};
 use super::{InitStep, StepError, StepResult, Tag};
 use crate::console;
 use crate::seccomp::Compiled;
+use crate::stdio::ChildStdio;
 use crate::sys::{self, Errno, SysError, SysOp};
 
 pub(crate) struct TenantArgs<'a> {
@@ -27,6 +28,8 @@ pub(crate) struct TenantArgs<'a> {
     pub seccomp: Option<&'a Compiled>,
     pub preserve_fds: u32,
     pub extra_env: &'a [String],
+    /// The caller's choice of stdin, stdout and stderr (stdio.rs).
+    pub stdio: &'a ChildStdio,
 }
 
 pub(crate) fn run(args: TenantArgs<'_>) -> ! {
@@ -55,6 +58,9 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
 
     // 2. The process starts with default signal handling, whatever the runtime had.
     sys::reset_signals();
+
+    // 2b. The stdio the caller chose, in place before the process's user is given its pipes.
+    args.stdio.install().tag(InitStep::Stdio)?;
 
     // 3. Every namespace of the container in one call (the kernel orders user first).
     if !args.namespaces.is_empty() {

@@ -1,0 +1,98 @@
+//! What the process that creates containers must be: running from a binary nobody can write
+//! through `/proc/<pid>/exe` (CVE-2019-5736), and single-threaded (the init runs Rust code
+//! between its clone and `execve`).
+
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// Makes sure the calling program runs from a binary nobody can write through
+/// `/proc/<pid>/exe`, re-executing itself once if not: call it first thing in `main`, before any
+/// thread or file is opened. It may not return: the process is replaced by the same program with
+/// the same arguments and environment, this time from a read-only view of its binary. Returns
+/// whether the binary is protected (false only where neither way below is possible).
+///
+/// Why: the container's init and exec'd processes are clones of the calling program until their
+/// `execve`. A container whose program is `/proc/self/exe` (or a script with
+/// `#!/proc/self/exe`) then runs the caller's binary inside the container, where the
+/// container's root can open its `/proc/<pid>/exe` and, once the caller has exited, write to it:
+/// the host's binary (CVE-2019-5736). runc 1.1 copied itself into a sealed memfd on every call;
+/// runc 1.2 executes through a detached read-only overlay mount. This does the cheaper variant
+/// of the latter: a detached, read-only bind mount of the binary (`open_tree` +
+/// `mount_setattr`, no copy, nothing attached anywhere) and `execveat` of it; every write-open
+/// through the resulting `/proc/<pid>/exe` fails with EROFS. Where the new mount API is
+/// unavailable (old kernel, no CAP_SYS_ADMIN) it falls back to a sealed memfd copy when running
+/// as root, and to nothing otherwise (an unprivileged caller cannot start containers that could
+/// use the hole).
+///
+/// [`ContainerBuilder::create`](crate::ContainerBuilder::create) warns (see
+/// [`Container::warnings`](crate::Container::warnings)) when the binary is not protected, unless
+/// the caller opted out with `allow_writable_binary`.
+pub fn protect_binary() -> bool {
+    if binary_is_protected() {
+        return true;
+    }
+    let exe = Path::new("/proc/self/exe");
+    let argv: Vec<std::ffi::CString> = std::env::args_os()
+        .filter_map(|a| {
+            std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str())).ok()
+        })
+        .collect();
+    let envp: Vec<std::ffi::CString> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut e = std::os::unix::ffi::OsStrExt::as_bytes(k.as_os_str()).to_vec();
+            e.push(b'=');
+            e.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()));
+            std::ffi::CString::new(e).ok()
+        })
+        .collect();
+    if let Ok(tree) = sys::open_tree_clone(exe) {
+        if sys::mount_set_readonly(tree.as_fd()).is_ok() {
+            // Returns only on failure; then try the copy.
+            let _ = sys::execveat_fd(tree.as_fd(), &argv, &envp);
+        }
+    }
+    if nix::unistd::geteuid().is_root() {
+        if let Ok(copy) = sys::sealed_copy(exe) {
+            let _ = sys::execveat_fd(copy.as_fd(), &argv, &envp);
+        }
+    }
+    false
+}
+
+/// True when this process's binary cannot be written through `/proc/self/exe`: it lives on a
+/// read-only mount, or is a sealed memfd copy (what [`protect_binary`] makes of it).
+pub fn binary_is_protected() -> bool {
+    let exe = Path::new("/proc/self/exe");
+    if sys::statfs_flags(exe).is_ok_and(|f| f.contains(nix::mount::MsFlags::MS_RDONLY)) {
+        return true;
+    }
+    std::fs::read_link(exe).is_ok_and(|p| p.to_string_lossy().starts_with("/memfd:runr"))
+}
+
+/// The warning `create` gives when the binary is writable and the caller did not opt out.
+pub(crate) fn writable_binary_warning() -> Option<String> {
+    if binary_is_protected() {
+        return None;
+    }
+    let exe = std::fs::read_link("/proc/self/exe")
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "/proc/self/exe".into());
+    Some(format!(
+        "the calling binary {exe} is writable: a container running /proc/self/exe could \
+         overwrite it (CVE-2019-5736); call runtime_core::protect_binary() first in main, or \
+         opt out with allow_writable_binary(true)"
+    ))
+}
+
+/// The clone copies only the calling thread: another thread holding a lock (the allocator's,
+/// stdio's) would leave it held forever in the init. Refuse instead of risking that.
+pub(crate) fn check_single_threaded() -> Result<()> {
+    let threads = sys::thread_count().map_err(Error::sys("count the calling process's threads"))?;
+    if threads > 1 {
+        return Err(Error::MultiThreaded { threads });
+    }
+    Ok(())
+}
