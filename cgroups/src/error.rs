@@ -110,6 +110,17 @@ pub enum Error {
         layout: crate::Layout,
     },
 
+    /// Rootless: the spec asks for a limit of a controller whose cgroup the runtime had no
+    /// permission to create (runc: "cannot set memory limit: container could not join or create
+    /// cgroup").
+    #[error("{required_by}: cannot set {controller} limit: container could not join or create cgroup {} (runtime is unprivileged: {reason})", path.display())]
+    RootlessDenied {
+        controller: String,
+        required_by: String,
+        path: PathBuf,
+        reason: String,
+    },
+
     /// A resource the spec sets cannot be expressed on this cgroup version at all.
     #[error("linux.resources.{field} is not supported on cgroup {layout:?}: {reason}")]
     Unsupported {

@@ -52,6 +52,10 @@ pub struct CreateOptions {
     pub extra_env: Vec<String>,
     /// `--systemd-cgroup`: cgroupsPath is "slice:prefix:name".
     pub systemd_cgroup: bool,
+    /// runc's `--rootless`: follow the rootless cgroup rule (skip a cgroup the runtime may not
+    /// create when the config names no cgroupsPath; see `cgroups::Manager::create_rootless`).
+    /// Defaults to [`crate::rootless::detect`].
+    pub rootless: bool,
 }
 
 impl Default for CreateOptions {
@@ -65,6 +69,7 @@ impl Default for CreateOptions {
             preserve_fds: 0,
             extra_env: Vec::new(),
             systemd_cgroup: false,
+            rootless: crate::rootless::detect(),
         }
     }
 }
@@ -174,6 +179,11 @@ impl Container {
             .expect("validated: process is present");
         let config = bundle.dir.join("config.json");
 
+        // An unprivileged runtime can only make a container whose root is itself (runc's checks).
+        if crate::rootless::rootless_euid() {
+            crate::rootless::check_config(linux, process, &config)?;
+        }
+
         // Namespace files are opened here, on the host, where their paths mean what they say.
         let ns = namespaces::plan(linux).map_err(|(i, e)| {
             Error::config(
@@ -185,8 +195,10 @@ impl Container {
 
         // With a user namespace the init works as the container's root, who may not reach a
         // bind source (a directory inside a mode-700 host directory): open them now, as root.
+        // (An unprivileged runtime reaches nothing its container's root could not, and may not
+        // clone mount trees of the host's mount namespace.)
         let mounts = spec.mounts().as_deref().unwrap_or_default();
-        let detached_sources = if ns.any_user {
+        let detached_sources = if ns.any_user && !crate::rootless::rootless_euid() {
             crate::mounts::detach_bind_sources(mounts, &bundle.dir).map_err(|(i, e)| {
                 Error::config(&config, format!("mounts[{i}].source"), e.to_string())
             })?
@@ -198,8 +210,13 @@ impl Container {
             .cgroups_path()
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned());
-        let cgroup = cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?;
-        cgroup.create()?;
+        let mut cgroup = cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?;
+        // Unprivileged, a cgroup we may not create is skipped unless a limit needs it.
+        if opts.rootless {
+            cgroup.create_rootless(cgroup_path.is_none())?;
+        } else {
+            cgroup.create()?;
+        }
         rollback.cgroup = Some(cgroup.clone());
 
         let fifo_path = dir.join(EXEC_FIFO);
@@ -263,7 +280,9 @@ impl Container {
             console_socket,
             joins,
             unshare: unshare_in_init,
-            userns: any_user,
+            // Root of a user namespace we did not make (rootless podman) can no more mknod than
+            // the root of one we make.
+            userns: any_user || crate::rootless::running_in_user_ns(),
             new_userns: new_user,
             cgroupns: new_cgroup,
             fork_for_pid,
@@ -284,6 +303,7 @@ impl Container {
                 clone_flags,
                 clone_cgroup.as_ref().map(|f| f.as_fd()),
                 pid_join.as_ref(),
+                new_user && crate::rootless::rootless_euid(),
                 || {
                     // The parent's end of the channel, its lock and the host cgroup directory are
                     // not the init's to hold (a host directory fd would be a way out through
@@ -307,7 +327,8 @@ impl Container {
         rollback.child = Some(spawned);
 
         if new_user {
-            user::write_id_maps(pid, linux).map_err(Error::sys("write user namespace maps"))?;
+            user::write_id_maps(pid, linux)
+                .map_err(|(field, reason)| Error::config(&config, field, reason))?;
         }
         if parent_places_init && clone_cgroup.is_none() {
             cgroup.add_task(pid)?;
@@ -459,7 +480,8 @@ impl Container {
         if self.status() == Status::Stopped {
             return Err(Error::NotRunning(self.st.id.clone()));
         }
-        if all {
+        // Without a cgroup of its own (rootless, skipped) only the init can be signalled.
+        if all && self.st.cgroup.has_cgroup() {
             return Ok(self.st.cgroup.kill_all(signal)?);
         }
         self.signal_init(signal)

@@ -137,7 +137,25 @@ impl Container {
             },
             _ => self.st.cgroup.v2_dir_fd()?,
         };
-        let pid_join = if flags.contains(CloneFlags::CLONE_NEWPID) {
+        // Unprivileged, joining the container's pid namespace from the host's user namespace is
+        // refused (setns needs CAP_SYS_ADMIN in the caller's own user namespace too): this
+        // process enters the container's user namespace first, for good (from here it only
+        // starts and waits for the exec'd process, as the owner it still is on the host), and
+        // its pid namespace for its children; the exec'd process then joins the rest.
+        let unprivileged_join =
+            crate::rootless::rootless_euid() && flags.contains(CloneFlags::CLONE_NEWUSER);
+        if unprivileged_join {
+            for kind in [CloneFlags::CLONE_NEWUSER, CloneFlags::CLONE_NEWPID] {
+                if !flags.contains(kind) {
+                    continue;
+                }
+                let shown = PathBuf::from(format!("/proc/{}/ns", self.st.pid));
+                sys::setns(init_pidfd.as_fd(), kind, &shown)
+                    .map_err(Error::sys("join the container's namespaces"))?;
+            }
+            flags.remove(CloneFlags::CLONE_NEWUSER);
+        }
+        let pid_join = if flags.contains(CloneFlags::CLONE_NEWPID) && !unprivileged_join {
             let fd =
                 sys::pidfd_open(self.st.pid).map_err(Error::sys("open the container's init"))?;
             Some(Join {
@@ -180,6 +198,7 @@ impl Container {
                 CloneFlags::empty(),
                 v2_cgroup.as_ref().map(|f| f.as_fd()),
                 pid_join.as_ref(),
+                false,
                 || {
                     sys::close_in_child(parent_raw);
                     // A host cgroup directory fd must not reach the process (CVE-2024-21626).

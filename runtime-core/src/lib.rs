@@ -20,6 +20,7 @@
 //!
 //! Module map: [`spec`] loads and validates config.json; [`container`] is the lifecycle;
 //! `process` creates the init (`clone`), runs it (`init`) and talks to it (`sync`);
+//! [`rootless`] detects unprivileged mode;
 //! `namespaces`, `rootfs`, `mounts`, `paths`, `devices`, `capabilities`, `rlimits`, `user`,
 //! `hooks`, `console` are one concern each; [`sys`] is the only place that makes syscalls.
 #![deny(unsafe_code)]
@@ -39,6 +40,7 @@ mod paths;
 pub mod process;
 mod rlimits;
 mod rootfs;
+pub mod rootless;
 pub mod seccomp;
 pub mod seccomp_cache;
 pub mod spec;

@@ -557,6 +557,14 @@ fn host_cgroup_mounts() -> Vec<HostHierarchy> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // A hierarchy seen again is a copy (an rbind of the host's /sys into this rootfs comes
+        // later in mountinfo, and its copies are about to be covered): the host's comes first.
+        if out
+            .iter()
+            .any(|h: &HostHierarchy| h.fstype == *fstype && h.super_opts == controllers.join(","))
+        {
+            continue;
+        }
         out.push(HostHierarchy {
             fstype: fstype.to_string(),
             name,

@@ -138,12 +138,18 @@ pub fn ignored_fields(layout: Layout, res: &LinuxResources) -> Vec<&'static str>
 pub(crate) fn set(m: &Manager, res: &LinuxResources, update: bool) -> Result<()> {
     for (ctrl, field) in wanted(res, update) {
         match m.target(ctrl) {
+            // Rootless: device rules are best effort (see the rootless module).
+            None if ctrl == "devices" && m.rootless => {}
             None => {
+                let required_by = format!("linux.resources.{field}");
+                if let Some(e) = m.denied_error(ctrl, &required_by) {
+                    return Err(e);
+                }
                 return Err(Error::ControllerUnavailable {
                     controller: ctrl.to_string(),
-                    required_by: format!("linux.resources.{field}"),
+                    required_by,
                     layout: m.layout,
-                })
+                });
             }
             Some(Target::V2(_)) if m.layout == Layout::Hybrid => {
                 // A v1-less controller driven through the hybrid unified twin.
@@ -180,10 +186,14 @@ pub(crate) fn set(m: &Manager, res: &LinuxResources, update: bool) -> Result<()>
     }
     if !update {
         if let Some(rules) = res.devices() {
-            match m.target("devices") {
-                Some(Target::V1(d)) => devices::set_v1(d, rules)?,
-                Some(Target::V2(d)) => crate::devices_bpf::apply(m, d.path, rules)?,
-                None => {}
+            let applied = match m.target("devices") {
+                Some(Target::V1(d)) => devices::set_v1(d, rules),
+                Some(Target::V2(d)) => crate::devices_bpf::apply(m, d.path, rules),
+                None => Ok(()),
+            };
+            // Rootless: as in runc, the devices controller's errors are not fatal.
+            if !m.rootless {
+                applied?;
             }
         }
     }

@@ -76,5 +76,6 @@ pub fn options(g: &Global, p: &Parsed) -> anyhow::Result<CreateOptions> {
         preserve_fds,
         extra_env,
         systemd_cgroup: g.systemd_cgroup,
+        rootless: g.rootless,
     })
 }

@@ -46,11 +46,13 @@ COMMANDS:
    help     show this help
 
 GLOBAL OPTIONS:
-   --root value        root directory for storage of container state (default: \"/run/runr\")
+   --root value        root directory for storage of container state (default: \"/run/runr\",
+                       or \"$XDG_RUNTIME_DIR/runr\" when unprivileged)
    --log value         log file path (default: stderr)
    --log-format value  log format: text or json (default: \"text\")
    --debug             enable debug logging
    --systemd-cgroup    cgroupsPath is \"slice:prefix:name\" for the systemd driver
+   --rootless value    ignore cgroup permission errors (\"true\", \"false\" or \"auto\") (default: \"auto\")
    --version, -v       print the version
 ";
 

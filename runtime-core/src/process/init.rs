@@ -106,6 +106,9 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         Some(Message::Go { pid }) => pid,
         _ => return Err(protocol_error(InitStep::WaitForParent)),
     };
+    // 1a. Not dumpable from here on (an unprivileged parent needed us dumpable to write our id
+    //     maps; see process/clone.rs): the container cannot open our /proc/<pid>/exe.
+    sys::set_dumpable(false).tag(InitStep::WaitForParent)?;
 
     // 1b. Into our cgroups, by ourselves (a self-move skips the lock and RCU wait a move by the
     //     parent costs), before any namespace changes who we are to the host's cgroupfs.
