@@ -746,7 +746,7 @@ fn wait_ready(
             Some(Message::Failed(e)) => {
                 return Err(Error::Init {
                     step: e.step,
-                    detail: step_detail(spec, e.step),
+                    detail: step_detail(spec, e.step, e.source.errno),
                     error: e.source,
                 })
             }
@@ -830,9 +830,29 @@ pub(crate) fn send_seccomp_listener(
     sys::send_fd(stream.as_fd(), &body, fd.as_fd()).map_err(Error::sys("send the seccomp listener"))
 }
 
-/// What a failed init step was working on, from the spec, for the error message.
-fn step_detail(spec: &Spec, step: crate::process::InitStep) -> String {
+/// What a failed init step was working on, from the spec, for the error message (and why an
+/// unprivileged runtime cannot have it, where that is the reason).
+fn step_detail(spec: &Spec, step: crate::process::InitStep, errno: Errno) -> String {
+    let process = spec.process().as_ref();
     match step {
+        crate::process::InitStep::Rlimit(i) => {
+            let Some(r) = process
+                .and_then(|p| p.rlimits().as_deref())
+                .and_then(|l| l.get(i as usize))
+            else {
+                return String::new();
+            };
+            let why = if errno == Errno::EPERM {
+                ": raising a hard limit above the runtime's needs CAP_SYS_RESOURCE on the host"
+            } else {
+                ""
+            };
+            format!("{:?} soft {} hard {}{why}", r.typ(), r.soft(), r.hard())
+        }
+        crate::process::InitStep::OomScoreAdj if errno == Errno::EACCES => {
+            let adj = process.and_then(|p| p.oom_score_adj()).unwrap_or_default();
+            format!("{adj}: lowering oom_score_adj below the runtime's own needs CAP_SYS_RESOURCE on the host")
+        }
         crate::process::InitStep::Mount(i) => {
             let Some(m) = spec.mounts().as_deref().and_then(|m| m.get(i as usize)) else {
                 return String::new();

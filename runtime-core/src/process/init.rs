@@ -106,9 +106,6 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         Some(Message::Go { pid }) => pid,
         _ => return Err(protocol_error(InitStep::WaitForParent)),
     };
-    // 1a. Not dumpable from here on (an unprivileged parent needed us dumpable to write our id
-    //     maps; see process/clone.rs): the container cannot open our /proc/<pid>/exe.
-    sys::set_dumpable(false).tag(InitStep::WaitForParent)?;
 
     // 1b. Into our cgroups, by ourselves (a self-move skips the lock and RCU wait a move by the
     //     parent costs), before any namespace changes who we are to the host's cgroupfs.
@@ -152,6 +149,12 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
     if args.fork_for_pid {
         host_pid = enter_pid_namespace(&args.channel)?;
     }
+
+    // 5b. Not dumpable from here on, so the container cannot open our /proc/<pid>/exe. (An
+    //     unprivileged parent needed us dumpable to write our id maps, see process/clone.rs,
+    //     and so did our own /proc/self writes above: a non-dumpable process's /proc files
+    //     belong to the host's root.)
+    sys::set_dumpable(false).tag(InitStep::BecomeRoot)?;
 
     // 6. Become root of the user namespace: every later step runs as container root.
     debug_assert!(

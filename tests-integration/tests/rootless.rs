@@ -1,0 +1,645 @@
+//! Rootless: runr driven by an unprivileged user, side by side with runc (1.1.5 here) doing the
+//! same. The test (root) prepares the user with `scripts/rootless-user.sh` (the user
+//! `runr-tester`, its /etc/subuid and /etc/subgid ranges, its XDG_RUNTIME_DIR, uidmap), builds
+//! every bundle under a directory that user owns, and runs each runtime command as the user
+//! (`setpriv --reuid --regid --init-groups`, a clean environment with XDG_RUNTIME_DIR set).
+//! No `--root` is passed: the state root must default to `$XDG_RUNTIME_DIR/runr` (runc:
+//! `$XDG_RUNTIME_DIR/runc`).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use tests_integration::{make_rootfs, processes_mentioning, unique, wait_for, which};
+
+/// The unprivileged user, made once per test process.
+struct Tester {
+    name: String,
+    uid: u32,
+    gid: u32,
+    home: PathBuf,
+}
+
+fn tester() -> &'static Tester {
+    static T: OnceLock<Tester> = OnceLock::new();
+    T.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/rootless-user.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .output()
+            .expect("run scripts/rootless-user.sh");
+        assert!(
+            out.status.success(),
+            "rootless-user.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut words = text.split_whitespace();
+        let name = words.next().expect("user name").to_string();
+        let uid: u32 = words.next().and_then(|u| u.parse().ok()).expect("uid");
+        let gid = id_field(&name, "-g");
+        Tester {
+            home: PathBuf::from(format!("/home/{name}")),
+            name,
+            uid,
+            gid,
+        }
+    })
+}
+
+fn id_field(user: &str, flag: &str) -> u32 {
+    let out = Command::new("id").args([flag, user]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+impl Tester {
+    fn xdg(&self) -> PathBuf {
+        PathBuf::from(format!("/run/user/{}", self.uid))
+    }
+
+    /// `argv` as the user, in `cwd`, with a login-like clean environment; `env` adds to it.
+    fn command(&self, argv: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid",
+            &self.name,
+            "--regid",
+            &self.name,
+            "--init-groups",
+        ]);
+        c.args(["env", "-i"]);
+        c.arg("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+        c.arg(format!("HOME={}", self.home.display()));
+        c.arg(format!("USER={}", self.name));
+        c.arg(format!("LOGNAME={}", self.name));
+        for (k, v) in env {
+            c.arg(format!("{k}={v}"));
+        }
+        c.args(argv);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    fn with_xdg(&self, argv: &[&str]) -> Command {
+        let xdg = self.xdg();
+        self.command(argv, &[("XDG_RUNTIME_DIR", xdg.to_str().unwrap())])
+    }
+}
+
+/// A runtime as the user sees it: its binary (readable by the user) and its state root.
+struct UserRuntime {
+    name: &'static str,
+    bin: PathBuf,
+}
+
+impl UserRuntime {
+    fn all() -> Vec<UserRuntime> {
+        let mut v = vec![UserRuntime {
+            name: "runr",
+            bin: runr_for_user(),
+        }];
+        match which("runc") {
+            Some(bin) => v.push(UserRuntime { name: "runc", bin }),
+            None => eprintln!("SKIP runc side of rootless tests: runc is not installed"),
+        }
+        v
+    }
+
+    /// The default state root for an unprivileged user: `$XDG_RUNTIME_DIR/<name>`.
+    fn root(&self) -> PathBuf {
+        tester().xdg().join(self.name)
+    }
+
+    fn run(&self, args: &[&str], cwd: &Path) -> Output {
+        let mut argv = vec![self.bin.to_str().unwrap()];
+        argv.extend_from_slice(args);
+        let mut c = tester().with_xdg(&argv);
+        c.current_dir(cwd);
+        c.output().expect("spawn runtime as the user")
+    }
+
+    fn ok(&self, args: &[&str], cwd: &Path) -> String {
+        let out = self.run(args, cwd);
+        assert!(
+            out.status.success(),
+            "{} {args:?} as the user failed ({}): {}",
+            self.name,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A command whose children outlive it (`create`, `run -d`): stdio to files, not pipes.
+    fn detached(&self, args: &[&str], b: &UserBundle) -> Output {
+        let (out_path, err_path) = (b.dir.join("stdout"), b.dir.join("stderr"));
+        let mut argv = vec![self.bin.to_str().unwrap()];
+        argv.extend_from_slice(args);
+        let status = tester()
+            .with_xdg(&argv)
+            .current_dir(&b.dir)
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .status()
+            .expect("spawn runtime as the user");
+        Output {
+            status,
+            stdout: std::fs::read(&out_path).unwrap_or_default(),
+            stderr: std::fs::read(&err_path).unwrap_or_default(),
+        }
+    }
+
+    fn state(&self, id: &str, cwd: &Path) -> Value {
+        serde_json::from_str(&self.ok(&["state", id], cwd)).expect("state is JSON")
+    }
+}
+
+/// runr's binary copied where the user can read it (the workspace may not be).
+fn runr_for_user() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let src = std::env::var_os("RUNR_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/runr"));
+        let dir = PathBuf::from(format!("/tmp/runr-rootless-bin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = dir.join("runr");
+        std::fs::copy(&src, &bin).expect("copy runr for the user (cargo build first)");
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        bin
+    })
+    .clone()
+}
+
+/// A bundle under the user's home, owned by the user, with `runr spec --rootless`'s config.
+struct UserBundle {
+    dir: PathBuf,
+    config: Value,
+}
+
+impl UserBundle {
+    fn new(args: &[&str]) -> UserBundle {
+        let t = tester();
+        let dir = t.home.join("runr-it").join(unique("bundle"));
+        make_rootfs(&dir.join("rootfs"));
+        chown_tree(&t.home.join("runr-it"), t.uid, t.gid);
+        let runr = UserRuntime {
+            name: "runr",
+            bin: runr_for_user(),
+        };
+        runr.ok(&["spec", "--rootless"], &dir);
+        let mut config: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+        config["process"]["terminal"] = json!(false);
+        config["process"]["args"] = json!(args);
+        UserBundle { dir, config }
+    }
+
+    fn write(&self) {
+        let path = self.dir.join("config.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&self.config).unwrap()).unwrap();
+        let t = tester();
+        std::os::unix::fs::chown(&path, Some(t.uid), Some(t.gid)).unwrap();
+    }
+}
+
+impl Drop for UserBundle {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn chown_tree(dir: &Path, uid: u32, gid: u32) {
+    let status = Command::new("chown")
+        .args(["-R", &format!("{uid}:{gid}")])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Every directory named `id` in any cgroup hierarchy (a few levels down: the user's own
+/// cgroup may be nested).
+fn cgroups_named(id: &str) -> Vec<PathBuf> {
+    fn walk(dir: &Path, id: &str, depth: u32, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            if e.file_name() == id {
+                out.push(e.path());
+            } else if depth > 0 {
+                walk(&e.path(), id, depth - 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for h in tests_integration::cgroup_hierarchies() {
+        walk(&h, id, 3, &mut out);
+    }
+    out
+}
+
+/// Nothing of `id` is left: no state directory, no process, no cgroup.
+fn assert_nothing_left(rt: &UserRuntime, id: &str) {
+    assert!(
+        !rt.root().join(id).exists(),
+        "{}: state directory {} left behind",
+        rt.name,
+        rt.root().join(id).display()
+    );
+    let procs = processes_mentioning(id);
+    assert!(
+        procs.is_empty(),
+        "{}: processes of {id} left: {procs:?}",
+        rt.name
+    );
+    let cgs = cgroups_named(id);
+    assert!(cgs.is_empty(), "{}: cgroups of {id} left: {cgs:?}", rt.name);
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn spec_rootless_is_runcs() {
+    let t = tester();
+    let dir = t.home.join("runr-it").join(unique("spec"));
+    for rt in UserRuntime::all() {
+        let d = dir.join(rt.name);
+        std::fs::create_dir_all(&d).unwrap();
+        chown_tree(&dir, t.uid, t.gid);
+        rt.ok(&["spec", "--rootless"], &d);
+    }
+    let runr = std::fs::read_to_string(dir.join("runr/config.json")).unwrap();
+    let spec: Value = serde_json::from_str(&runr).unwrap();
+    // What the spec must say, whatever runc says: the user's own ids as root, a user namespace,
+    // no network namespace, /sys bind-mounted, no cgroup limits, no gid= on devpts.
+    let own = json!([{"containerID": 0, "hostID": t.uid, "size": 1}]);
+    assert_eq!(spec["linux"]["uidMappings"], own);
+    let own_gid = json!([{"containerID": 0, "hostID": t.gid, "size": 1}]);
+    assert_eq!(spec["linux"]["gidMappings"], own_gid);
+    let ns: Vec<&str> = spec["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap())
+        .collect();
+    assert!(ns.contains(&"user") && !ns.contains(&"network"), "{ns:?}");
+    assert!(spec["linux"]["resources"].is_null());
+    let sys = spec["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["destination"] == "/sys")
+        .unwrap();
+    assert_eq!(sys["source"], "/sys");
+    assert!(sys["options"].as_array().unwrap().contains(&json!("rbind")));
+    assert!(!runr.contains("gid=5"));
+    // And byte for byte what runc writes (runc 1.1.5's ToRootless; runc 1.2 and later also add
+    // a cgroup namespace to every spec, rootless or not, which `runr spec` does not yet).
+    if dir.join("runc/config.json").exists() {
+        let runc = std::fs::read_to_string(dir.join("runc/config.json")).unwrap();
+        assert_eq!(runr, runc, "runr spec --rootless differs from runc's");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn lifecycle_as_an_unprivileged_user() {
+    let t = tester();
+    for rt in UserRuntime::all() {
+        let id = unique(&format!("rl-{}", rt.name));
+        let b = UserBundle::new(&["sleep", "100"]);
+        b.write();
+        let out = rt.detached(&["create", "--bundle", b.dir.to_str().unwrap(), &id], &b);
+        assert!(out.status.success(), "{} create: {}", rt.name, stderr(&out));
+        // The state root is the user's: $XDG_RUNTIME_DIR/<runtime>, owned by it, mode 0700
+        // (+ sticky, so session cleaners leave it alone).
+        let root = rt.root();
+        assert!(
+            root.join(&id).is_dir(),
+            "{}: no state under {}",
+            rt.name,
+            root.display()
+        );
+        let meta = std::fs::metadata(&root).unwrap();
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::uid(&meta),
+            t.uid,
+            "{}",
+            rt.name
+        );
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o1700, "{}", rt.name);
+        assert_eq!(rt.state(&id, &b.dir)["status"], "created", "{}", rt.name);
+        // No cgroup could be made (no limits asked: the rootless rule skips them all).
+        assert!(
+            cgroups_named(&id).is_empty(),
+            "{}: {:?}",
+            rt.name,
+            cgroups_named(&id)
+        );
+
+        rt.ok(&["start", &id], &b.dir);
+        assert_eq!(rt.state(&id, &b.dir)["status"], "running", "{}", rt.name);
+        let pid = rt.state(&id, &b.dir)["pid"].as_i64().unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let host_uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+        assert!(
+            host_uid.split_whitespace().nth(1) == Some(&t.uid.to_string()),
+            "{}: the container's root is the user on the host: {host_uid}",
+            rt.name
+        );
+
+        // exec: root inside, the user's uid outside.
+        let inside = rt.ok(
+            &["exec", &id, "sh", "-c", "id -u; cat /proc/self/uid_map"],
+            &b.dir,
+        );
+        let mut lines = inside.lines();
+        assert_eq!(lines.next(), Some("0"), "{}: {inside}", rt.name);
+        let map: Vec<&str> = lines
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        assert_eq!(map, ["0", &t.uid.to_string(), "1"], "{}: {inside}", rt.name);
+
+        let list = rt.ok(&["list"], &b.dir);
+        let row = list
+            .lines()
+            .find(|l| l.starts_with(&id))
+            .unwrap_or_default();
+        assert!(
+            row.contains("running") && row.ends_with(&t.name),
+            "{}: {list}",
+            rt.name
+        );
+
+        rt.ok(&["kill", &id, "KILL"], &b.dir);
+        assert!(
+            wait_for(10, || rt.state(&id, &b.dir)["status"] == "stopped"),
+            "{}: did not stop",
+            rt.name
+        );
+        rt.ok(&["delete", &id], &b.dir);
+        assert_nothing_left(&rt, &id);
+    }
+}
+
+#[test]
+fn run_detached_and_foreground_as_the_user() {
+    for rt in UserRuntime::all() {
+        let id = unique(&format!("rd-{}", rt.name));
+        let mut b = UserBundle::new(&["sleep", "100"]);
+        b.write();
+        let out = rt.detached(&["run", "-d", "--bundle", b.dir.to_str().unwrap(), &id], &b);
+        assert!(out.status.success(), "{} run -d: {}", rt.name, stderr(&out));
+        assert_eq!(rt.state(&id, &b.dir)["status"], "running", "{}", rt.name);
+        rt.ok(&["delete", "--force", &id], &b.dir);
+        assert_nothing_left(&rt, &id);
+
+        // Foreground: the container's exit status, devices bind-mounted from the host (no
+        // mknod in a user namespace), the hostname of its own UTS namespace.
+        let id = unique(&format!("rf-{}", rt.name));
+        b.config["process"]["args"] = json!([
+            "sh",
+            "-c",
+            "test -c /dev/null && echo x > /dev/null && head -c 4 /dev/zero | wc -c && hostname && exit 7"
+        ]);
+        b.write();
+        let out = rt.run(&["run", "--bundle", b.dir.to_str().unwrap(), &id], &b.dir);
+        assert_eq!(out.status.code(), Some(7), "{}: {}", rt.name, stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            ["4", "runc"],
+            "{}",
+            rt.name
+        );
+        assert_nothing_left(&rt, &id);
+    }
+}
+
+#[test]
+fn subuid_ranges_are_mapped_through_newuidmap() {
+    let t = tester();
+    let sub = |file: &str| -> u32 {
+        let text = std::fs::read_to_string(file).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{}:", t.name)))
+            .expect("the user's subordinate range");
+        line.split(':').nth(1).unwrap().parse().unwrap()
+    };
+    let (subuid, subgid) = (sub("/etc/subuid"), sub("/etc/subgid"));
+    for rt in UserRuntime::all() {
+        let id = unique(&format!("rm-{}", rt.name));
+        let mut b = UserBundle::new(&[
+            "sh",
+            "-c",
+            "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map",
+        ]);
+        b.config["linux"]["uidMappings"] = json!([
+            {"containerID": 0, "hostID": t.uid, "size": 1},
+            {"containerID": 1, "hostID": subuid, "size": 65536}
+        ]);
+        b.config["linux"]["gidMappings"] = json!([
+            {"containerID": 0, "hostID": t.gid, "size": 1},
+            {"containerID": 1, "hostID": subgid, "size": 65536}
+        ]);
+        b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        b.write();
+        let out = rt.run(&["run", "--bundle", b.dir.to_str().unwrap(), &id], &b.dir);
+        assert!(out.status.success(), "{}: {}", rt.name, stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let rows: Vec<Vec<&str>> = text
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(rows[0], ["1000"], "{}: {text}", rt.name);
+        assert_eq!(rows[1], ["1000"], "{}: {text}", rt.name);
+        assert_eq!(
+            rows[3],
+            ["1", &subuid.to_string(), "65536"],
+            "{}: {text}",
+            rt.name
+        );
+        assert_eq!(
+            rows[5],
+            ["1", &subgid.to_string(), "65536"],
+            "{}: {text}",
+            rt.name
+        );
+        assert_nothing_left(&rt, &id);
+    }
+}
+
+/// A run that must fail as the user: (runr's stderr, runc's stderr or None); nothing left.
+fn both_fail(b: &UserBundle) -> Vec<(&'static str, String)> {
+    b.write();
+    let mut out = Vec::new();
+    for rt in UserRuntime::all() {
+        let id = unique(&format!("rx-{}", rt.name));
+        let o = rt.run(&["run", "--bundle", b.dir.to_str().unwrap(), &id], &b.dir);
+        assert!(!o.status.success(), "{} accepted it", rt.name);
+        assert_nothing_left(&rt, &id);
+        out.push((rt.name, stderr(&o)));
+    }
+    out
+}
+
+#[test]
+fn a_limit_without_a_cgroup_is_an_error_naming_the_field() {
+    let mut b = UserBundle::new(&["true"]);
+    b.config["linux"]["resources"] = json!({"memory": {"limit": 33554432}});
+    for (name, err) in both_fail(&b) {
+        assert!(err.contains("cannot set memory limit"), "{name}: {err}");
+        if name == "runr" {
+            assert!(err.contains("linux.resources.memory.limit"), "{err}");
+            assert!(
+                err.contains("unprivileged") && err.contains("EACCES"),
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn what_an_unprivileged_user_cannot_have_is_refused_naming_the_field() {
+    // No user namespace: nothing can make the user root of the container.
+    let mut b = UserBundle::new(&["true"]);
+    let ns = b.config["linux"]["namespaces"].as_array().unwrap().clone();
+    b.config["linux"]["namespaces"] = json!(ns
+        .into_iter()
+        .filter(|n| n["type"] != "user")
+        .collect::<Vec<_>>());
+    b.config["linux"]
+        .as_object_mut()
+        .unwrap()
+        .remove("uidMappings");
+    b.config["linux"]
+        .as_object_mut()
+        .unwrap()
+        .remove("gidMappings");
+    for (name, err) in both_fail(&b) {
+        assert!(
+            err.contains("requires user namespace") || err.contains("requires a user namespace"),
+            "{name}: {err}"
+        );
+        if name == "runr" {
+            assert!(err.contains("linux.namespaces"), "{err}");
+        }
+    }
+
+    // An rlimit above the user's hard limit (raising it needs CAP_SYS_RESOURCE on the host).
+    let hard_nice = Command::new("sh")
+        .args(["-c", "ulimit -Hr"])
+        .output()
+        .unwrap();
+    let hard_nice = String::from_utf8_lossy(&hard_nice.stdout)
+        .trim()
+        .to_string();
+    match hard_nice.parse::<u64>() {
+        Ok(hard) => {
+            let mut b = UserBundle::new(&["true"]);
+            b.config["process"]["rlimits"] = json!([
+                {"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024},
+                {"type": "RLIMIT_NICE", "hard": hard + 5, "soft": hard + 5}
+            ]);
+            for (name, err) in both_fail(&b) {
+                if name == "runr" {
+                    assert!(err.contains("process.rlimits[1]") && err.contains("not permitted"), "{err}");
+                    assert!(err.contains("CAP_SYS_RESOURCE"), "{err}");
+                } else {
+                    assert!(err.contains("rlimit"), "{name}: {err}");
+                }
+            }
+        }
+        Err(_) => eprintln!(
+            "SKIP rlimit part of what_an_unprivileged_user_cannot_have: RLIMIT_NICE hard limit is {hard_nice:?}"
+        ),
+    }
+
+    // oom_score_adj below the current value (lowering it needs CAP_SYS_RESOURCE).
+    let current: i64 = std::fs::read_to_string("/proc/self/oom_score_adj")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut b = UserBundle::new(&["true"]);
+    b.config["process"]["oomScoreAdj"] = json!((current - 100).max(-1000));
+    for (name, err) in both_fail(&b) {
+        if name == "runr" {
+            assert!(err.contains("process.oomScoreAdj"), "{err}");
+            assert!(
+                err.contains("Permission denied") && err.contains("CAP_SYS_RESOURCE"),
+                "{err}"
+            );
+        } else {
+            assert!(err.contains("oom_score_adj"), "{name}: {err}");
+        }
+    }
+    // Raising it needs nothing: it works as the user.
+    let raised = current + 100;
+    let mut b = UserBundle::new(&["cat", "/proc/self/oom_score_adj"]);
+    b.config["process"]["oomScoreAdj"] = json!(raised);
+    b.write();
+    for rt in UserRuntime::all() {
+        let id = unique(&format!("ro-{}", rt.name));
+        let out = rt.run(&["run", "--bundle", b.dir.to_str().unwrap(), &id], &b.dir);
+        assert!(out.status.success(), "{}: {}", rt.name, stderr(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            raised.to_string(),
+            "{}",
+            rt.name
+        );
+        assert_nothing_left(&rt, &id);
+    }
+
+    // Additional groups: setgroups is denied to an unprivileged user namespace.
+    let mut b = UserBundle::new(&["true"]);
+    b.config["process"]["user"]["additionalGids"] = json!([5]);
+    for (name, err) in both_fail(&b) {
+        assert!(err.contains("additional groups"), "{name}: {err}");
+        if name == "runr" {
+            assert!(err.contains("process.user.additionalGids"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn without_xdg_runtime_dir_the_default_root_is_a_clear_error() {
+    let t = tester();
+    let bin = runr_for_user();
+    let out = t
+        .command(&[bin.to_str().unwrap(), "list"], &[])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("XDG_RUNTIME_DIR") && err.contains("--root"),
+        "{err}"
+    );
+    // spec needs no state root.
+    let dir = t.home.join("runr-it").join(unique("noxdg"));
+    std::fs::create_dir_all(&dir).unwrap();
+    chown_tree(&dir, t.uid, t.gid);
+    let out = t
+        .command(&[bin.to_str().unwrap(), "spec", "--rootless"], &[])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+    // runc 1.1.5 falls back to /run/runc there and fails on its permissions instead.
+}
