@@ -586,7 +586,7 @@ impl Container {
         })
     }
 
-    fn wrong_status(&self, message: &str) -> Error {
+    pub(crate) fn wrong_status(&self, message: &str) -> Error {
         Error::WrongStatus {
             id: self.st.id.clone(),
             message: message.to_string(),

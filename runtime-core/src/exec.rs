@@ -137,23 +137,22 @@ impl Container {
             },
             _ => self.st.cgroup.v2_dir_fd()?,
         };
-        // Unprivileged, joining the container's pid namespace from the host's user namespace is
-        // refused (setns needs CAP_SYS_ADMIN in the caller's own user namespace too): this
-        // process enters the container's user namespace first, for good (from here it only
-        // starts and waits for the exec'd process, as the owner it still is on the host), and
-        // its pid namespace for its children; the exec'd process then joins the rest.
-        let unprivileged_join =
-            crate::rootless::rootless_euid() && flags.contains(CloneFlags::CLONE_NEWUSER);
+        // Unprivileged, this process could not come back to its own pid namespace after joining
+        // the container's around the clone (that needs CAP_SYS_ADMIN where it belongs, the
+        // host's user namespace), and as a non-root euid it may not even join it from the host's
+        // user namespace: it enters the container's user namespace first (when the runtime's
+        // euid is not root), then its pid namespace, for good: from here it only starts and
+        // waits for the exec'd process, still the owner it is on the host. The exec'd process
+        // joins the rest.
+        let unprivileged_join = crate::rootless::detect();
         if unprivileged_join {
-            for kind in [CloneFlags::CLONE_NEWUSER, CloneFlags::CLONE_NEWPID] {
-                if !flags.contains(kind) {
-                    continue;
-                }
-                let shown = PathBuf::from(format!("/proc/{}/ns", self.st.pid));
-                sys::setns(init_pidfd.as_fd(), kind, &shown)
-                    .map_err(Error::sys("join the container's namespaces"))?;
+            let user_first =
+                crate::rootless::rootless_euid() && flags.contains(CloneFlags::CLONE_NEWUSER);
+            let pid_ns = flags.contains(CloneFlags::CLONE_NEWPID);
+            join_for_good(&init_pidfd, self.st.pid, user_first, pid_ns)?;
+            if user_first {
+                flags.remove(CloneFlags::CLONE_NEWUSER);
             }
-            flags.remove(CloneFlags::CLONE_NEWUSER);
         }
         let pid_join = if flags.contains(CloneFlags::CLONE_NEWPID) && !unprivileged_join {
             let fd =
@@ -330,6 +329,22 @@ impl Container {
         }
         Ok(Some(dirs))
     }
+}
+
+/// Joins the init's user namespace (when `user`) and pid namespace (when `pid`, for our
+/// children) through its pidfd, never to come back (see `exec`).
+fn join_for_good(init_pidfd: &OwnedFd, init_pid: i32, user: bool, pid: bool) -> Result<()> {
+    let shown = PathBuf::from(format!("/proc/{init_pid}/ns"));
+    for (wanted, kind) in [
+        (user, CloneFlags::CLONE_NEWUSER),
+        (pid, CloneFlags::CLONE_NEWPID),
+    ] {
+        if wanted {
+            sys::setns(init_pidfd.as_fd(), kind, &shown)
+                .map_err(Error::sys("join the container's namespaces"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Kills and reaps a half-started exec'd process if `exec` fails after the clone.
