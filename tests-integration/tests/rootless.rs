@@ -59,25 +59,28 @@ impl Tester {
         PathBuf::from(format!("/run/user/{}", self.uid))
     }
 
-    /// `argv` as the user, in `cwd`, with a login-like clean environment; `env` adds to it.
+    /// The command line running `argv` as the user with a login-like clean environment; `env`
+    /// adds to it.
+    fn argv(&self, argv: &[&str], env: &[(&str, &str)]) -> Vec<String> {
+        let mut v: Vec<String> = ["setpriv", "--reuid", &self.name, "--regid", &self.name]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(["--init-groups", "env", "-i"].map(String::from));
+        v.push("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".into());
+        v.push(format!("HOME={}", self.home.display()));
+        v.push(format!("USER={}", self.name));
+        v.push(format!("LOGNAME={}", self.name));
+        v.extend(env.iter().map(|(k, val)| format!("{k}={val}")));
+        v.extend(argv.iter().map(|s| s.to_string()));
+        v
+    }
+
+    /// `argv` as the user (see [`Tester::argv`]).
     fn command(&self, argv: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid",
-            &self.name,
-            "--regid",
-            &self.name,
-            "--init-groups",
-        ]);
-        c.args(["env", "-i"]);
-        c.arg("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
-        c.arg(format!("HOME={}", self.home.display()));
-        c.arg(format!("USER={}", self.name));
-        c.arg(format!("LOGNAME={}", self.name));
-        for (k, v) in env {
-            c.arg(format!("{k}={v}"));
-        }
-        c.args(argv);
+        let full = self.argv(argv, env);
+        let mut c = Command::new(&full[0]);
+        c.args(&full[1..]);
         c.stdin(Stdio::null());
         c
     }
@@ -862,5 +865,129 @@ fn rootless_podman_runs_runr() {
             let limit: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
             assert!(limit > 1 << 40, "{}: limit {limit}", rt.name);
         }
+    }
+}
+
+#[test]
+fn terminal_as_the_user() {
+    if which("script").is_none() {
+        eprintln!("SKIP terminal_as_the_user: no `script` (util-linux) to give run a terminal");
+        return;
+    }
+    for rt in UserRuntime::all() {
+        let id = unique(&format!("rt-{}", rt.name));
+        let mut b = UserBundle::new(&["sh", "-c", "tty; echo term-ok"]);
+        b.config["process"]["terminal"] = json!(true);
+        b.write();
+        // `script` gives `run` a terminal to relay; the container gets a pty of its own.
+        let cmd = format!("{} run --bundle {} {id}", rt.bin.display(), b.dir.display());
+        let mut c = tester().with_xdg(&["script", "-qec", &cmd, "/dev/null"]);
+        let out = c.current_dir(&b.dir).output().unwrap();
+        assert!(out.status.success(), "{}: {}", rt.name, stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("/dev/pts/0") && text.contains("term-ok"),
+            "{}: {text:?}",
+            rt.name
+        );
+        assert_nothing_left(&rt, &id);
+    }
+}
+
+/// A cgroup v2 subtree delegated to the user (what systemd's `user@UID.service` is): the
+/// directory and its `cgroup.procs`, `cgroup.subtree_control`, `cgroup.threads` chowned to the
+/// user, with a leaf `self` for the runtime's own process (no process may sit in a cgroup whose
+/// controllers are enabled for its children). Removed on drop.
+struct Delegated {
+    dir: PathBuf,
+}
+
+impl Delegated {
+    fn new() -> Delegated {
+        let t = tester();
+        let dir = PathBuf::from(format!(
+            "/sys/fs/cgroup/runr-rootless-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::create_dir(dir.join("self")).unwrap();
+        for f in [
+            "",
+            "cgroup.procs",
+            "cgroup.subtree_control",
+            "cgroup.threads",
+            "self",
+            "self/cgroup.procs",
+        ] {
+            std::os::unix::fs::chown(dir.join(f), Some(t.uid), Some(t.gid)).unwrap();
+        }
+        Delegated { dir }
+    }
+
+    /// `argv` as the user, its process placed (by root, before it drops to the user) in `self`.
+    fn run_inside(&self, argv: &[&str], cwd: &Path) -> Output {
+        let xdg = tester().xdg();
+        let user = tester().argv(argv, &[("XDG_RUNTIME_DIR", xdg.to_str().unwrap())]);
+        let procs = self.dir.join("self/cgroup.procs");
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("echo $$ > {} && exec \"$@\"", procs.display()))
+            .arg("sh")
+            .args(&user)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(self.dir.join("self"));
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+#[test]
+fn v2_delegated_subtree_takes_limits() {
+    if cgroups::detect_layout().ok() != Some(cgroups::Layout::Unified) {
+        eprintln!(
+            "SKIP v2_delegated_subtree_takes_limits: needs a pure cgroup v2 host (scripts/test-v2.sh runs it in the v2 VM)"
+        );
+        return;
+    }
+    let deleg = Delegated::new();
+    let name = deleg
+        .dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    for rt in UserRuntime::all() {
+        let id = unique(&format!("rv2-{}", rt.name));
+        let mut b = UserBundle::new(&[
+            "sh",
+            "-c",
+            "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max",
+        ]);
+        b.config["linux"]["cgroupsPath"] = json!(format!("/{name}/{id}"));
+        b.config["linux"]["resources"] =
+            json!({"memory": {"limit": 33554432}, "pids": {"limit": 20}});
+        b.write();
+        let bin = rt.bin.to_str().unwrap();
+        let out = deleg.run_inside(
+            &[bin, "run", "--bundle", b.dir.to_str().unwrap(), &id],
+            &b.dir,
+        );
+        assert!(out.status.success(), "{}: {}", rt.name, stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            ["33554432", "20"],
+            "{}",
+            rt.name
+        );
+        assert!(!deleg.dir.join(&id).exists(), "{}: cgroup left", rt.name);
+        assert_nothing_left(&rt, &id);
     }
 }
