@@ -924,20 +924,29 @@ impl Delegated {
         Delegated { dir }
     }
 
-    /// `argv` as the user, its process placed (by root, before it drops to the user) in `self`.
+    /// `argv` as the user, its process placed (by root, before it drops to the user) in `self`;
+    /// stdout and stderr go to files in `cwd` (a detached container holds them open).
     fn run_inside(&self, argv: &[&str], cwd: &Path) -> Output {
         let xdg = tester().xdg();
         let user = tester().argv(argv, &[("XDG_RUNTIME_DIR", xdg.to_str().unwrap())]);
         let procs = self.dir.join("self/cgroup.procs");
-        Command::new("sh")
+        let (out, err) = (cwd.join("stdout"), cwd.join("stderr"));
+        let status = Command::new("sh")
             .arg("-c")
             .arg(format!("echo $$ > {} && exec \"$@\"", procs.display()))
             .arg("sh")
             .args(&user)
             .current_dir(cwd)
             .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .status()
+            .unwrap();
+        Output {
+            status,
+            stdout: std::fs::read(&out).unwrap_or_default(),
+            stderr: std::fs::read(&err).unwrap_or_default(),
+        }
     }
 }
 
@@ -965,28 +974,28 @@ fn v2_delegated_subtree_takes_limits() {
         .into_owned();
     for rt in UserRuntime::all() {
         let id = unique(&format!("rv2-{}", rt.name));
-        let mut b = UserBundle::new(&[
-            "sh",
-            "-c",
-            "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max",
-        ]);
+        let mut b = UserBundle::new(&["sleep", "100"]);
         b.config["linux"]["cgroupsPath"] = json!(format!("/{name}/{id}"));
         b.config["linux"]["resources"] =
             json!({"memory": {"limit": 33554432}, "pids": {"limit": 20}});
         b.write();
         let bin = rt.bin.to_str().unwrap();
-        let out = deleg.run_inside(
-            &[bin, "run", "--bundle", b.dir.to_str().unwrap(), &id],
-            &b.dir,
-        );
+        let bundle = b.dir.to_str().unwrap();
+        let out = deleg.run_inside(&[bin, "run", "-d", "--bundle", bundle, &id], &b.dir);
         assert!(out.status.success(), "{}: {}", rt.name, stderr(&out));
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            text.lines().collect::<Vec<_>>(),
-            ["33554432", "20"],
-            "{}",
-            rt.name
+        // The limits are the container's cgroup's, in the user's subtree, as the host sees it.
+        let cg = deleg.dir.join(&id);
+        let read = |f: &str| std::fs::read_to_string(cg.join(f)).unwrap_or_default();
+        assert_eq!(read("memory.max").trim(), "33554432", "{}", rt.name);
+        assert_eq!(read("pids.max").trim(), "20", "{}", rt.name);
+        let pid = rt.state(&id, &b.dir)["pid"].as_i64().unwrap().to_string();
+        assert!(
+            read("cgroup.procs").lines().any(|l| l == pid),
+            "{}: init not in {}",
+            rt.name,
+            cg.display()
         );
+        rt.ok(&["delete", "--force", &id], &b.dir);
         assert!(!deleg.dir.join(&id).exists(), "{}: cgroup left", rt.name);
         assert_nothing_left(&rt, &id);
     }
