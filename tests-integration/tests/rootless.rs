@@ -306,8 +306,8 @@ fn spec_rootless_is_runcs() {
     assert_eq!(sys["source"], "/sys");
     assert!(sys["options"].as_array().unwrap().contains(&json!("rbind")));
     assert!(!runr.contains("gid=5"));
-    // And byte for byte what runc writes (runc 1.1.5's ToRootless; runc 1.2 and later also add
-    // a cgroup namespace to every spec, rootless or not, which `runr spec` does not yet).
+    // And byte for byte what runc writes (runc 1.1.5's ToRootless; on a pure cgroup v2 host
+    // both add a cgroup namespace).
     if dir.join("runc/config.json").exists() {
         let runc = std::fs::read_to_string(dir.join("runc/config.json")).unwrap();
         assert_eq!(runr, runc, "runr spec --rootless differs from runc's");
@@ -521,7 +521,12 @@ fn a_limit_without_a_cgroup_is_an_error_naming_the_field() {
     let mut b = UserBundle::new(&["true"]);
     b.config["linux"]["resources"] = json!({"memory": {"limit": 33554432}});
     for (name, err) in both_fail(&b) {
-        assert!(err.contains("cannot set memory limit"), "{name}: {err}");
+        // runc 1.1.5 words it so on v1; on v2 it fails at the mkdir ("rootless needs no
+        // limits + no cgrouppath when no permission is granted for cgroups").
+        assert!(
+            err.contains("cannot set memory limit") || err.contains("rootless needs no limits"),
+            "{name}: {err}"
+        );
         if name == "runr" {
             assert!(err.contains("linux.resources.memory.limit"), "{err}");
             assert!(
