@@ -1005,3 +1005,53 @@ fn v2_delegated_subtree_takes_limits() {
         assert_nothing_left(&rt, &id);
     }
 }
+
+#[test]
+fn a_user_namespace_is_joined_by_path() {
+    // A container whose user namespace another one made (as podman hands over its own): no
+    // mappings to write, the init joins it (the user owns it). runc 1.1.5 refuses this ("User
+    // namespaces enabled, but no uid mappings found"; runc 1.2 and later read the maps from the
+    // joined namespace), so this is runr's behaviour alone.
+    let t = tester();
+    let runr = UserRuntime {
+        name: "runr",
+        bin: runr_for_user(),
+    };
+    let owner_id = unique("rj-owner");
+    let owner = UserBundle::new(&["sleep", "100"]);
+    owner.write();
+    let bundle = owner.dir.to_str().unwrap();
+    let out = runr.detached(&["run", "-d", "--bundle", bundle, &owner_id], &owner);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pid = runr.state(&owner_id, &owner.dir)["pid"].as_i64().unwrap();
+    let ns = std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap();
+
+    let id = unique("rj-joiner");
+    let mut b = UserBundle::new(&[
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user",
+    ]);
+    let linux = b.config["linux"].as_object_mut().unwrap();
+    linux.remove("uidMappings");
+    linux.remove("gidMappings");
+    for n in linux["namespaces"].as_array_mut().unwrap() {
+        if n["type"] == "user" {
+            n["path"] = json!(format!("/proc/{pid}/ns/user"));
+        }
+    }
+    b.write();
+    let out = runr.run(&["run", "--bundle", b.dir.to_str().unwrap(), &id], &b.dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "0", "{text}");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["0", &t.uid.to_string(), "1"]
+    );
+    assert_eq!(lines[2], ns.to_str().unwrap(), "{text}");
+    assert_nothing_left(&runr, &id);
+    runr.ok(&["delete", "--force", &owner_id], &owner.dir);
+    assert_nothing_left(&runr, &owner_id);
+}
