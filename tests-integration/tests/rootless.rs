@@ -1000,6 +1000,11 @@ fn v2_delegated_subtree_takes_limits() {
             rt.name,
             cg.display()
         );
+        // The freezer is the user's too: pause and resume work.
+        rt.ok(&["pause", &id], &b.dir);
+        assert_eq!(rt.state(&id, &b.dir)["status"], "paused", "{}", rt.name);
+        rt.ok(&["resume", &id], &b.dir);
+        assert_eq!(rt.state(&id, &b.dir)["status"], "running", "{}", rt.name);
         rt.ok(&["delete", "--force", &id], &b.dir);
         assert!(!deleg.dir.join(&id).exists(), "{}: cgroup left", rt.name);
         assert_nothing_left(&rt, &id);
