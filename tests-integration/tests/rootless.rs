@@ -1060,3 +1060,34 @@ fn a_user_namespace_is_joined_by_path() {
     runr.ok(&["delete", "--force", &owner_id], &owner.dir);
     assert_nothing_left(&runr, &owner_id);
 }
+
+#[test]
+fn sysctls_as_the_user() {
+    // One of the container's own (IPC) namespace works; one of the host's network namespace
+    // (`spec --rootless` has no network namespace) is refused, naming it.
+    let mut b = UserBundle::new(&["cat", "/proc/sys/kernel/msgmax"]);
+    b.config["linux"]["sysctl"] = json!({"kernel.msgmax": "9000"});
+    b.write();
+    for rt in UserRuntime::all() {
+        let id = unique(&format!("rs-{}", rt.name));
+        let out = rt.run(&["run", "--bundle", b.dir.to_str().unwrap(), &id], &b.dir);
+        assert!(out.status.success(), "{}: {}", rt.name, stderr(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "9000",
+            "{}",
+            rt.name
+        );
+        assert_nothing_left(&rt, &id);
+    }
+    b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+    for (name, err) in both_fail(&b) {
+        assert!(err.contains("net.ipv4.ip_forward"), "{name}: {err}");
+        if name == "runr" {
+            assert!(
+                err.contains("linux.sysctl") && err.contains("network namespace"),
+                "{err}"
+            );
+        }
+    }
+}
