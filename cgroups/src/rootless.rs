@@ -113,3 +113,104 @@ impl Manager {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Op;
+
+    /// A fake v1 tree (see `Manager::with_root`) with memory, devices and freezer hierarchies.
+    fn fake() -> (PathBuf, Manager) {
+        let root = std::env::temp_dir().join(format!(
+            "runr-cgroups-rootless-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        for h in ["memory", "devices", "freezer", "pids"] {
+            std::fs::create_dir_all(root.join(h)).unwrap();
+        }
+        let m = Manager::with_root(&root, Layout::Legacy, None, "ctr").unwrap();
+        (root, m)
+    }
+
+    fn eacces(path: &std::path::Path) -> Error {
+        Error::io(
+            Op::Mkdir,
+            path,
+            std::io::Error::from_raw_os_error(libc::EACCES),
+        )
+    }
+
+    /// Skips every hierarchy but `keep`, as a permission error on create would.
+    fn skip_all_but(m: &mut Manager, keep: &str) {
+        for h in std::mem::take(&mut m.v1) {
+            if h.controllers.iter().any(|c| c == keep) {
+                m.v1.push(h);
+            } else {
+                let e = eacces(&h.dir);
+                m.skip(h, false, e).unwrap();
+            }
+        }
+        m.rootless = true;
+    }
+
+    fn resources(json: &str) -> crate::LinuxResources {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_limit_on_a_skipped_hierarchy_names_the_field() {
+        let (root, mut m) = fake();
+        skip_all_but(&mut m, "pids");
+        let e = m
+            .apply(&resources(r#"{"memory": {"limit": 1048576}}"#))
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, Error::RootlessDenied { .. }), "{text}");
+        assert!(
+            text.starts_with("linux.resources.memory.limit: cannot set memory limit"),
+            "{text}"
+        );
+        assert!(text.contains("EACCES"), "{text}");
+        // What the kept hierarchy holds still works; device rules are best effort.
+        m.create().unwrap();
+        m.apply(&resources(
+            r#"{"pids": {"limit": 10}, "devices": [{"allow": false, "access": "rwm"}]}"#,
+        ))
+        .unwrap();
+        let pids_max = std::fs::read_to_string(root.join("pids/ctr/pids.max")).unwrap();
+        assert_eq!(pids_max.trim(), "10");
+        assert!(m.has_cgroup());
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn with_every_hierarchy_skipped_there_is_no_cgroup() {
+        let (root, mut m) = fake();
+        skip_all_but(&mut m, "none");
+        assert!(!m.has_cgroup() && m.is_rootless());
+        assert!(m.pids().unwrap().is_empty());
+        let e = m.freeze().unwrap_err();
+        assert!(matches!(e, Error::RootlessDenied { .. }), "{e}");
+        // Nothing to remove, nothing remembered to remove.
+        assert!(m.created.is_empty());
+        m.destroy().unwrap();
+        // The state survives a round trip (state.json keeps the manager).
+        let back: Manager = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn only_permission_errors_are_skipped() {
+        let (root, mut m) = fake();
+        let h = m.v1.remove(0);
+        let e = Error::io(
+            Op::Mkdir,
+            &h.dir,
+            std::io::Error::from_raw_os_error(libc::ENOTDIR),
+        );
+        assert!(matches!(m.skip(h, false, e), Err(Error::Io { .. })));
+        let _ = std::fs::remove_dir_all(root);
+    }
+}
