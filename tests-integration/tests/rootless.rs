@@ -630,6 +630,26 @@ fn what_an_unprivileged_user_cannot_have_is_refused_naming_the_field() {
         assert_nothing_left(&rt, &id);
     }
 
+    // A range outside the user's /etc/subuid: newuidmap refuses it, the error says so.
+    let t = tester();
+    let mut b = UserBundle::new(&["true"]);
+    b.config["linux"]["uidMappings"] = json!([
+        {"containerID": 0, "hostID": t.uid, "size": 1},
+        {"containerID": 1, "hostID": 3_000_000_000u32, "size": 10}
+    ]);
+    for (name, err) in both_fail(&b) {
+        assert!(
+            err.contains("newuidmap") || err.contains("uid_map"),
+            "{name}: {err}"
+        );
+        if name == "runr" {
+            assert!(
+                err.contains("linux.uidMappings") && err.contains("newuidmap"),
+                "{err}"
+            );
+        }
+    }
+
     // Additional groups: setgroups is denied to an unprivileged user namespace.
     let mut b = UserBundle::new(&["true"]);
     b.config["process"]["user"]["additionalGids"] = json!([5]);
