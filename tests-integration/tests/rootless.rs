@@ -1111,3 +1111,29 @@ fn sysctls_as_the_user() {
         }
     }
 }
+
+#[test]
+fn rootless_false_turns_the_cgroup_rule_off() {
+    // runc's global `--rootless false`: a cgroup the user may not create is an error again.
+    let b = UserBundle::new(&["true"]);
+    b.write();
+    for rt in UserRuntime::all() {
+        let id = unique(&format!("rf-{}", rt.name));
+        let bundle = b.dir.to_str().unwrap();
+        let out = rt.run(
+            &["--rootless", "false", "run", "--bundle", bundle, &id],
+            &b.dir,
+        );
+        assert!(!out.status.success(), "{} accepted it", rt.name);
+        let err = stderr(&out).to_lowercase();
+        assert!(err.contains("permission denied"), "{}: {err}", rt.name);
+        assert_nothing_left(&rt, &id);
+        // And `--rootless true` (what auto detects here) runs it.
+        let out = rt.run(
+            &["--rootless", "true", "run", "--bundle", bundle, &id],
+            &b.dir,
+        );
+        assert!(out.status.success(), "{}: {}", rt.name, stderr(&out));
+        assert_nothing_left(&rt, &id);
+    }
+}
