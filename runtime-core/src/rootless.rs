@@ -96,7 +96,7 @@ fn make_private_root(root: &Path) -> Result<()> {
 
 /// runc's rootless-euid checks of the config, at create: the container needs a user namespace
 /// (nothing else can make the runtime's uid its root), with mappings unless it joins one, and
-/// no additional groups (setgroups is denied to an unprivileged user namespace).
+/// no additional groups (an unprivileged user may not give itself groups; runc refuses them too).
 pub(crate) fn check_config(
     linux: &oci_spec::runtime::Linux,
     process: &oci_spec::runtime::Process,
@@ -141,7 +141,7 @@ pub(crate) fn check_config(
         return Err(Error::config(
             config,
             "process.user.additionalGids",
-            format!("cannot set any additional groups in a rootless container (runr runs as euid {euid}: setgroups is denied)"),
+            format!("cannot set any additional groups in a rootless container (runr runs as euid {euid}: an unprivileged user may not give itself groups)"),
         ));
     }
     Ok(())
