@@ -188,7 +188,10 @@ impl UserBundle {
         let t = tester();
         let dir = t.home.join("runr-it").join(unique("bundle"));
         make_rootfs(&dir.join("rootfs"));
-        chown_tree(&t.home.join("runr-it"), t.uid, t.gid);
+        // The shared parent alone, then this bundle (other tests' bundles come and go).
+        let parent = t.home.join("runr-it");
+        std::os::unix::fs::chown(&parent, Some(t.uid), Some(t.gid)).unwrap();
+        chown_tree(&dir, t.uid, t.gid);
         let runr = UserRuntime {
             name: "runr",
             bin: runr_for_user(),
@@ -219,9 +222,9 @@ fn chown_tree(dir: &Path, uid: u32, gid: u32) {
     let status = Command::new("chown")
         .args(["-R", &format!("{uid}:{gid}")])
         .arg(dir)
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(status.status.success(), "chown: {}", stderr(&status));
 }
 
 /// Every directory named `id` in any cgroup hierarchy (a few levels down: the user's own
@@ -707,15 +710,15 @@ impl UserPodman {
         let rootfs = dir.join("rootfs");
         make_rootfs(&rootfs);
         let tar = dir.join("image.tar");
-        let status = Command::new("tar")
+        let out = Command::new("tar")
             .arg("-C")
             .arg(&rootfs)
             .arg("-cf")
             .arg(&tar)
             .arg(".")
-            .status()
+            .output()
             .unwrap();
-        assert!(status.success());
+        assert!(out.status.success(), "tar: {}", stderr(&out));
         chown_tree(&dir, t.uid, t.gid);
         let image = format!("localhost/runr-rootless:{}", std::process::id());
         let p = UserPodman { image };
