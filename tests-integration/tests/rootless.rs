@@ -159,19 +159,22 @@ impl UserRuntime {
     }
 }
 
-/// runr's binary copied where the user can read it (the workspace may not be).
+/// runr's binary copied where the user can read it (the workspace may not be): one fixed copy,
+/// refreshed by each test process (written aside, then renamed over the old one).
 fn runr_for_user() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let src = std::env::var_os("RUNR_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/runr"));
-        let dir = PathBuf::from(format!("/tmp/runr-rootless-bin-{}", std::process::id()));
+        let dir = PathBuf::from("/tmp/runr-rootless-bin");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let bin = dir.join("runr");
-        std::fs::copy(&src, &bin).expect("copy runr for the user (cargo build first)");
-        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let fresh = dir.join(format!(".runr-{}", std::process::id()));
+        std::fs::copy(&src, &fresh).expect("copy runr for the user (cargo build first)");
+        std::fs::set_permissions(&fresh, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::rename(&fresh, &bin).unwrap();
         bin
     })
     .clone()
@@ -733,7 +736,12 @@ impl UserPodman {
                 &p.image,
             ],
         );
-        assert!(out.status.success(), "podman import: {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "podman import: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        );
         let _ = std::fs::remove_dir_all(&dir);
         Some(p)
     }
