@@ -113,7 +113,7 @@ pub enum Error {
     /// Rootless: the spec asks for a limit of a controller whose cgroup the runtime had no
     /// permission to create (runc: "cannot set memory limit: container could not join or create
     /// cgroup").
-    #[error("{required_by}: cannot set {controller} limit: container could not join or create cgroup {} (runtime is unprivileged: {reason})", path.display())]
+    #[error("{required_by}: {}", rootless_reason(controller, path, reason))]
     RootlessDenied {
         controller: String,
         required_by: String,
@@ -239,3 +239,26 @@ impl Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+fn rootless_reason(controller: &str, path: &std::path::Path, reason: &str) -> String {
+    format!(
+        "cannot set {controller} limit: container could not join or create cgroup {} (runtime is unprivileged: {reason})",
+        path.display()
+    )
+}
+
+impl Error {
+    /// For an error about one config field (a limit the rootless rule cannot honour): the field
+    /// and the message without it, so the caller can name its bundle's config too.
+    pub fn config_field(&self) -> Option<(&str, String)> {
+        match self {
+            Error::RootlessDenied {
+                controller,
+                required_by,
+                path,
+                reason,
+            } => Some((required_by, rootless_reason(controller, path, reason))),
+            _ => None,
+        }
+    }
+}

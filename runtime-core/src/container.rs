@@ -339,7 +339,12 @@ impl Container {
         wait_ready(&parent_end, &mut rollback, &mut pid, spec, &hook_state)?;
 
         // Limits apply from here, once the init's set-up (not the container's work) is done.
-        cgroup.apply(&resources_with_default_devices(linux))?;
+        cgroup
+            .apply(&resources_with_default_devices(linux))
+            .map_err(|e| match e.config_field() {
+                Some((field, reason)) => Error::config(&config, field, reason),
+                None => Error::Cgroup(e),
+            })?;
         let pid_start = sys::proc_stat(pid).map(|(_, s)| s).unwrap_or(0);
         let st = Persisted {
             id: id.to_string(),

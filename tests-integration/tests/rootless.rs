@@ -534,7 +534,7 @@ fn a_limit_without_a_cgroup_is_an_error_naming_the_field() {
             "{name}: {err}"
         );
         if name == "runr" {
-            assert!(err.contains("linux.resources.memory.limit"), "{err}");
+            assert!(err.contains("config.json: linux.resources.memory.limit"), "{err}");
             assert!(
                 err.contains("unprivileged") && err.contains("EACCES"),
                 "{err}"
