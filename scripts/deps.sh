@@ -6,9 +6,11 @@
 #                      pkg-config (seccomp), procps (ps, for `runr ps`)
 #   deps.sh --engines  also the engines the engine suite drives runr with:
 #                      docker.io, containerd, podman, tini (docker --init)
+#   deps.sh --rootless also uidmap (newuidmap/newgidmap: the rootless tests' wider id mappings)
 set -euo pipefail
 packages=(busybox-static runc crun libseccomp-dev pkg-config procps)
-[ "${1:-}" = --engines ] && packages+=(docker.io containerd podman tini)
+[ "${1:-}" = --engines ] && packages+=(docker.io containerd podman tini uidmap)
+[ "${1:-}" = --rootless ] && packages+=(uidmap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

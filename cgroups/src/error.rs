@@ -128,6 +128,21 @@ pub enum Error {
         layout: crate::Layout,
     },
 
+    /// Rootless: the spec asks for a limit of a controller whose cgroup the runtime had no
+    /// permission to create (runc: "cannot set memory limit: container could not join or create
+    /// cgroup").
+    #[error("{required_by}: {}", rootless_reason(controller, path, reason))]
+    RootlessDenied {
+        /// The controller (v1 name) whose cgroup was skipped.
+        controller: String,
+        /// The config field that needs it, e.g. "linux.resources.memory.limit".
+        required_by: String,
+        /// The directory the runtime could not create.
+        path: PathBuf,
+        /// Why (the errno's text).
+        reason: String,
+    },
+
     /// A resource the spec sets cannot be expressed on this cgroup version at all.
     #[error("linux.resources.{field} is not supported on cgroup {layout:?}: {reason}")]
     Unsupported {
@@ -297,3 +312,26 @@ impl Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+fn rootless_reason(controller: &str, path: &std::path::Path, reason: &str) -> String {
+    format!(
+        "cannot set {controller} limit: container could not join or create cgroup {} (runtime is unprivileged: {reason})",
+        path.display()
+    )
+}
+
+impl Error {
+    /// For an error about one config field (a limit the rootless rule cannot honour): the field
+    /// and the message without it, so the caller can name its bundle's config too.
+    pub fn config_field(&self) -> Option<(&str, String)> {
+        match self {
+            Error::RootlessDenied {
+                controller,
+                required_by,
+                path,
+                reason,
+            } => Some((required_by, rootless_reason(controller, path, reason))),
+            _ => None,
+        }
+    }
+}

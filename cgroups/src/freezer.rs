@@ -35,6 +35,14 @@ pub(crate) fn state_dir(m: &Manager) -> Option<PathBuf> {
 }
 
 fn unavailable(m: &Manager, what: &str) -> Error {
+    let ctrl = if m.layout == Layout::Unified {
+        ""
+    } else {
+        "freezer"
+    };
+    if let Some(e) = m.denied_error(ctrl, what) {
+        return e;
+    }
     Error::ControllerUnavailable {
         controller: "freezer".into(),
         required_by: what.into(),

@@ -62,6 +62,8 @@ fn v2_lifecycle_on_a_real_cgroup2_mount() {
             dir: dir.clone(),
         }),
         created: vec![dir.clone()],
+        rootless: false,
+        skipped: vec![],
         fake_log: None,
     };
     let mut g = Guard(m, vec![]);

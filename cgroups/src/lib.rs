@@ -58,6 +58,7 @@ mod host_v2_tests;
 mod oom;
 mod path;
 mod resources;
+mod rootless;
 mod stats;
 mod sys;
 
@@ -114,6 +115,13 @@ pub struct Manager {
     /// removes those of them that are empty, so no empty parents are left behind.
     #[serde(default)]
     created: Vec<PathBuf>,
+    /// Created under runc's rootless rule ([`Manager::create_rootless`]): device rules are
+    /// best effort, as in runc.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    rootless: bool,
+    /// Hierarchies the rootless rule skipped (no permission to create the directory).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<rootless::Skipped>,
     /// Fake-tree mode (tests): create files on write, log writes here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fake_log: Option<PathBuf>,
@@ -161,6 +169,8 @@ impl Manager {
             v1: Vec::new(),
             v2: None,
             created: Vec::new(),
+            rootless: false,
+            skipped: Vec::new(),
             fake_log,
         };
         if layout != Layout::Unified {
@@ -268,24 +278,39 @@ impl Manager {
     /// cgroup is removed with [`Manager::release`], which leaves the other processes alone.
     pub fn create(&self) -> Result<usize> {
         let found = self.in_use()?;
+        self.check_reusable()?;
+        for h in &self.v1 {
+            self.create_v1(h)?;
+        }
+        if let Some(h) = &self.v2 {
+            self.create_v2(h)?;
+        }
+        Ok(found)
+    }
+
+    /// An existing cgroup may be reused unless it is frozen (as in runc).
+    fn check_reusable(&self) -> Result<()> {
         if self.is_frozen()? {
             let path = freezer::state_dir(self).unwrap_or_default();
             return Err(Error::Frozen { path });
         }
-        for h in &self.v1 {
-            fs::mkdir_all(&h.dir)?;
-            if h.controllers.iter().any(|c| c == "cpuset") {
-                resources::cpu::cpuset_copy_down(self, &h.mount, &h.dir)?;
-            }
+        Ok(())
+    }
+
+    fn create_v1(&self, h: &Hierarchy) -> Result<()> {
+        fs::mkdir_all(&h.dir)?;
+        if h.controllers.iter().any(|c| c == "cpuset") {
+            resources::cpu::cpuset_copy_down(self, &h.mount, &h.dir)?;
         }
-        if let Some(h) = &self.v2 {
-            if self.layout == Layout::Unified {
-                resources::enable_v2_controllers(self, h, &h.controllers)?;
-            } else {
-                fs::mkdir_all(&h.dir)?;
-            }
+        Ok(())
+    }
+
+    fn create_v2(&self, h: &Hierarchy) -> Result<()> {
+        if self.layout == Layout::Unified {
+            resources::enable_v2_controllers(self, h, &h.controllers)
+        } else {
+            fs::mkdir_all(&h.dir).map(drop)
         }
-        Ok(found)
     }
 
     /// Open the v2 cgroup directory (O_PATH|O_DIRECTORY|O_CLOEXEC) for clone3's

@@ -50,6 +50,8 @@ pub const GLOBAL_FLAGS: &[Flag] = &[
 pub struct Global {
     pub root: std::path::PathBuf,
     pub systemd_cgroup: bool,
+    /// runc's `--rootless true|false|auto`: the rootless cgroup rule (auto: detected).
+    pub rootless: bool,
     pub log: log::Logger,
 }
 
@@ -88,20 +90,42 @@ fn run(argv: &[String]) -> i32 {
             return 1;
         }
     };
-    let logger = match log::Logger::new(parsed.value("log"), format, parsed.is_set("debug")) {
+    let mut logger = match log::Logger::new(parsed.value("log"), format, parsed.is_set("debug")) {
         Ok(l) => l,
         Err(e) => {
             log::Logger::stderr_only().error(&format!("open log file: {e}"));
             return 1;
         }
     };
-    let root = runtime_core::spec::absolute(std::path::Path::new(
-        parsed.value("root").unwrap_or("/run/runr"),
-    ));
+    // Unprivileged, the default root is $XDG_RUNTIME_DIR/runr; only commands that keep state
+    // need it to be usable.
+    let root = match parsed.value("root") {
+        Some(r) => std::path::PathBuf::from(r),
+        None => match runtime_core::rootless::default_root() {
+            Ok(r) => r,
+            Err(_) if !needs_state(parsed.args.first()) => "/run/runr".into(),
+            Err(e) => {
+                logger.error(&e.to_string());
+                return 1;
+            }
+        },
+    };
     logger.trace_library();
+    let rootless = match parsed.value("rootless").unwrap_or("auto") {
+        "auto" | "" => runtime_core::rootless::detect(),
+        "true" | "1" => true,
+        "false" | "0" => false,
+        other => {
+            logger.error(&format!(
+                "invalid value {other:?} for flag --rootless: true, false or auto"
+            ));
+            return 1;
+        }
+    };
     let mut global = Global {
-        root,
+        root: runtime_core::spec::absolute(&root),
         systemd_cgroup: parsed.is_set("systemd-cgroup"),
+        rootless,
         log: logger,
     };
     // Like runc: `-h`, or no command at all, shows the help, successfully.
@@ -110,4 +134,12 @@ fn run(argv: &[String]) -> i32 {
         return 0;
     };
     commands::dispatch(&mut global, command, rest)
+}
+
+/// Every command but `spec`, `features` and help reads or writes the state root.
+fn needs_state(command: Option<&String>) -> bool {
+    !matches!(
+        command.map(String::as_str),
+        None | Some("spec" | "features" | "help" | "h")
+    )
 }

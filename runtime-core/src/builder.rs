@@ -128,6 +128,15 @@ impl ContainerBuilder {
         self
     }
 
+    /// runc's `--rootless`: follow the rootless cgroup rule (a cgroup the runtime may not create
+    /// is skipped when the config names no `cgroupsPath` and asks for no limit it would hold).
+    /// Defaults to [`rootless::detect`](crate::rootless::detect): a non-root euid, or root in a
+    /// user namespace the runtime did not make.
+    pub fn rootless(mut self, on: bool) -> Self {
+        self.opts.rootless = on;
+        self
+    }
+
     /// Do not warn when the calling binary is writable through `/proc/self/exe` (see
     /// [`protect_binary`](crate::protect_binary)): for callers that protect it another way
     /// (a read-only filesystem is detected by itself).

@@ -60,6 +60,10 @@ pub(crate) struct CreateOptions {
     pub systemd_cgroup: bool,
     /// What the init moves onto its fds 0, 1, 2 (stdio.rs).
     pub stdio: ChildStdio,
+    /// runc's `--rootless`: follow the rootless cgroup rule (skip a cgroup the runtime may not
+    /// create when the config names no cgroupsPath; see `cgroups::Manager::create_rootless`).
+    /// Defaults to [`crate::rootless::detect`].
+    pub rootless: bool,
 }
 
 impl Default for CreateOptions {
@@ -74,6 +78,7 @@ impl Default for CreateOptions {
             extra_env: Vec::new(),
             systemd_cgroup: false,
             stdio: ChildStdio::default(),
+            rootless: crate::rootless::detect(),
         }
     }
 }
@@ -254,7 +259,16 @@ impl Container {
         let root = absolute(&opts.root);
         let spec = &bundle.spec;
         let linux = spec.linux().as_ref().expect("validated: linux is present");
+        let process = spec
+            .process()
+            .as_ref()
+            .expect("validated: process is present");
         let config = bundle.dir.join("config.json");
+
+        // An unprivileged runtime can only make a container whose root is itself (runc's checks).
+        if crate::rootless::rootless_euid() {
+            crate::rootless::check_config(linux, process, &config)?;
+        }
 
         // Namespace files are opened here, on the host, where their paths mean what they say.
         let ns = namespaces::plan(linux).map_err(|(i, e)| {
@@ -269,7 +283,7 @@ impl Container {
             .cgroups_path()
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned());
-        let cgroup = cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?;
+        let mut cgroup = cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?;
         let intent = Intent {
             version: intent::VERSION,
             id: id.to_string(),
@@ -296,8 +310,16 @@ impl Container {
 
         // 3. The cgroup, in every hierarchy. One that already has processes is shared, as
         //    runc 1.1.5 shares it (with its warning; runc 1.2 and later refuse it).
+        //    Unprivileged, a cgroup we may not create is skipped unless a limit needs it.
         c.rollback.cgroup = Some(cgroup.clone());
-        let found = match cgroup.create() {
+        let made = if opts.rootless {
+            cgroup
+                .create_rootless(cgroup_path.is_none())
+                .map(|()| usize::from(c.intent.shared_cgroup))
+        } else {
+            cgroup.create()
+        };
+        let found = match made {
             Ok(found) => found,
             Err(e @ cgroups::Error::Frozen { .. }) => {
                 // Refused before anything was made: the frozen cgroup is someone else's.
@@ -307,6 +329,14 @@ impl Container {
             Err(e) => return Err(e.into()),
         };
         c.rollback.cgroup_shared = found > 0;
+        if opts.rootless {
+            // What was skipped is not the container's: the record and the undo name the rest.
+            c.rollback.cgroup = Some(cgroup.clone());
+            c.intent.cgroup = CgroupRecord::Cgroupfs {
+                manager: cgroup.clone(),
+            };
+            intent::write(&c.dir, &c.intent)?;
+        }
         fault::point("create: cgroup made");
         let shown = cgroup_path.clone().unwrap_or_default();
         trace::step("cgroup created", &[("cgroupsPath", shown)]);
@@ -321,7 +351,12 @@ impl Container {
         let init = spawn_init(&mut c, &bundle, &mut opts, ns, &cgroup)?;
 
         // 5. Limits apply from here, once the init's set-up (not the container's work) is done.
-        cgroup.apply(&resources_with_default_devices(linux))?;
+        cgroup
+            .apply(&resources_with_default_devices(linux))
+            .map_err(|e| match e.config_field() {
+                Some((field, reason)) => Error::config(&config, field, reason),
+                None => Error::Cgroup(e),
+            })?;
         fault::point("create: limits applied");
 
         // 6. The full state, then the pid file the caller may be waiting for.
@@ -413,7 +448,9 @@ fn spawn_init(
     // With a user namespace the init works as the container's root, who may not reach a bind
     // source (a directory inside a mode-700 host directory): open them now, as root.
     let mounts = spec.mounts().as_deref().unwrap_or_default();
-    let detached_sources = if ns.any_user {
+    // (An unprivileged runtime reaches nothing its container's root could not, and may not
+    // clone mount trees of the host's mount namespace.)
+    let detached_sources = if ns.any_user && !crate::rootless::rootless_euid() {
         crate::mounts::detach_bind_sources(mounts, &bundle.dir).map_err(|(i, e)| {
             Error::config(&config, format!("mounts[{i}].source"), e.to_string())
         })?
@@ -443,7 +480,9 @@ fn spawn_init(
         console_socket,
         joins,
         unshare: unshare_in_init,
-        userns: any_user,
+        // Root of a user namespace we did not make (rootless podman) can no more mknod than the
+        // root of one we make.
+        userns: any_user || crate::rootless::running_in_user_ns(),
         new_userns: new_user,
         cgroupns: new_cgroup,
         fork_for_pid,
@@ -460,7 +499,14 @@ fn spawn_init(
         seccomp: seccomp.as_ref(),
     };
     let lock_raw = c.lock.as_ref().map(Lock::raw_fd);
-    let fork = (clone_flags, clone_cgroup.as_ref(), pid_join.as_ref());
+    // An unprivileged runtime writes the id maps of a child that is still dumpable (clone.rs).
+    let maps_by_unprivileged = new_user && crate::rootless::rootless_euid();
+    let fork = (
+        clone_flags,
+        clone_cgroup.as_ref(),
+        pid_join.as_ref(),
+        maps_by_unprivileged,
+    );
     let spawned = clone_init(args, fork, parent_end.raw_fd(), lock_raw)?;
     let mut pid = spawned.pid.as_raw();
     c.rollback.child = Some(spawned);
@@ -469,7 +515,7 @@ fn spawn_init(
     c.record_init(pid)?;
     let place = parent_places_init && clone_cgroup.is_none();
     let (maps, cgroup) = (new_user.then_some(linux), place.then_some(cgroup));
-    let_init_go(&parent_end, pid, maps, cgroup)?;
+    let_init_go(&parent_end, pid, maps, cgroup, &config)?;
     wait_ready(&parent_end, c, &mut pid, spec, &hook_state)?;
     fault::point("create: init ready");
     trace::step("init ready", &[("pid", pid.to_string())]);
@@ -488,9 +534,11 @@ fn let_init_go(
     pid: i32,
     id_maps: Option<&oci_spec::runtime::Linux>,
     place_in: Option<&cgroups::Manager>,
+    config: &Path,
 ) -> Result<()> {
     if let Some(linux) = id_maps {
-        user::write_id_maps(pid, linux).map_err(Error::sys("write user namespace maps"))?;
+        user::write_id_maps(pid, linux)
+            .map_err(|(field, reason)| Error::config(config, field, reason))?;
     }
     if let Some(cgroup) = place_in {
         cgroup.add_task(pid)?;
@@ -527,22 +575,26 @@ fn make_exec_fifo(dir: &Path) -> Result<OwnedFd> {
     .map_err(Error::sys("open exec fifo"))
 }
 
+/// The clone's flags, cgroup fd and pid namespace to join, and whether the child must be born
+/// dumpable for an unprivileged parent to write its id maps.
 type ForkPlan<'a> = (
     nix::sched::CloneFlags,
     Option<&'a OwnedFd>,
     Option<&'a namespaces::Join>,
+    bool,
 );
 
 /// The one clone of the init; the child runs [`init::run`] and never returns here.
 fn clone_init(
     args: InitArgs<'_>,
-    (flags, cgroup, pid_join): ForkPlan<'_>,
+    (flags, cgroup, pid_join, maps_by_unprivileged): ForkPlan<'_>,
     parent_raw: std::os::fd::RawFd,
     lock_raw: Option<std::os::fd::RawFd>,
 ) -> Result<Spawned> {
     let cgroup_raw = cgroup.map(std::os::fd::AsRawFd::as_raw_fd);
     let mut args = Some(args);
-    let spawned = clone::spawn_init(flags, cgroup.map(|f| f.as_fd()), pid_join, || {
+    let cgroup_fd = cgroup.map(|f| f.as_fd());
+    let spawned = clone::spawn_init(flags, cgroup_fd, pid_join, maps_by_unprivileged, || {
         // The parent's end of the channel, its lock and the host cgroup directory are not the
         // init's to hold (a host directory fd would be a way out through
         // `cwd: /proc/self/fd/N`, CVE-2024-21626).
@@ -705,7 +757,8 @@ impl Container {
         let signal = signal.as_raw();
         let _lock = Lock::take(&self.dir)?;
         let stopped = self.status() == Status::Stopped;
-        if all {
+        // Without a cgroup of its own (rootless, skipped) only the init can be signalled.
+        if all && self.st.cgroup.has_cgroup() {
             // As runc: every process in the cgroup, even once the init is gone (without a pid
             // namespace of its own, its children outlive it); none left (or no cgroup left) is
             // not an error, whatever the signal.
@@ -838,7 +891,7 @@ impl Container {
         })
     }
 
-    fn wrong_status(&self, message: &str) -> Error {
+    pub(crate) fn wrong_status(&self, message: &str) -> Error {
         Error::WrongStatus {
             id: self.st.id.clone(),
             status: self.status(),
@@ -954,7 +1007,7 @@ fn wait_ready(
             Some(Message::Failed(e)) => {
                 return Err(Error::Init {
                     step: e.step,
-                    detail: step_detail(spec, e.step),
+                    detail: step_detail(spec, e.step, e.source.errno),
                     error: e.source,
                 })
             }
@@ -1097,9 +1150,29 @@ pub(crate) fn send_seccomp_listener(
     sys::send_fd(stream.as_fd(), &body, fd.as_fd()).map_err(Error::sys("send the seccomp listener"))
 }
 
-/// What a failed init step was working on, from the spec, for the error message.
-fn step_detail(spec: &Spec, step: crate::process::InitStep) -> String {
+/// What a failed init step was working on, from the spec, for the error message (and why an
+/// unprivileged runtime cannot have it, where that is the reason).
+fn step_detail(spec: &Spec, step: crate::process::InitStep, errno: Errno) -> String {
+    let process = spec.process().as_ref();
     match step {
+        crate::process::InitStep::Rlimit(i) => {
+            let Some(r) = process
+                .and_then(|p| p.rlimits().as_deref())
+                .and_then(|l| l.get(i as usize))
+            else {
+                return String::new();
+            };
+            let why = if errno == Errno::EPERM {
+                ": raising a hard limit above the runtime's needs CAP_SYS_RESOURCE on the host"
+            } else {
+                ""
+            };
+            format!("{:?} soft {} hard {}{why}", r.typ(), r.soft(), r.hard())
+        }
+        crate::process::InitStep::OomScoreAdj if errno == Errno::EACCES => {
+            let adj = process.and_then(|p| p.oom_score_adj()).unwrap_or_default();
+            format!("{adj}: lowering oom_score_adj below the runtime's own needs CAP_SYS_RESOURCE on the host")
+        }
         crate::process::InitStep::Mount(i) => {
             let Some(m) = spec.mounts().as_deref().and_then(|m| m.get(i as usize)) else {
                 return String::new();

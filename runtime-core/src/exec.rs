@@ -6,7 +6,7 @@
 //! through the init's pidfd, runs the shared final steps (`process::finish`) and execs.
 //! Success is the sync socket closing on exec after `Ready`; a failure comes back typed.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 
 use nix::sched::CloneFlags;
@@ -154,7 +154,24 @@ impl Container {
             },
             _ => self.st.cgroup.v2_dir_fd()?,
         };
-        let pid_join = if flags.contains(CloneFlags::CLONE_NEWPID) {
+        // Unprivileged, this process could not come back to its own pid namespace after joining
+        // the container's around the clone (that needs CAP_SYS_ADMIN where it belongs, the
+        // host's user namespace), and as a non-root euid it may not even join it from the host's
+        // user namespace: it enters the container's user namespace first (when the runtime's
+        // euid is not root), then its pid namespace, for good: from here it only starts and
+        // waits for the exec'd process, still the owner it is on the host. The exec'd process
+        // joins the rest.
+        let unprivileged_join = crate::rootless::detect();
+        if unprivileged_join {
+            let user_first =
+                crate::rootless::rootless_euid() && flags.contains(CloneFlags::CLONE_NEWUSER);
+            let pid_ns = flags.contains(CloneFlags::CLONE_NEWPID);
+            join_for_good(&init_pidfd, self.st.pid, user_first, pid_ns)?;
+            if user_first {
+                flags.remove(CloneFlags::CLONE_NEWUSER);
+            }
+        }
+        let pid_join = if flags.contains(CloneFlags::CLONE_NEWPID) && !unprivileged_join {
             let fd =
                 sys::pidfd_open(self.st.pid).map_err(Error::sys("open the container's init"))?;
             Some(Join {
@@ -198,6 +215,7 @@ impl Container {
                 CloneFlags::empty(),
                 v2_cgroup.as_ref().map(|f| f.as_fd()),
                 pid_join.as_ref(),
+                false,
                 || {
                     // SAFETY: in the fresh child, which never uses or drops these (it leaves
                     // through execve or _exit). A host cgroup directory fd must not reach the
@@ -349,6 +367,22 @@ impl Container {
         }
         Ok(Some(dirs))
     }
+}
+
+/// Joins the init's user namespace (when `user`) and pid namespace (when `pid`, for our
+/// children) through its pidfd, never to come back (see `exec`).
+fn join_for_good(init_pidfd: &OwnedFd, init_pid: i32, user: bool, pid: bool) -> Result<()> {
+    let shown = PathBuf::from(format!("/proc/{init_pid}/ns"));
+    for (wanted, kind) in [
+        (user, CloneFlags::CLONE_NEWUSER),
+        (pid, CloneFlags::CLONE_NEWPID),
+    ] {
+        if wanted {
+            sys::setns(init_pidfd.as_fd(), kind, &shown)
+                .map_err(Error::sys("join the container's namespaces"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Kills and reaps a half-started exec'd process if `exec` fails after the clone.

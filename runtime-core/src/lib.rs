@@ -58,7 +58,8 @@
 //! Module map: [`spec`] loads and validates config.json; [`container`] is the lifecycle,
 //! [`builder`] its public entry; `process` creates the init (`clone`), runs it (`init`) and talks
 //! to it (`sync`); `namespaces`, `rootfs`, `mounts`, `paths`, `devices`, `capabilities`,
-//! `rlimits`, `user`, `hooks`, `console`, `stdio` are one concern each; `sys` wraps every nix/libc call
+//! `rlimits`, `user`, `hooks`, `console`, `stdio` are one concern each; [`rootless`] detects
+//! unprivileged mode; `sys` wraps every nix/libc call
 //! the library makes (file I/O through `std::fs` and hook processes through `std::process` do
 //! not go through it) and holds its `unsafe`, but for the calls of its two `unsafe fn`s; [`trace`] reports the main steps to a
 //! sink the caller installs (the CLI's `--debug`).
@@ -85,6 +86,7 @@ mod protect;
 pub mod recovery;
 mod rlimits;
 mod rootfs;
+pub mod rootless;
 pub mod seccomp;
 pub mod seccomp_cache;
 mod seccomp_enosys;

@@ -391,16 +391,25 @@ fn mount_cgroup(dest: &Path, opts: &MountOptions, ctx: &MountContext<'_>) -> Sys
         if readonly {
             f |= MsFlags::MS_RDONLY;
         }
-        if ctx.cgroupns {
-            sys::mount_on_fd(
+        let fresh = ctx.cgroupns
+            && match sys::mount_on_fd(
                 Some(Path::new("cgroup2")),
                 target.as_fd(),
                 Some("cgroup2"),
                 f,
                 None,
                 dest,
-            )?;
-        } else if let Some(own) = hierarchies.first().and_then(|h| h.own_path.clone()) {
+            ) {
+                Ok(()) => true,
+                // The same cgroup2 root is already on top there (an rbind of the host's /sys,
+                // and a namespace rooted at the host's root: a rootless container without a
+                // cgroup of its own): binding it shows exactly what the mount would (runc also
+                // falls back to a bind on EBUSY).
+                Err(e) if e.errno == Errno::EBUSY => false,
+                Err(e) => return Err(e),
+            };
+        let own = hierarchies.first().and_then(|h| h.own_path.clone());
+        if let Some(own) = own.filter(|_| !fresh) {
             sys::mount_on_fd(
                 Some(&own),
                 target.as_fd(),
@@ -556,6 +565,14 @@ fn host_cgroup_mounts() -> Vec<HostHierarchy> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // A hierarchy seen again is a copy (an rbind of the host's /sys into this rootfs comes
+        // later in mountinfo, and its copies are about to be covered): the host's comes first.
+        if out
+            .iter()
+            .any(|h: &HostHierarchy| h.fstype == *fstype && h.super_opts == controllers.join(","))
+        {
+            continue;
+        }
         out.push(HostHierarchy {
             fstype: fstype.to_string(),
             name,

@@ -91,9 +91,29 @@ impl Container {
         Ok(self.st.cgroup.stats()?)
     }
 
-    /// Host pids of every process in the container's cgroup (runc `ps --format json`).
+    /// Host pids of every process in the container's cgroup (runc `ps --format json`). A
+    /// container without a cgroup of its own (rootless, skipped) is listed by its pid
+    /// namespace instead; without either there is no way to tell its processes apart.
     pub fn processes(&self) -> Result<Vec<i32>> {
-        Ok(self.st.cgroup.pids()?)
+        if self.st.cgroup.has_cgroup() {
+            return Ok(self.st.cgroup.pids()?);
+        }
+        if !self.st.own_pid_ns {
+            return Err(self.wrong_status(
+                "the container has neither a cgroup of its own (the runtime is unprivileged and \
+                 could not create one) nor a pid namespace: its processes cannot be told apart",
+            ));
+        }
+        let ns = std::fs::read_link(format!("/proc/{}/ns/pid", self.st.pid))
+            .map_err(|e| Error::state(format!("/proc/{}/ns/pid", self.st.pid), e))?;
+        let mut pids: Vec<i32> = std::fs::read_dir("/proc")
+            .map_err(|e| Error::state("/proc", e))?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|n| n == ns))
+            .collect();
+        pids.sort_unstable();
+        Ok(pids)
     }
 }
 

@@ -12,23 +12,92 @@ fn map_text(maps: &[LinuxIdMapping]) -> String {
         .collect()
 }
 
-/// Writes the new user namespace's uid and gid maps (from the parent, which is root on the host
-/// and so may map any range).
-pub fn write_id_maps(pid: i32, linux: &Linux) -> SysResult<()> {
-    let uid = map_text(linux.uid_mappings().as_deref().unwrap_or_default());
-    let gid = map_text(linux.gid_mappings().as_deref().unwrap_or_default());
-    sys::write_file(Path::new(&format!("/proc/{pid}/uid_map")), uid.as_bytes())?;
-    sys::write_file(Path::new(&format!("/proc/{pid}/gid_map")), gid.as_bytes())
+/// A map that could not be written: the config field and why.
+pub type MapError = (&'static str, String);
+
+/// Writes the new user namespace's uid and gid maps as runc does: directly into
+/// `/proc/PID/{uid,gid}_map` (root may map any range; an unprivileged runtime only its own id),
+/// and through the setuid helpers `newuidmap`/`newgidmap` (which check /etc/subuid and
+/// /etc/subgid) when the kernel refuses the direct write with EPERM. An unprivileged runtime
+/// mapping only its own gid must deny setgroups first (the kernel's rule since Linux 3.19).
+pub fn write_id_maps(pid: i32, linux: &Linux) -> Result<(), MapError> {
+    let uids = linux.uid_mappings().as_deref().unwrap_or_default();
+    let gids = linux.gid_mappings().as_deref().unwrap_or_default();
+    if crate::rootless::rootless_euid() && is_own_id_only(gids, nix::unistd::getegid().as_raw()) {
+        let path = format!("/proc/{pid}/setgroups");
+        sys::write_file(Path::new(&path), b"deny")
+            .map_err(|e| ("linux.gidMappings", format!("deny setgroups: {e}")))?;
+    }
+    write_map(pid, "uid_map", "newuidmap", uids).map_err(|r| ("linux.uidMappings", r))?;
+    write_map(pid, "gid_map", "newgidmap", gids).map_err(|r| ("linux.gidMappings", r))
+}
+
+/// `maps` is the single mapping of `id` to container root (what `runr spec --rootless` writes).
+fn is_own_id_only(maps: &[LinuxIdMapping], id: u32) -> bool {
+    matches!(maps, [m] if m.container_id() == 0 && m.host_id() == id && m.size() == 1)
+}
+
+fn write_map(pid: i32, file: &str, helper: &str, maps: &[LinuxIdMapping]) -> Result<(), String> {
+    if maps.is_empty() {
+        return Ok(());
+    }
+    let path = format!("/proc/{pid}/{file}");
+    match sys::write_file(Path::new(&path), map_text(maps).as_bytes()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.errno == sys::Errno::EPERM => {
+            run_mapping_helper(helper, pid, maps).map_err(|why| format!("{e}; then {why}"))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `newuidmap PID ID HOSTID SIZE...` (or newgidmap): the helper checks the caller's
+/// /etc/subuid (/etc/subgid) ranges and writes the map for it.
+fn run_mapping_helper(helper: &str, pid: i32, maps: &[LinuxIdMapping]) -> Result<(), String> {
+    let mut cmd = std::process::Command::new(helper);
+    cmd.arg(pid.to_string());
+    for m in maps {
+        cmd.args([m.container_id(), m.host_id(), m.size()].map(|v| v.to_string()));
+    }
+    let out = match cmd.stdin(std::process::Stdio::null()).output() {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "{helper} not found in PATH: mapping ids other than the runtime's own needs it \
+                 (Debian package uidmap) and ranges in /etc/subuid and /etc/subgid"
+            ))
+        }
+        Err(e) => return Err(format!("{helper}: {e}")),
+    };
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{helper} {pid} {}: {}: {}",
+        map_text(maps).trim_end().replace('\n', " "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    ))
 }
 
 /// Switches the init to process.user: supplementary groups, gid, then uid, keeping the
 /// capabilities across the uid change so that the capability sets can be installed after it.
+/// Supplementary groups are left alone where setgroups is denied (an unprivileged runtime's own
+/// single mapping; runc does the same) and no additional group is asked for.
 pub fn switch_to(user: &User) -> SysResult<()> {
-    sys::setgroups(user.additional_gids().as_deref().unwrap_or_default())?;
+    let groups = user.additional_gids().as_deref().unwrap_or_default();
+    if !groups.is_empty() || !setgroups_denied() {
+        sys::setgroups(groups)?;
+    }
     sys::setresgid(user.gid())?;
     sys::set_keepcaps(true)?;
     sys::setresuid(user.uid())?;
     sys::set_keepcaps(false)
+}
+
+/// Whether `/proc/self/setgroups` says "deny" (this user namespace, or an ancestor, denies it).
+fn setgroups_denied() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
 }
 
 /// The process environment as runc builds it: each entry of the spec's env, then `extra`, set

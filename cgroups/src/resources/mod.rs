@@ -151,12 +151,18 @@ pub(crate) fn set(m: &Manager, res: &LinuxResources) -> Result<()> {
 fn require_controllers(m: &Manager, res: &LinuxResources) -> Result<()> {
     for (ctrl, field) in wanted(res) {
         match m.target(ctrl) {
+            // Rootless: device rules are best effort (see the rootless module).
+            None if ctrl == "devices" && m.rootless => {}
             None => {
+                let required_by = format!("linux.resources.{field}");
+                if let Some(e) = m.denied_error(ctrl, &required_by) {
+                    return Err(e);
+                }
                 return Err(Error::ControllerUnavailable {
                     controller: ctrl.to_string(),
-                    required_by: format!("linux.resources.{field}"),
+                    required_by,
                     layout: m.layout,
-                })
+                });
             }
             Some(Target::V2(_)) if m.layout == Layout::Hybrid => {
                 // A v1-less controller driven through the hybrid unified twin.
@@ -206,10 +212,14 @@ fn write_controllers(m: &Manager, res: &LinuxResources) -> Result<()> {
     // the new filter before detaching the old one, so a running container never loses a
     // device it may use while this happens.
     if let Some(rules) = res.devices() {
-        match m.target("devices") {
-            Some(Target::V1(d)) => devices::set_v1(d, rules)?,
-            Some(Target::V2(d)) => crate::devices_bpf::apply(m, d.path, rules)?,
-            None => {}
+        let applied = match m.target("devices") {
+            Some(Target::V1(d)) => devices::set_v1(d, rules),
+            Some(Target::V2(d)) => crate::devices_bpf::apply(m, d.path, rules),
+            None => Ok(()),
+        };
+        // Rootless: as in runc, the devices controller's errors are not fatal.
+        if !m.rootless {
+            applied?;
         }
     }
     if let Some(mem) = res.memory() {

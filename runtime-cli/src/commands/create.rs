@@ -104,7 +104,8 @@ pub fn builder(g: &Global, p: &Parsed, id: &str) -> anyhow::Result<ContainerBuil
         .no_pivot(p.is_set("no-pivot"))
         .no_new_keyring(p.is_set("no-new-keyring"))
         .preserve_fds(preserve_fds)
-        .systemd_cgroup(g.systemd_cgroup);
+        .systemd_cgroup(g.systemd_cgroup)
+        .rootless(g.rootless);
     if let Some(s) = p.value("console-socket") {
         b = b.console(Console::Socket(s.into()));
     }

@@ -163,6 +163,10 @@ fn default_spec(rootless: bool) -> Value {
         json!({"type": "uts"}),
         json!({"type": "mount"}),
     ]);
+    // As runc does on a pure cgroup v2 host: the container sees its own cgroup as the root.
+    if cgroups::detect_layout().ok() == Some(cgroups::Layout::Unified) {
+        namespaces.push(json!({"type": "cgroup"}));
+    }
     if rootless {
         namespaces.push(json!({"type": "user"}));
     }

@@ -37,6 +37,7 @@ pub(crate) fn spawn_init(
     flags: CloneFlags,
     cgroup: Option<BorrowedFd<'_>>,
     pid_ns: Option<&Join>,
+    maps_by_unprivileged_parent: bool,
     child: impl FnOnce(),
 ) -> SysResult<Spawned> {
     let own_pid_ns = match pid_ns {
@@ -51,13 +52,19 @@ pub(crate) fn spawn_init(
         }
         None => None,
     };
-    // The child's /proc/<pid>/exe stays closed to the container (CVE-2019-5736).
-    sys::set_dumpable(false)?;
+    // The child's /proc/<pid>/exe stays closed to the container (CVE-2019-5736). Except that an
+    // unprivileged parent can write the child's id maps only while the child is dumpable (else
+    // its /proc files belong to root): then the child is born dumpable and clears the flag
+    // itself as soon as its maps are written (init step 1), as runc's nsexec does.
+    sys::set_dumpable(maps_by_unprivileged_parent)?;
     // SAFETY: the builder refused a multi-threaded caller before any create or exec; the child
     // runs `child` and then `exit_now` below (even when `child` panics), never returning into
     // the caller's frames.
     #[allow(unsafe_code)]
     let forked = unsafe { sys::clone_process(flags, cgroup) };
+    if maps_by_unprivileged_parent && !matches!(forked, Ok(Forked::Child)) {
+        sys::set_dumpable(false)?;
+    }
     if let (Some(own), Ok(Forked::Parent { .. }) | Err(_)) = (&own_pid_ns, &forked) {
         // Children the runtime forks later (hooks) must stay in the runtime's pid namespace.
         sys::setns(

@@ -176,6 +176,12 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
         host_pid = enter_pid_namespace(&args.channel)?;
     }
 
+    // 5b. Not dumpable from here on, so the container cannot open our /proc/<pid>/exe. (An
+    //     unprivileged parent needed us dumpable to write our id maps, see process/clone.rs,
+    //     and so did our own /proc/self writes above: a non-dumpable process's /proc files
+    //     belong to the host's root.)
+    sys::set_dumpable(false).tag(InitStep::BecomeRoot)?;
+
     // 6. Become root of the user namespace: every later step runs as container root.
     debug_assert!(
         args.userns || !args.new_userns,
