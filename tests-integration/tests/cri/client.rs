@@ -123,6 +123,37 @@ impl Cri {
             .ok_or_else(|| format!("ContainerStatus {id}: no status"))
     }
 
+    /// PodSandboxStatus with the verbose info; returns (state, pid of the sandbox container).
+    pub fn pod_status(&self, pod: &str) -> Result<(i32, i64), String> {
+        let req = PodSandboxStatusRequest {
+            pod_sandbox_id: pod.into(),
+            verbose: true,
+        };
+        let r = self.call("PodSandboxStatus", self.rs().pod_sandbox_status(req))?;
+        let info: serde_json::Value = r
+            .info
+            .get("info")
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        let state = r.status.map(|s| s.state).unwrap_or(-1);
+        Ok((state, info["pid"].as_i64().unwrap_or(0)))
+    }
+
+    /// Waits up to `secs` for container `id` to exit; returns its final status.
+    pub fn wait_exited(&self, id: &str, secs: u64) -> Result<ContainerStatus, String> {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let (st, _) = self.status(id)?;
+            if st.state == ContainerState::ContainerExited as i32 {
+                return Ok(st);
+            }
+            if std::time::Instant::now() > end {
+                return Err(format!("{id} still in state {} after {secs}s", st.state));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// ExecSync: (exit code, stdout, stderr).
     pub fn exec_sync(&self, id: &str, cmd: &[&str]) -> Result<(i32, String, String), String> {
         let req = ExecSyncRequest {

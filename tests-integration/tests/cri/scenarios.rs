@@ -11,10 +11,35 @@ use crate::{ensure, Env};
 
 pub type Scenario = fn(&Env) -> Result<Vec<String>, String>;
 
-pub const ALL: &[(&str, Scenario)] = &[(
-    "Version, Status, ImageStatus, pod + container, ExecSync, log, stop, remove",
-    pod_container_exec,
-)];
+pub const ALL: &[(&str, Scenario)] = &[
+    (
+        "Version, Status, ImageStatus, pod + container, ExecSync, log, stop, remove",
+        pod_container_exec,
+    ),
+    (
+        "two containers share the pod's IPC and UTS, PID only with shareProcessNamespace",
+        shared_namespaces,
+    ),
+    (
+        "stop: a TERM handler exits in the grace period, TERM ignored means SIGKILL after it",
+        stop_grace_period,
+    ),
+    (
+        "restart: an exited container is created and started again in the same sandbox; ReopenContainerLog",
+        restart_and_reopen_log,
+    ),
+    ("RuntimeDefault seccomp", runtime_default_seccomp),
+    (
+        "limits land in the kubelet's pod cgroup and the container's cgroup",
+        super::resources::limits_in_cgroups,
+    ),
+    (
+        "UpdateContainerResources resizes memory and CPU in place; ContainerStats",
+        super::resources::resize_and_stats,
+    ),
+    ("an OOM-killed container is reported OOMKilled", super::resources::oom_killed),
+    ("Exec (streaming, websocket) output and exit codes", super::stream::exec_streaming),
+];
 
 /// The runtime that really ran container `id`: its state directory is in the handler's root.
 fn ran_on_handler(env: &Env, id: &str) -> Result<(), String> {
@@ -137,4 +162,274 @@ fn pod_container_exec(env: &Env) -> Result<Vec<String>, String> {
     cri.remove_container(&c)?;
     cri.stop_remove_pod(&pod)?;
     Ok(vec![pod, c])
+}
+
+/// `readlink /proc/PID/ns/KIND`.
+fn ns(pid: i64, kind: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|e| format!("/proc/{pid}/ns/{kind}: {e}"))
+}
+
+/// The host pid of container `id`'s init.
+fn pid_of(env: &Env, id: &str) -> Result<i64, String> {
+    let (_, info) = env.cri.status(id)?;
+    info["pid"]
+        .as_i64()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("{id}: no pid in {info}"))
+}
+
+/// A pod with two sleeping containers; `share_pid` is `shareProcessNamespace`.
+fn two_container_pod(
+    env: &Env,
+    name: &str,
+    share_pid: bool,
+) -> Result<(String, PodSandboxConfig, [String; 2]), String> {
+    let mut pc = pod_config(name, &env.cgroup_parent(name), &env.log_dir(name));
+    if share_pid {
+        let sc = pc.linux.as_mut().and_then(|l| l.security_context.as_mut());
+        if let Some(ns) = sc.and_then(|s| s.namespace_options.as_mut()) {
+            ns.pid = NamespaceMode::Pod as i32;
+        }
+    }
+    let pod = env.cri.run_pod(&pc, env.handler)?;
+    let a = env
+        .cri
+        .create_start(&pod, &pc, container_config(&pc, "a", "exec sleep 1001"))?;
+    let b = env
+        .cri
+        .create_start(&pod, &pc, container_config(&pc, "b", "exec sleep 1002"))?;
+    Ok((pod, pc, [a, b]))
+}
+
+fn shared_namespaces(env: &Env) -> Result<Vec<String>, String> {
+    let cri = env.cri;
+    let me = std::process::id() as i64;
+    // Without shareProcessNamespace: IPC and UTS of the pod, PID of each container's own.
+    let (pod, _, [a, b]) = two_container_pod(env, "ns", false)?;
+    let (_, pause) = cri.pod_status(&pod)?;
+    let (pa, pb) = (pid_of(env, &a)?, pid_of(env, &b)?);
+    for kind in ["ipc", "uts", "net"] {
+        let want = ns(pause, kind);
+        ensure!(
+            ns(pa, kind) == want && ns(pb, kind) == want,
+            "{kind}: pause {want}, a {}, b {}",
+            ns(pa, kind),
+            ns(pb, kind)
+        );
+    }
+    ensure!(
+        ns(pa, "ipc") != ns(me, "ipc"),
+        "the pod's IPC is the host's"
+    );
+    // Host network: the node's network and UTS namespaces (the kubelet's hostNetwork).
+    ensure!(
+        ns(pa, "net") == ns(me, "net"),
+        "host network pod, own netns"
+    );
+    ensure!(ns(pa, "uts") == ns(me, "uts"), "host network pod, own UTS");
+    let pids = [ns(pause, "pid"), ns(pa, "pid"), ns(pb, "pid")];
+    ensure!(
+        pids[0] != pids[1] && pids[1] != pids[2] && pids[0] != pids[2],
+        "PID namespaces shared without shareProcessNamespace: {pids:?}"
+    );
+    // The pod's IPC includes its /dev/shm: what a writes there, b reads.
+    cri.sh(&a, "echo from-a > /dev/shm/x")?;
+    let got = cri.sh(&b, "cat /dev/shm/x")?;
+    ensure!(got == "from-a", "b read {got:?} from /dev/shm/x");
+    let own = cri.sh(&b, "cat /proc/1/cmdline | tr '\\0' ' '")?;
+    ensure!(own == "sleep 1002", "b's PID 1 is {own:?}");
+    cri.stop_remove_pod(&pod)?;
+    // With it: one PID namespace, the pause process its PID 1, a's sleep seen from b.
+    let (pod2, _, [c, d]) = two_container_pod(env, "sharedpid", true)?;
+    let (_, pause2) = cri.pod_status(&pod2)?;
+    let (pc, pd) = (pid_of(env, &c)?, pid_of(env, &d)?);
+    ensure!(
+        ns(pc, "pid") == ns(pause2, "pid") && ns(pd, "pid") == ns(pause2, "pid"),
+        "shareProcessNamespace: pause {}, c {}, d {}",
+        ns(pause2, "pid"),
+        ns(pc, "pid"),
+        ns(pd, "pid")
+    );
+    let init = cri.sh(&d, "cat /proc/1/cmdline | tr '\\0' ' '")?;
+    ensure!(
+        init.trim() == "/pause",
+        "PID 1 of the shared pod is {init:?}"
+    );
+    let ps = cri.sh(&d, "ps -o args")?;
+    ensure!(
+        ps.contains("sleep 1001"),
+        "d does not see c's process: {ps}"
+    );
+    cri.stop_remove_pod(&pod2)?;
+    Ok(vec![pod, a, b, pod2, c, d])
+}
+
+fn stop_grace_period(env: &Env) -> Result<Vec<String>, String> {
+    let cri = env.cri;
+    let pc = pod_config("stop", &env.cgroup_parent("stop"), &env.log_dir("stop"));
+    let pod = cri.run_pod(&pc, env.handler)?;
+    // A process that handles SIGTERM: StopContainer returns as soon as it exits, status 0.
+    let script = "trap 'echo got-term; exit 0' TERM; echo ready; while true; do sleep 0.1; done";
+    let polite = cri.create_start(&pod, &pc, container_config(&pc, "polite", script))?;
+    let log = env.log_dir("stop").join("polite.log");
+    let logged = |line: &str| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(&format!(" stdout F {line}"))
+    };
+    ensure!(
+        tests_integration::wait_for(10, || logged("ready")),
+        "polite never got ready"
+    );
+    let t = Instant::now();
+    cri.stop_container(&polite, 10)?;
+    let took = t.elapsed();
+    ensure!(
+        took < Duration::from_secs(5),
+        "TERM handler: stop took {took:?}"
+    );
+    let st = cri.wait_exited(&polite, 5)?;
+    ensure!(st.exit_code == 0, "TERM handler exit {}", st.exit_code);
+    ensure!(
+        tests_integration::wait_for(5, || logged("got-term")),
+        "no got-term in the log"
+    );
+    // PID 1 without a TERM handler ignores it: SIGKILL when the grace period ends.
+    let stubborn = cri.create_start(
+        &pod,
+        &pc,
+        container_config(&pc, "stubborn", "exec sleep 1003"),
+    )?;
+    let t = Instant::now();
+    cri.stop_container(&stubborn, 3)?;
+    let took = t.elapsed();
+    ensure!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(15),
+        "TERM ignored: stop took {took:?}, want the 3 s grace period then SIGKILL"
+    );
+    let st = cri.wait_exited(&stubborn, 5)?;
+    ensure!(st.exit_code == 137, "SIGKILLed exit {}", st.exit_code);
+    // StopPodSandbox stops what still runs; a second stop is a no-op (kubelet retries it).
+    let running = cri.create_start(
+        &pod,
+        &pc,
+        container_config(&pc, "running", "exec sleep 1004"),
+    )?;
+    cri.call(
+        "StopPodSandbox",
+        cri.rs().stop_pod_sandbox(StopPodSandboxRequest {
+            pod_sandbox_id: pod.clone(),
+        }),
+    )?;
+    let st = cri.wait_exited(&running, 5)?;
+    ensure!(
+        st.exit_code == 137,
+        "StopPodSandbox left exit {}",
+        st.exit_code
+    );
+    cri.stop_remove_pod(&pod)?;
+    Ok(vec![pod, polite, stubborn, running])
+}
+
+fn restart_and_reopen_log(env: &Env) -> Result<Vec<String>, String> {
+    let cri = env.cri;
+    let logs = env.log_dir("restart");
+    let pc = pod_config("restart", &env.cgroup_parent("restart"), &logs);
+    let pod = cri.run_pod(&pc, env.handler)?;
+    // Attempt 0 fails with status 2; the kubelet sees Exited/Error and creates attempt 1.
+    let mut cc = container_config(&pc, "app", "echo attempt-0; exit 2");
+    cc.log_path = "app/0.log".into();
+    let _ = std::fs::create_dir_all(logs.join("app"));
+    let first = cri.create_start(&pod, &pc, cc)?;
+    let st = cri.wait_exited(&first, 10)?;
+    ensure!(
+        st.exit_code == 2 && st.reason == "Error",
+        "attempt 0: exit {} reason {}",
+        st.exit_code,
+        st.reason
+    );
+    let mut cc = container_config(&pc, "app", "while true; do echo tick; sleep 0.2; done");
+    cc.metadata = Some(ContainerMetadata {
+        name: "app".into(),
+        attempt: 1,
+    });
+    cc.log_path = "app/1.log".into();
+    let second = cri.create_start(&pod, &pc, cc)?;
+    ensure!(second != first, "attempt 1 has attempt 0's id");
+    let (st, _) = cri.status(&second)?;
+    ensure!(
+        st.state == ContainerState::ContainerRunning as i32
+            && st.metadata.as_ref().map(|m| m.attempt) == Some(1),
+        "attempt 1: {st:?}"
+    );
+    cri.remove_container(&first)?;
+    let zero = std::fs::read_to_string(logs.join("app/0.log")).unwrap_or_default();
+    ensure!(
+        zero.contains(" stdout F attempt-0"),
+        "attempt 0's log: {zero:?}"
+    );
+    // Log rotation: the kubelet renames the file and asks for it to be reopened.
+    let log = logs.join("app/1.log");
+    ensure!(
+        tests_integration::wait_for(5, || std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.contains("tick"))),
+        "no tick in {}",
+        log.display()
+    );
+    std::fs::rename(&log, logs.join("app/1.log.rotated")).map_err(|e| e.to_string())?;
+    cri.call(
+        "ReopenContainerLog",
+        cri.rs().reopen_container_log(ReopenContainerLogRequest {
+            container_id: second.clone(),
+        }),
+    )?;
+    ensure!(
+        tests_integration::wait_for(5, || std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.contains(" stdout F tick"))),
+        "nothing written to the reopened {}",
+        log.display()
+    );
+    cri.stop_remove_pod(&pod)?;
+    Ok(vec![pod, first, second])
+}
+
+fn runtime_default_seccomp(env: &Env) -> Result<Vec<String>, String> {
+    let cri = env.cri;
+    let pc = pod_config(
+        "seccomp",
+        &env.cgroup_parent("seccomp"),
+        &env.log_dir("seccomp"),
+    );
+    let pod = cri.run_pod(&pc, env.handler)?;
+    let mut cc = container_config(&pc, "confined", "exec sleep 1005");
+    if let Some(sc) = cc.linux.as_mut().and_then(|l| l.security_context.as_mut()) {
+        sc.seccomp = Some(SecurityProfile {
+            profile_type: security_profile::ProfileType::RuntimeDefault as i32,
+            localhost_ref: String::new(),
+        });
+    }
+    let confined = cri.create_start(&pod, &pc, cc)?;
+    let free = cri.create_start(&pod, &pc, container_config(&pc, "free", "exec sleep 1006"))?;
+    // The filter is on the container's init (mode 2) and on what ExecSync runs in it.
+    let status =
+        |pid: i64| std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let init = status(pid_of(env, &confined)?);
+    ensure!(init.contains("Seccomp:\t2"), "init of confined: {init}");
+    let exec = cri.sh(&confined, "grep Seccomp: /proc/self/status")?;
+    ensure!(exec.contains('2'), "ExecSync in confined: {exec}");
+    let unconfined = cri.sh(&free, "grep Seccomp: /proc/self/status")?;
+    ensure!(unconfined.contains('0'), "ExecSync in free: {unconfined}");
+    // containerd's default profile allows unshare(CLONE_NEWUSER) only with CAP_SYS_ADMIN.
+    let (code, _, err) = cri.exec_sync(&confined, &["unshare", "-U", "true"])?;
+    ensure!(code != 0, "unshare -U under RuntimeDefault succeeded");
+    ensure!(
+        err.contains("not permitted"),
+        "unshare -U under RuntimeDefault: {err}"
+    );
+    let (code, _, err) = cri.exec_sync(&free, &["unshare", "-U", "true"])?;
+    ensure!(code == 0, "unshare -U unconfined: exit {code}: {err}");
+    cri.stop_remove_pod(&pod)?;
+    Ok(vec![pod, confined, free])
 }
