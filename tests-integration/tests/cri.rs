@@ -15,6 +15,8 @@ mod client;
 mod containerd;
 #[path = "cri/images.rs"]
 mod images;
+#[path = "cri/registry.rs"]
+mod registry;
 #[path = "cri/resources.rs"]
 mod resources;
 #[path = "cri/scenarios.rs"]
@@ -39,6 +41,8 @@ pub struct Env<'a> {
     /// The test's own cgroup tree (`/runr-cri-<pid>`), kubepods-like below it.
     pub cgroup_root: String,
     pub logs: PathBuf,
+    /// The busybox image as the loopback registry serves it (`127.0.0.1:<port>/…`).
+    pub pullable: String,
 }
 
 impl Env<'_> {
@@ -72,6 +76,7 @@ macro_rules! ensure {
 struct Harness {
     cri: Cri,
     cd: Containerd,
+    registry: registry::Registry,
 }
 
 impl Drop for Harness {
@@ -115,6 +120,7 @@ fn main() -> ExitCode {
             handler,
             cgroup_root: cgroup_root.clone(),
             logs: harness.cd.dir.join("logs"),
+            pullable: harness.registry.image(),
         };
         for (name, scenario) in scenarios::ALL {
             let t = Instant::now();
@@ -152,10 +158,12 @@ fn main() -> ExitCode {
 }
 
 fn bring_up(handlers: Vec<Handler>) -> Result<Harness, String> {
-    let cd = Containerd::start(handlers)?;
-    images::import_all(&cd.dir.join("images"), &cd.socket)?;
+    let mut registry = registry::Registry::bind()?;
+    let cd = Containerd::start(handlers, registry.port)?;
+    let (layout, manifest) = images::import_all(&cd.dir.join("images"), &cd.socket)?;
+    registry.serve(layout, manifest)?;
     let cri = Cri::connect(&cd.socket)?;
-    Ok(Harness { cri, cd })
+    Ok(Harness { cri, cd, registry })
 }
 
 /// What a scenario's pods and containers (`ids`) may have left: nothing at all.

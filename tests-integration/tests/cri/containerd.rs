@@ -29,7 +29,8 @@ pub struct Containerd {
 
 impl Containerd {
     /// Writes the config and starts containerd; returns once its socket answers.
-    pub fn start(handlers: Vec<Handler>) -> Result<Containerd, String> {
+    /// `registry_port`: the loopback registry (cri/registry.rs), a plain-HTTP mirror.
+    pub fn start(handlers: Vec<Handler>, registry_port: u16) -> Result<Containerd, String> {
         let dir = scratch().join(unique("cri"));
         for sub in [
             "root",
@@ -45,8 +46,11 @@ impl Containerd {
         // OOM events unless every controller it knows is mounted as v1.
         let hugetlb = HugetlbV1::ensure().map_err(|e| format!("hugetlb v1: {e}"))?;
         let socket = dir.join("containerd.sock");
-        std::fs::write(dir.join("config.toml"), config(&dir, &socket, &handlers))
-            .map_err(|e| e.to_string())?;
+        std::fs::write(
+            dir.join("config.toml"),
+            config(&dir, &socket, &handlers, registry_port),
+        )
+        .map_err(|e| e.to_string())?;
         let log = std::fs::File::create(dir.join("containerd.log")).map_err(|e| e.to_string())?;
         let child = Command::new("containerd")
             .arg("--config")
@@ -175,7 +179,7 @@ impl Drop for Containerd {
 }
 
 /// containerd's config: everything it writes lives below `dir`.
-fn config(dir: &Path, socket: &Path, handlers: &[Handler]) -> String {
+fn config(dir: &Path, socket: &Path, handlers: &[Handler], registry_port: u16) -> String {
     let d = dir.display();
     let cri = r#"plugins."io.containerd.grpc.v1.cri""#;
     let mut runtimes = String::new();
@@ -216,6 +220,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [{cri}.cni]
   bin_dir = "{d}/cni/bin"
   conf_dir = "{d}/cni/conf"
+[{cri}.registry.mirrors."127.0.0.1:{registry_port}"]
+  endpoint = ["http://127.0.0.1:{registry_port}"]
 [{cri}.containerd]
   snapshotter = "overlayfs"
   default_runtime_name = "{default}"

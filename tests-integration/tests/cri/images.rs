@@ -6,7 +6,7 @@
 //! containerd's `sandbox_image`; and busybox, the same rootfs the other tests use
 //! (`tests_integration::make_rootfs`: Debian's busybox-static and one symlink per applet).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::json;
@@ -35,7 +35,10 @@ int main(void) {
 "#;
 
 /// Builds both images under `work` and imports them through containerd's socket `address`.
-pub fn import_all(work: &Path, address: &Path) -> Result<(), String> {
+/// Returns busybox's OCI layout (kept for the loopback registry, cri/registry.rs) and the
+/// digest of the manifest the registry serves: busybox with a label of its own, so that the
+/// pulled image has an id of its own (RemoveImage removes every tag of an image id).
+pub fn import_all(work: &Path, address: &Path) -> Result<(PathBuf, String), String> {
     let pause_root = work.join("pause-rootfs");
     std::fs::create_dir_all(&pause_root).map_err(|e| e.to_string())?;
     compile_static_c(PAUSE_C, &pause_root, "pause")?;
@@ -52,7 +55,7 @@ pub fn import_all(work: &Path, address: &Path) -> Result<(), String> {
 
     let busybox_root = work.join("busybox-rootfs");
     make_rootfs(&busybox_root);
-    import(
+    let (layout, manifest) = import(
         work,
         address,
         "busybox",
@@ -60,10 +63,13 @@ pub fn import_all(work: &Path, address: &Path) -> Result<(), String> {
         BUSYBOX_IMAGE,
         &[],
         &["sh"],
-    )
+    )?;
+    let pullable = relabelled(&layout, &manifest)?;
+    Ok((layout, pullable))
 }
 
-/// Writes the OCI layout of `rootfs` as image `name` and imports it.
+/// Writes the OCI layout of `rootfs` as image `name` and imports it; returns the layout and its
+/// manifest's digest.
 fn import(
     work: &Path,
     address: &Path,
@@ -72,7 +78,7 @@ fn import(
     name: &str,
     entrypoint: &[&str],
     cmd: &[&str],
-) -> Result<(), String> {
+) -> Result<(PathBuf, String), String> {
     let layout = work.join(format!("{tag}-layout"));
     let blobs = layout.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).map_err(|e| e.to_string())?;
@@ -132,9 +138,25 @@ fn import(
         .arg(address)
         .args(["-n", "k8s.io", "images", "import"])
         .arg(&archive))?;
-    let _ = std::fs::remove_dir_all(&layout);
     let _ = std::fs::remove_file(&archive);
-    Ok(())
+    Ok((layout, manifest_digest))
+}
+
+/// A second image in `layout`: `manifest`'s layer with a config that carries one more label.
+fn relabelled(layout: &Path, manifest: &str) -> Result<String, String> {
+    let blobs = layout.join("blobs/sha256");
+    let load = |digest: &str| -> Result<serde_json::Value, String> {
+        let file = blobs.join(digest.trim_start_matches("sha256:"));
+        let text = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        serde_json::from_slice(&text).map_err(|e| e.to_string())
+    };
+    let mut m = load(manifest)?;
+    let mut config = load(m["config"]["digest"].as_str().unwrap_or_default())?;
+    config["config"]["Labels"] = json!({"org.runr.test": "pulled"});
+    let (digest, size) = write_blob(&blobs, &config)?;
+    m["config"]["digest"] = json!(digest);
+    m["config"]["size"] = json!(size);
+    Ok(write_blob(&blobs, &m)?.0)
 }
 
 fn write_blob(blobs: &Path, value: &serde_json::Value) -> Result<(String, u64), String> {

@@ -30,6 +30,10 @@ pub const ALL: &[(&str, Scenario)] = &[
     ),
     ("RuntimeDefault seccomp", runtime_default_seccomp),
     (
+        "PullImage from a loopback registry, ImageStatus, a container of it, RemoveImage",
+        pull_run_remove_image,
+    ),
+    (
         "limits land in the kubelet's pod cgroup and the container's cgroup",
         super::resources::limits_in_cgroups,
     ),
@@ -432,4 +436,86 @@ fn runtime_default_seccomp(env: &Env) -> Result<Vec<String>, String> {
     ensure!(code == 0, "unshare -U unconfined: exit {code}: {err}");
     cri.stop_remove_pod(&pod)?;
     Ok(vec![pod, confined, free])
+}
+
+fn image_spec(image: &str) -> Option<ImageSpec> {
+    Some(ImageSpec {
+        image: image.into(),
+        ..Default::default()
+    })
+}
+
+fn pull_run_remove_image(env: &Env) -> Result<Vec<String>, String> {
+    let (cri, is) = (env.cri, || env.cri.is());
+    let image = env.pullable.as_str();
+    let absent = cri.call(
+        "ImageStatus",
+        is().image_status(ImageStatusRequest {
+            image: image_spec(image),
+            verbose: false,
+        }),
+    )?;
+    ensure!(absent.image.is_none(), "{image} present before the pull");
+    // A tag the registry does not have: the pull fails, naming it.
+    let missing = image.replace(":pulled", ":no-such-tag");
+    let err = cri.call(
+        "PullImage",
+        is().pull_image(PullImageRequest {
+            image: image_spec(&missing),
+            ..Default::default()
+        }),
+    );
+    ensure!(err.is_err(), "pulling {missing} succeeded: {err:?}");
+    let pulled = cri.call(
+        "PullImage",
+        is().pull_image(PullImageRequest {
+            image: image_spec(image),
+            ..Default::default()
+        }),
+    )?;
+    let status = cri.call(
+        "ImageStatus",
+        is().image_status(ImageStatusRequest {
+            image: image_spec(image),
+            verbose: false,
+        }),
+    )?;
+    let img = status
+        .image
+        .ok_or(format!("{image} absent after the pull"))?;
+    ensure!(
+        img.id == pulled.image_ref && img.repo_tags.iter().any(|t| t == image),
+        "ImageStatus after pull: {img:?}, PullImage said {}",
+        pulled.image_ref
+    );
+    // The kubelet then runs the image by the reference the pull returned.
+    let pc = pod_config("pull", &env.cgroup_parent("pull"), &env.log_dir("pull"));
+    let pod = cri.run_pod(&pc, env.handler)?;
+    let mut cc = container_config(&pc, "pulled", "exec sleep 1010");
+    cc.image = image_spec(&pulled.image_ref);
+    let c = cri.create_start(&pod, &pc, cc)?;
+    let hello = cri.sh(&c, "echo hello from the pulled image")?;
+    ensure!(
+        hello == "hello from the pulled image",
+        "ExecSync: {hello:?}"
+    );
+    cri.stop_remove_pod(&pod)?;
+    cri.call(
+        "RemoveImage",
+        is().remove_image(RemoveImageRequest {
+            image: image_spec(image),
+        }),
+    )?;
+    let gone = cri.call(
+        "ImageStatus",
+        is().image_status(ImageStatusRequest {
+            image: image_spec(image),
+            verbose: false,
+        }),
+    )?;
+    ensure!(
+        gone.image.is_none(),
+        "{image} still there after RemoveImage"
+    );
+    Ok(vec![pod, c])
 }
