@@ -156,10 +156,20 @@ impl Cri {
 
     /// ExecSync: (exit code, stdout, stderr).
     pub fn exec_sync(&self, id: &str, cmd: &[&str]) -> Result<(i32, String, String), String> {
+        self.exec_sync_timeout(id, cmd, 20)
+    }
+
+    /// ExecSync with a timeout in seconds (a kubelet probe's `timeoutSeconds`).
+    pub fn exec_sync_timeout(
+        &self,
+        id: &str,
+        cmd: &[&str],
+        timeout: i64,
+    ) -> Result<(i32, String, String), String> {
         let req = ExecSyncRequest {
             container_id: id.into(),
             cmd: cmd.iter().map(|s| s.to_string()).collect(),
-            timeout: 20,
+            timeout,
         };
         let r = self.call(&format!("ExecSync {cmd:?}"), self.rs().exec_sync(req))?;
         Ok((

@@ -57,9 +57,9 @@ fn ran_on_handler(env: &Env, id: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn pod_container_exec(env: &Env) -> Result<Vec<String>, String> {
+/// What the kubelet asks first: the runtime's name and CRI version, its readiness, the image.
+fn handshake(env: &Env) -> Result<(), String> {
     let (cri, rs) = (env.cri, || env.cri.rs());
-    // What the kubelet asks first: the runtime's name and CRI version, and its readiness.
     let v = cri.call(
         "Version",
         rs().version(VersionRequest {
@@ -93,6 +93,47 @@ fn pod_container_exec(env: &Env) -> Result<Vec<String>, String> {
         }),
     )?;
     ensure!(image.image.is_some(), "ImageStatus {BUSYBOX_IMAGE}: absent");
+    Ok(())
+}
+
+/// ExecSync: exit codes and both streams, as the kubelet's exec probes read them; a timeout.
+fn exec_sync_checks(env: &Env, c: &str) -> Result<(), String> {
+    let cri = env.cri;
+    let r = cri.exec_sync(c, &["sh", "-c", "echo out; echo err >&2; exit 3"])?;
+    ensure!(
+        r == (3, "out\n".into(), "err\n".into()),
+        "ExecSync exit 3: {r:?}"
+    );
+    let r = cri.exec_sync(c, &["true"])?;
+    ensure!(r.0 == 0, "ExecSync true: {r:?}");
+    let missing = cri.exec_sync(c, &["/no/such/binary"]);
+    ensure!(
+        missing.as_ref().is_err() || missing.as_ref().is_ok_and(|r| r.0 != 0),
+        "ExecSync of a missing binary succeeded: {missing:?}"
+    );
+    // A probe that outlives its timeout: an error, and the process it started is gone.
+    let t = Instant::now();
+    let late = cri.exec_sync_timeout(c, &["sleep", "4242"], 1);
+    ensure!(
+        late.as_ref().is_err_and(|e| e.contains("timeout")),
+        "ExecSync past its timeout: {late:?}"
+    );
+    ensure!(
+        t.elapsed() < Duration::from_secs(10),
+        "timeout took {:?}",
+        t.elapsed()
+    );
+    ensure!(
+        tests_integration::wait_for(5, || tests_integration::processes_mentioning("sleep 4242")
+            .is_empty()),
+        "the timed-out exec's process is left"
+    );
+    Ok(())
+}
+
+fn pod_container_exec(env: &Env) -> Result<Vec<String>, String> {
+    let (cri, rs) = (env.cri, || env.cri.rs());
+    handshake(env)?;
     // The pod: its sandbox (pause) container runs on the handler.
     let pc = pod_config("basic", &env.cgroup_parent("basic"), &env.log_dir("basic"));
     let pod = cri.run_pod(&pc, env.handler)?;
@@ -120,19 +161,7 @@ fn pod_container_exec(env: &Env) -> Result<Vec<String>, String> {
         st.state
     );
     ensure!(info["pid"].as_i64().unwrap_or(0) > 0, "no pid in {info}");
-    // ExecSync: exit codes and both streams, as the kubelet's exec probes read them.
-    let r = cri.exec_sync(&c, &["sh", "-c", "echo out; echo err >&2; exit 3"])?;
-    ensure!(
-        r == (3, "out\n".into(), "err\n".into()),
-        "ExecSync exit 3: {r:?}"
-    );
-    let r = cri.exec_sync(&c, &["true"])?;
-    ensure!(r.0 == 0, "ExecSync true: {r:?}");
-    let missing = cri.exec_sync(&c, &["/no/such/binary"]);
-    ensure!(
-        missing.as_ref().is_err() || missing.as_ref().is_ok_and(|r| r.0 != 0),
-        "ExecSync of a missing binary succeeded: {missing:?}"
-    );
+    exec_sync_checks(env, &c)?;
     // The container log, in the CRI format ("<time> <stream> F <line>").
     let log = env.log_dir("basic").join("main.log");
     let has = |stream: &str, line: &str| {
