@@ -25,7 +25,13 @@ pub struct Containerd {
     pub handlers: Vec<Handler>,
     child: Option<Child>,
     _hugetlb: Option<HugetlbV1>,
+    /// Whether /run/containerd was absent before: containerd 1.6's shim puts its socket in
+    /// /run/containerd/s/ whatever the config says, so that directory is ours to remove.
+    made_shim_dir: bool,
 }
+
+/// The shim's socket directory, fixed in containerd 1.6.
+const SHIM_SOCKETS: &str = "/run/containerd/s";
 
 impl Containerd {
     /// Writes the config and starts containerd; returns once its socket answers.
@@ -46,6 +52,7 @@ impl Containerd {
         // OOM events unless every controller it knows is mounted as v1.
         let hugetlb = HugetlbV1::ensure().map_err(|e| format!("hugetlb v1: {e}"))?;
         let socket = dir.join("containerd.sock");
+        let made_shim_dir = !Path::new("/run/containerd").exists();
         std::fs::write(
             dir.join("config.toml"),
             config(&dir, &socket, &handlers, registry_port),
@@ -66,6 +73,7 @@ impl Containerd {
             handlers,
             child: Some(child),
             _hugetlb: Some(hugetlb),
+            made_shim_dir,
         };
         let up = wait_for(30, || me.ctr(&["version"]).is_ok());
         if !up
@@ -175,6 +183,11 @@ impl Drop for Containerd {
             let _ = nix::mount::umount2(Path::new(&m), nix::mount::MntFlags::MNT_DETACH);
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+        // Only when empty: another containerd may have come to use it meanwhile.
+        if self.made_shim_dir {
+            let _ = std::fs::remove_dir(SHIM_SOCKETS);
+            let _ = std::fs::remove_dir("/run/containerd");
+        }
     }
 }
 
