@@ -30,6 +30,10 @@ pub const ALL: &[(&str, Scenario)] = &[
     ),
     ("RuntimeDefault seccomp", runtime_default_seccomp),
     (
+        "a container whose executable is missing: the runtime's error reaches the kubelet, nothing is left",
+        missing_executable,
+    ),
+    (
         "PullImage from a loopback registry, ImageStatus, a container of it, RemoveImage",
         pull_run_remove_image,
     ),
@@ -547,4 +551,46 @@ fn pull_run_remove_image(env: &Env) -> Result<Vec<String>, String> {
         "{image} still there after RemoveImage"
     );
     Ok(vec![pod, c])
+}
+
+fn missing_executable(env: &Env) -> Result<Vec<String>, String> {
+    let cri = env.cri;
+    let pc = pod_config(
+        "noexec",
+        &env.cgroup_parent("noexec"),
+        &env.log_dir("noexec"),
+    );
+    let pod = cri.run_pod(&pc, env.handler)?;
+    let mut cc = container_config(&pc, "broken", "");
+    cc.command = vec!["/no/such/binary".into()];
+    let failed = cri.create_start(&pod, &pc, cc);
+    let err = failed.as_ref().err().cloned().unwrap_or_default();
+    ensure!(
+        err.contains("/no/such/binary") && err.contains("no such file"),
+        "a missing executable: {failed:?}"
+    );
+    // The kubelet finds the container (not running) and removes it.
+    let listed = cri.call(
+        "ListContainers",
+        cri.rs().list_containers(ListContainersRequest::default()),
+    )?;
+    let ids: Vec<String> = listed
+        .containers
+        .iter()
+        .filter(|c| c.pod_sandbox_id == pod)
+        .map(|c| c.id.clone())
+        .collect();
+    ensure!(
+        ids.len() == 1,
+        "containers of the pod: {:?}",
+        listed.containers
+    );
+    let (st, _) = cri.status(&ids[0])?;
+    ensure!(
+        st.state != ContainerState::ContainerRunning as i32,
+        "the broken container runs: {st:?}"
+    );
+    cri.remove_container(&ids[0])?;
+    cri.stop_remove_pod(&pod)?;
+    Ok(vec![pod, ids[0].clone()])
 }
