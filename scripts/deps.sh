@@ -3,12 +3,13 @@
 #   deps.sh            what the build and the demo need:
 #                      busybox-static (the rootfs of demo and test bundles), runc and crun (the
 #                      reference runtimes tests and benchmarks compare against), libseccomp-dev and
-#                      pkg-config (seccomp), procps (ps, for `runr ps`)
+#                      pkg-config (seccomp), procps (ps, for `runr ps`), protobuf-compiler
+#                      (protoc: tests-integration's CRI client generates its gRPC code at build)
 #   deps.sh --engines  also the engines the engine suite drives runr with:
 #                      docker.io, containerd, podman, tini (docker --init)
 #   deps.sh --rootless also uidmap (newuidmap/newgidmap: the rootless tests' wider id mappings)
 set -euo pipefail
-packages=(busybox-static runc crun libseccomp-dev pkg-config procps)
+packages=(busybox-static runc crun libseccomp-dev pkg-config procps protobuf-compiler)
 [ "${1:-}" = --engines ] && packages+=(docker.io containerd podman tini uidmap)
 [ "${1:-}" = --rootless ] && packages+=(uidmap)
 missing=()
