@@ -188,15 +188,13 @@ impl Container {
         })?;
 
         // With a user namespace the init works as the container's root, who may not reach a
-        // bind source (a directory inside a mode-700 host directory): open them now, as root.
+        // bind source (a directory inside a mode-700 host directory), and idmapped mounts need
+        // the host's root on a detached tree: open those sources now, as root.
         let mounts = spec.mounts().as_deref().unwrap_or_default();
-        let detached_sources = if ns.any_user {
-            crate::mounts::detach_bind_sources(mounts, &bundle.dir).map_err(|(i, e)| {
-                Error::config(&config, format!("mounts[{i}].source"), e.to_string())
-            })?
-        } else {
-            Vec::new()
-        };
+        let detached_sources =
+            crate::mounts::detach_bind_sources(mounts, linux, &bundle.dir, ns.any_user).map_err(
+                |(i, e)| Error::config(&config, format!("mounts[{i}].source"), e.to_string()),
+            )?;
 
         let cgroup_path = linux
             .cgroups_path()

@@ -28,10 +28,12 @@
 mod capabilities;
 mod console;
 pub mod container;
+mod copyup;
 mod devices;
 pub mod error;
 pub mod exec;
 pub mod hooks;
+mod idmap;
 pub mod lsm;
 mod mounts;
 mod namespaces;

@@ -126,6 +126,23 @@ impl Bundle {
                 format!("{} is not a directory", rootfs.display()),
             ));
         }
+        // A relative destination is taken from the container's `/` (runtime-spec 1.2; runc 1.2+
+        // warns that it is deprecated and does the same).
+        for (i, m) in spec
+            .mounts()
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            if m.destination().is_relative() {
+                warnings.push(format!(
+                    "mounts[{i}].destination: relative path {:?} is deprecated, using it as \
+                     relative to /",
+                    m.destination()
+                ));
+            }
+        }
         let bundle = Bundle {
             dir,
             rootfs,
@@ -305,9 +322,19 @@ impl Bundle {
                     format!("{} escapes the container's root filesystem", dest.display()),
                 ));
             }
-            crate::mounts::MountOptions::parse(m.options().as_deref().unwrap_or_default())
-                .map_err(|r| (format!("mounts[{i}].options"), r))?;
+            let opts =
+                crate::mounts::MountOptions::parse(m.options().as_deref().unwrap_or_default())
+                    .map_err(|r| (format!("mounts[{i}].options"), r))?;
+            if opts.tmpcopyup && m.typ().as_deref() != Some("tmpfs") {
+                return Err((
+                    format!("mounts[{i}].options"),
+                    "tmpcopyup is only supported for tmpfs mounts".into(),
+                ));
+            }
+            crate::idmap::requested(m, linux)
+                .map_err(|(field, r)| (format!("mounts[{i}].{field}"), r))?;
         }
+        check_unsupported(linux)?;
         crate::lsm::check(spec)?;
         if let Some(hooks) = spec.hooks() {
             let lists = [
@@ -386,6 +413,36 @@ fn check_without_mount_namespace(spec: &Spec) -> std::result::Result<(), (String
         Some((field, _)) => Err((field.to_string(), why.into())),
         None => Ok(()),
     }
+}
+
+/// The runtime-spec 1.2/1.3 fields runr does not carry out yet: refused, naming the field, rather
+/// than accepted and ignored (a container that silently keeps a host interface or runs without
+/// its memory policy or RDT class is not the one asked for).
+fn check_unsupported(
+    linux: &oci_spec::runtime::Linux,
+) -> std::result::Result<(), (String, String)> {
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        return Err((
+            "linux.netDevices".into(),
+            "moving network devices into the container is not supported by runr yet".into(),
+        ));
+    }
+    if linux.memory_policy().is_some() {
+        return Err((
+            "linux.memoryPolicy".into(),
+            "memory policies (set_mempolicy) are not supported by runr yet".into(),
+        ));
+    }
+    if linux.intel_rdt().is_some() {
+        let why = if Path::new("/sys/fs/resctrl/schemata").exists() {
+            "Intel RDT (resctrl) classes are not supported by runr yet"
+        } else {
+            "Intel RDT needs the resctrl filesystem, which is not mounted at /sys/fs/resctrl \
+             on this host (or the CPU has no RDT)"
+        };
+        return Err(("linux.intelRdt".into(), why.into()));
+    }
+    Ok(())
 }
 
 /// runc's rule: a sysctl may only be set when the namespace it belongs to is the container's own.

@@ -1,0 +1,307 @@
+//! Issue #17: what runc 1.2–1.5 and runtime-spec 1.2/1.3 added, and callers now rely on.
+//! Idmapped bind mounts (`idmap`, `ridmap`, a mount's own `uidMappings`/`gidMappings`), relative
+//! mount destinations, `tmpcopyup`, `features`, and the 1.3 fields runr refuses by name.
+//!
+//! Each scenario also runs under the installed runc (1.1.5), which predates most of them: the
+//! test prints what runc did and says where its version differs from today's runc.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use serde_json::{json, Value};
+use tests_integration::{assert_no_leaks, runtimes, unique, Bundle, Runtime};
+
+/// Runs `b` in the foreground under `rt` (unique id): (exit code, stdout, stderr), after
+/// checking that nothing of it is left on the host.
+fn run(rt: &Runtime, b: &Bundle, what: &str) -> (i32, String, String) {
+    let id = unique(what);
+    b.write();
+    let out = rt.exec(&["run", "--bundle", b.dir.to_str().unwrap(), &id]);
+    assert_no_leaks(rt, &id, b);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Gives the container a new user namespace mapping its root to host uid 100000 (gid 200000).
+fn with_userns(c: &mut Value) {
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+}
+
+/// A host directory owned by the host's root (0:0) with a file `f` in it, mounted at `/data`
+/// with `options` (plus the mount's own `extra` fields).
+fn root_owned_source(b: &mut Bundle, options: Value, extra: Value) -> std::path::PathBuf {
+    let src = b.dir.join("root-owned");
+    // The mount points exist in the image (a user-namespaced root may not create them).
+    for d in ["data", "plain"] {
+        std::fs::create_dir_all(b.rootfs().join(d)).unwrap();
+    }
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("f"), "data\n").unwrap();
+    std::fs::write(src.join("sub/g"), "data\n").unwrap();
+    let meta = std::fs::metadata(src.join("f")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+    let mut m = json!({"destination": "/data", "type": "bind",
+                       "source": src.to_str().unwrap(), "options": options});
+    for (k, v) in extra.as_object().unwrap() {
+        m[k] = v.clone();
+    }
+    b.config["mounts"].as_array_mut().unwrap().push(m);
+    src
+}
+
+/// The runtime is a runc 1.1 (which predates runtime-spec 1.2 and runc 1.2's additions).
+fn runc_1_1(rt: &Runtime) -> bool {
+    rt.name == "runc" && rt.ok(&["--version"]).starts_with("runc version 1.1.")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idmapped mounts
+
+#[test]
+fn idmap_mount_shows_host_root_files_as_the_containers_root() {
+    // The host's root owns the files; the container's root is host uid 100000. Through an
+    // idmap mount (the container's own mappings) they belong to the container's root; through
+    // a plain bind they are unmapped (the overflow id 65534).
+    let script = "stat -c '%u:%g' /data/f /data/sub/g /plain/f; \
+                  touch /data/new && stat -c 'new %u:%g' /data/new";
+    for rt in runtimes() {
+        let mut b = Bundle::shell(script);
+        with_userns(&mut b.config);
+        let src = root_owned_source(&mut b, json!(["rbind", "idmap"]), json!({}));
+        b.config["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/plain", "type": "bind", "source": src.to_str().unwrap(),
+            "options": ["rbind"]}));
+        let (code, out, err) = run(&rt, &b, "idmap");
+        if rt.name == "runr" {
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(out, "0:0\n0:0\n65534:65534\nnew 0:0\n", "{err}");
+            // A file the container's root made is the host's root's on disk (mapped back).
+            let made = std::fs::metadata(src.join("new")).unwrap();
+            assert_eq!((made.uid(), made.gid()), (0, 0));
+        } else {
+            // runc 1.2+ does the same; 1.1.5 has no idmapped mounts: it passes the option on as
+            // filesystem data, which a bind ignores, so the files stay unmapped.
+            eprintln!(
+                "{}: exit {code}, {out:?} {err:?} (runc 1.1.5 predates idmap)",
+                rt.name
+            );
+            if runc_1_1(&rt) {
+                assert!(out.starts_with("65534:65534\n65534:65534\n"), "{out}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_mounts_own_mappings_idmap_it_without_a_container_user_namespace() {
+    // No user namespace in the container: the mount's mapping 0 -> 1000 (size 1) shows the
+    // host's root's files as uid/gid 1000, and a uid outside the mapping cannot create files.
+    let script = "stat -c '%u:%g' /data/f; touch /data/new 2>/dev/null || echo refused";
+    let map = json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
+    for rt in runtimes() {
+        let mut b = Bundle::shell(script);
+        let extra = json!({"uidMappings": map, "gidMappings": map});
+        let src = root_owned_source(&mut b, json!(["bind"]), extra);
+        let (code, out, err) = run(&rt, &b, "idmap-nouserns");
+        if rt.name == "runr" {
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(out, "1000:1000\nrefused\n", "{err}");
+            assert!(!src.join("new").exists());
+        } else {
+            // runc 1.2+ idmaps it too (the mappings alone make the mount idmapped); 1.1.5
+            // ignores the mappings: the files stay the host's root's, and its root writes there.
+            eprintln!(
+                "{}: exit {code}, {out:?} {err:?} (runc 1.1.5 predates idmap)",
+                rt.name
+            );
+            if runc_1_1(&rt) {
+                assert_eq!(out, "0:0\n");
+            }
+        }
+    }
+}
+
+#[test]
+fn ridmap_maps_submounts_and_idmap_only_the_top() {
+    // A tmpfs mounted inside the source (owned by the host's root) is a submount of the rbind:
+    // ridmap maps it too, idmap leaves it unmapped.
+    let probe = "stat -c '%u' /data/f /data/sub/g";
+    for (option, want) in [("ridmap", "0\n0\n"), ("idmap", "0\n65534\n")] {
+        let rt = Runtime::runr();
+        let mut b = Bundle::shell(probe);
+        with_userns(&mut b.config);
+        let src = root_owned_source(&mut b, json!(["rbind", option]), json!({}));
+        let sub = src.join("sub");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "tmpfs", sub.to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(mounted.success());
+        std::fs::write(sub.join("g"), "x").unwrap();
+        let id = unique("ridmap");
+        b.write();
+        let o = rt.exec(&["run", "--bundle", b.dir.to_str().unwrap(), &id]);
+        let _ = std::process::Command::new("umount").arg(&sub).status();
+        assert_no_leaks(&rt, &id, &b);
+        let (code, out, err) = (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        );
+        assert_eq!(code, 0, "{option}: {err}");
+        assert_eq!(out, want, "{option}: {err}");
+    }
+}
+
+#[test]
+fn idmapped_mounts_that_cannot_be_made_are_refused_by_field() {
+    let map = json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
+    let cases = [
+        // idmap with nothing to map with: no user namespace, no mappings of its own.
+        (json!(["bind", "idmap"]), json!({}), "mounts[7].uidMappings"),
+        // Only one of the two.
+        (
+            json!(["bind"]),
+            json!({"uidMappings": map}),
+            "mounts[7].gidMappings",
+        ),
+    ];
+    let rt = Runtime::runr();
+    for (options, extra, field) in cases {
+        let mut b = Bundle::shell("true");
+        root_owned_source(&mut b, options, extra);
+        let (code, _, err) = run(&rt, &b, "idmap-bad");
+        assert_ne!(code, 0);
+        assert!(err.contains(field), "want {field}: {err}");
+    }
+    // Not a bind mount.
+    let mut b = Bundle::shell("true");
+    b.config["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"]}));
+    let (code, _, err) = run(&rt, &b, "idmap-tmpfs");
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("mounts[7].options") && err.contains("bind"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Relative destinations and tmpcopyup
+
+#[test]
+fn a_relative_destination_is_taken_from_the_containers_root() {
+    // runtime-spec 1.2: relative to `/`. runc 1.2+ warns ("deprecated") and mounts it there;
+    // runc 1.1.5 does the same (relative to the rootfs).
+    let script = "cd /tmp; grep -c ' /mnt/rel ' /proc/self/mountinfo; test -d /tmp/mnt || echo ok";
+    for rt in runtimes() {
+        let mut b = Bundle::shell(script);
+        b.config["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "mnt/rel", "type": "tmpfs", "source": "tmpfs", "options": []}));
+        let (code, out, err) = run(&rt, &b, "reldest");
+        assert_eq!((code, out.as_str()), (0, "1\nok\n"), "{}: {err}", rt.name);
+        if rt.name == "runr" {
+            assert!(err.contains("mounts[7].destination"), "a warning: {err}");
+        }
+    }
+}
+
+#[test]
+fn tmpcopyup_keeps_the_images_files_in_a_writable_tmpfs() {
+    // The image's /etc (busybox's passwd, group, hostname, and a symlink, a subdirectory and a
+    // setuid file made here) is copied into the tmpfs: same contents, owners and modes; writes
+    // go to the tmpfs, not to the image.
+    let script = "grep -c root /etc/passwd; readlink /etc/link; cat /etc/sub/deep; \
+                  stat -c '%a %u:%g' /etc/sub /etc/sub/deep /etc/suid; \
+                  echo new > /etc/new && cat /etc/new; \
+                  awk '$5 == \"/etc\" {print $9}' /proc/self/mountinfo";
+    let mut outs = Vec::new();
+    for rt in runtimes() {
+        let b = Bundle::shell(script);
+        let etc = b.rootfs().join("etc");
+        std::os::unix::fs::symlink("passwd", etc.join("link")).unwrap();
+        std::fs::create_dir(etc.join("sub")).unwrap();
+        std::fs::write(etc.join("sub/deep"), "deep\n").unwrap();
+        std::fs::write(etc.join("suid"), "").unwrap();
+        std::os::unix::fs::chown(etc.join("sub"), Some(1000), Some(1000)).unwrap();
+        std::os::unix::fs::chown(etc.join("sub/deep"), Some(1000), Some(5)).unwrap();
+        set_mode(&etc.join("sub"), 0o751);
+        set_mode(&etc.join("suid"), 0o4755);
+        let mut b = b;
+        b.config["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/etc", "type": "tmpfs", "source": "tmpfs",
+            "options": ["tmpcopyup", "mode=755"]}));
+        let (code, out, err) = run(&rt, &b, "copyup");
+        assert_eq!(code, 0, "{}: {err}", rt.name);
+        assert!(!etc.join("new").exists(), "{}: wrote to the image", rt.name);
+        outs.push((rt.name, out));
+    }
+    let want = "1\npasswd\ndeep\n751 1000:1000\n644 1000:5\n4755 0:0\nnew\ntmpfs\n";
+    for (name, out) in outs {
+        assert_eq!(out, want, "{name}");
+    }
+}
+
+fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn tmpcopyup_on_anything_but_a_tmpfs_is_refused() {
+    let mut b = Bundle::shell("true");
+    let src = b.dir.join("src");
+    std::fs::create_dir(&src).unwrap();
+    b.config["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/x", "type": "bind", "source": src.to_str().unwrap(),
+        "options": ["bind", "tmpcopyup"]}));
+    let (code, _, err) = run(&Runtime::runr(), &b, "copyup-bind");
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("mounts[7].options") && err.contains("tmpcopyup"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// runtime-spec 1.3 fields runr refuses rather than ignores
+
+#[test]
+fn unsupported_13_fields_are_refused_by_name_and_leave_nothing() {
+    let cases = [
+        (
+            "netDevices",
+            json!({"eth-test0": {"name": "eth0"}}),
+            "linux.netDevices",
+        ),
+        (
+            "memoryPolicy",
+            json!({"mode": "MPOL_BIND", "nodes": "0"}),
+            "linux.memoryPolicy",
+        ),
+        ("intelRdt", json!({"closID": "runr-test"}), "linux.intelRdt"),
+    ];
+    for (key, value, field) in cases {
+        let mut b = Bundle::shell("true");
+        b.config["linux"][key] = value;
+        let rt = Runtime::runr();
+        let (code, out, err) = run(&rt, &b, "refused13");
+        assert_ne!(code, 0, "{key}: {out}");
+        assert!(err.contains(field), "{key}: {err}");
+    }
+    // Where resctrl is absent (as here) the reason says so.
+    if !Path::new("/sys/fs/resctrl/schemata").exists() {
+        let mut b = Bundle::shell("true");
+        b.config["linux"]["intelRdt"] = json!({"closID": "x", "schemata": ["L3:0=ff"]});
+        let (_, _, err) = run(&Runtime::runr(), &b, "rdt");
+        assert!(err.contains("resctrl"), "{err}");
+    }
+}
