@@ -174,6 +174,7 @@ impl Container {
             seccomp: filter.as_ref(),
             preserve_fds: opts.preserve_fds,
             extra_env: &opts.extra_env,
+            memory_policy: linux.and_then(|l| l.memory_policy().as_ref()),
         };
         let child = {
             let mut args = Some(args);

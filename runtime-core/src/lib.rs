@@ -35,6 +35,7 @@ pub mod exec;
 pub mod hooks;
 mod idmap;
 pub mod lsm;
+mod mempolicy;
 mod mounts;
 mod namespaces;
 pub mod operations;

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::container::Container;
 use crate::error::{Error, Result};
 use crate::state::{self, Lock, Status};
+use crate::sys;
 
 impl Container {
     /// Freezes every process of the container (runc `pause`).
@@ -214,9 +215,13 @@ pub struct Features {
     pub mount_options: Vec<String>,
     pub linux: LinuxFeatures,
     pub annotations: BTreeMap<String, String>,
+    /// Annotations whose value changes what the runtime does (runtime-spec 1.2): a caller that
+    /// takes annotations from untrusted users should filter these. Empty: runr acts on none.
+    pub potentially_unsafe_config_annotations: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LinuxFeatures {
     pub namespaces: Vec<String>,
     pub capabilities: Vec<String>,
@@ -224,6 +229,21 @@ pub struct LinuxFeatures {
     pub seccomp: SeccompFeatures,
     pub apparmor: Enabled,
     pub selinux: Enabled,
+    pub intel_rdt: Enabled,
+    pub memory_policy: MemoryPolicyFeatures,
+    pub mount_extensions: MountExtensions,
+    pub net_devices: Enabled,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryPolicyFeatures {
+    pub modes: Vec<String>,
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MountExtensions {
+    pub idmap: Enabled,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -233,14 +253,18 @@ pub struct CgroupFeatures {
     pub v2: bool,
     pub systemd: bool,
     pub systemd_user: bool,
+    pub rdma: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SeccompFeatures {
     pub enabled: bool,
     pub actions: Vec<String>,
     pub operators: Vec<String>,
     pub archs: Vec<String>,
+    pub known_flags: Vec<String>,
+    pub supported_flags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -273,12 +297,19 @@ pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, Strin
                 v2: true,
                 systemd: false,
                 systemd_user: false,
+                rdma: true,
             },
             seccomp: SeccompFeatures {
                 enabled: !seccomp_actions.is_empty(),
                 actions: seccomp_actions,
                 operators: crate::seccomp::supported_operators(),
                 archs: crate::seccomp::supported_archs(),
+                known_flags: SECCOMP_FLAGS.iter().map(|(n, _)| n.to_string()).collect(),
+                supported_flags: SECCOMP_FLAGS
+                    .iter()
+                    .filter(|(_, bits)| sys::seccomp_flags_supported(*bits))
+                    .map(|(n, _)| n.to_string())
+                    .collect(),
             },
             apparmor: Enabled {
                 enabled: apparmor_enabled(),
@@ -286,10 +317,39 @@ pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, Strin
             selinux: Enabled {
                 enabled: selinux_enabled(),
             },
+            // Refused at create (linux.intelRdt), whether or not the host has resctrl.
+            intel_rdt: Enabled { enabled: false },
+            memory_policy: MemoryPolicyFeatures {
+                modes: crate::mempolicy::known_modes(),
+                flags: crate::mempolicy::known_flags(),
+            },
+            mount_extensions: MountExtensions {
+                idmap: Enabled {
+                    enabled: sys::mount_setattr_available(),
+                },
+            },
+            // Refused at create (linux.netDevices).
+            net_devices: Enabled { enabled: false },
         },
         annotations,
+        potentially_unsafe_config_annotations: Vec::new(),
     }
 }
+
+/// The seccomp filter flags runr passes to the kernel (runc's names and order), with the bits
+/// that probe whether the kernel has them (WAIT_KILLABLE_RECV only exists with a listener).
+const SECCOMP_FLAGS: &[(&str, u32)] = &[
+    ("SECCOMP_FILTER_FLAG_TSYNC", crate::seccomp::FLAG_TSYNC),
+    (
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        crate::seccomp::FLAG_SPEC_ALLOW,
+    ),
+    ("SECCOMP_FILTER_FLAG_LOG", crate::seccomp::FLAG_LOG),
+    (
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+        crate::seccomp::FLAG_WAIT_KILLABLE_RECV | crate::seccomp::FLAG_NEW_LISTENER,
+    ),
+];
 
 /// AppArmor is switched on in this kernel (runc's test: the module parameter).
 fn apparmor_enabled() -> bool {

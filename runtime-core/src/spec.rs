@@ -334,6 +334,9 @@ impl Bundle {
             crate::idmap::requested(m, linux)
                 .map_err(|(field, r)| (format!("mounts[{i}].{field}"), r))?;
         }
+        if let Some(p) = linux.memory_policy() {
+            crate::mempolicy::check(p)?;
+        }
         check_unsupported(linux)?;
         crate::lsm::check(spec)?;
         if let Some(hooks) = spec.hooks() {
@@ -417,7 +420,7 @@ fn check_without_mount_namespace(spec: &Spec) -> std::result::Result<(), (String
 
 /// The runtime-spec 1.2/1.3 fields runr does not carry out yet: refused, naming the field, rather
 /// than accepted and ignored (a container that silently keeps a host interface or runs without
-/// its memory policy or RDT class is not the one asked for).
+/// its RDT class is not the one asked for).
 fn check_unsupported(
     linux: &oci_spec::runtime::Linux,
 ) -> std::result::Result<(), (String, String)> {
@@ -425,12 +428,6 @@ fn check_unsupported(
         return Err((
             "linux.netDevices".into(),
             "moving network devices into the container is not supported by runr yet".into(),
-        ));
-    }
-    if linux.memory_policy().is_some() {
-        return Err((
-            "linux.memoryPolicy".into(),
-            "memory policies (set_mempolicy) are not supported by runr yet".into(),
         ));
     }
     if linux.intel_rdt().is_some() {

@@ -103,6 +103,7 @@ sys_ops! {
     SchedSetattr => "sched_setattr",
     IoprioSet => "ioprio_set",
     SchedSetaffinity => "sched_setaffinity",
+    SetMempolicy => "set_mempolicy",
 }
 
 impl fmt::Display for SysOp {
@@ -601,6 +602,21 @@ pub fn pause_until_killed() -> ! {
     }
 }
 
+/// `set_mempolicy(2)`: the calling thread's NUMA memory policy (inherited across fork and
+/// execve). `nodes` is the node bitmap, `max_node` the number of bits the kernel may read.
+pub fn set_mempolicy(mode: i32, nodes: &[libc::c_ulong], max_node: u64) -> SysResult<()> {
+    let mask = if nodes.is_empty() {
+        std::ptr::null()
+    } else {
+        nodes.as_ptr()
+    };
+    // SAFETY: the kernel reads at most `max_node` bits from `mask`, which points at `nodes`
+    // (max_node is at most its length in bits, plus the one the kernel discounts) or is null
+    // with max_node 0.
+    let rc = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, mask, max_node) };
+    Errno::result(rc).map(drop).ctx(SysOp::SetMempolicy, None)
+}
+
 pub fn pidfd_open(pid: i32) -> SysResult<OwnedFd> {
     // SAFETY: pidfd_open takes two integers and returns a new fd or -1.
     let rc = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -936,6 +952,42 @@ pub fn readlinkat(dir: BorrowedFd<'_>, name: &Path, display: &Path) -> SysResult
     retry(|| nix::fcntl::readlinkat(dir, name))
         .map(PathBuf::from)
         .ctx(SysOp::Lookup, Some(display))
+}
+
+/// Whether this kernel knows the seccomp filter flags `flags`: `seccomp(SECCOMP_SET_MODE_FILTER,
+/// flags, NULL)` checks the flags first (EINVAL for unknown ones) and only then reads the
+/// program (EFAULT for the null pointer), so nothing is ever installed.
+pub fn seccomp_flags_supported(flags: u32) -> bool {
+    const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
+    // SAFETY: a null program pointer is never dereferenced by user space; the kernel fails the
+    // call (EFAULT) before installing anything, or earlier (EINVAL) for unknown flags.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flags as libc::c_ulong,
+            std::ptr::null::<u8>(),
+        )
+    };
+    Errno::result(rc).err() == Some(Errno::EFAULT)
+}
+
+/// Whether the kernel has `mount_setattr(2)` (Linux 5.12+, which brought idmapped mounts): on
+/// an invalid fd it fails with EBADF, where it is missing with ENOSYS.
+pub fn mount_setattr_available() -> bool {
+    // SAFETY: fd -1 and a null attr of size 0: the kernel rejects the call before reading
+    // anything.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            -1,
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            std::ptr::null::<u8>(),
+            0usize,
+        )
+    };
+    Errno::result(rc).err() != Some(Errno::ENOSYS)
 }
 
 /// Installs a seccomp filter (`seccomp(SECCOMP_SET_MODE_FILTER)`), `program` being an array of

@@ -282,11 +282,6 @@ fn unsupported_13_fields_are_refused_by_name_and_leave_nothing() {
             json!({"eth-test0": {"name": "eth0"}}),
             "linux.netDevices",
         ),
-        (
-            "memoryPolicy",
-            json!({"mode": "MPOL_BIND", "nodes": "0"}),
-            "linux.memoryPolicy",
-        ),
         ("intelRdt", json!({"closID": "runr-test"}), "linux.intelRdt"),
     ];
     for (key, value, field) in cases {
@@ -304,4 +299,170 @@ fn unsupported_13_fields_are_refused_by_name_and_leave_nothing() {
         let (_, _, err) = run(&Runtime::runr(), &b, "rdt");
         assert!(err.contains("resctrl"), "{err}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// linux.memoryPolicy
+
+/// The policies /proc/self/numa_maps shows for the process's mappings (`bind:0`, `default`, …),
+/// sorted and deduplicated, one per line.
+const NUMA_POLICIES: &str = "awk '{print $2}' /proc/self/numa_maps | sort -u";
+
+#[test]
+fn memory_policy_binds_the_container_and_its_exec_processes() {
+    // numa_maps shows each mapping's policy: with MPOL_BIND to node 0 every mapping of the
+    // container's process (and of a process exec'd later) is `bind:0`.
+    for rt in runtimes() {
+        let mut b = Bundle::shell("sleep 30");
+        b.config["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "0"});
+        let id = unique("mpol");
+        rt.run_detached_ok(&b, &id, &[]);
+        let o = rt.exec(&["exec", &id, "sh", "-c", NUMA_POLICIES]);
+        let (shown, err) = (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        );
+        if rt.name == "runr" {
+            assert_eq!(shown, "bind:0\n", "exec'd process: {err}");
+        } else {
+            // runc 1.4+ binds it too; 1.1.5 predates linux.memoryPolicy and ignores it.
+            eprintln!(
+                "{}: {shown:?} {err:?} (runc 1.1.5 predates memoryPolicy)",
+                rt.name
+            );
+            if runc_1_1(&rt) {
+                assert_eq!(shown, "default\n");
+            }
+        }
+        let _ = rt.exec(&["kill", &id, "KILL"]);
+        tests_integration::wait_for(10, || rt.state(&id)["status"].as_str() == Some("stopped"));
+        tests_integration::delete_no_leaks(&rt, &id, &b);
+    }
+    // The init's own policy, with a flag: MPOL_PREFERRED with MPOL_F_STATIC_NODES.
+    let mut b = Bundle::shell(NUMA_POLICIES);
+    b.config["linux"]["memoryPolicy"] =
+        json!({"mode": "MPOL_PREFERRED", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]});
+    let (code, out, err) = run(&Runtime::runr(), &b, "mpol-pref");
+    assert_eq!((code, out.as_str()), (0, "prefer=static:0\n"), "{err}");
+}
+
+#[test]
+fn memory_policies_the_kernel_or_runc_refuse_fail_by_field() {
+    let cases = [
+        // runc's rules: BIND needs nodes, LOCAL takes none, and the list must parse.
+        (json!({"mode": "MPOL_BIND"}), "linux.memoryPolicy.nodes"),
+        (
+            json!({"mode": "MPOL_LOCAL", "nodes": "0"}),
+            "linux.memoryPolicy.nodes",
+        ),
+        (
+            json!({"mode": "MPOL_BIND", "nodes": "0-x"}),
+            "linux.memoryPolicy.nodes",
+        ),
+        // A node this host does not have: set_mempolicy refuses it in the init.
+        (
+            json!({"mode": "MPOL_BIND", "nodes": "63"}),
+            "linux.memoryPolicy",
+        ),
+        (json!({"mode": "MPOL_NOPE"}), "linux.memoryPolicy.mode"),
+    ];
+    for (policy, field) in cases {
+        let mut b = Bundle::shell("true");
+        b.config["linux"]["memoryPolicy"] = policy.clone();
+        let (code, _, err) = run(&Runtime::runr(), &b, "mpol-bad");
+        assert_ne!(code, 0, "{policy}");
+        assert!(err.contains(field), "{policy}: want {field}: {err}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// features and ociVersion
+
+#[test]
+fn features_reports_the_13_members_from_what_runr_and_the_kernel_do() {
+    let rt = Runtime::runr();
+    let f: Value = serde_json::from_str(&rt.ok(&["features"])).unwrap();
+    assert_eq!(f["ociVersionMax"], "1.3.0");
+    let linux = &f["linux"];
+    // idmapped mounts: the kernel has mount_setattr (5.12+); the idmap tests above make them.
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut v = release
+        .trim()
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (v.next().unwrap(), v.next().unwrap());
+    assert_eq!(
+        linux["mountExtensions"]["idmap"]["enabled"],
+        (major, minor) >= (5, 12)
+    );
+    let opts = f["mountOptions"].as_array().unwrap();
+    for o in ["idmap", "ridmap", "tmpcopyup"] {
+        assert!(opts.contains(&json!(o)), "{o}");
+    }
+    // What runr refuses is reported as not enabled.
+    assert_eq!(linux["netDevices"]["enabled"], false);
+    assert_eq!(linux["intelRdt"]["enabled"], false);
+    // Every reported memory policy mode is one runr sets (on node 0, or no node).
+    let modes = linux["memoryPolicy"]["modes"].as_array().unwrap();
+    assert_eq!(modes.len(), 7, "{modes:?}");
+    for mode in modes {
+        let nodes = match mode.as_str().unwrap() {
+            "MPOL_DEFAULT" | "MPOL_LOCAL" => "",
+            _ => "0",
+        };
+        let mut b = Bundle::shell("true");
+        b.config["linux"]["memoryPolicy"] = json!({"mode": mode, "nodes": nodes});
+        let (code, _, err) = run(&rt, &b, "mpol-mode");
+        // MPOL_WEIGHTED_INTERLEAVE is Linux 6.9+.
+        let new_mode = mode == "MPOL_WEIGHTED_INTERLEAVE" && (major, minor) < (6, 9);
+        assert!(code == 0 || new_mode, "{mode}: {err}");
+    }
+    let flags = linux["memoryPolicy"]["flags"].as_array().unwrap();
+    assert!(flags.contains(&json!("MPOL_F_STATIC_NODES")), "{flags:?}");
+    // Seccomp flags: each supported one is known, and a filter with it really loads.
+    let sc = &linux["seccomp"];
+    let known = sc["knownFlags"].as_array().unwrap();
+    let supported = sc["supportedFlags"].as_array().unwrap();
+    assert!(supported.iter().all(|s| known.contains(s)), "{supported:?}");
+    assert!(supported.contains(&json!("SECCOMP_FILTER_FLAG_LOG")));
+    for flag in supported {
+        if flag == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" {
+            continue; // only meaningful with a notify listener
+        }
+        let mut b = Bundle::shell("true");
+        b.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "flags": [flag], "syscalls": [{"names": ["kexec_load"], "action": "SCMP_ACT_ERRNO"}]});
+        let (code, _, err) = run(&rt, &b, "scflag");
+        assert_eq!(code, 0, "{flag}: {err}");
+    }
+    // runr acts on no config annotation (no systemd properties, no CRIU, no bundle override).
+    assert_eq!(f["potentiallyUnsafeConfigAnnotations"], json!([]));
+    assert_eq!(f["linux"]["cgroup"]["rdma"], true);
+    if let Some(runc) = Runtime::runc() {
+        let r: Value = serde_json::from_str(&runc.ok(&["features"])).unwrap();
+        // runc 1.5 reports these members too; 1.1.5 predates them.
+        eprintln!(
+            "runc ociVersionMax {} mountExtensions {}",
+            r["ociVersionMax"], r["linux"]["mountExtensions"]
+        );
+    }
+}
+
+#[test]
+fn spec_and_version_say_13_and_a_13_config_runs() {
+    let rt = Runtime::runr();
+    assert!(rt.ok(&["--version"]).contains("\nspec: 1.3.0\n"));
+    let dir = tests_integration::scratch().join(unique("spec13"));
+    std::fs::create_dir_all(&dir).unwrap();
+    rt.ok(&["spec", "--bundle", dir.to_str().unwrap()]);
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(v["ociVersion"], "1.3.0");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut b = Bundle::shell("echo ok");
+    b.config["ociVersion"] = json!("1.3.0");
+    let id = unique("v13");
+    rt.create_ok(&b, &id, &[]);
+    assert_eq!(rt.state(&id)["ociVersion"], "1.3.0");
+    tests_integration::delete_no_leaks(&rt, &id, &b);
 }

@@ -259,7 +259,17 @@ fn set_up<'a>(args: &InitArgs<'a>) -> StepResult<Exec<'a>> {
         }
     }
 
-    // 17. The same final confinement as every container process: rlimits, privileges,
+    // 17. The container's NUMA memory policy (linux.memoryPolicy): per thread, inherited by
+    //     the process across execve and by its children.
+    if let Some(p) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.memory_policy().as_ref())
+    {
+        crate::mempolicy::apply(p).tag(InitStep::MemoryPolicy)?;
+    }
+
+    // 18. The same final confinement as every container process: rlimits, privileges,
     //     seccomp, cwd, executable lookup, close-on-exec (process/finish.rs).
     let finish = Finish {
         process,

@@ -58,6 +58,7 @@ pub enum InitStep {
     CpuAffinity,
     AppArmor,
     SelinuxLabel,
+    MemoryPolicy,
 }
 
 impl InitStep {
@@ -105,6 +106,7 @@ impl InitStep {
             AppArmor => (37, 0),
             SelinuxLabel => (38, 0),
             JoinCgroup => (39, 0),
+            MemoryPolicy => (40, 0),
         }
     }
 
@@ -150,6 +152,7 @@ impl InitStep {
             37 => AppArmor,
             38 => SelinuxLabel,
             39 => JoinCgroup,
+            40 => MemoryPolicy,
             _ => WaitForParent,
         }
     }
@@ -199,6 +202,7 @@ impl fmt::Display for InitStep {
             CpuAffinity => write!(f, "process.execCPUAffinity"),
             AppArmor => write!(f, "process.apparmorProfile"),
             SelinuxLabel => write!(f, "process.selinuxLabel"),
+            MemoryPolicy => write!(f, "linux.memoryPolicy"),
         }
     }
 }
