@@ -480,6 +480,14 @@ fn check_sysctl(
             .then_some(())
             .ok_or_else(|| "needs a private UTS namespace".into());
     }
+    if key.starts_with("user.") {
+        // The ucounts limits (user.max_user_namespaces, …) are per user namespace: in the
+        // container's own they limit only it; without one they would change the host's (runc
+        // 1.2+ allows them only with a user namespace).
+        return own_ns(LinuxNamespaceType::User)
+            .then_some(())
+            .ok_or_else(|| "needs a user namespace (it would change the host's limit)".into());
+    }
     if key.starts_with("kernel.") || key.starts_with("vm.") || key.starts_with("fs.") {
         return Err("is not namespaced: setting it would change the host".into());
     }
@@ -639,5 +647,8 @@ mod tests {
         assert!(check_sysctl("net.ipv4.ip_forward", &only_net).is_ok());
         assert!(check_sysctl("kernel.shmmax", &only_net).is_err());
         assert!(check_sysctl("vm.swappiness", &only_net).is_err());
+        assert!(check_sysctl("user.max_user_namespaces", &only_net).is_err());
+        let user = |t: LinuxNamespaceType| t == LinuxNamespaceType::User;
+        assert!(check_sysctl("user.max_user_namespaces", &user).is_ok());
     }
 }

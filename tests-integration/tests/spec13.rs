@@ -466,3 +466,40 @@ fn spec_and_version_say_13_and_a_13_config_runs() {
     assert_eq!(rt.state(&id)["ociVersion"], "1.3.0");
     tests_integration::delete_no_leaks(&rt, &id, &b);
 }
+
+// ---------------------------------------------------------------------------------------------
+// user.* sysctls
+
+#[test]
+fn user_sysctls_are_set_in_a_user_namespace_and_refused_without_one() {
+    // The ucounts limits are per user namespace: the container's own limit changes, the host's
+    // stays. runc 1.2+ does the same; runc 1.1.5 refuses every user.* sysctl.
+    let host = std::fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap();
+    for rt in runtimes() {
+        let mut b = Bundle::shell("cat /proc/sys/user/max_user_namespaces");
+        with_userns(&mut b.config);
+        b.config["linux"]["sysctl"] = json!({"user.max_user_namespaces": "7"});
+        let (code, out, err) = run(&rt, &b, "usersysctl");
+        if runc_1_1(&rt) {
+            eprintln!("runc: exit {code} {err:?} (runc 1.1.5 refuses user.* sysctls)");
+            assert_ne!(code, 0);
+        } else {
+            assert_eq!((code, out.as_str()), (0, "7\n"), "{}: {err}", rt.name);
+        }
+        assert_eq!(
+            std::fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap(),
+            host
+        );
+        // Without a user namespace it would be the host's: refused, naming the sysctl.
+        let mut b = Bundle::shell("true");
+        b.config["linux"]["sysctl"] = json!({"user.max_user_namespaces": "7"});
+        let (code, _, err) = run(&rt, &b, "usersysctl-host");
+        assert_ne!(code, 0, "{}", rt.name);
+        if rt.name == "runr" {
+            assert!(
+                err.contains("linux.sysctl.user.max_user_namespaces"),
+                "{err}"
+            );
+        }
+    }
+}
