@@ -40,6 +40,7 @@ mod mounts;
 mod namespaces;
 pub mod operations;
 mod paths;
+pub mod pidfd_socket;
 pub mod process;
 mod rlimits;
 mod rootfs;
@@ -55,6 +56,7 @@ pub use container::{list, validate_id, Console, Container, CreateOptions, ExitSt
 pub use error::{Error, Result};
 pub use exec::{ExecOptions, ExecProcess};
 pub use operations::{features, Features};
+pub use pidfd_socket::{PidfdKind, PidfdSocket};
 pub use spec::Bundle;
 pub use state::{ContainerState, Status};
 

@@ -503,3 +503,150 @@ fn user_sysctls_are_set_in_a_user_namespace_and_refused_without_one() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// --pidfd-socket
+
+/// Accepts one connection on `listener` and receives one message with an fd: (payload, fd).
+fn receive_pidfd(listener: &std::os::unix::net::UnixListener) -> (String, std::os::fd::OwnedFd) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+    let (conn, _) = listener.accept().expect("the runtime connects");
+    let mut buf = [0u8; 64];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!(RawFd);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .expect("recvmsg");
+    let mut fd = None;
+    for c in msg.cmsgs().expect("control messages") {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: the kernel just installed this fd in our table; nothing else owns it.
+            fd = Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[0]) });
+        }
+    }
+    let n = msg.bytes;
+    let payload = String::from_utf8_lossy(&buf[..n]).into_owned();
+    (payload, fd.expect("an fd in the message"))
+}
+
+/// The `Pid:` a pidfd's fdinfo shows.
+fn pidfd_pid(fd: &std::os::fd::OwnedFd) -> i32 {
+    use std::os::fd::AsRawFd;
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .expect("a pidfd's fdinfo has Pid:")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn pidfd_socket_delivers_the_init_and_exec_processes_pidfds() {
+    for rt in runtimes() {
+        let b = Bundle::new(&["sleep", "100"]);
+        let sock = b.dir.join("pidfd.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let id = unique("pidfd");
+        b.write();
+        let dir = b.dir.to_str().unwrap();
+        let s = sock.to_str().unwrap();
+        let out = rt.exec_detached(
+            &["run", "-d", "--pidfd-socket", s, "--bundle", dir, &id],
+            &b,
+        );
+        if runc_1_1(&rt) {
+            // runc 1.2+ has --pidfd-socket (same message: "standard" + the init's pidfd).
+            assert!(!out.status.success(), "runc 1.1.5 has no --pidfd-socket");
+            assert_no_leaks(&rt, &id, &b);
+            continue;
+        }
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (kind, init_fd) = receive_pidfd(&listener);
+        let init_pid = rt.state(&id)["pid"].as_i64().unwrap() as i32;
+        assert_eq!((kind.as_str(), pidfd_pid(&init_fd)), ("standard", init_pid));
+
+        // exec: the new process's pidfd, which signals it.
+        let pid_file = b.dir.join("exec.pid");
+        let pf = pid_file.to_str().unwrap();
+        let out = rt.exec_detached(
+            &[
+                "exec",
+                "-d",
+                "--pidfd-socket",
+                s,
+                "--pid-file",
+                pf,
+                &id,
+                "sleep",
+                "100",
+            ],
+            &b,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (kind, exec_fd) = receive_pidfd(&listener);
+        let exec_pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!((kind.as_str(), pidfd_pid(&exec_fd)), ("setns", exec_pid));
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(exec_pid), None).unwrap();
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: pidfd_send_signal with a live pidfd, a null siginfo and no flags.
+            let rc = unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    exec_fd.as_raw_fd(),
+                    libc::SIGKILL,
+                    0,
+                    0,
+                )
+            };
+            assert_eq!(rc, 0);
+        }
+        assert!(tests_integration::wait_for(5, || {
+            std::fs::read_to_string(format!("/proc/{exec_pid}/stat"))
+                .map_or(true, |s| s.contains(") Z "))
+        }));
+        let _ = rt.exec(&["kill", &id, "KILL"]);
+        tests_integration::wait_for(10, || rt.state(&id)["status"] == "stopped");
+        tests_integration::delete_no_leaks(&rt, &id, &b);
+    }
+}
+
+#[test]
+fn a_pidfd_socket_nobody_listens_on_fails_before_anything_is_made() {
+    let rt = Runtime::runr();
+    let b = Bundle::new(&["sleep", "100"]);
+    let id = unique("pidfd-bad");
+    b.write();
+    let missing = b.dir.join("nobody.sock");
+    let args = [
+        "run",
+        "-d",
+        "--pidfd-socket",
+        missing.to_str().unwrap(),
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &id,
+    ];
+    let out = rt.exec_detached(&args, &b);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pidfd-socket"));
+    assert_no_leaks(&rt, &id, &b);
+}
