@@ -134,6 +134,8 @@ fn update_fields(res: &LinuxResources, old: &LinuxResources) -> LinuxResources {
         cpu.set_cpus(nz_s(c.cpus()));
         cpu.set_mems(nz_s(c.mems()));
         cpu.set_idle(c.idle());
+        // A burst of 0 is a value (no burst), as in runc 1.2+: only an absent one is kept.
+        cpu.set_burst(c.burst());
         out.set_cpu(Some(cpu));
     }
     if let Some(w) = res.block_io().as_ref().and_then(|b| b.weight()) {
@@ -187,6 +189,7 @@ fn merge(old: &LinuxResources, new: &LinuxResources) -> LinuxResources {
         take!(cpus, set_cpus);
         take!(mems, set_mems);
         take!(idle, set_idle);
+        take!(burst, set_burst);
         out.set_cpu(Some(c));
     }
     if let Some(w) = new.block_io().as_ref().and_then(|b| b.weight()) {

@@ -650,3 +650,87 @@ fn a_pidfd_socket_nobody_listens_on_fails_before_anything_is_made() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("pidfd-socket"));
     assert_no_leaks(&rt, &id, &b);
 }
+
+// ---------------------------------------------------------------------------------------------
+// update --cpu-idle, --cpu-burst
+
+/// The container's cpu cgroup directory and its burst file's name: v1 (cpu.cfs_burst_us) on a
+/// hybrid host, the unified one (cpu.max.burst) on a pure v2 host.
+fn cpu_dir(b: &Bundle) -> (std::path::PathBuf, &'static str) {
+    let rel = b.cgroup_path().trim_start_matches('/').to_string();
+    if Path::new("/sys/fs/cgroup/cpu").is_dir() {
+        (
+            Path::new("/sys/fs/cgroup/cpu").join(rel),
+            "cpu.cfs_burst_us",
+        )
+    } else {
+        (Path::new("/sys/fs/cgroup").join(rel), "cpu.max.burst")
+    }
+}
+
+fn read_trim(p: &Path) -> String {
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn update_sets_cpu_idle_and_burst_from_flags_and_resources() {
+    for rt in runtimes() {
+        let b = Bundle::new(&["sleep", "100"]);
+        let id = unique("cpuidle");
+        rt.run_detached_ok(&b, &id, &[]);
+        let (dir, burst_file) = cpu_dir(&b);
+        if !dir.join("cpu.idle").exists() {
+            eprintln!("SKIP update cpu.idle: {} has no cpu.idle", dir.display());
+            let _ = rt.exec(&["kill", &id, "KILL"]);
+            tests_integration::wait_for(10, || rt.state(&id)["status"] == "stopped");
+            tests_integration::delete_no_leaks(&rt, &id, &b);
+            return;
+        }
+        let flags = [
+            "update",
+            "--cpu-quota",
+            "50000",
+            "--cpu-period",
+            "100000",
+            "--cpu-burst",
+            "20000",
+            "--cpu-idle",
+            "1",
+            &id,
+        ];
+        let o = rt.exec(&flags);
+        if runc_1_1(&rt) {
+            // runc 1.2+ has --cpu-burst and --cpu-idle; 1.1.5 has neither flag.
+            assert!(!o.status.success());
+        } else {
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(read_trim(&dir.join("cpu.idle")), "1");
+            assert_eq!(read_trim(&dir.join(burst_file)), "20000");
+        }
+        // update -r: cpu.idle back to 0 (runc 1.1 has cpu.idle there too), and a burst of 0.
+        let res = b.dir.join("res.json");
+        std::fs::write(&res, r#"{"cpu": {"idle": 0, "burst": 0}}"#).unwrap();
+        let o = rt.exec(&["update", "-r", res.to_str().unwrap(), &id]);
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            rt.name,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(read_trim(&dir.join("cpu.idle")), "0", "{}", rt.name);
+        if !runc_1_1(&rt) {
+            assert_eq!(read_trim(&dir.join(burst_file)), "0");
+            // What update stored is what a later update keeps (the burst stays 0).
+            let o = rt.exec(&["update", "--cpu-idle", "1", &id]);
+            assert!(o.status.success());
+            assert_eq!(read_trim(&dir.join(burst_file)), "0");
+            assert_eq!(read_trim(&dir.join("cpu.idle")), "1");
+        }
+        let _ = rt.exec(&["kill", &id, "KILL"]);
+        tests_integration::wait_for(10, || rt.state(&id)["status"] == "stopped");
+        tests_integration::delete_no_leaks(&rt, &id, &b);
+    }
+}
