@@ -193,7 +193,7 @@ impl Container {
         let mounts = spec.mounts().as_deref().unwrap_or_default();
         let detached_sources =
             crate::mounts::detach_bind_sources(mounts, linux, &bundle.dir, ns.any_user).map_err(
-                |(i, e)| Error::config(&config, format!("mounts[{i}].source"), e.to_string()),
+                |(i, field, reason)| Error::config(&config, format!("mounts[{i}].{field}"), reason),
             )?;
 
         let cgroup_path = linux

@@ -250,13 +250,13 @@ fn bind_source(m: &Mount, bundle: &Path) -> Option<PathBuf> {
 /// not be able to reach the source itself (a directory inside a mode-700 host directory; runc
 /// 1.2+ hands its init such fds too); and every idmapped mount's, which is made idmapped here
 /// ([`crate::idmap`]): that takes the host's root and a mount attached nowhere yet. The init
-/// attaches them. Errors carry the mount's index.
+/// attaches them. Errors carry the mount's index, the field at fault and the reason.
 pub fn detach_bind_sources(
     list: &[Mount],
     linux: &Linux,
     bundle: &Path,
     all: bool,
-) -> Result<Vec<Option<OwnedFd>>, (u32, SysError)> {
+) -> Result<Vec<Option<OwnedFd>>, (u32, &'static str, String)> {
     list.iter()
         .enumerate()
         .map(|(i, m)| {
@@ -271,9 +271,17 @@ pub fn detach_bind_sources(
                 .unwrap_or_default()
                 .iter()
                 .any(|o| o == "rbind");
-            let tree = sys::open_tree_detached(&source, recursive).map_err(|e| (i as u32, e))?;
+            let tree = sys::open_tree_detached(&source, recursive)
+                .map_err(|e| (i as u32, "source", e.to_string()))?;
             if let Some(idmap) = &idmap {
-                crate::idmap::apply(tree.as_fd(), idmap, &source).map_err(|e| (i as u32, e))?;
+                crate::idmap::apply(tree.as_fd(), idmap, &source).map_err(|e| {
+                    let hint = if e.errno == Errno::EINVAL {
+                        " (the source's filesystem or this kernel cannot idmap mounts)"
+                    } else {
+                        ""
+                    };
+                    (i as u32, "options", format!("idmap: {e}{hint}"))
+                })?;
             }
             Ok(Some(tree))
         })

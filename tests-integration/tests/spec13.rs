@@ -182,6 +182,18 @@ fn idmapped_mounts_that_cannot_be_made_are_refused_by_field() {
         assert_ne!(code, 0);
         assert!(err.contains(field), "want {field}: {err}");
     }
+    // A filesystem that cannot be idmapped (sysfs): refused at create, naming the option.
+    let mut b = Bundle::shell("true");
+    std::fs::create_dir_all(b.rootfs().join("k")).unwrap();
+    b.config["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/k", "type": "bind", "source": "/sys/kernel", "options": ["rbind", "idmap"],
+        "uidMappings": map, "gidMappings": map}));
+    let (code, _, err) = run(&rt, &b, "idmap-sysfs");
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("mounts[7].options") && err.contains("cannot idmap"),
+        "{err}"
+    );
     // Not a bind mount.
     let mut b = Bundle::shell("true");
     b.config["mounts"].as_array_mut().unwrap().push(json!({
