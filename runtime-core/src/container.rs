@@ -253,6 +253,7 @@ impl Container {
             new_pid,
             own_mount,
             fork_for_pid,
+            user_after_joins,
             ..
         } = ns;
         let (parent_raw, lock_raw) = (parent_end.raw_fd(), lock.raw_fd());
@@ -271,6 +272,7 @@ impl Container {
             new_userns: new_user,
             cgroupns: new_cgroup,
             fork_for_pid,
+            user_after_joins,
             cgroup_join,
             no_pivot: opts.no_pivot,
             mount_ns: own_mount,
@@ -311,7 +313,7 @@ impl Container {
         trace::step("init cloned", &[("pid", pid.to_string())]);
         rollback.child = Some(spawned);
 
-        if new_user {
+        if new_user && !user_after_joins {
             user::write_id_maps(pid, linux).map_err(Error::sys("write user namespace maps"))?;
         }
         if parent_places_init && clone_cgroup.is_none() {
@@ -703,6 +705,13 @@ fn wait_ready(
                     st["pid"] = pid_now.into();
                     send_seccomp_listener(spec, &st, pid_now, &fd)?;
                 }
+            }
+            Some(Message::UserNsCreated) => {
+                let linux = spec.linux().as_ref().expect("validated: linux is present");
+                user::write_id_maps(pid_now, linux)
+                    .map_err(Error::sys("write user namespace maps"))?;
+                ch.send(&Message::Go { pid: pid_now })
+                    .map_err(Error::sys("signal container init"))?;
             }
             Some(Message::HooksNeeded) => {
                 let mut st = base.clone();

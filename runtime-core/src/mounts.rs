@@ -607,6 +607,14 @@ fn host_cgroup_mounts() -> Vec<HostHierarchy> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // The host's own mount of a hierarchy comes first; later ones are copies (a bind of
+        // the host's /sys into this rootfs when sysfs cannot be mounted) and would be covered.
+        if out
+            .iter()
+            .any(|h: &HostHierarchy| h.fstype == *fstype && h.super_opts == controllers.join(","))
+        {
+            continue;
+        }
         out.push(HostHierarchy {
             fstype: fstype.to_string(),
             name,

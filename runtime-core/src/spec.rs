@@ -276,16 +276,6 @@ impl Bundle {
                     "a new user namespace needs uid and gid mappings".into(),
                 ));
             }
-            if namespaces
-                .iter()
-                .any(|n| n.path().is_some() && n.typ() != LinuxNamespaceType::User)
-            {
-                return Err((
-                    "linux.namespaces".into(),
-                    "joining namespaces by path together with a new user namespace is not supported yet"
-                        .into(),
-                ));
-            }
         } else if has_maps && !own_ns(LinuxNamespaceType::User) {
             return Err((
                 "linux.uidMappings".into(),

@@ -746,3 +746,56 @@ fn update_sets_cpu_idle_and_burst_from_flags_and_resources() {
         tests_integration::delete_no_leaks(&rt, &id, &b);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Joining namespaces by path together with a new user namespace
+
+#[test]
+fn a_new_user_namespace_can_join_namespaces_by_path() {
+    // Container A owns a network and a UTS namespace; B joins both by path and has a new user
+    // namespace of its own (root = host 100000), with its own new mount and pid namespaces.
+    // runc 1.2+ (#4492) does this too; runc 1.1.5 refuses or fails it (printed below).
+    for rt in runtimes() {
+        let a = Bundle::new(&["sleep", "100"]);
+        let a_id = unique("nsowner");
+        rt.run_detached_ok(&a, &a_id, &[]);
+        let a_pid = rt.state(&a_id)["pid"].as_i64().unwrap();
+        let ns = |kind: &str| std::fs::read_link(format!("/proc/{a_pid}/ns/{kind}")).unwrap();
+        let script = "readlink /proc/self/ns/net; readlink /proc/self/ns/uts; hostname; \
+                      awk '{print $1, $2, $3}' /proc/self/uid_map; echo pid=$$; \
+                      mount -t tmpfs t /tmp && echo mounted";
+        let mut b = Bundle::shell(script);
+        with_userns(&mut b.config);
+        for (kind, spec_kind) in [("net", "network"), ("uts", "uts")] {
+            let list = b.config["linux"]["namespaces"].as_array_mut().unwrap();
+            list.retain(|n| n["type"] != spec_kind);
+            list.push(json!({"type": spec_kind, "path": format!("/proc/{a_pid}/ns/{kind}")}));
+        }
+        b.config.as_object_mut().unwrap().remove("hostname");
+        add_sys_admin(&mut b.config);
+        let (code, out, err) = run(&rt, &b, "joinuserns");
+        if runc_1_1(&rt) {
+            // 1.1.5 joins, then cannot mount sysfs for the host-owned network namespace.
+            eprintln!("runc: exit {code} {out:?} {err:?} (runc 1.1.5: before #4492)");
+            assert_ne!(code, 0);
+        } else {
+            assert_eq!(code, 0, "{}: {err}", rt.name);
+            let want = format!(
+                "{}\n{}\nrunr-test\n0 100000 65536\npid=1\nmounted\n",
+                ns("net").display(),
+                ns("uts").display()
+            );
+            assert_eq!(out, want, "{}: {err}", rt.name);
+        }
+        let _ = rt.exec(&["kill", &a_id, "KILL"]);
+        tests_integration::wait_for(10, || rt.state(&a_id)["status"] == "stopped");
+        tests_integration::delete_no_leaks(&rt, &a_id, &a);
+    }
+}
+
+fn add_sys_admin(c: &mut Value) {
+    for set in ["bounding", "effective", "permitted"] {
+        let list = c["process"]["capabilities"][set].as_array_mut().unwrap();
+        list.push(json!("CAP_SYS_ADMIN"));
+    }
+}

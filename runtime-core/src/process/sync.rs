@@ -4,7 +4,10 @@
 //!   runtime (parent)                              init (child)
 //!   clone ───────────────────────────────────────▶ blocks in recv
 //!   write uid/gid maps, join cgroup
-//!   Go{pid} ─────────────────────────────────────▶ join/unshare namespaces, mounts, /dev
+//!   Go{pid} ─────────────────────────────────────▶ join namespaces given by path
+//!          ◀──────────────────────────────── UserNsCreated   (only when a new user
+//!   write uid/gid maps                                        namespace comes after joins)
+//!   Go{pid} ─────────────────────────────────────▶ unshare namespaces, mounts, /dev
 //!          ◀──────────────────────────────── HooksNeeded     (only when prestart or
 //!   run prestart + createRuntime hooks                        createRuntime hooks exist)
 //!   HooksDone ───────────────────────────────────▶ createContainer hooks, pivot_root,
@@ -46,6 +49,9 @@ pub enum Message {
     /// Init → parent: the init forked into its new pid namespace; `pid` (host view) is the
     /// container's init from now on, and the sender exits.
     InitPid { pid: i32 },
+    /// Init → parent: the init joined the namespaces given by path, then made its new user
+    /// namespace; the parent writes its id maps and answers `Go` again.
+    UserNsCreated,
 }
 
 impl Message {
@@ -60,6 +66,7 @@ impl Message {
             Message::HooksDone => b[0] = 3,
             Message::Ready => b[0] = 4,
             Message::SeccompListener => b[0] = 6,
+            Message::UserNsCreated => b[0] = 8,
             Message::InitPid { pid } => {
                 b[0] = 7;
                 b[4..8].copy_from_slice(&pid.to_ne_bytes());
@@ -99,6 +106,7 @@ impl Message {
             4 => Message::Ready,
             6 => Message::SeccompListener,
             7 => Message::InitPid { pid: i32_at(4) },
+            8 => Message::UserNsCreated,
             5 => {
                 let step = InitStep::decode(u16_at(2), i32_at(4) as u32);
                 let n = usize::from(u16_at(16)).min(PATH_MAX_WIRE);
