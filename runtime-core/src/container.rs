@@ -447,16 +447,15 @@ fn spawn_init(
     let seccomp = compile_seccomp(&opts.root, linux, &config)?;
     // With a user namespace the init works as the container's root, who may not reach a bind
     // source (a directory inside a mode-700 host directory): open them now, as root.
+    // Idmapped mounts need the host's root on a detached tree too. (An unprivileged runtime
+    // reaches nothing its container's root could not, and may not clone mount trees of the
+    // host's mount namespace.)
     let mounts = spec.mounts().as_deref().unwrap_or_default();
-    // (An unprivileged runtime reaches nothing its container's root could not, and may not
-    // clone mount trees of the host's mount namespace.)
-    let detached_sources = if ns.any_user && !crate::rootless::rootless_euid() {
-        crate::mounts::detach_bind_sources(mounts, &bundle.dir).map_err(|(i, e)| {
-            Error::config(&config, format!("mounts[{i}].source"), e.to_string())
-        })?
-    } else {
-        Vec::new()
-    };
+    let reach = ns.any_user && !crate::rootless::rootless_euid();
+    let detached_sources = crate::mounts::detach_bind_sources(mounts, linux, &bundle.dir, reach)
+        .map_err(|(i, field, reason)| {
+            Error::config(&config, format!("mounts[{i}].{field}"), reason)
+        })?;
     let NamespacePlan {
         clone_flags,
         unshare_in_init,
@@ -468,6 +467,7 @@ fn spawn_init(
         new_pid,
         own_mount,
         fork_for_pid,
+        user_after_joins,
         ..
     } = ns;
     let args = InitArgs {
@@ -486,6 +486,7 @@ fn spawn_init(
         new_userns: new_user,
         cgroupns: new_cgroup,
         fork_for_pid,
+        user_after_joins,
         cgroup_join,
         no_pivot: opts.no_pivot,
         mount_ns: own_mount,
@@ -514,7 +515,9 @@ fn spawn_init(
     trace::step("init cloned", &[("pid", pid.to_string())]);
     c.record_init(pid)?;
     let place = parent_places_init && clone_cgroup.is_none();
-    let (maps, cgroup) = (new_user.then_some(linux), place.then_some(cgroup));
+    // With namespaces joined by path first, the user namespace comes later (UserNsCreated).
+    let maps = (new_user && !user_after_joins).then_some(linux);
+    let cgroup = place.then_some(cgroup);
     let_init_go(&parent_end, pid, maps, cgroup, &config)?;
     wait_ready(&parent_end, c, &mut pid, spec, &hook_state)?;
     fault::point("create: init ready");
@@ -978,6 +981,14 @@ fn wait_ready(
                     return Err(protocol_error("seccomp listener before the init exists"));
                 };
                 take_seccomp_listener(ch, child.pidfd.as_fd(), fd, spec, &st, pid_now)?;
+            }
+            Some(Message::UserNsCreated) => {
+                let linux = spec.linux().as_ref().expect("validated: linux is present");
+                let config = c.intent.bundle.join("config.json");
+                user::write_id_maps(pid_now, linux)
+                    .map_err(|(field, reason)| Error::config(&config, field, reason))?;
+                ch.send(&Message::Go { pid: pid_now })
+                    .map_err(Error::sys("signal container init"))?;
             }
             Some(Message::HooksNeeded) => {
                 c.unlocked(|| run_parent_hooks(spec, &st))?;

@@ -65,6 +65,12 @@ impl ExecProcess {
         self.child.pidfd.as_fd()
     }
 
+    /// Sends `signal` to the process (through its pidfd: never to a reused pid).
+    pub fn signal(&self, signal: crate::Signal) -> Result<()> {
+        sys::pidfd_send_signal(self.child.pidfd.as_fd(), signal.as_raw())
+            .map_err(Error::sys("signal exec'd process"))
+    }
+
     /// Waits for the process to exit.
     pub fn wait(self) -> Result<ExitStatus> {
         let raw =
@@ -208,6 +214,7 @@ impl Container {
             preserve_fds: opts.preserve_fds,
             extra_env: &opts.extra_env,
             stdio: &opts.stdio,
+            memory_policy: linux.and_then(|l| l.memory_policy().as_ref()),
         };
         let child = {
             let mut args = Some(args);

@@ -8,8 +8,10 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
-use oci_spec::runtime::Mount;
+use nix::sys::stat::Mode;
+use oci_spec::runtime::{Linux, Mount};
 
 use crate::paths::{self, Leaf};
 use crate::sys::{self, Errno, SysError, SysOp, SysResult};
@@ -77,6 +79,10 @@ pub struct MountOptions {
     /// Recursive attributes to set and clear (`rro`, `rnosuid`, …).
     pub recursive_set: u64,
     pub recursive_clear: u64,
+    /// `idmap` (Some(false)) or `ridmap` (Some(true)): an idmapped bind mount ([`crate::idmap`]).
+    pub idmap: Option<bool>,
+    /// `tmpcopyup`: a tmpfs that starts with a copy of what the image has at its destination.
+    pub tmpcopyup: bool,
 }
 
 impl MountOptions {
@@ -88,6 +94,8 @@ impl MountOptions {
             bind: false,
             recursive_set: 0,
             recursive_clear: 0,
+            idmap: None,
+            tmpcopyup: false,
         };
         for opt in options {
             if let Some((_, set, clear)) = RECURSIVE_OPTIONS.iter().find(|(n, _, _)| n == opt) {
@@ -114,8 +122,13 @@ impl MountOptions {
                         .push(propagation_flag(name).unwrap_or(MsFlags::empty()));
                     continue;
                 }
-                "tmpcopyup" | "idmap" | "ridmap" => {
-                    return Err(format!("{opt:?} is not supported by runr yet"));
+                "idmap" | "ridmap" => {
+                    out.idmap = Some(opt == "ridmap");
+                    continue;
+                }
+                "tmpcopyup" => {
+                    out.tmpcopyup = true;
+                    continue;
                 }
                 "" => return Err("an empty option".into()),
                 other => {
@@ -148,6 +161,10 @@ const PROPAGATION_OPTIONS: &[(&str, MsFlags)] = &[
 /// Options that make a mount a bind mount.
 const BIND_OPTIONS: &[&str] = &["bind", "rbind"];
 
+/// Options that are no `mount(2)` flag but runr's own steps: idmapped bind mounts
+/// ([`crate::idmap`]) and a tmpfs filled with the image's files ([`copy_up`]).
+const EXTENSION_OPTIONS: &[&str] = &["idmap", "ridmap", "tmpcopyup"];
+
 /// The propagation flags a name stands for (also `rootfsPropagation`'s values).
 pub fn propagation_flag(name: &str) -> Option<MsFlags> {
     PROPAGATION_OPTIONS
@@ -164,6 +181,7 @@ pub fn supported_options() -> Vec<String> {
         .map(|(n, _, _)| *n)
         .chain(PROPAGATION_OPTIONS.iter().map(|(n, _)| *n))
         .chain(BIND_OPTIONS.iter().copied())
+        .chain(EXTENSION_OPTIONS.iter().copied())
         .chain(RECURSIVE_OPTIONS.iter().map(|(n, _, _)| *n))
         .map(String::from)
         .collect();
@@ -226,20 +244,26 @@ fn bind_source(m: &Mount, bundle: &Path) -> Option<PathBuf> {
     })
 }
 
-/// For a container with a user namespace: every bind mount's source, opened by the runtime
-/// (still the host's root, in the host's mount namespace) as a detached mount tree, one entry per
-/// `mounts` entry (`None` for the others). The init attaches them once it is the container's
-/// root, who may not be able to reach the source itself (a directory inside a mode-700 host
-/// directory); runc 1.2+ hands its init such fds too. Errors carry the mount's index.
+/// Bind sources opened by the runtime (still the host's root, in the host's mount namespace) as
+/// detached mount trees, one entry per `mounts` entry (`None` for the others): with a user
+/// namespace (`all`) every bind source, since the init works as the container's root, who may
+/// not be able to reach the source itself (a directory inside a mode-700 host directory; runc
+/// 1.2+ hands its init such fds too); and every idmapped mount's, which is made idmapped here
+/// ([`crate::idmap`]): that takes the host's root and a mount attached nowhere yet. The init
+/// attaches them. Errors carry the mount's index, the field at fault and the reason.
 pub fn detach_bind_sources(
     list: &[Mount],
+    linux: &Linux,
     bundle: &Path,
-) -> Result<Vec<Option<OwnedFd>>, (u32, SysError)> {
+    all: bool,
+) -> Result<Vec<Option<OwnedFd>>, (u32, &'static str, String)> {
     list.iter()
         .enumerate()
         .map(|(i, m)| {
-            let Some(source) = bind_source(m, bundle) else {
-                return Ok(None);
+            let idmap = crate::idmap::requested(m, linux).ok().flatten();
+            let source = match bind_source(m, bundle) {
+                Some(s) if all || idmap.is_some() => s,
+                _ => return Ok(None),
             };
             let recursive = m
                 .options()
@@ -247,9 +271,19 @@ pub fn detach_bind_sources(
                 .unwrap_or_default()
                 .iter()
                 .any(|o| o == "rbind");
-            sys::open_tree_detached(&source, recursive)
-                .map(Some)
-                .map_err(|e| (i as u32, e))
+            let tree = sys::open_tree_detached(&source, recursive)
+                .map_err(|e| (i as u32, "source", e.to_string()))?;
+            if let Some(idmap) = &idmap {
+                crate::idmap::apply(tree.as_fd(), idmap, &source).map_err(|e| {
+                    let hint = if e.errno == Errno::EINVAL {
+                        " (the source's filesystem or this kernel cannot idmap mounts)"
+                    } else {
+                        ""
+                    };
+                    (i as u32, "options", format!("idmap: {e}{hint}"))
+                })?;
+            }
+            Ok(Some(tree))
         })
         .collect()
 }
@@ -288,6 +322,18 @@ pub fn mount_entry(
         _ => {}
     }
     let target = paths::ensure(ctx.root, dest, Leaf::Dir)?;
+    // tmpcopyup: the directory underneath, kept open to copy from once the tmpfs covers it.
+    let underneath = if opts.tmpcopyup {
+        let dir = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW;
+        Some(sys::openat(
+            target.as_fd(),
+            Path::new("."),
+            dir,
+            Mode::empty(),
+        )?)
+    } else {
+        None
+    };
     let source = m.source().as_deref().unwrap_or(Path::new(typ));
     let data = opts.data();
     let flags = opts.flags & !MsFlags::MS_REMOUNT;
@@ -314,6 +360,10 @@ pub fn mount_entry(
             )?;
         }
         other => other?,
+    }
+    if let Some(below) = underneath {
+        let mounted = paths::open_path(ctx.root, dest)?;
+        crate::copyup::copy_dir(below.as_fd(), mounted.as_fd(), dest)?;
     }
     apply_propagation(ctx.root, dest, &opts)
 }
@@ -623,8 +673,12 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_options_are_refused_not_ignored() {
-        assert!(MountOptions::parse(&["idmap".to_string()]).is_err());
+    fn extension_options_are_parsed_not_passed_as_data() {
+        let o = parse(&["rbind", "idmap"]);
+        assert_eq!(o.idmap, Some(false));
+        assert_eq!(parse(&["idmap", "ridmap"]).idmap, Some(true));
+        assert!(parse(&["tmpcopyup"]).tmpcopyup);
+        assert!(MountOptions::parse(&[String::new()]).is_err());
     }
 
     #[test]

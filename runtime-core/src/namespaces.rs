@@ -11,6 +11,9 @@
 //! - With an existing user namespace, the new mount, uts, ipc and net namespaces are unshared by
 //!   the init after joining it, so that they belong to it (a new pid namespace cannot be: see
 //!   [`plan`]).
+//! - A new user namespace with namespaces joined by path: the joins come first (the host's root
+//!   may enter them, the new user namespace's root may not), then the user namespace and, owned
+//!   by it, the other new namespaces are unshared, the parent writing the maps in between.
 //! - An existing pid namespace is the one case joined by the parent: `setns` on a pid namespace
 //!   only affects children, so the parent enters it just around the clone and the init is born
 //!   inside it, with no extra fork.
@@ -63,6 +66,10 @@ pub struct NamespacePlan {
     /// The new pid namespace must be owned by a joined user namespace: the init unshares it
     /// and forks once more, its child becoming the container's pid 1.
     pub fork_for_pid: bool,
+    /// A new user namespace together with namespaces joined by path (runc 1.2+): the init joins
+    /// those first, still the host's root (a new user namespace has no rights over namespaces
+    /// the host owns), then unshares its user namespace and has the parent write the maps.
+    pub user_after_joins: bool,
 }
 
 /// Works out the plan and opens every namespace file to join. Errors name the list index.
@@ -79,6 +86,7 @@ pub fn plan(linux: &Linux) -> Result<NamespacePlan, (u32, SysError)> {
         new_pid: false,
         own_mount: false,
         fork_for_pid: false,
+        user_after_joins: false,
     };
     for (i, ns) in linux
         .namespaces()
@@ -135,7 +143,11 @@ pub fn plan(linux: &Linux) -> Result<NamespacePlan, (u32, SysError)> {
     // init unshares them after joining it, as runc does. A new pid namespace unshared that way
     // applies to children only: the init forks once more (the one extra step this ordering
     // needs), and its child is the container's pid 1.
-    if p.any_user && !p.new_user {
+    if p.new_user && !p.joins.is_empty() {
+        p.user_after_joins = true;
+        p.clone_flags.remove(CloneFlags::CLONE_NEWUSER);
+    }
+    if (p.any_user && !p.new_user) || p.user_after_joins {
         if p.clone_flags.contains(CloneFlags::CLONE_NEWPID) {
             p.clone_flags.remove(CloneFlags::CLONE_NEWPID);
             p.unshare_in_init |= CloneFlags::CLONE_NEWPID;

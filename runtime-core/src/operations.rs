@@ -15,6 +15,7 @@ use crate::container::Container;
 use crate::error::{Error, Result};
 use crate::fault;
 use crate::state::{self, Lock, Status};
+use crate::sys;
 
 impl Container {
     /// Freezes every process of the container (runc `pause`).
@@ -164,6 +165,8 @@ fn update_fields(res: &LinuxResources, old: &LinuxResources) -> LinuxResources {
         cpu.set_cpus(nz_s(c.cpus()));
         cpu.set_mems(nz_s(c.mems()));
         cpu.set_idle(c.idle());
+        // A burst of 0 is a value (no burst), as in runc 1.2+: only an absent one is kept.
+        cpu.set_burst(c.burst());
         out.set_cpu(Some(cpu));
     }
     if let Some(w) = res.block_io().as_ref().and_then(|b| b.weight()) {
@@ -217,6 +220,7 @@ fn merge(old: &LinuxResources, new: &LinuxResources) -> LinuxResources {
         take!(cpus, set_cpus);
         take!(mems, set_mems);
         take!(idle, set_idle);
+        take!(burst, set_burst);
         out.set_cpu(Some(c));
     }
     if let Some(w) = new.block_io().as_ref().and_then(|b| b.weight()) {
@@ -252,10 +256,14 @@ pub struct Features {
     pub linux: LinuxFeatures,
     /// runc's annotations (`org.opencontainers.runc.*`).
     pub annotations: BTreeMap<String, String>,
+    /// Annotations whose value changes what the runtime does (runtime-spec 1.2): a caller that
+    /// takes annotations from untrusted users should filter these. Empty: runr acts on none.
+    pub potentially_unsafe_config_annotations: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 /// The Linux part of [`Features`].
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct LinuxFeatures {
     /// The namespace types supported.
@@ -270,6 +278,30 @@ pub struct LinuxFeatures {
     pub apparmor: Enabled,
     /// Whether SELinux labels can be applied.
     pub selinux: Enabled,
+    /// Whether `linux.intelRdt` can be applied (resctrl).
+    pub intel_rdt: Enabled,
+    /// The `linux.memoryPolicy` modes and flags understood.
+    pub memory_policy: MemoryPolicyFeatures,
+    /// Mount extensions (idmapped mounts).
+    pub mount_extensions: MountExtensions,
+    /// Whether `linux.netDevices` can be applied.
+    pub net_devices: Enabled,
+}
+
+#[derive(Debug, Clone, Serialize)]
+/// The memory-policy part of [`LinuxFeatures`] (runtime-spec 1.3).
+pub struct MemoryPolicyFeatures {
+    /// The `MPOL_*` modes.
+    pub modes: Vec<String>,
+    /// The `MPOL_F_*` flags.
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+/// The mount-extension part of [`LinuxFeatures`].
+pub struct MountExtensions {
+    /// Whether `idmap`/`ridmap` mounts and per-mount id mappings work on this kernel.
+    pub idmap: Enabled,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -285,10 +317,13 @@ pub struct CgroupFeatures {
     pub systemd: bool,
     /// The systemd user-session driver is supported.
     pub systemd_user: bool,
+    /// The rdma controller is supported.
+    pub rdma: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
 /// The seccomp part of [`LinuxFeatures`].
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SeccompFeatures {
     /// Whether it is available.
@@ -299,6 +334,10 @@ pub struct SeccompFeatures {
     pub operators: Vec<String>,
     /// The architectures (`SCMP_ARCH_*`) known.
     pub archs: Vec<String>,
+    /// The `SECCOMP_FILTER_FLAG_*` flags runr knows.
+    pub known_flags: Vec<String>,
+    /// The flags this kernel supports too.
+    pub supported_flags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -334,12 +373,19 @@ pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, Strin
                 v2: true,
                 systemd: false,
                 systemd_user: false,
+                rdma: true,
             },
             seccomp: SeccompFeatures {
                 enabled: !seccomp_actions.is_empty(),
                 actions: seccomp_actions,
                 operators: crate::seccomp::supported_operators(),
                 archs: crate::seccomp::supported_archs(),
+                known_flags: SECCOMP_FLAGS.iter().map(|(n, _)| n.to_string()).collect(),
+                supported_flags: SECCOMP_FLAGS
+                    .iter()
+                    .filter(|(_, bits)| sys::seccomp_flags_supported(*bits))
+                    .map(|(n, _)| n.to_string())
+                    .collect(),
             },
             apparmor: Enabled {
                 enabled: apparmor_enabled(),
@@ -347,10 +393,39 @@ pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, Strin
             selinux: Enabled {
                 enabled: selinux_enabled(),
             },
+            // Refused at create (linux.intelRdt), whether or not the host has resctrl.
+            intel_rdt: Enabled { enabled: false },
+            memory_policy: MemoryPolicyFeatures {
+                modes: crate::mempolicy::known_modes(),
+                flags: crate::mempolicy::known_flags(),
+            },
+            mount_extensions: MountExtensions {
+                idmap: Enabled {
+                    enabled: sys::mount_setattr_available(),
+                },
+            },
+            // Refused at create (linux.netDevices).
+            net_devices: Enabled { enabled: false },
         },
         annotations,
+        potentially_unsafe_config_annotations: Vec::new(),
     }
 }
+
+/// The seccomp filter flags runr passes to the kernel (runc's names and order), with the bits
+/// that probe whether the kernel has them (WAIT_KILLABLE_RECV only exists with a listener).
+const SECCOMP_FLAGS: &[(&str, u32)] = &[
+    ("SECCOMP_FILTER_FLAG_TSYNC", crate::seccomp::FLAG_TSYNC),
+    (
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        crate::seccomp::FLAG_SPEC_ALLOW,
+    ),
+    ("SECCOMP_FILTER_FLAG_LOG", crate::seccomp::FLAG_LOG),
+    (
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+        crate::seccomp::FLAG_WAIT_KILLABLE_RECV | crate::seccomp::FLAG_NEW_LISTENER,
+    ),
+];
 
 /// AppArmor is switched on in this kernel (runc's test: the module parameter).
 fn apparmor_enabled() -> bool {

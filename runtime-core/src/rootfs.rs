@@ -106,7 +106,7 @@ pub fn prepare(plan: &RootfsPlan<'_>) -> StepResult<OwnedFd> {
 /// `/dev` is bind-mounted (the host's, usually): no device nodes are made in it.
 fn dev_is_bind(list: &[oci_spec::runtime::Mount]) -> bool {
     list.iter().any(|m| {
-        m.destination() == Path::new("/dev")
+        paths::relative(m.destination()) == Path::new("dev")
             && (m.typ().as_deref() == Some("bind")
                 || m.options()
                     .as_deref()

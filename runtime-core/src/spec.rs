@@ -129,6 +129,23 @@ impl Bundle {
             ));
         }
         warnings.extend(crate::lsm::mount_label_warning(&spec));
+        // A relative destination is taken from the container's `/` (runtime-spec 1.2; runc 1.2+
+        // warns that it is deprecated and does the same).
+        for (i, m) in spec
+            .mounts()
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            if m.destination().is_relative() {
+                warnings.push(format!(
+                    "mounts[{i}].destination: relative path {:?} is deprecated, using it as \
+                     relative to /",
+                    m.destination()
+                ));
+            }
+        }
         let bundle = Bundle {
             dir,
             rootfs,
@@ -262,16 +279,6 @@ impl Bundle {
                     "a new user namespace needs uid and gid mappings".into(),
                 ));
             }
-            if namespaces
-                .iter()
-                .any(|n| n.path().is_some() && n.typ() != LinuxNamespaceType::User)
-            {
-                return Err((
-                    "linux.namespaces".into(),
-                    "joining namespaces by path together with a new user namespace is not supported yet"
-                        .into(),
-                ));
-            }
         } else if has_maps && !own_ns(LinuxNamespaceType::User) {
             return Err((
                 "linux.uidMappings".into(),
@@ -308,9 +315,22 @@ impl Bundle {
                     format!("{} escapes the container's root filesystem", dest.display()),
                 ));
             }
-            crate::mounts::MountOptions::parse(m.options().as_deref().unwrap_or_default())
-                .map_err(|r| (format!("mounts[{i}].options"), r))?;
+            let opts =
+                crate::mounts::MountOptions::parse(m.options().as_deref().unwrap_or_default())
+                    .map_err(|r| (format!("mounts[{i}].options"), r))?;
+            if opts.tmpcopyup && m.typ().as_deref() != Some("tmpfs") {
+                return Err((
+                    format!("mounts[{i}].options"),
+                    "tmpcopyup is only supported for tmpfs mounts".into(),
+                ));
+            }
+            crate::idmap::requested(m, linux)
+                .map_err(|(field, r)| (format!("mounts[{i}].{field}"), r))?;
         }
+        if let Some(p) = linux.memory_policy() {
+            crate::mempolicy::check(p)?;
+        }
+        check_unsupported(linux)?;
         crate::lsm::check(spec)?;
         if let Some(hooks) = spec.hooks() {
             let lists = [
@@ -391,6 +411,30 @@ fn check_without_mount_namespace(spec: &Spec) -> std::result::Result<(), (String
     }
 }
 
+/// The runtime-spec 1.2/1.3 fields runr does not carry out yet: refused, naming the field, rather
+/// than accepted and ignored (a container that silently keeps a host interface or runs without
+/// its RDT class is not the one asked for).
+fn check_unsupported(
+    linux: &oci_spec::runtime::Linux,
+) -> std::result::Result<(), (String, String)> {
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        return Err((
+            "linux.netDevices".into(),
+            "moving network devices into the container is not supported by runr yet".into(),
+        ));
+    }
+    if linux.intel_rdt().is_some() {
+        let why = if Path::new("/sys/fs/resctrl/schemata").exists() {
+            "Intel RDT (resctrl) classes are not supported by runr yet"
+        } else {
+            "Intel RDT needs the resctrl filesystem, which is not mounted at /sys/fs/resctrl \
+             on this host (or the CPU has no RDT)"
+        };
+        return Err(("linux.intelRdt".into(), why.into()));
+    }
+    Ok(())
+}
+
 /// runc's rule: a sysctl may only be set when the namespace it belongs to is the container's own.
 fn check_sysctl(
     key: &str,
@@ -428,6 +472,14 @@ fn check_sysctl(
         return own_ns(LinuxNamespaceType::Uts)
             .then_some(())
             .ok_or_else(|| "needs a private UTS namespace".into());
+    }
+    if key.starts_with("user.") {
+        // The ucounts limits (user.max_user_namespaces, …) are per user namespace: in the
+        // container's own they limit only it; without one they would change the host's (runc
+        // 1.2+ allows them only with a user namespace).
+        return own_ns(LinuxNamespaceType::User)
+            .then_some(())
+            .ok_or_else(|| "needs a user namespace (it would change the host's limit)".into());
     }
     if key.starts_with("kernel.") || key.starts_with("vm.") || key.starts_with("fs.") {
         return Err("is not namespaced: setting it would change the host".into());
@@ -588,5 +640,8 @@ mod tests {
         assert!(check_sysctl("net.ipv4.ip_forward", &only_net).is_ok());
         assert!(check_sysctl("kernel.shmmax", &only_net).is_err());
         assert!(check_sysctl("vm.swappiness", &only_net).is_err());
+        assert!(check_sysctl("user.max_user_namespaces", &only_net).is_err());
+        let user = |t: LinuxNamespaceType| t == LinuxNamespaceType::User;
+        assert!(check_sysctl("user.max_user_namespaces", &user).is_ok());
     }
 }

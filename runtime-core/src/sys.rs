@@ -113,6 +113,7 @@ sys_ops! {
     Capget => "capget",
     Fcntl => "fcntl",
     Pipe => "pipe2",
+    SetMempolicy => "set_mempolicy",
 }
 
 impl fmt::Display for SysOp {
@@ -267,13 +268,74 @@ pub fn seqpacket_pair() -> SysResult<(OwnedFd, OwnedFd)> {
     .ctx(SysOp::Socket, None)
 }
 
-/// kill(2): only the test-only crash points use it (the runtime signals through pidfds).
-#[cfg(feature = "fault-injection")]
+/// kill(2), for a process of the runtime's own that has no pidfd (idmap.rs's helper, the
+/// test-only crash points); containers are signalled through pidfds.
 pub fn kill(pid: i32, sig: i32) -> SysResult<()> {
     // SAFETY: kill takes two integers; nothing is dereferenced.
     Errno::result(unsafe { libc::kill(pid, sig) })
         .map(drop)
         .ctx(SysOp::Kill, None)
+}
+
+/// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`: what `name` itself is (a symlink is not followed).
+pub fn fstatat_nofollow(
+    dir: BorrowedFd<'_>,
+    name: &Path,
+    display: &Path,
+) -> SysResult<nix::sys::stat::FileStat> {
+    nix::sys::stat::fstatat(dir, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+        .ctx(SysOp::Stat, Some(display))
+}
+
+/// `fchownat(dir, name, AT_SYMLINK_NOFOLLOW)`: the owner of `name` itself (a symlink's own).
+pub fn lchownat(
+    dir: BorrowedFd<'_>,
+    name: &Path,
+    uid: u32,
+    gid: u32,
+    display: &Path,
+) -> SysResult<()> {
+    let (u, g) = (Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)));
+    nix::unistd::fchownat(dir, name, u, g, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+        .ctx(SysOp::Chown, Some(display))
+}
+
+/// The names in the directory `dir` (without `.` and `..`), read through a duplicate of the fd.
+pub fn list_dir(dir: BorrowedFd<'_>, display: &Path) -> SysResult<Vec<std::ffi::OsString>> {
+    let dup = nix::unistd::dup(dir).ctx(SysOp::Open, Some(display))?;
+    let mut d = nix::dir::Dir::from_fd(dup).ctx(SysOp::Read, Some(display))?;
+    let mut out = Vec::new();
+    for entry in d.iter() {
+        let entry = entry.ctx(SysOp::Read, Some(display))?;
+        let name = OsStr::from_bytes(entry.file_name().to_bytes());
+        if name != "." && name != ".." {
+            out.push(name.to_os_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Copies every byte of the open file `from` into the open file `to`.
+pub fn copy_data(from: BorrowedFd<'_>, to: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
+    let dup = |fd: BorrowedFd<'_>| fd.try_clone_to_owned().map(std::fs::File::from);
+    let io = |e: std::io::Error| SysError::new(SysOp::Write, Some(display), io_errno(&e));
+    let (mut src, mut dst) = (dup(from).map_err(io)?, dup(to).map_err(io)?);
+    std::io::copy(&mut src, &mut dst).map(drop).map_err(io)
+}
+
+pub fn fchmod(fd: BorrowedFd<'_>, mode: u32, display: &Path) -> SysResult<()> {
+    nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(mode)).ctx(SysOp::Chmod, Some(display))
+}
+
+/// fchown of an open file (copyup keeps the image's owners).
+pub fn fchownat_empty(fd: BorrowedFd<'_>, uid: u32, gid: u32, display: &Path) -> SysResult<()> {
+    nix::unistd::fchown(fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
+        .ctx(SysOp::Chown, Some(display))
+}
+
+/// The signal this process gets when its parent dies.
+pub fn set_pdeathsig(sig: nix::sys::signal::Signal) -> SysResult<()> {
+    nix::sys::prctl::set_pdeathsig(sig).ctx(SysOp::Prctl, None)
 }
 
 pub fn mkfifo(path: &Path, mode: u32) -> SysResult<()> {
@@ -601,6 +663,31 @@ struct CloneArgs {
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no user-space state.
     unsafe { libc::_exit(code) }
+}
+
+/// Blocks the calling (forked) process until a signal kills it; it dies with its parent
+/// (PR_SET_PDEATHSIG). For a helper child that only has to exist, e.g. to own a user namespace.
+pub fn pause_until_killed() -> ! {
+    let _ = set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    loop {
+        // SAFETY: pause(2) takes no arguments and only returns when a handled signal arrives.
+        unsafe { libc::pause() };
+    }
+}
+
+/// `set_mempolicy(2)`: the calling thread's NUMA memory policy (inherited across fork and
+/// execve). `nodes` is the node bitmap, `max_node` the number of bits the kernel may read.
+pub fn set_mempolicy(mode: i32, nodes: &[libc::c_ulong], max_node: u64) -> SysResult<()> {
+    let mask = if nodes.is_empty() {
+        std::ptr::null()
+    } else {
+        nodes.as_ptr()
+    };
+    // SAFETY: the kernel reads at most `max_node` bits from `mask`, which points at `nodes`
+    // (max_node is at most its length in bits, plus the one the kernel discounts) or is null
+    // with max_node 0.
+    let rc = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, mask, max_node) };
+    Errno::result(rc).map(drop).ctx(SysOp::SetMempolicy, None)
 }
 
 pub fn pidfd_open(pid: i32) -> SysResult<OwnedFd> {
@@ -1025,6 +1112,42 @@ pub fn readlinkat(dir: BorrowedFd<'_>, name: &Path, display: &Path) -> SysResult
         .ctx(SysOp::Lookup, Some(display))
 }
 
+/// Whether this kernel knows the seccomp filter flags `flags`: `seccomp(SECCOMP_SET_MODE_FILTER,
+/// flags, NULL)` checks the flags first (EINVAL for unknown ones) and only then reads the
+/// program (EFAULT for the null pointer), so nothing is ever installed.
+pub fn seccomp_flags_supported(flags: u32) -> bool {
+    const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
+    // SAFETY: a null program pointer is never dereferenced by user space; the kernel fails the
+    // call (EFAULT) before installing anything, or earlier (EINVAL) for unknown flags.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flags as libc::c_ulong,
+            std::ptr::null::<u8>(),
+        )
+    };
+    Errno::result(rc).err() == Some(Errno::EFAULT)
+}
+
+/// Whether the kernel has `mount_setattr(2)` (Linux 5.12+, which brought idmapped mounts): on
+/// an invalid fd it fails with EBADF, where it is missing with ENOSYS.
+pub fn mount_setattr_available() -> bool {
+    // SAFETY: fd -1 and a null attr of size 0: the kernel rejects the call before reading
+    // anything.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            -1,
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            std::ptr::null::<u8>(),
+            0usize,
+        )
+    };
+    Errno::result(rc).err() != Some(Errno::ENOSYS)
+}
+
 /// Installs a seccomp filter (`seccomp(SECCOMP_SET_MODE_FILTER)`), `program` being an array of
 /// `struct sock_filter`. With `SECCOMP_FILTER_FLAG_NEW_LISTENER` in `flags` the kernel returns a
 /// notification listener fd.
@@ -1214,6 +1337,22 @@ pub const MOUNT_ATTR_NODEV: u64 = 0x4;
 pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
 pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
 pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
+const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+
+/// `mount_setattr(MOUNT_ATTR_IDMAP)`: makes the detached mount `fd` (and, when `recursive`,
+/// every mount below it) an idmapped mount showing its files' owners through the id mappings
+/// of the user namespace `userns`.
+pub fn mount_setattr_idmap(
+    fd: BorrowedFd<'_>,
+    userns: BorrowedFd<'_>,
+    recursive: bool,
+    display: &Path,
+) -> SysResult<()> {
+    const AT_RECURSIVE: libc::c_uint = 0x8000;
+    let flags = if recursive { AT_RECURSIVE } else { 0 };
+    let userns = userns.as_raw_fd() as u64;
+    mount_setattr_full(fd, flags, MOUNT_ATTR_IDMAP, 0, 0, userns).ctx(SysOp::Mount, Some(display))
+}
 
 /// `mount_setattr(2)` on the mount at `fd` and every mount below it (AT_RECURSIVE).
 pub fn mount_setattr_recursive(
@@ -1293,6 +1432,18 @@ fn mount_setattr_raw(
     clear: u64,
     propagation: u64,
 ) -> nix::Result<()> {
+    mount_setattr_full(fd, flags, set, clear, propagation, 0)
+}
+
+/// [`mount_setattr_raw`] that may also pass a user namespace fd (for `MOUNT_ATTR_IDMAP`).
+fn mount_setattr_full(
+    fd: BorrowedFd<'_>,
+    flags: libc::c_uint,
+    set: u64,
+    clear: u64,
+    propagation: u64,
+    userns_fd: u64,
+) -> nix::Result<()> {
     /// The kernel's `struct mount_attr` (version 0, 32 bytes).
     #[repr(C)]
     struct MountAttr {
@@ -1305,7 +1456,7 @@ fn mount_setattr_raw(
         attr_set: set,
         attr_clr: clear,
         propagation,
-        userns_fd: 0,
+        userns_fd,
     };
     // SAFETY: the kernel reads one live mount_attr of the size given and an empty, NUL-terminated
     // path; the fd is borrowed for the call and the kernel keeps no pointer.

@@ -6,7 +6,8 @@ use oci_spec::runtime::{Linux, LinuxIdMapping, User};
 
 use crate::sys::{self, SysResult};
 
-fn map_text(maps: &[LinuxIdMapping]) -> String {
+/// Maps in the kernel's `uid_map`/`gid_map` text form.
+pub(crate) fn map_text(maps: &[LinuxIdMapping]) -> String {
     maps.iter()
         .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
         .collect()

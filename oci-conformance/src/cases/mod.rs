@@ -9,6 +9,7 @@ mod lifecycle;
 mod ns;
 mod process;
 mod seccomp;
+mod spec13;
 
 use serde_json::Value;
 
@@ -55,6 +56,7 @@ pub fn all() -> Vec<Case> {
     v.extend(ns::sysctl());
     v.extend(fs::paths());
     v.extend(lifecycle::errors());
+    v.extend(spec13::spec13());
     v
 }
 

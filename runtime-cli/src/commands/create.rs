@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use runtime_core::{Console, ContainerBuilder};
+use runtime_core::{Console, Container, ContainerBuilder, PidfdKind, PidfdSocket};
 
 use crate::cli::{flag, switch, Command, Flag, Parsed};
 use crate::Global;
@@ -15,6 +15,10 @@ pub const BUNDLE: Flag = flag(
 pub const CONSOLE_SOCKET: Flag = flag(
     &["console-socket"],
     "an AF_UNIX socket that receives the pty master (SCM_RIGHTS) when process.terminal is true",
+);
+pub const PIDFD_SOCKET: Flag = flag(
+    &["pidfd-socket"],
+    "an AF_UNIX socket that receives a pidfd of the container's init (SCM_RIGHTS)",
 );
 pub const PID_FILE: Flag = flag(&["pid-file"], "write the container's init pid to this file");
 pub const NO_PIVOT: Flag = switch(
@@ -43,6 +47,7 @@ process.args in it. The container's status is then \"created\".",
     flags: &[
         BUNDLE,
         CONSOLE_SOCKET,
+        PIDFD_SOCKET,
         PID_FILE,
         NO_PIVOT,
         NO_NEW_KEYRING,
@@ -53,13 +58,35 @@ process.args in it. The container's status is then \"created\".",
 
 pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let id = p.id("create")?;
+    let pidfd_socket = pidfd_socket(p)?;
     let c = builder(g, p, id)?
         .create()
         .map_err(|e| in_config(&bundle(p), e))?;
     for w in c.warnings() {
         g.log.warn(w);
     }
+    if let Err(e) = send_pidfd(pidfd_socket, &c) {
+        // runc's init fails then, leaving nothing.
+        let _ = c.delete(true);
+        return Err(e);
+    }
     Ok(0)
+}
+
+/// `--pidfd-socket`, connected before anything is created, as runc does.
+pub fn pidfd_socket(p: &Parsed) -> anyhow::Result<Option<PidfdSocket>> {
+    Ok(match p.value("pidfd-socket") {
+        Some(path) => Some(PidfdSocket::connect(std::path::Path::new(path))?),
+        None => None,
+    })
+}
+
+/// Sends the init's pidfd to `--pidfd-socket` (the caller deletes the container on failure).
+pub fn send_pidfd(socket: Option<PidfdSocket>, c: &Container) -> anyhow::Result<()> {
+    match socket {
+        Some(socket) => Ok(socket.send(c.pid(), PidfdKind::Init)?),
+        None => Ok(()),
+    }
 }
 
 /// An init step failure names the config field it came from (`mounts[7]`, `process.args[0]`):

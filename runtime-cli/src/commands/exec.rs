@@ -12,6 +12,7 @@ use super::create::{CONSOLE_SOCKET, PID_FILE, PRESERVE_FDS};
 use super::foreground;
 use crate::cli::{flag, switch, Command, Parsed, UsageError};
 use crate::Global;
+use runtime_core::{PidfdKind, PidfdSocket};
 
 pub const COMMAND: Command = Command {
     name: "exec",
@@ -24,6 +25,10 @@ container id belongs to the command (flags come first).",
     description: "",
     flags: &[
         CONSOLE_SOCKET,
+        flag(
+            &["pidfd-socket"],
+            "an AF_UNIX socket that receives a pidfd of the new process (SCM_RIGHTS)",
+        ),
         flag(&["cwd"], "the working directory in the container"),
         flag(
             &["env", "e"],
@@ -129,7 +134,19 @@ fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     for var in extra_env {
         exec = exec.env(var);
     }
+    let pidfd_socket = match p.value("pidfd-socket") {
+        Some(path) => Some(PidfdSocket::connect(std::path::Path::new(path))?),
+        None => None,
+    };
     let child = exec.spawn()?;
+    if let Some(socket) = pidfd_socket {
+        if let Err(e) = socket.send_pidfd(child.pidfd(), PidfdKind::Exec) {
+            // The process must not run unmanaged (runc's exec fails before it starts).
+            let _ = child.signal(runtime_core::Signal::KILL);
+            let _ = child.wait();
+            return Err(e.into());
+        }
+    }
     for w in child.warnings() {
         g.log.warn(w);
     }

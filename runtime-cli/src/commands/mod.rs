@@ -44,8 +44,8 @@ const COMMANDS: &[(&Command, Run)] = &[
     (&features::COMMAND, features::run),
 ];
 
-/// The spec version runr implements.
-pub const SPEC_VERSION: &str = "1.0.2-dev";
+/// The spec version runr implements (runc 1.5's: runtime-spec 1.3.0).
+pub const SPEC_VERSION: &str = "1.3.0";
 
 /// `runr --version` (and `runr version`): runc's lines; dockerd reads the first two.
 pub fn version_text() -> String {

@@ -8,7 +8,9 @@ use runtime_core::{Console, Container};
 
 use super::foreground;
 
-use super::create::{BUNDLE, CONSOLE_SOCKET, NO_NEW_KEYRING, NO_PIVOT, PID_FILE, PRESERVE_FDS};
+use super::create::{
+    BUNDLE, CONSOLE_SOCKET, NO_NEW_KEYRING, NO_PIVOT, PIDFD_SOCKET, PID_FILE, PRESERVE_FDS,
+};
 use crate::cli::{switch, Command, Parsed};
 use crate::Global;
 
@@ -24,6 +26,7 @@ killed by signal N); the container is deleted afterwards unless --keep.",
     flags: &[
         BUNDLE,
         CONSOLE_SOCKET,
+        PIDFD_SOCKET,
         switch(
             &["detach", "d"],
             "return once the container runs, leaving it in the background",
@@ -62,6 +65,7 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     if !detach {
         signals.thread_block()?;
     }
+    let pidfd_socket = super::create::pidfd_socket(p)?;
     let bundle = super::create::bundle(p);
     let mut container = builder
         .create()
@@ -83,6 +87,10 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
         _ => None,
     };
     drop(our_end);
+    if let Err(e) = super::create::send_pidfd(pidfd_socket, &container) {
+        let _ = container.delete(true);
+        return Err(e);
+    }
     let started = container.start();
     let warnings = match started {
         Ok(w) => w,

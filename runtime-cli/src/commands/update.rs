@@ -38,6 +38,10 @@ leaves a limit as it is; -1 lifts a memory or pids limit. Sizes take suffixes
             "CPU CFS quota in microseconds: the CPU time allowed per period",
         ),
         flag(
+            &["cpu-burst"],
+            "CPU CFS burst in microseconds: CPU time a period may borrow from unused quota",
+        ),
+        flag(
             &["cpu-share"],
             "CPU shares: the weight against other cgroups",
         ),
@@ -54,6 +58,10 @@ leaves a limit as it is; -1 lifts a memory or pids limit. Sizes take suffixes
         flag(&["kernel-memory"], "(obsolete, ignored)").hidden(),
         flag(&["kernel-memory-tcp"], "(obsolete, ignored)").hidden(),
         flag(&["memory"], "memory limit in bytes (-1: unlimited)"),
+        flag(
+            &["cpu-idle"],
+            "the cgroup's SCHED_IDLE: 1 runs it at idle priority, 0 as normal",
+        ),
         flag(
             &["memory-reservation"],
             "memory reservation (soft limit) in bytes",
@@ -168,7 +176,16 @@ fn from_flags(p: &Parsed, blkio_weight: i64, pids_limit: i64) -> anyhow::Result<
             json["cpu"][key] = v.into();
         }
     }
+    if let Some(v) = p.value("cpu-idle").filter(|v| !v.is_empty()) {
+        let n: i64 = v.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "invalid value for cpu-idle: strconv.ParseInt: parsing {v:?}: invalid syntax"
+            )
+        })?;
+        json["cpu"]["idle"] = n.into();
+    }
     for (flag, key) in [
+        ("cpu-burst", "burst"),
         ("cpu-period", "period"),
         ("cpu-rt-period", "realtimePeriod"),
         ("cpu-share", "shares"),

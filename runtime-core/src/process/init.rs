@@ -42,6 +42,8 @@ pub(crate) struct InitArgs<'a> {
     pub cgroupns: bool,
     /// Fork once more after unsharing the pid namespace (see `namespaces::NamespacePlan`).
     pub fork_for_pid: bool,
+    /// Unshare the new user namespace after the joins (see `namespaces::NamespacePlan`).
+    pub user_after_joins: bool,
     /// v1 `tasks` files to write `0` into: the init moves itself into its cgroups (see
     /// `cgroups::Manager::v1_self_join_files`); empty when the parent placed it.
     pub cgroup_join: Vec<PathBuf>,
@@ -146,6 +148,19 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
     // 3. Join existing namespaces, the user namespace first (it grants the rights for the rest).
     for j in &args.joins {
         sys::setns(j.fd.as_fd(), j.flag, &j.path).tag(InitStep::JoinNamespace(j.index))?;
+    }
+
+    // 3b. A new user namespace that had to wait for those joins: made now, its maps written by
+    //     the parent (the host's root) before anything runs as its root.
+    if args.user_after_joins {
+        sys::unshare(CloneFlags::CLONE_NEWUSER).tag(InitStep::Unshare)?;
+        args.channel
+            .send(&Message::UserNsCreated)
+            .tag(InitStep::WaitForParent)?;
+        match args.channel.recv().tag(InitStep::WaitForParent)? {
+            Some(Message::Go { .. }) => {}
+            _ => return Err(protocol_error(InitStep::WaitForParent).into()),
+        }
     }
 
     // 4. oom_score_adj while /proc is still the host's and we are still the runtime's uid:
@@ -298,7 +313,17 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
         }
     }
 
-    // 17. The same final confinement as every container process: rlimits, privileges,
+    // 17. The container's NUMA memory policy (linux.memoryPolicy): per thread, inherited by
+    //     the process across execve and by its children.
+    if let Some(p) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.memory_policy().as_ref())
+    {
+        crate::mempolicy::apply(p).tag(InitStep::MemoryPolicy)?;
+    }
+
+    // 18. The same final confinement as every container process: rlimits, privileges,
     //     seccomp, cwd, executable lookup, close-on-exec (process/finish.rs).
     let finish = Finish {
         process,

@@ -105,6 +105,7 @@ init_steps! {
     38 SelinuxLabel => "process.selinuxLabel",
     39 JoinCgroup => "joining linux.cgroupsPath",
     40 Stdio => "setting up stdin, stdout and stderr",
+    41 MemoryPolicy => "linux.memoryPolicy",
 }
 
 /// A failed init step.

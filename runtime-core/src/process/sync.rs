@@ -4,7 +4,10 @@
 //!   runtime (parent)                              init (child)
 //!   clone ───────────────────────────────────────▶ blocks in recv
 //!   write uid/gid maps, join cgroup
-//!   Go{pid} ─────────────────────────────────────▶ join/unshare namespaces, mounts, /dev
+//!   Go{pid} ─────────────────────────────────────▶ join namespaces given by path
+//!          ◀──────────────────────────────── UserNsCreated   (only when a new user
+//!   write uid/gid maps                                        namespace comes after joins)
+//!   Go{pid} ─────────────────────────────────────▶ unshare namespaces, mounts, /dev
 //!          ◀──────────────────────────────── HooksNeeded     (only when prestart or
 //!   run prestart + createRuntime hooks                        createRuntime hooks exist)
 //!   HooksDone ───────────────────────────────────▶ createContainer hooks, pivot_root,
@@ -65,6 +68,9 @@ pub enum Message {
     HookFailed { index: u32, failure: HookFailure },
     /// Parent → init: the container is recorded and `create` returns; wait for `start`.
     Handover,
+    /// Init → parent: the init joined the namespaces given by path, then made its new user
+    /// namespace; the parent writes its id maps and answers `Go` again.
+    UserNsCreated,
 }
 
 impl Message {
@@ -84,6 +90,7 @@ impl Message {
             }
             Message::SeccompDone => b[0] = 9,
             Message::Handover => b[0] = 10,
+            Message::UserNsCreated => b[0] = 11,
             Message::InitPid { pid } => {
                 b[0] = 7;
                 b[4..8].copy_from_slice(&pid.to_ne_bytes());
@@ -134,6 +141,7 @@ impl Message {
                 failure: decode_hook_failure(b)?,
             },
             10 => Message::Handover,
+            11 => Message::UserNsCreated,
             5 => {
                 // Anything this binary never encodes is refused, not guessed at.
                 let step = InitStep::decode(u16_at(2), i32_at(4) as u32)?;
@@ -343,7 +351,7 @@ mod tests {
         let unused_step = InitStep::all(0).iter().map(|s| s.encode().0).max().unwrap() + 1;
         let unused_op = u16::try_from(SysOp::ALL.len()).unwrap();
         let mut bad = Vec::new();
-        for kind in [0u8, 11, 255] {
+        for kind in [0u8, 12, 255] {
             let mut b = valid;
             b[0] = kind;
             bad.push((format!("message kind {kind}"), b.to_vec()));

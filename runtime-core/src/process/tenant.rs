@@ -30,6 +30,8 @@ pub(crate) struct TenantArgs<'a> {
     pub extra_env: &'a [String],
     /// The caller's choice of stdin, stdout and stderr (stdio.rs).
     pub stdio: &'a ChildStdio,
+    /// linux.memoryPolicy: an exec'd process gets the container's, as under runc.
+    pub memory_policy: Option<&'a oci_spec::runtime::LinuxMemoryPolicy>,
 }
 
 pub(crate) fn run(args: TenantArgs<'_>) -> ! {
@@ -108,7 +110,12 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
         .tag(InitStep::OomScoreAdj)?;
     }
 
-    // 6. The same confinement as the init: rlimits, privileges, seccomp, cwd, executable.
+    // 6. The container's NUMA memory policy (per thread, inherited across execve).
+    if let Some(p) = args.memory_policy {
+        crate::mempolicy::apply(p).tag(InitStep::MemoryPolicy)?;
+    }
+
+    // 7. The same confinement as the init: rlimits, privileges, seccomp, cwd, executable.
     let finish = Finish {
         process: args.process,
         seccomp: args.seccomp,

@@ -1,0 +1,107 @@
+//! runtime-spec 1.2 and 1.3 additions (config.md mounts: relative destinations, `uidMappings`/
+//! `gidMappings` idmapped mounts; config-linux.md `netDevices`, `memoryPolicy`). A runtime whose
+//! `features` reports an `ociVersionMax` before the version that added a requirement (runc 1.1.5:
+//! 1.0.2-dev) is reported as predating it (a skip naming the version), not as failing it.
+
+use serde_json::{json, Value};
+
+use super::{case, rejected, run_with, Case};
+use crate::harness::{Bundle, Ctx, Kv, R};
+use crate::{check, check_eq, skip};
+
+/// Skips when the runtime's `features` says it predates runtime-spec `version` ("1.2", "1.3").
+fn needs_spec(ctx: &Ctx, version: &str) -> R {
+    let out = ctx.rt.cmd(&ctx.scratch, &["features"]);
+    let max = serde_json::from_str::<Value>(&out.stdout)
+        .ok()
+        .and_then(|f| f["ociVersionMax"].as_str().map(String::from))
+        .unwrap_or_else(|| "(no features)".into());
+    let num = |v: &str| -> Vec<u32> {
+        v.split(['.', '-'])
+            .take(2)
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    if num(&max) < num(version) {
+        skip!("the runtime predates runtime-spec {version} (ociVersionMax {max})");
+    }
+    Ok(())
+}
+
+fn mounts(c: &mut Value) -> &mut Vec<Value> {
+    c["mounts"].as_array_mut().unwrap()
+}
+
+pub fn spec13() -> Vec<Case> {
+    const A: &str = "spec 1.2/1.3";
+    vec![
+        case(A, "a relative mount destination is relative to /", |ctx| {
+            needs_spec(ctx, "1.2")?;
+            let out = run_with(
+                ctx,
+                &["/bin/sh", "-c", "cd /tmp; cat /proc/self/mountinfo"],
+                |c| {
+                    mounts(c).push(json!({"destination": "rel/dir", "type": "tmpfs",
+                    "source": "tmpfs", "options": []}));
+                },
+            )?;
+            let found = out.lines().any(|l| l.split(' ').nth(4) == Some("/rel/dir"));
+            check!(found, "no mount at /rel/dir");
+            Ok(())
+        }),
+        case(
+            A,
+            "a mount's uidMappings/gidMappings idmap its files",
+            |ctx| {
+                needs_spec(ctx, "1.2")?;
+                let src = ctx.scratch.join(crate::harness::unique("idmap"));
+                std::fs::create_dir_all(&src).unwrap();
+                std::fs::write(src.join("f"), "x").unwrap();
+                let map = json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
+                let out = run_with(ctx, &["/bin/probe", "stat", "/idm/f"], |c| {
+                    mounts(c).push(json!({"destination": "/idm", "type": "bind",
+                    "source": src.to_str().unwrap(), "options": ["rbind", "idmap"],
+                    "uidMappings": map, "gidMappings": map}));
+                });
+                let _ = std::fs::remove_dir_all(&src);
+                let kv = Kv::parse(&out?);
+                check_eq!(
+                    (kv.get("uid"), kv.get("gid")),
+                    ("1000", "1000"),
+                    "owner seen"
+                );
+                Ok(())
+            },
+        ),
+        case(A, "uidMappings without gidMappings is an error", |ctx| {
+            needs_spec(ctx, "1.2")?;
+            let map = json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
+            rejected(ctx, |c| {
+                mounts(c).push(
+                    json!({"destination": "/idm", "type": "bind", "source": "/tmp",
+                    "options": ["rbind", "idmap"], "uidMappings": map}),
+                );
+            })
+        }),
+        case(A, "a netDevices entry the host lacks is an error", |ctx| {
+            needs_spec(ctx, "1.3")?;
+            rejected(ctx, |c| {
+                c["linux"]["netDevices"] = json!({"oci-nosuch0": {"name": "eth1"}});
+            })
+        }),
+        case(A, "memoryPolicy MPOL_BIND applies to the process", |ctx| {
+            needs_spec(ctx, "1.3")?;
+            let mut b = Bundle::sh(ctx, "awk '{print $2}' /proc/self/numa_maps | sort -u");
+            b.config["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "0"});
+            let out = b.run_ok()?;
+            check_eq!(out.trim(), "bind:0", "numa_maps policies");
+            Ok(())
+        }),
+        case(A, "a memoryPolicy the kernel refuses is an error", |ctx| {
+            needs_spec(ctx, "1.3")?;
+            rejected(ctx, |c| {
+                c["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "63"});
+            })
+        }),
+    ]
+}
