@@ -126,13 +126,39 @@ pub enum Error {
     #[error("invalid cgroupsPath {path:?}: {reason}")]
     InvalidPath { path: String, reason: String },
 
-    /// `--systemd-cgroup` was given; only the cgroupfs driver exists.
-    #[error("--systemd-cgroup: the systemd cgroup driver is not supported yet (cgroupsPath parsed as slice {slice:?}, prefix {prefix:?}, name {name:?})")]
-    SystemdUnsupported {
-        slice: String,
-        prefix: String,
-        name: String,
+    /// Talking to systemd over D-Bus failed (connect, authenticate, a lost connection, no
+    /// answer in time, a malformed message).
+    #[error("systemd cgroup driver: D-Bus {}: {op}: {reason}", socket.display())]
+    Dbus {
+        socket: PathBuf,
+        op: String,
+        reason: String,
     },
+
+    /// systemd refused a method call on a unit.
+    #[error("systemd cgroup driver: {method}({unit}): {name}: {message}")]
+    Systemd {
+        method: &'static str,
+        unit: String,
+        name: String,
+        message: String,
+    },
+
+    /// A systemd job for the unit ended other than "done".
+    #[error("systemd cgroup driver: {method}({unit}): job ended with result {result:?}")]
+    SystemdJob {
+        method: &'static str,
+        unit: String,
+        result: String,
+    },
+
+    /// `--systemd-cgroup` on a host whose init is not systemd.
+    #[error("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system), so unit {unit} cannot be created; use the cgroupfs driver (no --systemd-cgroup)")]
+    SystemdNotRunning { unit: String },
+
+    /// An `org.systemd.property.*` annotation cannot become a unit property.
+    #[error("annotations[{key:?}]: {reason}")]
+    InvalidAnnotation { key: String, reason: String },
 
     /// No usable cgroup file system was found.
     #[error("detect cgroup layout from {}: {reason}", path.display())]

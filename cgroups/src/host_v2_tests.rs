@@ -52,6 +52,7 @@ fn v2_lifecycle_on_a_real_cgroup2_mount() {
             dir: dir.clone(),
         }),
         created: vec![dir.clone()],
+        systemd: None,
         fake_log: None,
     };
     let mut g = Guard(m, vec![]);

@@ -55,6 +55,7 @@ mod path;
 mod resources;
 mod stats;
 mod sys;
+mod systemd;
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -64,6 +65,7 @@ pub use oci_spec::runtime::LinuxResources;
 pub use resources::devices::default_device_rules;
 pub use resources::ignored_fields;
 pub use stats::Stats;
+pub use systemd::{Prepared, Unit as SystemdUnit};
 
 use fs::CgDir;
 
@@ -76,6 +78,12 @@ pub enum Layout {
     Hybrid,
     /// cgroup v2 only, mounted at /sys/fs/cgroup.
     Unified,
+}
+
+/// Whether the systemd cgroup driver can be used here: systemd is PID 1 and answers on the
+/// system bus (or its private socket).
+pub fn systemd_usable() -> bool {
+    systemd::usable()
 }
 
 /// Detect the host's cgroup layout from /proc/self/mountinfo.
@@ -109,6 +117,9 @@ pub struct Manager {
     /// removes those of them that are empty, so no empty parents are left behind.
     #[serde(default)]
     created: Vec<PathBuf>,
+    /// The systemd driver's unit (`--systemd-cgroup`); `None` for the cgroupfs driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    systemd: Option<systemd::Unit>,
     /// Fake-tree mode (tests): create files on write, log writes here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fake_log: Option<PathBuf>,
@@ -118,12 +129,14 @@ impl Manager {
     /// Resolve the container's cgroup directories on this host (nothing is created yet).
     pub fn new(cgroups_path: Option<&str>, container_id: &str, systemd: bool) -> Result<Manager> {
         if systemd {
-            let (slice, prefix, name) = path::parse_systemd(cgroups_path, container_id)?;
-            return Err(Error::SystemdUnsupported {
-                slice,
-                prefix,
-                name,
-            });
+            // The unit's cgroup, at the same place below every hierarchy's root; systemd makes
+            // the directories (and removes them), so none of them is "created" by runr.
+            let unit = systemd::parse(cgroups_path, container_id)?;
+            let host = detect::Host::probe()?;
+            let mut m = Self::build(&host, host.layout()?, &unit.cgroup, None)?;
+            m.created.clear();
+            m.systemd = Some(unit);
+            return Ok(m);
         }
         let inner = path::inner_path(cgroups_path, container_id)?;
         let host = detect::Host::probe()?;
@@ -156,6 +169,7 @@ impl Manager {
             v1: Vec::new(),
             v2: None,
             created: Vec::new(),
+            systemd: None,
             fake_log,
         };
         if layout != Layout::Unified {
@@ -196,6 +210,11 @@ impl Manager {
             }
         }
         Ok(m)
+    }
+
+    /// The systemd driver's unit name (`runr-<id>.scope`), `None` for the cgroupfs driver.
+    pub fn systemd_unit(&self) -> Option<&str> {
+        self.systemd.as_ref().map(|u| u.name.as_str())
     }
 
     /// The host layout this manager drives.
@@ -274,6 +293,10 @@ impl Manager {
             let path = freezer::state_dir(self).unwrap_or_default();
             return Err(Error::Frozen { path });
         }
+        if self.systemd.is_some() {
+            // systemd makes the unit's cgroup when it starts the unit (see `enter`).
+            return Ok(());
+        }
         for h in &self.v1 {
             fs::mkdir_all(&h.dir)?;
             if h.controllers.iter().any(|c| c == "cpuset") {
@@ -288,6 +311,60 @@ impl Manager {
             }
         }
         Ok(())
+    }
+
+    /// Before the clone: the systemd driver connects to systemd and builds the unit's
+    /// properties from `res` and the spec's `org.systemd.property.*` annotations (so a bus
+    /// that does not answer or a bad annotation fails before any process exists). Nothing
+    /// for the cgroupfs driver.
+    pub fn prepare(
+        &self,
+        res: &LinuxResources,
+        annotations: &std::collections::HashMap<String, String>,
+    ) -> Result<Prepared> {
+        match &self.systemd {
+            Some(unit) => systemd::prepare(unit, self.layout, &self.rounded(res), annotations),
+            None => Ok(Prepared::none()),
+        }
+    }
+
+    /// After the clone, before the init goes on: the systemd driver starts the unit with
+    /// `pid` in it (StartTransientUnit, waiting for its job), then makes the directories of
+    /// the v1 hierarchies systemd does not manage (cpuset, freezer, …; the init or
+    /// [`Manager::add_task`] joins them) and enables the v2 controllers below the unit, as
+    /// runc does. Nothing for the cgroupfs driver (the init is born in its cgroup).
+    pub fn enter(&self, pid: i32, prepared: Prepared) -> Result<()> {
+        let Some(unit) = &self.systemd else {
+            return Ok(());
+        };
+        systemd::start(unit, pid, prepared)?;
+        for h in &self.v1 {
+            fs::mkdir_all(&h.dir)?;
+            if h.controllers.iter().any(|c| c == "cpuset") {
+                resources::cpu::cpuset_copy_down(self, &h.mount, &h.dir)?;
+            }
+        }
+        if let Some(h) = self.v2.as_ref().filter(|_| self.layout == Layout::Unified) {
+            resources::enable_v2_controllers(self, h, &h.controllers)?;
+        }
+        Ok(())
+    }
+
+    /// The resources as written to the files: with the systemd driver, a CPU quota rounded
+    /// up as systemd rounds CPUQuotaPerSecUSec, so the unit and cpu.max agree (runc 1.2+).
+    fn rounded(&self, res: &LinuxResources) -> LinuxResources {
+        let mut out = res.clone();
+        if self.systemd.is_none() {
+            return out;
+        }
+        if let Some(mut cpu) = res.cpu().clone() {
+            if let Some(q) = cpu.quota().filter(|q| *q > 0) {
+                let (_, rounded) = systemd::cpu_quota(u32::MAX, q, cpu.period().unwrap_or(0));
+                cpu.set_quota(Some(rounded));
+                out.set_cpu(Some(cpu));
+            }
+        }
+        out
     }
 
     /// Open the v2 cgroup directory (O_PATH|O_DIRECTORY|O_CLOEXEC) for clone3's
@@ -343,13 +420,19 @@ impl Manager {
 
     /// Apply every field of linux.resources at create time (runc's conversions; 0 = unset).
     pub fn apply(&self, res: &LinuxResources) -> Result<()> {
-        resources::set(self, res, false)
+        resources::set(self, &self.rounded(res), false)
     }
 
     /// Update a running container (runc update semantics: zero/absent fields are left as they
     /// are; device rules are not changed by update, as in runc).
+    /// With the systemd driver the unit's properties are changed first (SetUnitProperties,
+    /// runtime), then the files, as runc does.
     pub fn update(&self, res: &LinuxResources) -> Result<()> {
-        resources::set(self, res, true)
+        let res = self.rounded(res);
+        if let Some(unit) = &self.systemd {
+            systemd::update(unit, self.layout, &res)?;
+        }
+        resources::set(self, &res, true)
     }
 
     /// Every pid in the container's cgroup, including nested sub-cgroups.
@@ -444,6 +527,11 @@ impl Manager {
                 let _ = self.signal_each(libc::SIGKILL);
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
+        }
+        if let Some(unit) = &self.systemd {
+            // systemd removes the unit's cgroups; what is left (v1 hierarchies it does not
+            // manage, sub-cgroups older systemd keeps) goes below.
+            systemd::stop(unit)?;
         }
         let dirs = self.dirs();
         for dir in &dirs {

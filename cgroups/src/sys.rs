@@ -47,6 +47,12 @@ fn cstring(path: &Path) -> io::Result<std::ffi::CString> {
         .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
+/// getuid(2) (for D-Bus's SASL EXTERNAL, which names the uid the socket's credentials carry).
+pub(crate) fn getuid() -> u32 {
+    // SAFETY: getuid takes no arguments and cannot fail.
+    unsafe { libc::getuid() }
+}
+
 /// kill(2).
 pub(crate) fn kill(pid: i32, signal: i32) -> io::Result<()> {
     // SAFETY: kill takes no pointers.

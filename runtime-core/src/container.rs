@@ -190,6 +190,10 @@ impl Container {
         let cgroup = cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?;
         cgroup.create()?;
         rollback.cgroup = Some(cgroup.clone());
+        // systemd driver: connect and build the unit's properties now, before any clone (a
+        // missing bus or a bad org.systemd.property.* annotation fails with no process made).
+        let annotations = spec.annotations().clone().unwrap_or_default();
+        let unit_start = cgroup.prepare(&resources_with_default_devices(linux), &annotations)?;
 
         let fifo_path = dir.join(EXEC_FIFO);
         sys::mkfifo(&fifo_path, 0o600).map_err(Error::sys("create exec fifo"))?;
@@ -212,7 +216,16 @@ impl Container {
         // With a new user namespace the init cannot write the host's cgroup files: the parent
         // places it.
         let new_user_ns = ns.new_user;
-        let (clone_cgroup, cgroup_join) = if new_user_ns {
+        // The systemd driver's unit cgroup does not exist before its first process: systemd
+        // moves the init in when it starts the unit (after the clone).
+        let (clone_cgroup, cgroup_join) = if cgroup.systemd_unit().is_some() {
+            let join = if new_user_ns {
+                Vec::new()
+            } else {
+                cgroup.v1_self_join_files()
+            };
+            (None, join)
+        } else if new_user_ns {
             (cgroup.v2_dir_fd()?, Vec::new())
         } else {
             (cgroup.unified_dir_fd()?, cgroup.v1_self_join_files())
@@ -241,6 +254,7 @@ impl Container {
         } = ns;
         let (parent_raw, lock_raw) = (parent_end.raw_fd(), lock.raw_fd());
         let cgroup_raw = clone_cgroup.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
+        let bus_raw = unit_start.fd();
         let args = InitArgs {
             id,
             spec,
@@ -279,6 +293,9 @@ impl Container {
                     if let Some(fd) = cgroup_raw {
                         sys::close_in_child(fd);
                     }
+                    if let Some(fd) = bus_raw {
+                        sys::close_in_child(fd);
+                    }
                     if let Some(args) = args.take() {
                         init::run(args);
                     }
@@ -291,6 +308,9 @@ impl Container {
         };
         let mut pid = spawned.pid.as_raw();
         rollback.child = Some(spawned);
+
+        // systemd driver: the unit is started with the init in it, and exists when this returns.
+        cgroup.enter(pid, unit_start)?;
 
         if new_user {
             user::write_id_maps(pid, linux).map_err(Error::sys("write user namespace maps"))?;

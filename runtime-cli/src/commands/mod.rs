@@ -58,8 +58,15 @@ GLOBAL OPTIONS:
 pub const SPEC_VERSION: &str = "1.0.2-dev";
 
 pub fn version_text() -> String {
+    // After runc's three lines (runc adds go and libseccomp): whether --systemd-cgroup can
+    // work on this host.
+    let systemd = if cgroups::systemd_usable() {
+        "usable (systemd answers on the system bus)"
+    } else {
+        "not usable here (systemd is not PID 1 or does not answer)"
+    };
     format!(
-        "runr version {}\ncommit: {}\nspec: {SPEC_VERSION}\n",
+        "runr version {}\ncommit: {}\nspec: {SPEC_VERSION}\nsystemd cgroup driver: {systemd}\n",
         env!("CARGO_PKG_VERSION"),
         option_env!("RUNR_COMMIT").unwrap_or("unknown"),
     )
