@@ -451,17 +451,21 @@ fn unquote(s: &str) -> Option<String> {
     None
 }
 
-/// runc's convertSecToUSec: a number of seconds (integer or decimal) → µs as uint64.
+/// runc's convertSecToUSec: a number of seconds (integer or with up to six decimals, a type
+/// word such as `uint64` allowed before it) → µs as uint64 (decimals read as digits: exact).
 fn sec_to_usec(text: &str) -> std::result::Result<Value, String> {
     let t = text.trim();
     let n = t.rsplit(' ').next().unwrap_or(t);
-    if let Ok(v) = n.parse::<u64>() {
-        return Ok(Value::U64(v.saturating_mul(1_000_000)));
+    let (whole, frac) = n.split_once('.').unwrap_or((n, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(frac.is_empty() || digits(frac)) || frac.len() > 6 {
+        return Err("not a number of seconds (at most 6 decimals)".into());
     }
-    match n.parse::<f64>() {
-        Ok(v) if v >= 0.0 && v.is_finite() => Ok(Value::U64((v * 1e6) as u64)),
-        _ => Err("not a number of seconds".into()),
-    }
+    let whole: u64 = whole.parse().map_err(|_| "too large".to_string())?;
+    let micros = format!("{frac:0<6}").parse::<u64>().unwrap_or(0);
+    Ok(Value::U64(
+        whole.saturating_mul(1_000_000).saturating_add(micros),
+    ))
 }
 
 #[cfg(test)]

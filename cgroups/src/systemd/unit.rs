@@ -159,7 +159,7 @@ fn job_path(
         .map(str::to_string)
         .ok_or_else(|| Refused {
             name: "org.freedesktop.DBus.Error.InvalidSignature".into(),
-            message: format!("expected a job object path, got {body:?}"),
+            message: "expected a job object path".into(),
         })
 }
 
