@@ -128,20 +128,23 @@ pub struct Manager {
 impl Manager {
     /// Resolve the container's cgroup directories on this host (nothing is created yet).
     pub fn new(cgroups_path: Option<&str>, container_id: &str, systemd: bool) -> Result<Manager> {
-        if systemd {
-            // The unit's cgroup, at the same place below every hierarchy's root; systemd makes
-            // the directories (and removes them), so none of them is "created" by runr.
-            let unit = systemd::parse(cgroups_path, container_id)?;
-            let host = detect::Host::probe()?;
-            let mut m = Self::build(&host, host.layout()?, &unit.cgroup, None)?;
-            m.created.clear();
-            m.systemd = Some(unit);
-            return Ok(m);
-        }
-        let inner = path::inner_path(cgroups_path, container_id)?;
+        // systemd driver: the unit's cgroup, at the same place below every hierarchy's root.
+        let unit = match systemd {
+            true => Some(systemd::parse(cgroups_path, container_id)?),
+            false => None,
+        };
+        let inner = match &unit {
+            Some(u) => u.cgroup.clone(),
+            None => path::inner_path(cgroups_path, container_id)?,
+        };
         let host = detect::Host::probe()?;
-        let layout = host.layout()?;
-        Self::build(&host, layout, &inner, None)
+        let mut m = Self::build(&host, host.layout()?, &inner, None)?;
+        if unit.is_some() {
+            // systemd makes the unit's directories (and removes them): none is runr's to remove.
+            m.created.clear();
+            m.systemd = unit;
+        }
+        Ok(m)
     }
 
     /// Same as [`Manager::new`] against a fake tree laid out like /sys/fs/cgroup under `root`
@@ -352,19 +355,18 @@ impl Manager {
 
     /// The resources as written to the files: with the systemd driver, a CPU quota rounded
     /// up as systemd rounds CPUQuotaPerSecUSec, so the unit and cpu.max agree (runc 1.2+).
-    fn rounded(&self, res: &LinuxResources) -> LinuxResources {
+    fn rounded<'a>(&self, res: &'a LinuxResources) -> std::borrow::Cow<'a, LinuxResources> {
+        let quota = res.cpu().as_ref().and_then(|c| c.quota()).filter(|q| *q > 0);
+        let (Some(quota), Some(_)) = (quota, &self.systemd) else {
+            return std::borrow::Cow::Borrowed(res);
+        };
         let mut out = res.clone();
-        if self.systemd.is_none() {
-            return out;
-        }
         if let Some(mut cpu) = res.cpu().clone() {
-            if let Some(q) = cpu.quota().filter(|q| *q > 0) {
-                let (_, rounded) = systemd::cpu_quota(u32::MAX, q, cpu.period().unwrap_or(0));
-                cpu.set_quota(Some(rounded));
-                out.set_cpu(Some(cpu));
-            }
+            let (_, rounded) = systemd::cpu_quota(u32::MAX, quota, cpu.period().unwrap_or(0));
+            cpu.set_quota(Some(rounded));
+            out.set_cpu(Some(cpu));
         }
-        out
+        std::borrow::Cow::Owned(out)
     }
 
     /// Open the v2 cgroup directory (O_PATH|O_DIRECTORY|O_CLOEXEC) for clone3's

@@ -193,7 +193,8 @@ impl Container {
         // systemd driver: connect and build the unit's properties now, before any clone (a
         // missing bus or a bad org.systemd.property.* annotation fails with no process made).
         let annotations = spec.annotations().clone().unwrap_or_default();
-        let unit_start = cgroup.prepare(&resources_with_default_devices(linux), &annotations)?;
+        let resources = resources_with_default_devices(linux);
+        let unit_start = cgroup.prepare(&resources, &annotations)?;
 
         let fifo_path = dir.join(EXEC_FIFO);
         sys::mkfifo(&fifo_path, 0o600).map_err(Error::sys("create exec fifo"))?;
@@ -324,7 +325,7 @@ impl Container {
         wait_ready(&parent_end, &mut rollback, &mut pid, spec, &hook_state)?;
 
         // Limits apply from here, once the init's set-up (not the container's work) is done.
-        cgroup.apply(&resources_with_default_devices(linux))?;
+        cgroup.apply(&resources)?;
         let pid_start = sys::proc_stat(pid).map(|(_, s)| s).unwrap_or(0);
         let st = Persisted {
             id: id.to_string(),

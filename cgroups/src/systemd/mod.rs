@@ -198,7 +198,7 @@ pub(crate) fn start(unit: &Unit, pid: i32, prepared: Prepared) -> Result<()> {
         return Ok(());
     };
     props.push(("PIDs".into(), wire::Value::U32Array(vec![pid as u32])));
-    unit::start_transient(&mut bus, &unit.name, &props)
+    unit::start_transient(&mut bus, &unit.name, props)
 }
 
 /// SetUnitProperties for an update (devices are not changed by update).
@@ -206,7 +206,7 @@ pub(crate) fn update(unit: &Unit, layout: Layout, res: &LinuxResources) -> Resul
     let mut bus = dbus::Bus::system()?;
     let version = unit::version(&mut bus)?;
     let props = properties::resources(layout, version, res, true)?;
-    unit::set_properties(&mut bus, &unit.name, &props)
+    unit::set_properties(&mut bus, &unit.name, props)
 }
 
 /// StopUnit (wait) and ResetFailedUnit.

@@ -183,10 +183,9 @@ pub(crate) fn range_to_bits(list: &str) -> std::result::Result<Vec<u8>, String> 
 /// for (the rest are only written to the files).
 fn unified(version: u32, u: &HashMap<String, String>) -> Result<Vec<Prop>> {
     let mut out = Vec::new();
-    let mut keys: Vec<&String> = u.keys().collect();
-    keys.sort();
-    for k in keys {
-        let v = u[k].trim();
+    // (HashMap order: the properties are independent of each other.)
+    for (k, v) in u {
+        let v = v.trim();
         let bad = |reason: String| Error::InvalidResource {
             field: format!("unified.{k}"),
             reason,
@@ -349,20 +348,14 @@ fn device_group(proc_devices: &str, typ: char, major: u32) -> Option<String> {
 /// NAME ending in a lowercase letter + "Sec" becomes NAME…USec with the value in µs.
 pub(crate) fn from_annotations(annotations: &HashMap<String, String>) -> Result<Vec<Prop>> {
     const PREFIX: &str = "org.systemd.property.";
-    let mut keys: Vec<&String> = annotations
-        .keys()
-        .filter(|k| k.starts_with(PREFIX))
-        .collect();
-    keys.sort();
     let mut out = Vec::new();
-    for key in keys {
+    for (key, text) in annotations.iter().filter(|(k, _)| k.starts_with(PREFIX)) {
         let bad = |reason: String| Error::InvalidAnnotation {
             key: key.clone(),
             reason,
         };
         let mut name = key[PREFIX.len()..].to_string();
         check_property_name(&name).map_err(|r| bad(r.into()))?;
-        let text = &annotations[key];
         let seconds = name
             .strip_suffix("Sec")
             .filter(|stem| stem.ends_with(|c: char| c.is_ascii_lowercase()))

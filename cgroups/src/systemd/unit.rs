@@ -81,12 +81,12 @@ pub(crate) fn subscribe(bus: &mut Bus) -> Result<()> {
 /// StartTransientUnit(name, "replace", props, []) and wait for its job. A leftover unit of
 /// the same name (UnitExists) is reset and the start retried once, as runc does; a job that
 /// ends other than "done" is an error (and the failed unit is reset).
-pub(crate) fn start_transient(bus: &mut Bus, unit: &str, props: &[Prop]) -> Result<()> {
+pub(crate) fn start_transient(bus: &mut Bus, unit: &str, props: Vec<Prop>) -> Result<()> {
     subscribe(bus)?;
     let args = [
         Value::Str(unit.into()),
         Value::Str("replace".into()),
-        Value::Properties(props.to_vec()),
+        Value::Properties(props),
         Value::AuxUnits(Vec::new()),
     ];
     let mut reply = bus.call(&manager_call("StartTransientUnit", &args))?;
@@ -136,14 +136,14 @@ pub(crate) fn reset_failed(bus: &mut Bus, unit: &str) -> Result<()> {
 }
 
 /// SetUnitProperties(name, runtime=true, props).
-pub(crate) fn set_properties(bus: &mut Bus, unit: &str, props: &[Prop]) -> Result<()> {
+pub(crate) fn set_properties(bus: &mut Bus, unit: &str, props: Vec<Prop>) -> Result<()> {
     if props.is_empty() {
         return Ok(());
     }
     let args = [
         Value::Str(unit.into()),
         Value::Bool(true),
-        Value::Properties(props.to_vec()),
+        Value::Properties(props),
     ];
     bus.call(&manager_call("SetUnitProperties", &args))?
         .map(drop)
