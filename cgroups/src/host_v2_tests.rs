@@ -53,6 +53,7 @@ fn v2_lifecycle_on_a_real_cgroup2_mount() {
         }),
         created: vec![dir.clone()],
         systemd: None,
+        systemd_slice: String::new(),
         fake_log: None,
     };
     let mut g = Guard(m, vec![]);

@@ -65,7 +65,7 @@ pub use oci_spec::runtime::LinuxResources;
 pub use resources::devices::default_device_rules;
 pub use resources::ignored_fields;
 pub use stats::Stats;
-pub use systemd::{Prepared, Unit as SystemdUnit};
+pub use systemd::Prepared;
 
 use fs::CgDir;
 
@@ -117,9 +117,12 @@ pub struct Manager {
     /// removes those of them that are empty, so no empty parents are left behind.
     #[serde(default)]
     created: Vec<PathBuf>,
-    /// The systemd driver's unit (`--systemd-cgroup`); `None` for the cgroupfs driver.
+    /// The systemd driver's unit name (`--systemd-cgroup`); `None` for the cgroupfs driver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    systemd: Option<systemd::Unit>,
+    systemd: Option<String>,
+    /// The slice the unit is started in (only the creating process needs it).
+    #[serde(skip)]
+    systemd_slice: String,
     /// Fake-tree mode (tests): create files on write, log writes here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fake_log: Option<PathBuf>,
@@ -139,10 +142,11 @@ impl Manager {
         };
         let host = detect::Host::probe()?;
         let mut m = Self::build(&host, host.layout()?, &inner, None)?;
-        if unit.is_some() {
+        if let Some(unit) = unit {
             // systemd makes the unit's directories (and removes them): none is runr's to remove.
             m.created.clear();
-            m.systemd = unit;
+            m.systemd = Some(unit.name);
+            m.systemd_slice = unit.slice;
         }
         Ok(m)
     }
@@ -173,6 +177,7 @@ impl Manager {
             v2: None,
             created: Vec::new(),
             systemd: None,
+            systemd_slice: String::new(),
             fake_log,
         };
         if layout != Layout::Unified {
@@ -217,7 +222,7 @@ impl Manager {
 
     /// The systemd driver's unit name (`runr-<id>.scope`), `None` for the cgroupfs driver.
     pub fn systemd_unit(&self) -> Option<&str> {
-        self.systemd.as_ref().map(|u| u.name.as_str())
+        self.systemd.as_deref()
     }
 
     /// The host layout this manager drives.
@@ -326,7 +331,13 @@ impl Manager {
         annotations: &std::collections::HashMap<String, String>,
     ) -> Result<Prepared> {
         match &self.systemd {
-            Some(unit) => systemd::prepare(unit, self.layout, &self.rounded(res), annotations),
+            Some(unit) => systemd::prepare(
+                unit,
+                &self.systemd_slice,
+                self.layout,
+                &self.rounded(res),
+                annotations,
+            ),
             None => Ok(Prepared::none()),
         }
     }
@@ -356,7 +367,11 @@ impl Manager {
     /// The resources as written to the files: with the systemd driver, a CPU quota rounded
     /// up as systemd rounds CPUQuotaPerSecUSec, so the unit and cpu.max agree (runc 1.2+).
     fn rounded<'a>(&self, res: &'a LinuxResources) -> std::borrow::Cow<'a, LinuxResources> {
-        let quota = res.cpu().as_ref().and_then(|c| c.quota()).filter(|q| *q > 0);
+        let quota = res
+            .cpu()
+            .as_ref()
+            .and_then(|c| c.quota())
+            .filter(|q| *q > 0);
         let (Some(quota), Some(_)) = (quota, &self.systemd) else {
             return std::borrow::Cow::Borrowed(res);
         };

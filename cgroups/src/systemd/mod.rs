@@ -38,9 +38,9 @@ use crate::Layout;
 
 pub(crate) use properties::cpu_quota;
 
-/// The container's systemd unit, kept in state.json with the rest of the manager.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Unit {
+/// The container's systemd unit (its name is kept in state.json with the rest of the manager).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unit {
     /// `prefix-name.scope`, or `name.slice`.
     pub name: String,
     /// The slice it is placed in (Slice= for a scope, Wants= for a slice).
@@ -149,7 +149,8 @@ impl Prepared {
 /// Connect and build the unit's start properties (runc's Apply: description, Slice= and
 /// Delegate= or Wants=, accounting, DefaultDependencies=no, annotations, resources).
 pub(crate) fn prepare(
-    unit: &Unit,
+    name: &str,
+    slice: &str,
     layout: Layout,
     res: &LinuxResources,
     annotations: &HashMap<String, String>,
@@ -158,22 +159,22 @@ pub(crate) fn prepare(
     // runc's check: systemd is PID 1 (sd_booted: /run/systemd/system exists).
     if !std::path::Path::new(RUN_SYSTEMD).is_dir() {
         return Err(Error::SystemdNotRunning {
-            unit: unit.name.clone(),
+            unit: name.to_string(),
         });
     }
     let mut bus = dbus::Bus::system()?;
     let version = unit::version(&mut bus)?;
     let mut props = vec![(
         "Description".to_string(),
-        wire::Value::Str(format!("runr container {}", unit.name)),
+        wire::Value::Str(format!("runr container {name}")),
     )];
-    if unit.name.ends_with(".slice") {
+    if name.ends_with(".slice") {
         props.push((
             "Wants".into(),
-            wire::Value::StrArray(vec![unit.slice.clone()]),
+            wire::Value::StrArray(vec![slice.to_string()]),
         ));
     } else {
-        props.push(("Slice".into(), wire::Value::Str(unit.slice.clone())));
+        props.push(("Slice".into(), wire::Value::Str(slice.to_string())));
         props.push(("Delegate".into(), wire::Value::Bool(true)));
     }
     let io = if layout == Layout::Unified {
@@ -193,26 +194,26 @@ pub(crate) fn prepare(
 }
 
 /// Start the unit with `pid` in it and wait until systemd has made it.
-pub(crate) fn start(unit: &Unit, pid: i32, prepared: Prepared) -> Result<()> {
+pub(crate) fn start(name: &str, pid: i32, prepared: Prepared) -> Result<()> {
     let Some((mut bus, mut props)) = prepared.start else {
         return Ok(());
     };
     props.push(("PIDs".into(), wire::Value::U32Array(vec![pid as u32])));
-    unit::start_transient(&mut bus, &unit.name, props)
+    unit::start_transient(&mut bus, name, props)
 }
 
 /// SetUnitProperties for an update (devices are not changed by update).
-pub(crate) fn update(unit: &Unit, layout: Layout, res: &LinuxResources) -> Result<()> {
+pub(crate) fn update(name: &str, layout: Layout, res: &LinuxResources) -> Result<()> {
     let mut bus = dbus::Bus::system()?;
     let version = unit::version(&mut bus)?;
     let props = properties::resources(layout, version, res, true)?;
-    unit::set_properties(&mut bus, &unit.name, props)
+    unit::set_properties(&mut bus, name, props)
 }
 
 /// StopUnit (wait) and ResetFailedUnit.
-pub(crate) fn stop(unit: &Unit) -> Result<()> {
+pub(crate) fn stop(name: &str) -> Result<()> {
     let mut bus = dbus::Bus::system()?;
-    unit::stop(&mut bus, &unit.name)
+    unit::stop(&mut bus, name)
 }
 
 /// Exists when systemd is PID 1 (sd_booted(3)).
