@@ -98,24 +98,20 @@ impl Bus {
         bus.authenticate()?;
         if is_bus {
             // A bus daemon routes nothing for a connection that has not said Hello.
-            bus.call_ok(&Call {
+            let reply = bus.call(&Call {
                 destination: "org.freedesktop.DBus",
                 path: "/org/freedesktop/DBus",
                 interface: "org.freedesktop.DBus",
                 member: "Hello",
                 args: &[],
-            })
-            .map_err(|e| bus.refused_err("Hello", e))?;
+            })?;
+            reply.map_err(|r| bus.refused_err("Hello", r))?;
         }
         Ok(bus)
     }
 
     pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
         std::os::fd::AsRawFd::as_raw_fd(&self.stream)
-    }
-
-    pub(crate) fn socket(&self) -> &Path {
-        &self.socket
     }
 
     /// Whether this is the bus daemon (signals need an AddMatch) or systemd's own socket
@@ -190,17 +186,7 @@ impl Bus {
         }
     }
 
-    fn call_ok(&mut self, call: &Call<'_>) -> std::result::Result<Vec<Decoded>, Refused> {
-        match self.call(call) {
-            Ok(r) => r,
-            Err(e) => Err(Refused {
-                name: "transport".into(),
-                message: e.to_string(),
-            }),
-        }
-    }
-
-    fn refused_err(&self, op: &str, r: Refused) -> Error {
+    pub(crate) fn refused_err(&self, op: &str, r: Refused) -> Error {
         Error::Dbus {
             socket: self.socket.clone(),
             op: op.into(),

@@ -71,11 +71,9 @@ pub(crate) fn subscribe(bus: &mut Bus) -> Result<()> {
         member: "AddMatch",
         args: &args,
     })?;
-    reply.map(drop).map_err(|r| Error::Dbus {
-        socket: bus.socket().to_path_buf(),
-        op: "AddMatch JobRemoved".into(),
-        reason: format!("{}: {}", r.name, r.message),
-    })
+    reply
+        .map(drop)
+        .map_err(|r| bus.refused_err("AddMatch JobRemoved", r))
 }
 
 /// StartTransientUnit(name, "replace", props, []) and wait for its job. A leftover unit of
