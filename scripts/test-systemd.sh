@@ -3,9 +3,9 @@
 # PID 1 (../shared/tools/v2vm, V2VM_INIT=systemd). On pure cgroup v2 it runs the driver's tests
 # (tests-integration/tests/systemd.rs, runr and runc --systemd-cgroup side by side) and the
 # engines with the systemd driver (tests/engines_systemd.rs: docker, ctr, podman; skipped with
-# RUNR_SKIP_ENGINES=1); on the hybrid layout the driver's tests again. Binaries are built here;
+# RUNR_SKIP_ENGINES=1); on the hybrid and v1 layouts the driver's tests again. Binaries are built here;
 # the VM sees the repository at the same path. Prints the time each VM run took.
-#   RUNR_SYSTEMD_LAYOUTS="v2 hybrid"  the layouts to boot (v1 works too)
+#   RUNR_SYSTEMD_LAYOUTS="v2 hybrid v1"  the layouts to boot (default: all three)
 #   RUNR_SYSTEMD_TESTS=NAME           only the tests whose name contains NAME
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ binary() {
 driver=$(binary systemd); engines=$(binary engines_systemd)
 [ -n "$driver" ] && [ -n "$engines" ] || { echo "test-systemd: test binaries not built" >&2; exit 1; }
 filter=${RUNR_SYSTEMD_TESTS:-}
-for layout in ${RUNR_SYSTEMD_LAYOUTS:-v2 hybrid}; do
+for layout in ${RUNR_SYSTEMD_LAYOUTS:-v2 hybrid v1}; do
   script="set -e; export RUNR_BIN=$(pwd)/target/debug/runr RUNR_SYSTEMD_VM=1; \
 echo \"systemd \$(systemctl is-system-running); cgroup2 root: \$(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null || echo none, $layout)\"; \
 echo '== systemd.rs'; $driver --test-threads=1 -q $filter"

@@ -20,8 +20,8 @@ fi
 if [ "${RUNR_SKIP_V2VM:-0}" != 1 ]; then
   bash scripts/test-v2.sh
 fi
-# The systemd cgroup driver against a real systemd 252 (a VM booted with systemd, pure v2 and
-# hybrid; runr and runc --systemd-cgroup side by side): ~2.5 + ~3.7 minutes.
+# The systemd cgroup driver against a real systemd 252 (VMs booted with systemd: pure v2 with the
+# engines, hybrid, v1; runr and runc --systemd-cgroup side by side): ~7 + ~4 + ~1.5 minutes.
 if [ "${RUNR_SKIP_SYSTEMD_VM:-0}" != 1 ]; then
   bash scripts/test-systemd.sh
 fi
