@@ -13,7 +13,7 @@ target=${CARGO_TARGET_DIR:-target}
 mkdir -p "$target"
 export RUNR_SKIP_LOG=$(cd "$target" && pwd)/skips.log
 : > "$RUNR_SKIP_LOG"
-suites=(deps fmt clippy doc build cargo-test conformance v2vm)
+suites=(deps fmt clippy doc build cargo-test conformance v2vm systemd-vm)
 done_suites=()
 current=
 
@@ -83,6 +83,14 @@ if [ "${RUNR_SKIP_V2VM:-0}" = 1 ]; then
   skipped v2vm "RUNR_SKIP_V2VM=1: the cgroup tests did not run on a pure cgroup v2 host"
 else
   bash scripts/test-v2.sh; ran v2vm
+fi
+# The systemd cgroup driver against a real systemd 252 (VMs booted with systemd: pure v2 with the
+# engines, hybrid, v1; runr and runc --systemd-cgroup side by side): ~7 + ~4 + ~1.5 minutes.
+begin systemd-vm
+if [ "${RUNR_SKIP_SYSTEMD_VM:-0}" = 1 ]; then
+  skipped systemd-vm "RUNR_SKIP_SYSTEMD_VM=1: the systemd driver did not run against a real systemd"
+else
+  bash scripts/test-systemd.sh; ran systemd-vm
 fi
 # Issue #12 item 22 (see the top): the hybrid host's cgroup2 root is unchanged after every suite.
 root_ctl_after=$(cat "$root_ctl" 2>/dev/null || true)

@@ -172,15 +172,56 @@ pub enum Error {
         reason: String,
     },
 
-    /// `--systemd-cgroup` was given; only the cgroupfs driver exists.
-    #[error("--systemd-cgroup: the systemd cgroup driver is not supported yet (cgroupsPath parsed as slice {slice:?}, prefix {prefix:?}, name {name:?})")]
-    SystemdUnsupported {
-        /// The slice part of cgroupsPath.
-        slice: String,
-        /// The prefix part of cgroupsPath.
-        prefix: String,
-        /// The name part of cgroupsPath.
+    /// Talking to systemd over D-Bus failed (connect, authenticate, a lost connection, no
+    /// answer in time, a malformed message).
+    #[error("systemd cgroup driver: D-Bus {}: {op}: {reason}", socket.display())]
+    Dbus {
+        /// The bus socket.
+        socket: PathBuf,
+        /// What was being done.
+        op: String,
+        /// Why it failed.
+        reason: String,
+    },
+
+    /// systemd refused a method call on a unit.
+    #[error("systemd cgroup driver: {method}({unit}): {name}: {message}")]
+    Systemd {
+        /// The systemd Manager method called.
+        method: &'static str,
+        /// The unit it was called for.
+        unit: String,
+        /// The D-Bus error name systemd answered with.
         name: String,
+        /// systemd's message.
+        message: String,
+    },
+
+    /// A systemd job for the unit ended other than "done".
+    #[error("systemd cgroup driver: {method}({unit}): job ended with result {result:?}")]
+    SystemdJob {
+        /// The systemd Manager method whose job it was.
+        method: &'static str,
+        /// The unit.
+        unit: String,
+        /// The job's result (`failed`, `timeout`, …).
+        result: String,
+    },
+
+    /// `--systemd-cgroup` on a host whose init is not systemd.
+    #[error("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system), so unit {unit} cannot be created; use the cgroupfs driver (no --systemd-cgroup)")]
+    SystemdNotRunning {
+        /// The unit that would have been made.
+        unit: String,
+    },
+
+    /// An `org.systemd.property.*` annotation cannot become a unit property.
+    #[error("annotations[{key:?}]: {reason}")]
+    InvalidAnnotation {
+        /// The annotation's key.
+        key: String,
+        /// Why its value cannot be a property.
+        reason: String,
     },
 
     /// No usable cgroup file system was found.

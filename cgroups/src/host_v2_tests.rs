@@ -64,6 +64,8 @@ fn v2_lifecycle_on_a_real_cgroup2_mount() {
         created: vec![dir.clone()],
         rootless: false,
         skipped: vec![],
+        systemd: None,
+        systemd_slice: String::new(),
         fake_log: None,
     };
     let mut g = Guard(m, vec![]);

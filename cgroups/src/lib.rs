@@ -61,6 +61,7 @@ mod resources;
 mod rootless;
 mod stats;
 mod sys;
+mod systemd;
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,7 @@ pub use oci_spec::runtime::LinuxResources;
 pub use resources::devices::default_device_rules;
 pub use resources::ignored_fields;
 pub use stats::Stats;
+pub use systemd::Prepared;
 
 use fs::CgDir;
 
@@ -82,6 +84,12 @@ pub enum Layout {
     Hybrid,
     /// cgroup v2 only, mounted at /sys/fs/cgroup.
     Unified,
+}
+
+/// Whether the systemd cgroup driver can be used here: systemd is PID 1 and answers on the
+/// system bus (or its private socket).
+pub fn systemd_usable() -> bool {
+    systemd::usable()
 }
 
 /// Detect the host's cgroup layout from /proc/self/mountinfo.
@@ -122,6 +130,12 @@ pub struct Manager {
     /// Hierarchies the rootless rule skipped (no permission to create the directory).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     skipped: Vec<rootless::Skipped>,
+    /// The systemd driver's unit name (`--systemd-cgroup`); `None` for the cgroupfs driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    systemd: Option<String>,
+    /// The slice the unit is started in (only the creating process needs it).
+    #[serde(skip)]
+    systemd_slice: String,
     /// Fake-tree mode (tests): create files on write, log writes here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fake_log: Option<PathBuf>,
@@ -130,18 +144,24 @@ pub struct Manager {
 impl Manager {
     /// Resolve the container's cgroup directories on this host (nothing is created yet).
     pub fn new(cgroups_path: Option<&str>, container_id: &str, systemd: bool) -> Result<Manager> {
-        if systemd {
-            let (slice, prefix, name) = path::parse_systemd(cgroups_path, container_id)?;
-            return Err(Error::SystemdUnsupported {
-                slice,
-                prefix,
-                name,
-            });
-        }
-        let inner = path::inner_path(cgroups_path, container_id)?;
+        // systemd driver: the unit's cgroup, at the same place below every hierarchy's root.
+        let unit = match systemd {
+            true => Some(systemd::parse(cgroups_path, container_id)?),
+            false => None,
+        };
+        let inner = match &unit {
+            Some(u) => u.cgroup.clone(),
+            None => path::inner_path(cgroups_path, container_id)?,
+        };
         let host = detect::Host::probe()?;
-        let layout = host.layout()?;
-        Self::build(&host, layout, &inner, None)
+        let mut m = Self::build(&host, host.layout()?, &inner, None)?;
+        if let Some(unit) = unit {
+            // systemd makes the unit's directories (and removes them): none is runr's to remove.
+            m.created.clear();
+            m.systemd = Some(unit.name);
+            m.systemd_slice = unit.slice;
+        }
+        Ok(m)
     }
 
     /// Same as [`Manager::new`] against a fake tree laid out like /sys/fs/cgroup under `root`
@@ -171,6 +191,8 @@ impl Manager {
             created: Vec::new(),
             rootless: false,
             skipped: Vec::new(),
+            systemd: None,
+            systemd_slice: String::new(),
             fake_log,
         };
         if layout != Layout::Unified {
@@ -211,6 +233,11 @@ impl Manager {
             }
         }
         Ok(m)
+    }
+
+    /// The systemd driver's unit name (`runr-<id>.scope`), `None` for the cgroupfs driver.
+    pub fn systemd_unit(&self) -> Option<&str> {
+        self.systemd.as_deref()
     }
 
     /// The host layout this manager drives.
@@ -279,6 +306,10 @@ impl Manager {
     pub fn create(&self) -> Result<usize> {
         let found = self.in_use()?;
         self.check_reusable()?;
+        if self.systemd.is_some() {
+            // systemd makes the unit's cgroup when it starts the unit (see `enter`).
+            return Ok(found);
+        }
         for h in &self.v1 {
             self.create_v1(h)?;
         }
@@ -311,6 +342,69 @@ impl Manager {
         } else {
             fs::mkdir_all(&h.dir).map(drop)
         }
+    }
+
+    /// Before the clone: the systemd driver connects to systemd and builds the unit's
+    /// properties from `res` and the spec's `org.systemd.property.*` annotations (so a bus
+    /// that does not answer or a bad annotation fails before any process exists). Nothing
+    /// for the cgroupfs driver.
+    pub fn prepare(
+        &self,
+        res: &LinuxResources,
+        annotations: &std::collections::HashMap<String, String>,
+    ) -> Result<Prepared> {
+        match &self.systemd {
+            Some(unit) => systemd::prepare(
+                unit,
+                &self.systemd_slice,
+                self.layout,
+                &self.rounded(res),
+                annotations,
+            ),
+            None => Ok(Prepared::none()),
+        }
+    }
+
+    /// After the clone, before the init goes on: the systemd driver starts the unit with
+    /// `pid` in it (StartTransientUnit, waiting for its job), then makes the directories of
+    /// the v1 hierarchies systemd does not manage (cpuset, freezer, …; the init or
+    /// [`Manager::add_task`] joins them) and enables the v2 controllers below the unit, as
+    /// runc does. Nothing for the cgroupfs driver (the init is born in its cgroup).
+    pub fn enter(&self, pid: i32, prepared: Prepared) -> Result<()> {
+        let Some(unit) = &self.systemd else {
+            return Ok(());
+        };
+        systemd::start(unit, pid, prepared)?;
+        for h in &self.v1 {
+            fs::mkdir_all(&h.dir)?;
+            if h.controllers.iter().any(|c| c == "cpuset") {
+                resources::cpu::cpuset_copy_down(self, &h.mount, &h.dir)?;
+            }
+        }
+        if let Some(h) = self.v2.as_ref().filter(|_| self.layout == Layout::Unified) {
+            resources::enable_v2_controllers(self, h, &h.controllers)?;
+        }
+        Ok(())
+    }
+
+    /// The resources as written to the files: with the systemd driver, a CPU quota rounded
+    /// up as systemd rounds CPUQuotaPerSecUSec, so the unit and cpu.max agree (runc 1.2+).
+    fn rounded<'a>(&self, res: &'a LinuxResources) -> std::borrow::Cow<'a, LinuxResources> {
+        let quota = res
+            .cpu()
+            .as_ref()
+            .and_then(|c| c.quota())
+            .filter(|q| *q > 0);
+        let (Some(quota), Some(_)) = (quota, &self.systemd) else {
+            return std::borrow::Cow::Borrowed(res);
+        };
+        let mut out = res.clone();
+        if let Some(mut cpu) = res.cpu().clone() {
+            let (_, rounded) = systemd::cpu_quota(u32::MAX, quota, cpu.period().unwrap_or(0));
+            cpu.set_quota(Some(rounded));
+            out.set_cpu(Some(cpu));
+        }
+        std::borrow::Cow::Owned(out)
     }
 
     /// Open the v2 cgroup directory (O_PATH|O_DIRECTORY|O_CLOEXEC) for clone3's
@@ -366,7 +460,7 @@ impl Manager {
 
     /// Apply every field of linux.resources at create time (runc's conversions; 0 = unset).
     pub fn apply(&self, res: &LinuxResources) -> Result<()> {
-        resources::set(self, res)
+        resources::set(self, &self.rounded(res))
     }
 
     /// Update a running container (runc update semantics: zero/absent fields are left as they
@@ -374,8 +468,14 @@ impl Manager {
     /// attached before the old one is detached (v2), so the container never loses a device it
     /// may use meanwhile. runr's `update` gives none: runc's `update` skips devices, so that
     /// rules a plugin added on top (NVIDIA's GPU hook) are not taken back.
+    /// With the systemd driver the unit's properties are changed first (SetUnitProperties,
+    /// runtime), then the files, as runc does.
     pub fn update(&self, res: &LinuxResources) -> Result<()> {
-        resources::set(self, res)
+        let res = self.rounded(res);
+        if let Some(unit) = &self.systemd {
+            systemd::update(unit, self.layout, &res)?;
+        }
+        resources::set(self, &res)
     }
 
     /// Every pid in the container's cgroup, including nested sub-cgroups.
@@ -501,6 +601,11 @@ impl Manager {
     }
 
     fn remove_dirs(&self) -> Result<()> {
+        if let Some(unit) = &self.systemd {
+            // systemd removes the unit's cgroups; what is left (v1 hierarchies it does not
+            // manage, sub-cgroups older systemd keeps) goes below.
+            systemd::stop(unit)?;
+        }
         let dirs = self.dirs();
         for dir in &dirs {
             fs::remove_cgroup(dir)?;

@@ -71,27 +71,6 @@ pub(crate) fn inner_path(cgroups_path: Option<&str>, container_id: &str) -> Resu
     Ok(inner)
 }
 
-/// Parse a systemd-driver cgroupsPath ("slice:prefix:name"); runc's default is
-/// system.slice:runc:<id>.
-pub(crate) fn parse_systemd(
-    cgroups_path: Option<&str>,
-    container_id: &str,
-) -> Result<(String, String, String)> {
-    match cgroups_path.filter(|p| !p.is_empty()) {
-        None => Ok(("system.slice".into(), "runc".into(), container_id.into())),
-        Some(p) => {
-            let parts: Vec<&str> = p.split(':').collect();
-            if parts.len() != 3 {
-                return Err(Error::InvalidPath {
-                    path: p.into(),
-                    reason: "expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups".into(),
-                });
-            }
-            Ok((parts[0].into(), parts[1].into(), parts[2].into()))
-        }
-    }
-}
-
 /// The directory for `inner` in hierarchy `mount`, given the caller's own path in it.
 /// `parent_of_own` selects runc's pure-v2 rule (relative to the parent of the own cgroup).
 pub(crate) fn resolve(
@@ -149,22 +128,6 @@ mod tests {
         ));
         assert!(matches!(
             inner_path(None, ".."),
-            Err(Error::InvalidPath { .. })
-        ));
-    }
-
-    #[test]
-    fn systemd_parse() {
-        assert_eq!(
-            parse_systemd(Some("machine.slice:libpod:abc"), "x").unwrap(),
-            ("machine.slice".into(), "libpod".into(), "abc".into())
-        );
-        assert_eq!(
-            parse_systemd(None, "x").unwrap(),
-            ("system.slice".into(), "runc".into(), "x".into())
-        );
-        assert!(matches!(
-            parse_systemd(Some("/a/b"), "x"),
             Err(Error::InvalidPath { .. })
         ));
     }

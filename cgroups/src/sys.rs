@@ -70,6 +70,12 @@ pub(crate) fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Resul
     cvt(rc as libc::c_int).map(drop)
 }
 
+/// getuid(2) (for D-Bus's SASL EXTERNAL, which names the uid the socket's credentials carry).
+pub(crate) fn getuid() -> u32 {
+    // SAFETY: getuid takes no arguments and cannot fail.
+    unsafe { libc::getuid() }
+}
+
 // ---- bpf(2) ---------------------------------------------------------------------------------
 
 const BPF_PROG_LOAD: libc::c_long = 5;

@@ -54,21 +54,25 @@ fn paths_default_and_absolute() {
 }
 
 #[test]
-fn systemd_driver_is_refused_with_parsed_parts() {
-    let e = Manager::new(Some("system.slice:docker:abc"), "abc", true).unwrap_err();
-    let msg = e.to_string();
-    assert!(
-        msg.contains("--systemd-cgroup: the systemd cgroup driver is not supported yet"),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("\"system.slice\"") && msg.contains("\"docker\"") && msg.contains("\"abc\""),
-        "{msg}"
-    );
+fn systemd_cgroups_path_names_the_unit_and_its_cgroup() {
+    let m = Manager::new(Some("system.slice:docker:abc"), "abc", true).unwrap();
+    assert_eq!(m.systemd_unit(), Some("docker-abc.scope"));
+    for dir in m.paths().values() {
+        assert!(dir.ends_with("system.slice/docker-abc.scope"), "{dir:?}");
+    }
     assert!(matches!(
         Manager::new(Some("/not/systemd"), "abc", true),
         Err(Error::InvalidPath { .. })
     ));
+    // Without systemd as PID 1 the driver says so before anything is created.
+    if !std::path::Path::new("/run/systemd/system").exists() {
+        let e = m
+            .prepare(&Default::default(), &Default::default())
+            .err()
+            .expect("no systemd here");
+        assert!(matches!(e, Error::SystemdNotRunning { .. }), "{e}");
+        assert!(e.to_string().contains("docker-abc.scope"), "{e}");
+    }
 }
 
 #[test]

@@ -284,6 +284,11 @@ impl Container {
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned());
         let mut cgroup = cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?;
+        // systemd driver: connect and build the unit's properties now, before any clone (a
+        // missing bus or a bad org.systemd.property.* annotation fails with no process made).
+        let annotations = spec.annotations().clone().unwrap_or_default();
+        let resources = resources_with_default_devices(linux);
+        let unit_start = cgroup.prepare(&resources, &annotations)?;
         let intent = Intent {
             version: intent::VERSION,
             id: id.to_string(),
@@ -348,11 +353,11 @@ impl Container {
         }
 
         // 4. The init: cloned, recorded, placed, told to go, waited for until ready.
-        let init = spawn_init(&mut c, &bundle, &mut opts, ns, &cgroup)?;
+        let init = spawn_init(&mut c, &bundle, &mut opts, ns, &cgroup, unit_start)?;
 
         // 5. Limits apply from here, once the init's set-up (not the container's work) is done.
         cgroup
-            .apply(&resources_with_default_devices(linux))
+            .apply(&resources)
             .map_err(|e| match e.config_field() {
                 Some((field, reason)) => Error::config(&config, field, reason),
                 None => Error::Cgroup(e),
@@ -416,6 +421,7 @@ fn spawn_init(
     opts: &mut CreateOptions,
     ns: NamespacePlan,
     cgroup: &cgroups::Manager,
+    unit_start: cgroups::Prepared,
 ) -> Result<ReadyInit> {
     let spec = &bundle.spec;
     let linux = spec.linux().as_ref().expect("validated: linux is present");
@@ -438,7 +444,16 @@ fn spawn_init(
     // With a new user namespace the init cannot write the host's cgroup files: the parent
     // places it.
     let parent_places_init = ns.new_user;
-    let (clone_cgroup, cgroup_join) = if parent_places_init {
+    // The systemd driver's unit cgroup does not exist before its first process: systemd moves
+    // the init in when it starts the unit (after the clone).
+    let (clone_cgroup, cgroup_join) = if cgroup.systemd_unit().is_some() {
+        let join = if parent_places_init {
+            Vec::new()
+        } else {
+            cgroup.v1_self_join_files()
+        };
+        (None, join)
+    } else if parent_places_init {
         (cgroup.v2_dir_fd()?, Vec::new())
     } else {
         (cgroup.unified_dir_fd()?, cgroup.v1_self_join_files())
@@ -508,12 +523,17 @@ fn spawn_init(
         pid_join.as_ref(),
         maps_by_unprivileged,
     );
-    let spawned = clone_init(args, fork, parent_end.raw_fd(), lock_raw)?;
+    // The init holds neither the lock nor the D-Bus connection.
+    let not_for_init = [lock_raw, unit_start.fd()];
+    let spawned = clone_init(args, fork, parent_end.raw_fd(), not_for_init)?;
     let mut pid = spawned.pid.as_raw();
     c.rollback.child = Some(spawned);
     fault::point("create: init cloned");
     trace::step("init cloned", &[("pid", pid.to_string())]);
     c.record_init(pid)?;
+    // systemd driver: the unit is started with the init in it, and exists when this returns.
+    cgroup.enter(pid, unit_start)?;
+    fault::point("create: unit started");
     let place = parent_places_init && clone_cgroup.is_none();
     // With namespaces joined by path first, the user namespace comes later (UserNsCreated).
     let maps = (new_user && !user_after_joins).then_some(linux);
@@ -592,7 +612,7 @@ fn clone_init(
     args: InitArgs<'_>,
     (flags, cgroup, pid_join, maps_by_unprivileged): ForkPlan<'_>,
     parent_raw: std::os::fd::RawFd,
-    lock_raw: Option<std::os::fd::RawFd>,
+    not_for_init: [Option<std::os::fd::RawFd>; 2],
 ) -> Result<Spawned> {
     let cgroup_raw = cgroup.map(std::os::fd::AsRawFd::as_raw_fd);
     let mut args = Some(args);
@@ -606,7 +626,7 @@ fn clone_init(
         #[allow(unsafe_code)]
         unsafe {
             sys::close_in_child(parent_raw);
-            if let Some(fd) = lock_raw {
+            for fd in not_for_init.into_iter().flatten() {
                 sys::close_in_child(fd);
             }
             if let Some(fd) = cgroup_raw {

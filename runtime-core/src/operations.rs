@@ -352,13 +352,18 @@ pub struct Enabled {
 /// options from the mount option parser, namespaces from the clone flags (those this kernel has),
 /// capabilities the kernel knows (up to cap_last_cap), seccomp actions, operators and
 /// architectures the compiler and the host's libseccomp accept. cgroup v1 and v2 are both
-/// driven; the systemd driver is not. `extra_annotations` are added to the annotations (the
+/// driven, by the cgroupfs or the systemd driver (`org.runr.systemd.usable` says whether
+/// systemd answers here). `extra_annotations` are added to the annotations (the
 /// binary's version and commit).
 pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, String>) -> Features {
     let mut annotations = extra_annotations;
     if let Some(v) = crate::seccomp::libseccomp_version() {
         annotations.insert("io.github.seccomp.libseccomp.version".into(), v);
     }
+    annotations.insert(
+        "org.runr.systemd.usable".into(),
+        cgroups::systemd_usable().to_string(),
+    );
     let seccomp_actions = crate::seccomp::supported_actions();
     Features {
         oci_version_min: "1.0.0".into(),
@@ -371,7 +376,8 @@ pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, Strin
             cgroup: CgroupFeatures {
                 v1: true,
                 v2: true,
-                systemd: false,
+                // As runc: the driver is there (the annotation below says if it can work here).
+                systemd: true,
                 systemd_user: false,
                 rdma: true,
             },

@@ -577,9 +577,13 @@ fn features_describes_what_runr_supports_in_runcs_shape() {
     for n in ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"] {
         assert!(ns.contains(&n), "{n} missing from {ns:?}");
     }
+    // runc reports the driver it has (true); runr too, and says whether systemd answers here.
+    assert_eq!(f["linux"]["cgroup"]["systemd"], true);
     assert_eq!(
-        f["linux"]["cgroup"]["systemd"], false,
-        "runr has no systemd driver"
+        f["annotations"]["org.runr.systemd.usable"],
+        std::path::Path::new("/run/systemd/system")
+            .is_dir()
+            .to_string()
     );
     // Every advertised mount option is accepted in a real container.
     let opts: Vec<String> = f["mountOptions"]

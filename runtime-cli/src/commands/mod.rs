@@ -49,6 +49,12 @@ pub const SPEC_VERSION: &str = "1.3.0";
 
 /// `runr --version` (and `runr version`): runc's lines; dockerd reads the first two.
 pub fn version_text() -> String {
+    // After runc's lines: whether --systemd-cgroup can work on this host.
+    let systemd = if cgroups::systemd_usable() {
+        "usable (systemd answers on the system bus)"
+    } else {
+        "not usable here (systemd is not PID 1 or does not answer)"
+    };
     let mut text = format!(
         "runr version {}\ncommit: {}\nspec: {SPEC_VERSION}\n",
         env!("CARGO_PKG_VERSION"),
@@ -57,6 +63,7 @@ pub fn version_text() -> String {
     if let Some(v) = runtime_core::seccomp::libseccomp_version() {
         text.push_str(&format!("libseccomp: {v}\n"));
     }
+    text.push_str(&format!("systemd cgroup driver: {systemd}\n"));
     text
 }
 
