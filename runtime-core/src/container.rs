@@ -179,6 +179,7 @@ impl Container {
             armed: true,
         };
         let lock = Lock::take(&dir)?;
+        trace::step("state directory created", &[]);
         let spec = &bundle.spec;
         let linux = spec.linux().as_ref().expect("validated: linux is present");
         let process = spec
@@ -345,6 +346,7 @@ impl Container {
 
         // Limits apply from here, once the init's set-up (not the container's work) is done.
         cgroup.apply(&resources_with_default_devices(linux))?;
+        trace::step("cgroup limits applied", &[]);
         let pid_start = sys::proc_stat(pid).map(|(_, s)| s).unwrap_or(0);
         let st = Persisted {
             id: id.to_string(),
@@ -471,13 +473,12 @@ impl Container {
         // poststart hooks may run, as the spec orders.
         let _ = sys::poll_writer_hangup(fifo.as_fd(), 60_000);
         drop(fifo);
+        trace::step("container process running", &[]);
         let mut st = self.hook_state();
         st["status"] = "running".into();
-        Ok(run_hooks_as_warnings(
-            HookKind::Poststart,
-            &self.st.spec,
-            &st,
-        ))
+        let warnings = run_hooks_as_warnings(HookKind::Poststart, &self.st.spec, &st);
+        trace::step("poststart hooks done", &[]);
+        Ok(warnings)
     }
 
     /// Sends `signal` to the init, or with `all` to every process in the container's cgroup.
@@ -532,9 +533,12 @@ impl Container {
                 )))
             }
         }
+        trace::step("container stopped", &[]);
         let mut warnings = self.remove_cgroup()?;
+        trace::step("cgroup removed", &[]);
         drop(lock);
         std::fs::remove_dir_all(&self.dir).map_err(|e| Error::state(&self.dir, e))?;
+        trace::step("state directory removed", &[]);
         let mut st = self.hook_state();
         st["status"] = "stopped".into();
         warnings.extend(run_hooks_as_warnings(
@@ -542,6 +546,7 @@ impl Container {
             &self.st.spec,
             &st,
         ));
+        trace::step("poststop hooks done", &[]);
         Ok(warnings)
     }
 
@@ -754,6 +759,7 @@ fn wait_ready(
                     .map_err(Error::sys("signal container init"))?;
             }
             Some(Message::Ready) => return Ok(()),
+            Some(Message::Timings(marks)) => marks.report("init"),
             Some(Message::InitPid { pid: new }) => {
                 // The init forked into its pid namespace: reap the one that forked, and follow
                 // its child (ours through the subreaper, or killable through its pidfd).

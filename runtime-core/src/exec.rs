@@ -222,6 +222,7 @@ impl Container {
                 .map_err(Error::sys("read from exec'd process"))?
             {
                 Some(Message::Ready) => ready = true,
+                Some(Message::Timings(marks)) => marks.report("exec'd process"),
                 Some(Message::SeccompListener { fd }) => {
                     // At once: the process's next syscalls may be waiting for the agent.
                     let mut st = self.hook_state();

@@ -19,6 +19,7 @@ use std::path::Path;
 use oci_spec::runtime::LinuxSeccomp;
 
 use crate::seccomp::{self, Compiled};
+use crate::trace;
 
 const DIR: &str = "@seccomp-cache";
 const MAGIC: &[u8; 8] = b"runrbpf1";
@@ -33,10 +34,12 @@ pub fn compile(root: &Path, spec: &LinuxSeccomp) -> Result<Compiled, (String, St
     let dir = root.join(DIR);
     let file = entry(&dir, &key);
     if let Some(c) = std::fs::read(&file).ok().and_then(|b| decode(&b, &key)) {
+        trace::step("seccomp filter loaded from the cache", &[]);
         return Ok(c);
     }
     let c = seccomp::compile(spec)?;
     store(&dir, &file, &key, &c);
+    trace::step("seccomp filter compiled and cached", &[]);
     Ok(c)
 }
 

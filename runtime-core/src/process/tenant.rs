@@ -13,6 +13,7 @@ use super::{InitStep, StepError, StepResult, Tag};
 use crate::console;
 use crate::seccomp::Compiled;
 use crate::sys::{self, Errno, SysError, SysOp};
+use crate::trace::{Marks, Phase};
 
 pub(crate) struct TenantArgs<'a> {
     pub process: &'a Process,
@@ -42,6 +43,9 @@ pub(crate) fn run(args: TenantArgs<'_>) -> ! {
 }
 
 fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
+    // When each phase ends, for the runtime's trace (nothing is recorded when it does not trace).
+    let mut marks = Marks::new();
+
     // 1. Wait until the parent has put us in the container's cgroup.
     match args.channel.recv().tag(InitStep::WaitForParent)? {
         Some(Message::Go { .. }) => {}
@@ -52,6 +56,7 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
             })
         }
     }
+    marks.mark(Phase::Go);
 
     // 2. The process starts with default signal handling, whatever the runtime had.
     sys::reset_signals();
@@ -75,6 +80,8 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
         sys::chdir(std::path::Path::new("/")).tag(InitStep::PivotRoot)?;
     }
 
+    marks.mark(Phase::Namespaces);
+
     // 4. A session of its own, and the container's terminal when asked for.
     sys::setsid().tag(InitStep::Console)?;
     if args.process.terminal().unwrap_or(false) {
@@ -92,6 +99,7 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
     }
     // Inherited stdio pipes and sockets to the process's user (console.rs says why only those).
     console::give_pipes_to(args.process.user().uid()).tag(InitStep::Console)?;
+    marks.mark(Phase::Console);
 
     // 5. oom_score_adj through the container's /proc.
     if let Some(adj) = args.process.oom_score_adj() {
@@ -112,6 +120,7 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
         cpu_affinity: args.process.exec_cpu_affinity().as_ref(),
     };
     let ready = finish::prepare(&finish, &args.channel)?;
-    finish::report_ready(&args.channel)?;
+    marks.mark(Phase::Confinement);
+    finish::report_ready(&args.channel, &marks)?;
     Ok(ready)
 }
