@@ -1,11 +1,11 @@
 //! Where a command's time goes (issue #20): every step the library reports
 //! (`runtime_core::trace`, the init's phases included, timed on its side of the fork) ends a
 //! phase that began at the step before. With `--debug` each step is logged as it comes, with
-//! the phase's duration (`phase_ms`); with `RUNR_PHASE_TIMINGS=FILE` the command appends one
+//! the phase's duration (`phase_ms=1.040`); with `RUNR_PHASE_TIMINGS=FILE` the command appends one
 //! JSON line to FILE when it ends:
 //!
 //! ```text
-//! {"command":"run","total_ms":11.92,"phases":[["re-exec from a read-only binary",1.04],["config loaded",0.31],…]}
+//! {"command":"run","total_us":11920,"phases":[["re-exec from a read-only binary",1040],["config loaded",310],…]}
 //! ```
 //!
 //! The first phase starts when the first image of `runr` reaches `main` (before the
@@ -79,7 +79,7 @@ impl Recorder {
                 if let Some(log) = guard.as_mut() {
                     let mut fields = fields.to_vec();
                     if let Some(took) = took {
-                        fields.push(("phase_ms", format!("{:.3}", ms(took))));
+                        fields.push(("phase_ms", ms_text(took)));
                     }
                     log.debug(message, &fields);
                 }
@@ -111,29 +111,38 @@ impl Recorder {
 }
 
 /// One line: the command, the total, and each phase (named by the step that ended it) with its
-/// duration in ms, in time order.
+/// duration in µs (what a clock read on a busy machine means), in time order.
 fn json_line(command: &str, steps: &mut [(String, Instant)]) -> String {
-    // Steps timed by the init arrive after the runtime's own later ones could: time order.
-    steps.sort_by_key(|(_, at)| *at);
+    // Steps timed by the init could arrive after later ones of the runtime: time order (an
+    // insertion sort: the list is short and nearly sorted, and a std sort costs ~10 KiB of binary).
+    for i in 1..steps.len() {
+        let mut j = i;
+        while j > 0 && steps[j - 1].1 > steps[j].1 {
+            steps.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     let phases: Vec<serde_json::Value> = steps
         .windows(2)
-        .map(|w| serde_json::json!([w[1].0, round(ms(w[1].1 - w[0].1))]))
+        .map(|w| serde_json::json!([w[1].0, us(w[1].1 - w[0].1)]))
         .collect();
     let total = match (steps.first(), steps.last()) {
-        (Some(a), Some(b)) => ms(b.1 - a.1),
-        _ => 0.0,
+        (Some(a), Some(b)) => us(b.1 - a.1),
+        _ => 0,
     };
-    let v = serde_json::json!({"command": command, "total_ms": round(total), "phases": phases});
+    let v = serde_json::json!({"command": command, "total_us": total, "phases": phases});
     format!("{v}\n")
 }
 
-fn ms(d: std::time::Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+/// Whole microseconds (integers: no float formatting code in the binary for this).
+fn us(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// Microsecond precision is all a clock read on a busy machine means.
-fn round(ms: f64) -> f64 {
-    (ms * 1000.0).round() / 1000.0
+/// `1.040` for 1040 µs.
+fn ms_text(d: std::time::Duration) -> String {
+    let us = us(d);
+    format!("{}.{:03}", us / 1000, us % 1000)
 }
 
 #[cfg(test)]
@@ -154,14 +163,16 @@ mod tests {
         ];
         let v: serde_json::Value = serde_json::from_str(&json_line("create", &mut steps)).unwrap();
         assert_eq!(v["command"], "create");
-        assert_eq!(v["total_ms"], 4.0);
+        assert_eq!(v["total_us"], 4000);
         assert_eq!(
             v["phases"],
             serde_json::json!([
-                ["config loaded", 1.5],
-                ["init: mounts and /dev done", 1.5],
-                ["init ready", 1.0]
+                ["config loaded", 1500],
+                ["init: mounts and /dev done", 1500],
+                ["init ready", 1000]
             ])
         );
+        assert_eq!(ms_text(Duration::from_micros(1040)), "1.040");
+        assert_eq!(ms_text(Duration::from_micros(12)), "0.012");
     }
 }

@@ -28,6 +28,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+#[path = "runtimes/phases.rs"]
+mod phases;
 use tests_integration::{compile_static_c, scratch, unique, which, Bundle, HugetlbV1, Runtime};
 
 const DOCKER_CONFIG: &str = "/work/shared/fixtures/engine-configs/docker-config-default.json";
@@ -176,6 +179,11 @@ fn main() {
             );
         }
         println!();
+    }
+
+    // (7) Where runr's time goes, from its own phase timings.
+    if let Some(runr) = rts.iter().find(|r| r.name == "runr") {
+        phases::where_the_time_goes(runr, &plain, &sec, runs);
     }
 }
 

@@ -63,37 +63,37 @@ fn lines(file: &std::path::Path) -> Vec<Value> {
         .collect()
 }
 
-/// A line's phases as (name, ms), checking the shape: every duration ≥ 0, their sum the total
-/// (up to the µs rounding of each), the total within the wall time the caller measured.
-fn phases(line: &Value, wall: Duration) -> Vec<(String, f64)> {
-    let list: Vec<(String, f64)> = line["phases"]
+/// A line's phases as (name, µs), checking the shape: their sum is the total (up to the µs
+/// rounding of each), the total within the wall time the caller measured.
+fn phases(line: &Value, wall: Duration) -> Vec<(String, u64)> {
+    let list: Vec<(String, u64)> = line["phases"]
         .as_array()
         .unwrap_or_else(|| panic!("no phases: {line}"))
         .iter()
         .map(|p| {
             let name = p[0].as_str().unwrap_or_else(|| panic!("{p}")).to_string();
-            let ms = p[1].as_f64().unwrap_or_else(|| panic!("{p}"));
-            assert!(ms >= 0.0, "negative phase {name}: {line}");
-            (name, ms)
+            // A negative or fractional duration is not a u64: refused here.
+            let us = p[1].as_u64().unwrap_or_else(|| panic!("not whole µs: {p}"));
+            (name, us)
         })
         .collect();
-    let total = line["total_ms"].as_f64().expect("total_ms");
-    let sum: f64 = list.iter().map(|(_, ms)| ms).sum();
+    let total = line["total_us"].as_u64().expect("total_us");
+    let sum: u64 = list.iter().map(|(_, us)| us).sum();
     assert!(
-        (sum - total).abs() <= 0.001 * list.len() as f64 + 0.001,
-        "phases add up to {sum}, total {total}: {line}"
+        sum <= total && total - sum <= list.len() as u64,
+        "phases add up to {sum} µs, total {total}: {line}"
     );
-    let wall_ms = wall.as_secs_f64() * 1000.0;
+    let wall_us = wall.as_micros() as u64;
     assert!(
-        total > 0.0 && total <= wall_ms,
-        "total {total} ms outside the command's wall time {wall_ms} ms: {line}"
+        total > 0 && total <= wall_us,
+        "total {total} µs outside the command's wall time {wall_us} µs: {line}"
     );
     assert_eq!(list.last().map(|p| p.0.as_str()), Some("command done"));
     list
 }
 
 /// Asserts that `want` appear in `got` in this order (other phases may come between).
-fn in_order(got: &[(String, f64)], want: &[&str], what: &str) {
+fn in_order(got: &[(String, u64)], want: &[&str], what: &str) {
     let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
     let mut at = 0;
     for w in want {
