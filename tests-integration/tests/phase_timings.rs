@@ -192,6 +192,7 @@ fn timings_file_gets_one_line_per_command_with_its_phases_in_time_order() {
                 "re-exec from a read-only binary",
                 "exec process cloned",
                 "exec'd process: started, told to go",
+                "exec'd process: joined its v1 cgroups",
                 "exec'd process: namespaces joined and unshared",
                 "exec'd process: console and cwd done",
                 "exec'd process: confined (rlimits, user, caps, seccomp, cwd, executable)",

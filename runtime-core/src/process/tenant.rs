@@ -28,6 +28,9 @@ pub(crate) struct TenantArgs<'a> {
     pub seccomp: Option<&'a Compiled>,
     pub preserve_fds: u32,
     pub extra_env: &'a [String],
+    /// v1 `tasks` files to write `0` into (hybrid host: the process was born in the unified
+    /// cgroup and moves itself into the v1 ones, see `cgroups::Manager::v1_self_join_files`).
+    pub cgroup_join: Vec<std::path::PathBuf>,
 }
 
 pub(crate) fn run(args: TenantArgs<'_>) -> ! {
@@ -57,6 +60,12 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
         }
     }
     marks.mark(Phase::Go);
+
+    // 1b. Into the container's v1 cgroups, by ourselves, before any namespace is joined.
+    for tasks in &args.cgroup_join {
+        sys::write_file(tasks, b"0").tag(InitStep::JoinCgroup)?;
+    }
+    marks.mark(Phase::Cgroup);
 
     // 2. The process starts with default signal handling, whatever the runtime had.
     sys::reset_signals();
