@@ -17,6 +17,11 @@
 //! through `rss-spawn.c` (built here with `gcc -static`): a child of the benchmark itself would
 //! report the benchmark's own memory, which it carries until its exec.
 //! Each runtime has its own `--root`; containers, roots and bundles are removed at the end.
+//! They live under `$TMPDIR/runr-it` (`/tmp`: ext4 on this VM; `TMPDIR=/dev/shm` for tmpfs).
+//!
+//! Last, runr alone: "where the time goes", the medians of runr's own phase timings
+//! (`RUNR_PHASE_TIMINGS`, runtimes/phases.rs) for run, create, start, delete, exec and a run
+//! with Docker's seccomp profile, beside the wall times of the same commands.
 //!
 //! crun 1.8.1 refuses a hybrid host whose cgroup2 mount has a controller (hugetlb here): when crun
 //! is measured, hugetlb is mounted as a v1 hierarchy first (and unmounted at the end if it was
