@@ -1,8 +1,8 @@
 //! runc's log format: logrus text (`time="…" level=error msg="…" pid=42`) or JSON lines
 //! (`{"level":"error","msg":"…","pid":"42","time":"…"}`), to `--log FILE` or stderr. An error
 //! is logged once, here; with a log file the bare message also goes to stderr (what conmon
-//! shows). With `--debug`, [`Logger::trace_library`] also logs the library's steps
-//! (`runtime_core::trace`) as `level=debug` lines.
+//! shows). With `--debug`, the library's steps (`runtime_core::trace`) are logged too, as
+//! `level=debug` lines, through a [`Logger::debug_copy`] (`timings.rs` installs it).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -58,23 +58,17 @@ impl Logger {
         }
     }
 
-    /// With `--debug`, sends the library's progress events to this log (through a handle of
-    /// its own, so the events can come from anywhere in the library).
-    pub fn trace_library(&self) {
+    /// With `--debug`, a handle of its own on this log, for the library's progress events
+    /// (which can come from anywhere in the library).
+    pub fn debug_copy(&self) -> Option<Logger> {
         if !self.debug {
-            return;
+            return None;
         }
-        let file = self.file.as_ref().and_then(|f| f.try_clone().ok());
-        let copy = std::sync::Mutex::new(Logger {
-            file,
+        Some(Logger {
+            file: self.file.as_ref().and_then(|f| f.try_clone().ok()),
             format: self.format,
             debug: true,
-        });
-        runtime_core::trace::set_sink(Box::new(move |ev| {
-            if let Ok(mut log) = copy.lock() {
-                log.debug(ev.message, ev.fields);
-            }
-        }));
+        })
     }
 
     fn write(&mut self, level: &str, msg: &str) {

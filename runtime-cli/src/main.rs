@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod log;
 mod signals;
+mod timings;
 
 use std::process::ExitCode;
 
@@ -61,6 +62,8 @@ fn main() -> ExitCode {
 }
 
 fn run(argv: &[String]) -> i32 {
+    // Phase timings start here, in the first image, before the re-exec below.
+    let started = runtime_core::trace::now_ns();
     // Global flags end at the subcommand's name (Go flag rules).
     let parsed = match cli::parse(argv, GLOBAL_FLAGS) {
         Ok(p) => p,
@@ -72,12 +75,19 @@ fn run(argv: &[String]) -> i32 {
     // CVE-2019-5736: the commands that make container processes (clones of this binary until
     // their execve) run from a read-only view of it, re-executed before they open anything;
     // the others need not pay the re-exec.
-    if matches!(
+    let timings_file = timings::file_from_env();
+    let traced = parsed.is_set("debug") || timings_file.is_some();
+    let reexec = matches!(
         parsed.args.first().map(String::as_str),
         Some("create" | "run" | "exec")
-    ) {
+    );
+    if reexec {
+        if traced {
+            timings::keep_start_across_exec(started);
+        }
         runtime_core::protect_binary();
     }
+    let first_image = timings::start_before_exec();
     if parsed.is_set("version") {
         print!("{}", commands::version_text());
         return 0;
@@ -110,7 +120,6 @@ fn run(argv: &[String]) -> i32 {
             }
         },
     };
-    logger.trace_library();
     let rootless = match parsed.value("rootless").unwrap_or("auto") {
         "auto" | "" => runtime_core::rootless::detect(),
         "true" | "1" => true,
@@ -122,6 +131,15 @@ fn run(argv: &[String]) -> i32 {
             return 1;
         }
     };
+    // With --debug or RUNR_PHASE_TIMINGS, the library's steps are logged and timed.
+    let recorder = traced.then(|| {
+        let start = first_image.unwrap_or_else(|| runtime_core::trace::instant_of(started));
+        let mut first = vec![("runtime started", start)];
+        if reexec {
+            first.push(("re-exec from a read-only binary", std::time::Instant::now()));
+        }
+        timings::Recorder::install(logger.debug_copy(), timings_file, &first)
+    });
     let mut global = Global {
         root: runtime_core::spec::absolute(&root),
         systemd_cgroup: parsed.is_set("systemd-cgroup"),
@@ -133,7 +151,11 @@ fn run(argv: &[String]) -> i32 {
         print!("{}", commands::app_help(GLOBAL_FLAGS));
         return 0;
     };
-    commands::dispatch(&mut global, command, rest)
+    let code = commands::dispatch(&mut global, command, rest);
+    if let Some(Err(e)) = recorder.map(|r| r.finish(command)) {
+        global.log.warn(&format!("{}={e}", timings::FILE_ENV));
+    }
+    code
 }
 
 /// Every command but `spec`, `features` and help reads or writes the state root.

@@ -308,6 +308,7 @@ impl Container {
 
         // 1. The name: the state directory, made and locked.
         let mut c = Creating::take_name(&root, intent)?;
+        trace::step("state directory created", &[]);
 
         // 2. The intent record, before the first side effect: what `delete --force` undoes.
         intent::write(&c.dir, &c.intent)?;
@@ -363,6 +364,7 @@ impl Container {
                 None => Error::Cgroup(e),
             })?;
         fault::point("create: limits applied");
+        trace::step("cgroup limits applied", &[]);
 
         // 6. The full state, then the pid file the caller may be waiting for.
         let st = persisted(&bundle, &c.intent, &init, cgroup);
@@ -766,13 +768,12 @@ impl Container {
                 ));
             }
         }
+        trace::step("container process running", &[]);
         let mut st = self.hook_state();
         st["status"] = "running".into();
-        Ok(run_hooks_as_warnings(
-            HookKind::Poststart,
-            &self.st.spec,
-            &st,
-        ))
+        let warnings = run_hooks_as_warnings(HookKind::Poststart, &self.st.spec, &st);
+        trace::step("poststart hooks done", &[]);
+        Ok(warnings)
     }
 
     /// Sends `signal` to the init, or with `all` to every process in the container's cgroup.
@@ -830,9 +831,12 @@ impl Container {
             }
         }
         fault::point("delete: container killed");
+        trace::step("container stopped", &[]);
         let mut warnings = self.remove_cgroup()?;
         fault::point("delete: cgroup removed");
+        trace::step("cgroup removed", &[]);
         crate::recovery::remove_state_dir(&self.dir).map_err(|e| Error::state(&self.dir, e))?;
+        trace::step("state directory removed", &[]);
         drop(lock);
         let mut st = self.hook_state();
         st["status"] = "stopped".into();
@@ -841,6 +845,7 @@ impl Container {
             &self.st.spec,
             &st,
         ));
+        trace::step("poststop hooks done", &[]);
         Ok(warnings)
     }
 
@@ -1017,6 +1022,7 @@ fn wait_ready(
                     .map_err(Error::sys("signal container init"))?;
             }
             Some(Message::Ready) => return Ok(()),
+            Some(Message::Timings(marks)) => marks.report("init"),
             Some(Message::InitPid { pid: new }) => {
                 // The init forked into its pid namespace: reap the one that forked, and follow
                 // its child (ours through the subreaper, or killable through its pidfd).

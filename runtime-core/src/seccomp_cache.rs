@@ -29,6 +29,7 @@ use nix::sys::stat::Mode;
 
 use crate::seccomp::{self, Compiled};
 use crate::sys;
+use crate::trace;
 
 const DIR: &str = "@seccomp-cache";
 const MAGIC: &[u8; 8] = b"runrbpf1";
@@ -57,10 +58,12 @@ pub fn compile(root: &Path, spec: &LinuxSeccomp) -> Result<Compiled, (String, St
         .and_then(|d| read_trusted(d.as_fd(), name))
         .and_then(|b| decode(&b, &key));
     if let Some(c) = cached {
+        trace::step("seccomp filter loaded from the cache", &[]);
         return Ok(c);
     }
     let c = seccomp::compile(spec)?;
     store(&dir, &file, &key, &c);
+    trace::step("seccomp filter compiled and cached", &[]);
     Ok(c)
 }
 

@@ -323,6 +323,19 @@ pub fn copy_data(from: BorrowedFd<'_>, to: BorrowedFd<'_>, display: &Path) -> Sy
     std::io::copy(&mut src, &mut dst).map(drop).map_err(io)
 }
 
+/// CLOCK_MONOTONIC in nanoseconds: one clock for the runtime, its clones and its re-exec (the
+/// vDSO answers it, no system call), so times taken on both sides of a fork compare.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a live, writable timespec for the whole call; CLOCK_MONOTONIC always
+    // exists on Linux, so the call cannot fail and only writes `ts`.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 pub fn fchmod(fd: BorrowedFd<'_>, mode: u32, display: &Path) -> SysResult<()> {
     nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(mode)).ctx(SysOp::Chmod, Some(display))
 }

@@ -17,6 +17,11 @@
 //! through `rss-spawn.c` (built here with `gcc -static`): a child of the benchmark itself would
 //! report the benchmark's own memory, which it carries until its exec.
 //! Each runtime has its own `--root`; containers, roots and bundles are removed at the end.
+//! They live under `$TMPDIR/runr-it` (`/tmp`: ext4 on this VM; `TMPDIR=/dev/shm` for tmpfs).
+//!
+//! Last, runr alone: "where the time goes", the medians of runr's own phase timings
+//! (`RUNR_PHASE_TIMINGS`, runtimes/phases.rs) for run, create, start, delete, exec and a run
+//! with Docker's seccomp profile, beside the wall times of the same commands.
 //!
 //! crun 1.8.1 refuses a hybrid host whose cgroup2 mount has a controller (hugetlb here): when crun
 //! is measured, hugetlb is mounted as a v1 hierarchy first (and unmounted at the end if it was
@@ -28,6 +33,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+#[path = "runtimes/phases.rs"]
+mod phases;
 use tests_integration::{compile_static_c, scratch, unique, which, Bundle, HugetlbV1, Runtime};
 
 const DOCKER_CONFIG: &str = "/work/shared/fixtures/engine-configs/docker-config-default.json";
@@ -176,6 +184,11 @@ fn main() {
             );
         }
         println!();
+    }
+
+    // (7) Where runr's time goes, from its own phase timings.
+    if let Some(runr) = rts.iter().find(|r| r.name == "runr") {
+        phases::where_the_time_goes(runr, &plain, &sec, runs);
     }
 }
 

@@ -159,7 +159,7 @@ fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     };
     drop(ours);
     let code = foreground::wait(child.pid(), master, signals)?;
-    super::exited(g, child.pid(), code);
+    super::exited(child.pid(), code);
     Ok(code)
 }
 

@@ -213,8 +213,9 @@ pub fn describe(e: &anyhow::Error) -> String {
 }
 
 /// The debug line for a foreground process that ended, as runc logs it.
-fn exited(g: &mut Global, pid: i32, code: i32) {
-    g.log.debug(
+fn exited(pid: i32, code: i32) {
+    // A library-style step: logged with --debug, and it ends the phase the process ran.
+    runtime_core::trace::step(
         "process exited",
         &[("pid", pid.to_string()), ("status", code.to_string())],
     );

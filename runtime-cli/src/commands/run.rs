@@ -104,7 +104,7 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let code = foreground::wait(container.pid(), master, signals)?;
-    super::exited(g, container.pid(), code);
+    super::exited(container.pid(), code);
     if !p.is_set("keep") {
         let warnings = Container::load(&g.root, &id)?.delete(true)?;
         super::warn_all(g, warnings);

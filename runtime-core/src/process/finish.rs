@@ -28,6 +28,7 @@ use super::sync::{Channel, Message};
 use super::{InitStep, StepError, StepResult, Tag};
 use crate::seccomp::Compiled;
 use crate::sys::{self, Errno, SysError, SysOp};
+use crate::trace::Marks;
 use crate::{capabilities, lsm, rlimits, user};
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -294,7 +295,12 @@ fn cstring(bytes: &[u8]) -> CString {
     .unwrap_or_default()
 }
 
-/// Tells the runtime the process is ready.
-pub(crate) fn report_ready(channel: &Channel) -> StepResult<()> {
+/// Tells the runtime the process is ready, with when its set-up phases ended if it traces.
+pub(crate) fn report_ready(channel: &Channel, marks: &Marks) -> StepResult<()> {
+    if marks.on() {
+        channel
+            .send(&Message::Timings(Box::new(*marks)))
+            .tag(InitStep::Report)?;
+    }
     channel.send(&Message::Ready).tag(InitStep::Report)
 }

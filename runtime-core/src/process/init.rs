@@ -24,6 +24,7 @@ use crate::rootfs::{self, RootfsPlan};
 use crate::seccomp::Compiled;
 use crate::stdio::ChildStdio;
 use crate::sys::{self, Errno, SysError, SysOp};
+use crate::trace::{Marks, Phase};
 
 /// Everything the init needs; built by the parent before the clone.
 pub(crate) struct InitArgs<'a> {
@@ -125,18 +126,22 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
         .process()
         .as_ref()
         .expect("validated: process is present");
+    // When each phase ends, for the runtime's trace (nothing is recorded when it does not trace).
+    let mut marks = Marks::new();
 
     // 1. Wait until the parent has written our id maps and put us in our cgroup.
     let mut host_pid = match args.channel.recv().tag(InitStep::WaitForParent)? {
         Some(Message::Go { pid }) => pid,
         _ => return Err(protocol_error(InitStep::WaitForParent).into()),
     };
+    marks.mark(Phase::Go);
 
     // 1b. Into our cgroups, by ourselves (a self-move skips the lock and RCU wait a move by the
     //     parent costs), before any namespace changes who we are to the host's cgroupfs.
     for tasks in &args.cgroup_join {
         sys::write_file(tasks, b"0").tag(InitStep::JoinCgroup)?;
     }
+    marks.mark(Phase::Cgroup);
 
     // 2. The container's process starts with default signal handling and nothing blocked,
     //    whatever the runtime had (Rust ignores SIGPIPE; `run` blocks what it forwards).
@@ -212,6 +217,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
 
     // 8. Device nodes get exactly the modes the spec gives.
     sys::umask(0);
+    marks.mark(Phase::Namespaces);
 
     // 9. Mounts and /dev inside the rootfs.
     let plan = RootfsPlan {
@@ -226,6 +232,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
         detached: &args.detached_sources,
     };
     let root = rootfs::prepare(&plan)?;
+    marks.mark(Phase::Rootfs);
 
     // 10. Let the parent run prestart and createRuntime hooks: namespaces exist, pivot_root has
     //    not happened yet (runtime-spec).
@@ -238,6 +245,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
             _ => return Err(protocol_error(InitStep::WaitHooks).into()),
         }
     }
+    marks.mark(Phase::ParentHooks);
 
     // 11. createContainer hooks: in the container's namespaces, before pivot_root, in the
     //     container's root filesystem as their working directory (as runc runs them).
@@ -256,10 +264,12 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
             failure,
         }
     })?;
+    marks.mark(Phase::CreateContainerHooks);
 
     // 12. Make the rootfs our `/`.
     rootfs::enter(&plan, &root)?;
     drop(root);
+    marks.mark(Phase::PivotRoot);
 
     // 12b. The working directory exists (runc creates a missing one, as root, mode 0755, before
     //      the root turns read-only); entering it happens last, as the container's user.
@@ -286,6 +296,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
     // 13b. Inherited stdio pipes and sockets to the container's user, so it can reopen them
     //      (console.rs says why not files or terminals).
     console::give_pipes_to(process.user().uid()).tag(InitStep::Console)?;
+    marks.mark(Phase::Console);
 
     // 14. Hostname, domainname and sysctls, before /proc/sys becomes read-only.
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
@@ -300,9 +311,11 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
             sys::write_file(&path, value.as_bytes()).tag(InitStep::Sysctl)?;
         }
     }
+    marks.mark(Phase::Hostname);
 
     // 15. Read-only and masked paths, then the read-only root.
     rootfs::finish(spec)?;
+    marks.mark(Phase::Paths);
 
     // 16. A session keyring of our own, so containers do not share the host's keys.
     if !args.no_new_keyring {
@@ -312,6 +325,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
             other => other.tag(InitStep::Keyring)?,
         }
     }
+    marks.mark(Phase::Keyring);
 
     // 17. The container's NUMA memory policy (linux.memoryPolicy): per thread, inherited by
     //     the process across execve and by its children.
@@ -334,7 +348,8 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
         cpu_affinity: None,
     };
     let ready = finish::prepare(&finish, &args.channel)?;
-    finish::report_ready(&args.channel)?;
+    marks.mark(Phase::Confinement);
+    finish::report_ready(&args.channel, &marks)?;
 
     hook_state["status"] = "created".into();
     Ok(Exec {

@@ -16,6 +16,8 @@
 //!   pidfd_getfd(fd)                                           just loaded)
 //!   SeccompDone ─────────────────────────────────▶
 //!   hand the listener to listenerPath
+//!          ◀──────────────────────────────── Timings{phase ends}  (only when the runtime
+//!   report them as trace steps                                traces: trace.rs)
 //!          ◀──────────────────────────────── Ready | Failed{step, op, errno, path}
 //!                                                  | HookFailed{index, exit, output tail}
 //!   apply cgroup limits, state.json, pid file
@@ -36,6 +38,7 @@ use std::path::PathBuf;
 use super::{InitStep, StepError};
 use crate::hooks::{self, HookExit, HookFailure};
 use crate::sys::{self, Errno, SysError, SysOp, SysResult};
+use crate::trace::{Marks, Phase, MAX_MARKS};
 
 /// Every message is this long (a hook failure carries the hook's output, so room for it).
 const MSG_LEN: usize = 4096;
@@ -71,6 +74,9 @@ pub enum Message {
     /// Init → parent: the init joined the namespaces given by path, then made its new user
     /// namespace; the parent writes its id maps and answers `Go` again.
     UserNsCreated,
+    /// Child → parent, just before `Ready` and only when the runtime traces: when each of
+    /// the child's set-up phases ended (trace.rs).
+    Timings(Box<Marks>),
 }
 
 impl Message {
@@ -99,6 +105,10 @@ impl Message {
                 b[0] = 8;
                 b[4..8].copy_from_slice(&index.to_ne_bytes());
                 encode_hook_failure(failure, &mut b);
+            }
+            Message::Timings(marks) => {
+                b[0] = 12;
+                encode_marks(marks, &mut b);
             }
             Message::Failed(e) => {
                 b[0] = 5;
@@ -136,6 +146,7 @@ impl Message {
             6 => Message::SeccompListener { fd: i32_at(4) },
             9 => Message::SeccompDone,
             7 => Message::InitPid { pid: i32_at(4) },
+            12 => Message::Timings(Box::new(decode_marks(b)?)),
             8 => Message::HookFailed {
                 index: i32_at(4) as u32,
                 failure: decode_hook_failure(b)?,
@@ -218,6 +229,32 @@ fn decode_hook_failure(b: &[u8]) -> Option<HookFailure> {
         4 => HookFailure::TimedOut(i64::from_ne_bytes(b[16..24].try_into().ok()?)),
         _ => return None,
     })
+}
+
+/// Layout: [4] the number of marks, then 16 bytes each from [8]: the phase code, then (at +8)
+/// the time in nanoseconds.
+fn encode_marks(marks: &Marks, b: &mut [u8; MSG_LEN]) {
+    let list = marks.as_slice();
+    b[4] = list.len() as u8;
+    for (i, (phase, ns)) in list.iter().enumerate() {
+        let at = 8 + 16 * i;
+        b[at] = phase.code();
+        b[at + 8..at + 16].copy_from_slice(&ns.to_ne_bytes());
+    }
+}
+
+fn decode_marks(b: &[u8]) -> Option<Marks> {
+    let n = usize::from(b[4]);
+    if n > MAX_MARKS {
+        return None;
+    }
+    let mut marks = Marks::with(true);
+    for i in 0..n {
+        let at = 8 + 16 * i;
+        let ns = u64::from_ne_bytes(b[at + 8..at + 16].try_into().ok()?);
+        marks.push(Phase::from_code(b[at])?, ns);
+    }
+    Some(marks)
 }
 
 /// One end of the channel.
@@ -351,7 +388,7 @@ mod tests {
         let unused_step = InitStep::all(0).iter().map(|s| s.encode().0).max().unwrap() + 1;
         let unused_op = u16::try_from(SysOp::ALL.len()).unwrap();
         let mut bad = Vec::new();
-        for kind in [0u8, 12, 255] {
+        for kind in [0u8, 13, 255] {
             let mut b = valid;
             b[0] = kind;
             bad.push((format!("message kind {kind}"), b.to_vec()));
@@ -391,6 +428,28 @@ mod tests {
             receive_raw(&valid).unwrap().is_some(),
             "the unspoilt one is read"
         );
+    }
+
+    #[test]
+    fn timings_round_trip_and_unknown_phases_are_refused() {
+        let mut marks = Marks::with(true);
+        marks.push(Phase::Go, 1);
+        marks.push(Phase::Confinement, u64::MAX);
+        let Message::Timings(got) = round_trip(&Message::Timings(Box::new(marks))) else {
+            panic!("not timings");
+        };
+        assert_eq!(got.as_slice(), marks.as_slice());
+        let valid = Message::Timings(Box::new(marks)).encode();
+        let mut b = valid;
+        b[8] = 0;
+        let mut too_many = valid;
+        too_many[4] = u8::try_from(MAX_MARKS + 1).unwrap();
+        for (what, b) in [("phase 0", b), ("too many marks", too_many)] {
+            match receive_raw(&b) {
+                Err(e) => assert_eq!(e.errno, Errno::EPROTO, "{what}: {e}"),
+                Ok(m) => panic!("{what} was accepted as {m:?}"),
+            }
+        }
     }
 
     #[test]

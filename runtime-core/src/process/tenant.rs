@@ -14,6 +14,7 @@ use crate::console;
 use crate::seccomp::Compiled;
 use crate::stdio::ChildStdio;
 use crate::sys::{self, Errno, SysError, SysOp};
+use crate::trace::{Marks, Phase};
 
 pub(crate) struct TenantArgs<'a> {
     pub process: &'a Process,
@@ -32,6 +33,9 @@ pub(crate) struct TenantArgs<'a> {
     pub stdio: &'a ChildStdio,
     /// linux.memoryPolicy: an exec'd process gets the container's, as under runc.
     pub memory_policy: Option<&'a oci_spec::runtime::LinuxMemoryPolicy>,
+    /// v1 `tasks` files to write `0` into (hybrid host: the process was born in the unified
+    /// cgroup and moves itself into the v1 ones, see `cgroups::Manager::v1_self_join_files`).
+    pub cgroup_join: Vec<std::path::PathBuf>,
 }
 
 pub(crate) fn run(args: TenantArgs<'_>) -> ! {
@@ -47,6 +51,9 @@ pub(crate) fn run(args: TenantArgs<'_>) -> ! {
 }
 
 fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
+    // When each phase ends, for the runtime's trace (nothing is recorded when it does not trace).
+    let mut marks = Marks::new();
+
     // 1. Wait until the parent has put us in the container's cgroup.
     match args.channel.recv().tag(InitStep::WaitForParent)? {
         Some(Message::Go { .. }) => {}
@@ -57,6 +64,13 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
             })
         }
     }
+    marks.mark(Phase::Go);
+
+    // 1b. Into the container's v1 cgroups, by ourselves, before any namespace is joined.
+    for tasks in &args.cgroup_join {
+        sys::write_file(tasks, b"0").tag(InitStep::JoinCgroup)?;
+    }
+    marks.mark(Phase::Cgroup);
 
     // 2. The process starts with default signal handling, whatever the runtime had.
     sys::reset_signals();
@@ -83,6 +97,8 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
         sys::chdir(std::path::Path::new("/")).tag(InitStep::PivotRoot)?;
     }
 
+    marks.mark(Phase::Namespaces);
+
     // 4. A session of its own, and the container's terminal when asked for.
     sys::setsid().tag(InitStep::Console)?;
     if args.process.terminal().unwrap_or(false) {
@@ -100,6 +116,7 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
     }
     // Inherited stdio pipes and sockets to the process's user (console.rs says why only those).
     console::give_pipes_to(args.process.user().uid()).tag(InitStep::Console)?;
+    marks.mark(Phase::Console);
 
     // 5. oom_score_adj through the container's /proc.
     if let Some(adj) = args.process.oom_score_adj() {
@@ -125,6 +142,7 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
         cpu_affinity: args.process.exec_cpu_affinity().as_ref(),
     };
     let ready = finish::prepare(&finish, &args.channel)?;
-    finish::report_ready(&args.channel)?;
+    marks.mark(Phase::Confinement);
+    finish::report_ready(&args.channel, &marks)?;
     Ok(ready)
 }
