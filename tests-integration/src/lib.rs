@@ -433,9 +433,15 @@ pub fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
 
 /// Accepts one connection on `listener` (a console socket) and receives the fd it carries.
 pub fn receive_fd(listener: &UnixListener) -> OwnedFd {
+    receive_fd_with_payload(listener).1
+}
+
+/// Accepts one connection on `listener` and receives one message with an fd: what the message
+/// said (runc's `--pidfd-socket` names the process kind there) and the fd.
+pub fn receive_fd_with_payload(listener: &UnixListener) -> (String, OwnedFd) {
     let (conn, _) = listener
         .accept()
-        .expect("the runtime connects to the console socket");
+        .expect("the runtime connects to the socket");
     let mut buf = [0u8; 256];
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!(RawFd);
@@ -446,13 +452,16 @@ pub fn receive_fd(listener: &UnixListener) -> OwnedFd {
         MsgFlags::empty(),
     )
     .expect("recvmsg");
+    let mut fd = None;
     for c in msg.cmsgs().expect("control messages") {
         if let ControlMessageOwned::ScmRights(fds) = c {
             // SAFETY: the kernel just installed this fd in our table for us; nothing else owns it.
-            return unsafe { OwnedFd::from_raw_fd(fds[0]) };
+            fd = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
         }
     }
-    panic!("no fd received over the console socket");
+    let n = msg.bytes;
+    let fd = fd.expect("no fd received over the socket");
+    (String::from_utf8_lossy(&buf[..n]).into_owned(), fd)
 }
 
 /// Builds the C program `source` with `gcc -static` (or `$CC`) as `dir/name`; the error says

@@ -9,7 +9,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use serde_json::{json, Value};
-use tests_integration::{assert_no_leaks, runtimes, unique, Bundle, Runtime};
+use tests_integration::{
+    assert_no_leaks, receive_fd_with_payload, runtimes, unique, Bundle, Runtime,
+};
 
 /// Runs `b` in the foreground under `rt` (unique id): (exit code, stdout, stderr), after
 /// checking that nothing of it is left on the host.
@@ -519,33 +521,6 @@ fn user_sysctls_are_set_in_a_user_namespace_and_refused_without_one() {
 // ---------------------------------------------------------------------------------------------
 // --pidfd-socket
 
-/// Accepts one connection on `listener` and receives one message with an fd: (payload, fd).
-fn receive_pidfd(listener: &std::os::unix::net::UnixListener) -> (String, std::os::fd::OwnedFd) {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-    use std::os::fd::{AsRawFd, FromRawFd, RawFd};
-    let (conn, _) = listener.accept().expect("the runtime connects");
-    let mut buf = [0u8; 64];
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!(RawFd);
-    let msg = recvmsg::<()>(
-        conn.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::empty(),
-    )
-    .expect("recvmsg");
-    let mut fd = None;
-    for c in msg.cmsgs().expect("control messages") {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            // SAFETY: the kernel just installed this fd in our table; nothing else owns it.
-            fd = Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[0]) });
-        }
-    }
-    let n = msg.bytes;
-    let payload = String::from_utf8_lossy(&buf[..n]).into_owned();
-    (payload, fd.expect("an fd in the message"))
-}
-
 /// The `Pid:` a pidfd's fdinfo shows.
 fn pidfd_pid(fd: &std::os::fd::OwnedFd) -> i32 {
     use std::os::fd::AsRawFd;
@@ -583,7 +558,7 @@ fn pidfd_socket_delivers_the_init_and_exec_processes_pidfds() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let (kind, init_fd) = receive_pidfd(&listener);
+        let (kind, init_fd) = receive_fd_with_payload(&listener);
         let init_pid = rt.state(&id)["pid"].as_i64().unwrap() as i32;
         assert_eq!((kind.as_str(), pidfd_pid(&init_fd)), ("standard", init_pid));
 
@@ -609,7 +584,7 @@ fn pidfd_socket_delivers_the_init_and_exec_processes_pidfds() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let (kind, exec_fd) = receive_pidfd(&listener);
+        let (kind, exec_fd) = receive_fd_with_payload(&listener);
         let exec_pid: i32 = std::fs::read_to_string(&pid_file)
             .unwrap()
             .trim()
