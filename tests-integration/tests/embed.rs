@@ -62,24 +62,33 @@ fn run_bundle_example_captures_stdout_and_exits_with_the_containers_status() {
     }
 }
 
-/// Runs `cmd` in the background, waits until container `id` of `rt` runs, SIGKILLs it with
-/// `rt kill`, and returns (exit code, stdout) of `cmd`.
+/// Runs `cmd` in the background, waits until the container has printed its first line (a
+/// `running` status alone races the shell's `echo`), SIGKILLs it with `rt kill`, and returns
+/// (exit code, stdout) of `cmd`.
 fn killed_while_running(rt: &Runtime, mut cmd: Command, id: &str) -> (Option<i32>, String) {
-    let child = cmd
+    use std::io::{BufRead, Read};
+    let mut child = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("read the first line");
+    assert!(
+        !first.is_empty(),
+        "{}: container {id} printed nothing",
+        rt.name
+    );
     let running = tests_integration::wait_for(10, || {
         rt.exec(&["state", id]).status.success() && rt.state(id)["status"] == "running"
     });
     assert!(running, "{}: container {id} never ran", rt.name);
     rt.ok(&["kill", id, "KILL"]);
-    let out = child.wait_with_output().expect("wait");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("read stdout");
+    let status = child.wait().expect("wait");
+    (status.code(), first + &rest)
 }
 
 #[test]
