@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "the integration tests create real containers: run as root" >&2; exit 1; }
 # Issue #12 item 22: the suites must leave a hybrid host's cgroup2 root as they found it (checked at the end).
 root_ctl=/sys/fs/cgroup/unified/cgroup.subtree_control; root_ctl_before=$(cat "$root_ctl" 2>/dev/null || true)
+# ...and every controller in the hierarchy it was in (a v1 hierarchy the tests mount for crun and
+# containerd, e.g. hugetlb's, must be gone again, not kept alive unmounted by the kernel).
+hierarchies() { awk 'NR > 1 { print $1 ":" $2 }' /proc/cgroups | tr '\n' ' '; }
+hierarchies_before=$(hierarchies)
 target=${CARGO_TARGET_DIR:-target}
 mkdir -p "$target"
 export RUNR_SKIP_LOG=$(cd "$target" && pwd)/skips.log
@@ -95,3 +99,5 @@ fi
 # Issue #12 item 22 (see the top): the hybrid host's cgroup2 root is unchanged after every suite.
 root_ctl_after=$(cat "$root_ctl" 2>/dev/null || true)
 [ "$root_ctl_after" = "$root_ctl_before" ] || { echo "test.sh: $root_ctl changed from '$root_ctl_before' to '$root_ctl_after'" >&2; exit 1; }
+hierarchies_after=$(hierarchies)
+[ "$hierarchies_after" = "$hierarchies_before" ] || { echo "test.sh: the controllers' hierarchies (/proc/cgroups) changed from '$hierarchies_before' to '$hierarchies_after'" >&2; exit 1; }

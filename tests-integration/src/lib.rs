@@ -555,12 +555,48 @@ impl Drop for HugetlbV1 {
             eprintln!("{}: cgroups in use below it, left mounted", Self::PATH);
             return;
         }
-        let unmounted = Command::new("umount")
-            .arg(root)
-            .status()
-            .is_ok_and(|s| s.success());
-        if unmounted {
+        // The kernel destroys an unmounted v1 hierarchy only if it had no child cgroup at the
+        // unmount; a child still dying then (rmdir'ed, its last reference not yet dropped) keeps
+        // the hierarchy alive with no mount anywhere, hugetlb is then not back in cgroup2, and
+        // containerd's shim (which wants a mount for every hierarchy in /proc/self/cgroup) loses
+        // stats and OOM events. Mount it again and unmount until the kernel gives it back.
+        for attempt in 0..50 {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                let remounted = Command::new("mount")
+                    .args(["-t", "cgroup", "-o", "hugetlb", "cgroup", Self::PATH])
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if !remounted {
+                    break;
+                }
+            }
+            let unmounted = Command::new("umount")
+                .arg(root)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !unmounted || hugetlb_back_in_cgroup2() {
+                break;
+            }
+        }
+        if hugetlb_back_in_cgroup2() {
             let _ = std::fs::remove_dir(root);
+        } else {
+            eprintln!(
+                "{}: the kernel kept hugetlb's v1 hierarchy after the unmount",
+                Self::PATH
+            );
         }
     }
+}
+
+/// Whether /proc/cgroups shows hugetlb in hierarchy 0 (cgroup2 or no hierarchy at all).
+fn hugetlb_back_in_cgroup2() -> bool {
+    std::fs::read_to_string("/proc/cgroups")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| {
+            let mut f = l.split_whitespace();
+            f.next() == Some("hugetlb") && f.next() == Some("0")
+        })
 }
