@@ -1,11 +1,11 @@
 //! The container's state on disk: `<root>/<id>/state.json`, written atomically and durably
-//! ([`write_durably`]: fsynced temp file, rename, fsynced directory) while holding an `flock` on
+//! (`write_durably`: fsynced temp file, rename, fsynced directory) while holding an `flock` on
 //! `<root>/<id>`, so two commands on one id never interleave.
 //!
 //! The init's pid is stored with its start time (from `/proc/<pid>/stat`): a pid that was
 //! recycled by another process is never mistaken for the container. Status is derived from the
 //! live system each time, never trusted from the file; an init whose `/proc/<pid>/stat` cannot
-//! be read ([`Liveness::Unknown`]) has no status, only an error saying so.
+//! be read (`Liveness::Unknown`) has no status, only an error saying so.
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
