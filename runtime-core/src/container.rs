@@ -544,9 +544,14 @@ fn spawn_init(
     wait_ready(&parent_end, c, &mut pid, spec, &hook_state)?;
     fault::point("create: init ready");
     trace::step("init ready", &[("pid", pid.to_string())]);
+    // The start time recorded with the pid (record_init), never a made-up 0.
+    let start = match c.intent.init {
+        Some(init) if init.pid == pid => init.start,
+        _ => InitRecord::of(pid)?.start,
+    };
     Ok(ReadyInit {
         pid,
-        start: c.intent.init.map(|i| i.start).unwrap_or_default(),
+        start,
         channel: parent_end,
         own_pid_ns: new_pid,
     })

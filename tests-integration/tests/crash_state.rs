@@ -269,3 +269,60 @@ fn report_reference(rt: &Runtime, b: &Bundle, id: &str, pid: i64, hidepid: &str,
     let _ = rt.exec(&["delete", "--force", id]);
     assert_no_leaks(rt, id, b);
 }
+
+/// Runs `rt args` to completion within `secs` seconds (else it is killed and the test fails:
+/// a deadlock). Whether it succeeded.
+fn finishes_within(rt: &Runtime, args: &[&str], secs: u64) -> bool {
+    let mut child = rt
+        .command(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn runtime");
+    let done = wait_for(secs, || child.try_wait().unwrap().is_some());
+    if !done {
+        let _ = child.kill();
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        done,
+        "{} {args:?} did not finish in {secs} s: deadlock",
+        rt.name
+    );
+    status.success()
+}
+
+/// Issue #14 item 4: `exec` takes the lock only where it reads state, so a poststart hook may
+/// exec into its own container (runc allows it; the state/kill calls are in crash_safety.rs).
+#[test]
+fn a_poststart_hook_may_exec_into_its_own_container() {
+    for rt in runtimes() {
+        let mut b = Bundle::new(&["sleep", "1000"]);
+        let id = unique("hookexec");
+        let out = b.dir.join("hook-exec");
+        let script = format!(
+            "{rt} --root {root} exec {id} echo from-exec > {out} 2>&1; echo $? > {out}.rc",
+            rt = rt.bin.display(),
+            root = rt.root.display(),
+            out = out.display(),
+        );
+        b.config["hooks"] =
+            json!({"poststart": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]});
+        rt.create_ok(&b, &id, &[]);
+        assert!(
+            finishes_within(&rt, &["start", &id], 60),
+            "{}: start",
+            rt.name
+        );
+        let rc = std::fs::read_to_string(format!("{}.rc", out.display())).unwrap_or_default();
+        let said = std::fs::read_to_string(&out).unwrap_or_default();
+        assert_eq!(
+            rc.trim(),
+            "0",
+            "{}: the hook's exec failed: {said}",
+            rt.name
+        );
+        assert_eq!(said.trim(), "from-exec", "{}", rt.name);
+        delete_no_leaks(&rt, &id, &b);
+    }
+}
