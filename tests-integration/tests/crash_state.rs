@@ -78,7 +78,7 @@ fn bundle() -> Bundle {
     b
 }
 
-fn status(rt: &Runtime, id: &str) -> String {
+fn status_of(rt: &Runtime, id: &str) -> String {
     rt.state(id)["status"]
         .as_str()
         .unwrap_or_default()
@@ -91,7 +91,7 @@ fn untouched(rt: &Runtime, id: &str, pid: i64, want: &str, ctx: &str) {
         rt.root.join(id).join("state.json").exists(),
         "{ctx}: the state of a live container was removed"
     );
-    assert_eq!(status(rt, id), want, "{ctx}: status changed");
+    assert_eq!(status_of(rt, id), want, "{ctx}: status changed");
     assert!(
         std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "{ctx}: the init {pid} is gone"
@@ -325,4 +325,37 @@ fn a_poststart_hook_may_exec_into_its_own_container() {
         assert_eq!(said.trim(), "from-exec", "{}", rt.name);
         delete_no_leaks(&rt, &id, &b);
     }
+}
+
+/// The crash points are test-only: the runr every other test (and a release build) uses has no
+/// `fault-injection` feature, so `RUNR_FAULT_STEP` is not even in the binary and is ignored.
+#[test]
+fn the_crash_points_are_not_in_the_normal_build() {
+    let rt = Runtime::runr();
+    let binary = std::fs::read(&rt.bin).unwrap();
+    assert!(
+        !binary
+            .windows(b"RUNR_FAULT_STEP".len())
+            .any(|w| w == b"RUNR_FAULT_STEP"),
+        "{} has the crash points compiled in",
+        rt.bin.display()
+    );
+    let b = bundle();
+    let id = unique("nofault");
+    b.write();
+    let dir = b.dir.to_str().unwrap().to_string();
+    let status = rt
+        .command(&["create", "--bundle", &dir, &id])
+        .env("RUNR_FAULT_STEP", "1")
+        .stdout(std::fs::File::create(b.dir.join("stdout")).unwrap())
+        .stderr(std::fs::File::create(b.dir.join("stderr")).unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "create with RUNR_FAULT_STEP=1: {status}: {}",
+        std::fs::read_to_string(b.dir.join("stderr")).unwrap_or_default()
+    );
+    assert_eq!(status_of(&rt, &id), "created");
+    delete_no_leaks(&rt, &id, &b);
 }
