@@ -544,9 +544,14 @@ fn spawn_init(
     wait_ready(&parent_end, c, &mut pid, spec, &hook_state)?;
     fault::point("create: init ready");
     trace::step("init ready", &[("pid", pid.to_string())]);
+    // The start time recorded with the pid (record_init), never a made-up 0.
+    let start = match c.intent.init {
+        Some(init) if init.pid == pid => init.start,
+        _ => InitRecord::of(pid)?.start,
+    };
     Ok(ReadyInit {
         pid,
-        start: c.intent.init.map(|i| i.start).unwrap_or_default(),
+        start,
         channel: parent_end,
         own_pid_ns: new_pid,
     })
@@ -689,15 +694,17 @@ impl Container {
         &self.st.cgroup
     }
 
-    /// The container's status now (read from its init and cgroup, not cached).
-    pub fn status(&self) -> Status {
+    /// The container's status now (read from its init and cgroup, not cached);
+    /// [`Error::InitUnknown`] when the init's /proc entry cannot be read.
+    pub fn status(&self) -> Result<Status> {
         state::status(&self.dir, &self.st)
     }
 
-    /// The OCI state in runc's shape (pid 0 once stopped).
-    pub fn state(&self) -> ContainerState {
-        let status = self.status();
-        ContainerState {
+    /// The OCI state in runc's shape (pid 0 once stopped); [`Error::InitUnknown`] when the
+    /// init's /proc entry cannot be read.
+    pub fn state(&self) -> Result<ContainerState> {
+        let status = self.status()?;
+        Ok(ContainerState {
             oci_version: self.st.oci_version.clone(),
             id: self.st.id.clone(),
             pid: if status == Status::Stopped {
@@ -711,19 +718,23 @@ impl Container {
             created: self.st.created.clone(),
             annotations: self.st.annotations.clone(),
             owner: String::new(),
-        }
+        })
     }
 
     /// Lets the init exec the container's process, then runs the poststart hooks. Their
     /// failures are returned as warnings: the spec says the container keeps running.
     pub fn start(&mut self) -> Result<Vec<Error>> {
         let lock = Lock::take(&self.dir)?;
-        match self.status() {
+        match self.status()? {
             Status::Created => {}
             Status::Stopped => {
-                return Err(self.wrong_status("cannot start a container that has stopped"))
+                return Err(
+                    self.wrong_status(Status::Stopped, "cannot start a container that has stopped")
+                )
             }
-            _ => return Err(self.wrong_status("cannot start an already running container")),
+            status => {
+                return Err(self.wrong_status(status, "cannot start an already running container"))
+            }
         }
         let fifo_path = self.dir.join(EXEC_FIFO);
         let fifo = match sys::open(
@@ -732,9 +743,10 @@ impl Container {
             Mode::empty(),
         ) {
             Err(e) if e.errno == Errno::ENXIO => {
-                return Err(
-                    self.wrong_status("cannot start: the container's init is no longer waiting")
-                )
+                return Err(self.wrong_status(
+                    Status::Stopped,
+                    "cannot start: the container's init is no longer waiting",
+                ))
             }
             other => other.map_err(Error::sys("open exec fifo"))?,
         };
@@ -763,14 +775,14 @@ impl Container {
                 .is_some_and(|fd| sys::pidfd_wait_exit(fd.as_fd(), 1_000).unwrap_or(false));
             if died {
                 return Err(self.wrong_status(
+                    Status::Stopped,
                     "the container's init exited before it ran process.args (a startContainer \
                      hook or the exec failed: see the container's stderr); poststart hooks not run",
                 ));
             }
         }
         trace::step("container process running", &[]);
-        let mut st = self.hook_state();
-        st["status"] = "running".into();
+        let st = self.hook_state(Status::Running);
         let warnings = run_hooks_as_warnings(HookKind::Poststart, &self.st.spec, &st);
         trace::step("poststart hooks done", &[]);
         Ok(warnings)
@@ -780,7 +792,7 @@ impl Container {
     pub fn kill(&self, signal: Signal, all: bool) -> Result<()> {
         let signal = signal.as_raw();
         let _lock = Lock::take(&self.dir)?;
-        let stopped = self.status() == Status::Stopped;
+        let stopped = self.status()? == Status::Stopped;
         // Without a cgroup of its own (rootless, skipped) only the init can be signalled.
         if all && self.st.cgroup.has_cgroup() {
             // As runc: every process in the cgroup, even once the init is gone (without a pid
@@ -804,7 +816,7 @@ impl Container {
             Err(e) if e.errno == Errno::ESRCH => return Err(Error::NotRunning(self.st.id.clone())),
             other => other.map_err(Error::sys("kill"))?,
         };
-        if !state::init_alive(&self.st) {
+        if !state::init_alive(&self.st)? {
             return Err(Error::NotRunning(self.st.id.clone()));
         }
         sys::pidfd_send_signal(pidfd.as_fd(), signal)
@@ -816,7 +828,7 @@ impl Container {
     /// come back as warnings).
     pub fn delete(self, force: bool) -> Result<Vec<Error>> {
         let lock = Lock::take(&self.dir)?;
-        match self.status() {
+        match self.status()? {
             Status::Stopped => {}
             Status::Created => self.kill_and_wait()?,
             status if force => {
@@ -824,10 +836,13 @@ impl Container {
                 self.kill_and_wait()?
             }
             status => {
-                return Err(self.wrong_status(&format!(
-                    "cannot delete container {} that is not stopped: {status}",
-                    self.st.id
-                )))
+                return Err(self.wrong_status(
+                    status,
+                    &format!(
+                        "cannot delete container {} that is not stopped: {status}",
+                        self.st.id
+                    ),
+                ))
             }
         }
         fault::point("delete: container killed");
@@ -838,8 +853,7 @@ impl Container {
         crate::recovery::remove_state_dir(&self.dir).map_err(|e| Error::state(&self.dir, e))?;
         trace::step("state directory removed", &[]);
         drop(lock);
-        let mut st = self.hook_state();
-        st["status"] = "stopped".into();
+        let st = self.hook_state(Status::Stopped);
         warnings.extend(run_hooks_as_warnings(
             HookKind::Poststop,
             &self.st.spec,
@@ -868,9 +882,10 @@ impl Container {
 
     /// SIGKILLs the container (all of it) and waits until the init is gone.
     fn kill_and_wait(&self) -> Result<()> {
-        let pidfd = sys::pidfd_open(self.st.pid)
-            .ok()
-            .filter(|_| state::init_alive(&self.st));
+        let pidfd = match sys::pidfd_open(self.st.pid) {
+            Ok(fd) if state::init_alive(&self.st)? => Some(fd),
+            _ => None,
+        };
         if let Some(fd) = &pidfd {
             let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
         }
@@ -895,9 +910,12 @@ impl Container {
 
     /// Waits for the container's init to exit. Only possible in the process that created it.
     pub fn wait(&mut self) -> Result<ExitStatus> {
-        let child = self.child.take().ok_or_else(|| {
-            self.wrong_status("only the process that created a container can wait for it")
-        })?;
+        let Some(child) = self.child.take() else {
+            return Err(self.wrong_status(
+                self.status()?,
+                "only the process that created a container can wait for it",
+            ));
+        };
         let raw =
             sys::waitpid(child.pid.as_raw()).map_err(Error::sys("wait for container init"))?;
         Ok(ExitStatus::from_raw(raw))
@@ -908,21 +926,22 @@ impl Container {
         self.child.as_ref().map(|c| c.pidfd.as_fd())
     }
 
-    pub(crate) fn hook_state(&self) -> serde_json::Value {
+    /// The state hooks get on stdin, with the status the hook's moment has.
+    pub(crate) fn hook_state(&self, status: Status) -> serde_json::Value {
         serde_json::json!({
             "ociVersion": self.st.oci_version,
             "id": self.st.id,
-            "status": self.status().as_str(),
+            "status": status.as_str(),
             "pid": self.st.pid,
             "bundle": self.st.bundle,
             "annotations": self.st.annotations,
         })
     }
 
-    pub(crate) fn wrong_status(&self, message: &str) -> Error {
+    pub(crate) fn wrong_status(&self, status: Status, message: &str) -> Error {
         Error::WrongStatus {
             id: self.st.id.clone(),
-            status: self.status(),
+            status,
             message: message.to_string(),
         }
     }

@@ -43,6 +43,19 @@ pub enum Error {
     /// The container's init is gone.
     NotRunning(String),
 
+    /// The container's init cannot be told alive or gone: its `/proc/<pid>/stat` cannot be read
+    /// (a `hidepid` /proc and no `CAP_SYS_PTRACE` over the init). It is never taken for stopped:
+    /// nothing that depends on the status is done.
+    #[error("container {id}: cannot tell whether its init (pid {pid}) is still running: {error} ({errno:?}): this runtime cannot see that process in /proc (mounted with hidepid? no CAP_SYS_PTRACE?); nothing was changed", errno = .error.errno)]
+    InitUnknown {
+        /// The container.
+        id: String,
+        /// The init's recorded pid.
+        pid: i32,
+        /// The read that failed, with its path and errno.
+        error: SysError,
+    },
+
     /// An operation that the container's current status does not allow.
     #[error("{message}")]
     WrongStatus {

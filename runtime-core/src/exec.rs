@@ -98,7 +98,7 @@ impl Container {
         // The status check and the init's pidfd under the lock: no delete tears the container
         // down between them. The rest (the new process's set-up) needs no lock.
         let lock = state::Lock::take(&self.dir)?;
-        match self.status() {
+        match self.status()? {
             Status::Stopped => {
                 return Err(Error::WrongStatus {
                     id,
@@ -120,7 +120,7 @@ impl Container {
         // on it can only ever refer to this container's init.
         let init_pidfd =
             sys::pidfd_open(self.st.pid).map_err(Error::sys("open the container's init"))?;
-        if !state::init_alive(&self.st) {
+        if !state::init_alive(&self.st)? {
             return Err(Error::NotRunning(id));
         }
         drop(lock);
@@ -287,8 +287,7 @@ impl Container {
                 Some(Message::Timings(marks)) => marks.report("exec'd process"),
                 Some(Message::SeccompListener { fd }) => {
                     // At once: the process's next syscalls may be waiting for the agent.
-                    let mut st = self.hook_state();
-                    st["status"] = "running".into();
+                    let st = self.hook_state(Status::Running);
                     crate::container::take_seccomp_listener(
                         &parent_end,
                         child.pidfd.as_fd(),

@@ -8,23 +8,20 @@
 //! [`crate::recovery`]). It is small and fixed in shape, so it also survives what damages the
 //! full `state.json` (which holds the whole spec).
 //!
-//! Each write goes to a temporary file renamed into place: whoever reads it, at any instant of
-//! this boot, finds the old record or the new one, complete (a SIGKILL cannot tear a rename, and
-//! the page cache is the same for every reader). It is not fsynced: that costs 0.4 ms idle and
-//! 4–9 ms with this VM's disk busy, per write, and buys nothing a crash needs. Only a power loss
-//! can leave a torn record, and then nothing it names survives (processes, cgroups and mounts
-//! do not outlive a boot): a record that cannot be read and was written before the current boot
-//! is removed as is (see [`written_before_boot`]), and a readable one of another boot names no
-//! live process (its `boot_id` differs).
+//! Each write goes to a temporary file that is fsynced and renamed into place, and the
+//! directory is fsynced after the rename ([`crate::state::write_durably`]): whoever reads it,
+//! at any instant, finds the old record or the new one, complete, and so does the next boot
+//! after a power loss. A record that still cannot be read and was written before the current
+//! boot (a disk that lied about its flushes) is removed as is, since nothing it names survives
+//! a reboot (see [`written_before_boot`]), and a readable one of another boot names no live
+//! process (its `boot_id` differs).
 
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::OFlag;
-use nix::sys::stat::Mode;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::state::{self, Liveness};
 use crate::sys;
 
 pub const INTENT_FILE: &str = "intent.json";
@@ -80,13 +77,9 @@ pub struct InitRecord {
 impl InitRecord {
     /// The process `pid` as it is now (its start time read from /proc).
     pub fn of(pid: i32) -> Result<InitRecord> {
-        match sys::proc_stat(pid) {
-            Some((_, start)) => Ok(InitRecord { pid, start }),
-            None => Err(Error::state(
-                format!("/proc/{pid}/stat"),
-                std::io::Error::other("cannot read the start time of the container's init"),
-            )),
-        }
+        let (_, start) = sys::proc_stat(pid)
+            .map_err(Error::sys("read the start time of the container's init"))?;
+        Ok(InitRecord { pid, start })
     }
 }
 
@@ -101,31 +94,36 @@ pub enum Read {
 
 impl Intent {
     /// Is the recorded init still that process (same boot, pid and start time, not a zombie)?
-    pub fn init_alive(&self) -> bool {
+    pub fn init_liveness(&self) -> Liveness {
         let Some(init) = self.init else {
-            return false;
+            return Liveness::Gone;
         };
-        let same_boot = sys::boot_id().is_ok_and(|b| b == self.boot_id);
-        same_boot
-            && matches!(sys::proc_stat(init.pid),
-                Some((state, start)) if start == init.start && state != 'Z' && state != 'X')
+        match sys::boot_id() {
+            Ok(boot) if boot != self.boot_id => Liveness::Gone,
+            Ok(_) => state::liveness(init.pid, init.start),
+            Err(e) => Liveness::Unknown(e),
+        }
+    }
+
+    /// Is the recorded init alive? [`Error::InitUnknown`] when that cannot be told.
+    pub fn init_alive(&self) -> Result<bool> {
+        match self.init_liveness() {
+            Liveness::Alive => Ok(true),
+            Liveness::Gone => Ok(false),
+            Liveness::Unknown(e) => Err(state::unknown_init(
+                &self.id,
+                self.init.map_or(0, |i| i.pid),
+                e,
+            )),
+        }
     }
 }
 
-/// Writes the record atomically (see the module docs).
+/// Writes the record atomically and durably (see the module docs).
 pub fn write(dir: &Path, intent: &Intent) -> Result<()> {
     let path = dir.join(INTENT_FILE);
-    let tmp = dir.join(format!(".{INTENT_FILE}.tmp"));
     let data = serde_json::to_vec(intent).map_err(|e| Error::state(&path, e))?;
-    let f = sys::open(
-        &tmp,
-        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC,
-        Mode::from_bits_truncate(0o600),
-    )
-    .map_err(Error::sys("write intent record"))?;
-    sys::write_all(f.as_fd(), &data, Some(&tmp)).map_err(Error::sys("write intent record"))?;
-    drop(f);
-    sys::rename(&tmp, &path).map_err(Error::sys("write intent record"))
+    state::write_durably(dir, INTENT_FILE, &data).map_err(Error::sys("write intent record"))
 }
 
 /// Was `path` last changed before this boot? Then nothing it could name is alive: a record
@@ -202,11 +200,14 @@ mod tests {
         let mut i = intent(&dir);
         write(&dir, &i).unwrap();
         assert!(matches!(read(&dir), Read::Found(r) if r.init.is_none()));
-        assert!(!i.init_alive(), "no init recorded yet");
+        assert!(!i.init_alive().unwrap(), "no init recorded yet");
         i.init = Some(InitRecord::of(std::process::id() as i32).unwrap());
-        assert!(i.init_alive(), "this very process");
+        assert!(i.init_alive().unwrap(), "this very process");
         i.boot_id = "another-boot".into();
-        assert!(!i.init_alive(), "a pid of another boot is not ours");
+        assert!(
+            !i.init_alive().unwrap(),
+            "a pid of another boot is not ours"
+        );
         i.version = VERSION + 1;
         write(&dir, &i).unwrap();
         assert!(matches!(read(&dir), Read::Unusable(_)));

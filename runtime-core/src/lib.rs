@@ -110,7 +110,7 @@ pub use oci_spec;
 pub use operations::{features, Features};
 pub use pidfd_socket::{PidfdKind, PidfdSocket};
 pub use protect::{binary_is_protected, protect_binary};
-pub use recovery::{list, Found};
+pub use recovery::{list, Found, Listing};
 pub use signal::{Signal, UnknownSignal};
 pub use spec::Bundle;
 pub use state::{ContainerState, Status};

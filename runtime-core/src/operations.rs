@@ -21,7 +21,7 @@ impl Container {
     /// Freezes every process of the container (runc `pause`).
     pub fn pause(&self) -> Result<()> {
         let _lock = Lock::take(&self.dir)?;
-        match self.status() {
+        match self.status()? {
             Status::Running | Status::Created => {}
             _ => return Err(Error::NotRunning(self.st.id.clone())),
         }
@@ -36,12 +36,10 @@ impl Container {
     /// Thaws a paused container (runc `resume`).
     pub fn resume(&self) -> Result<()> {
         let _lock = Lock::take(&self.dir)?;
-        if !self.st.cgroup.is_frozen()? || !state::init_alive(&self.st) {
-            return Err(Error::WrongStatus {
-                id: self.st.id.clone(),
-                status: self.status(),
-                message: "container not paused".into(),
-            });
+        let frozen = self.st.cgroup.is_frozen()?;
+        let status = self.status()?;
+        if !frozen || status == Status::Stopped {
+            return Err(self.wrong_status(status, "container not paused"));
         }
         Ok(self.st.cgroup.thaw()?)
     }
@@ -54,7 +52,7 @@ impl Container {
     /// readers see them); on failure the previous values are written back (best effort).
     pub fn update(&mut self, res: &LinuxResources) -> Result<()> {
         let _lock = Lock::take(&self.dir)?;
-        if self.status() == Status::Stopped {
+        if self.status()? == Status::Stopped {
             return Err(Error::NotRunning(self.st.id.clone()));
         }
         let old = self
@@ -86,7 +84,7 @@ impl Container {
 
     /// Usage statistics in runc's `events --stats` "data" shape.
     pub fn stats(&self) -> Result<cgroups::Stats> {
-        if self.status() == Status::Stopped {
+        if self.status()? == Status::Stopped {
             return Err(Error::NotRunning(self.st.id.clone()));
         }
         Ok(self.st.cgroup.stats()?)
@@ -101,6 +99,7 @@ impl Container {
         }
         if !self.st.own_pid_ns {
             return Err(self.wrong_status(
+                self.status()?,
                 "the container has neither a cgroup of its own (the runtime is unprivileged and \
                  could not create one) nor a pid namespace: its processes cannot be told apart",
             ));

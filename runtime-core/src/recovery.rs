@@ -92,7 +92,10 @@ impl Remains {
             st.bundle = i.bundle.clone();
             st.rootfs = i.rootfs.clone();
             st.created = i.created.clone();
-            st.pid = i.init.filter(|_| i.init_alive()).map_or(0, |r| r.pid);
+            st.pid = match i.init {
+                Some(init) if i.init_alive()? => init.pid,
+                _ => 0,
+            };
         }
         Ok(st)
     }
@@ -189,10 +192,11 @@ impl Remains {
 /// cgroup, then removes every cgroup directory the record names.
 fn remove_recorded(i: &Intent) -> Result<()> {
     // A pidfd first, then the check: from then on the fd can only be the container's init.
-    let pidfd = i
-        .init
-        .and_then(|r| sys::pidfd_open(r.pid).ok())
-        .filter(|_| i.init_alive());
+    // An init that cannot be told alive or gone stops the delete: it may be alive.
+    let pidfd = match i.init.map(|r| sys::pidfd_open(r.pid)) {
+        Some(Ok(fd)) if i.init_alive()? => Some(fd),
+        _ => None,
+    };
     if let Some(fd) = &pidfd {
         let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
     }
@@ -254,35 +258,60 @@ pub(crate) fn remove_state_dir(dir: &Path) -> std::io::Result<()> {
     }
 }
 
+/// What `list` found under the state root.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Listing {
+    /// Every container whose state could be told, by id.
+    pub containers: Vec<ContainerState>,
+    /// The names whose state could not be told (a damaged state.json, an init whose /proc
+    /// entry cannot be read), with why: runc prints these on stderr and lists the rest.
+    pub unreadable: Vec<(String, Error)>,
+}
+
 /// Every container under `root`, in runc's `list` shape (owner = the state directory's owner),
-/// half-made ones included (status `creating`); names with an unreadable state are left out.
-pub fn list(root: &Path) -> Result<Vec<ContainerState>> {
+/// half-made ones included (status `creating`); names whose state cannot be told are in
+/// [`Listing::unreadable`], never shown with a status they may not have.
+pub fn list(root: &Path) -> Result<Listing> {
     let root = absolute(root);
     let entries = match std::fs::read_dir(&root) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Listing::default()),
         Err(e) => return Err(Error::state(&root, e)),
     };
-    let mut out = Vec::new();
+    let mut out = Listing::default();
     // Owner names by uid: /etc/passwd is read once per owner, not once per container.
     let mut names = std::collections::HashMap::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let mut st = match find(&root, &name) {
-            Ok(Found::Complete(c)) => c.state(),
-            Ok(Found::Incomplete(r)) => match r.state() {
-                Ok(st) => st,
-                Err(_) => continue,
-            },
-            Err(_) => continue,
+        let found = match find(&root, &name) {
+            Ok(found) => found,
+            // Not a container directory (a stray file, a name that is no valid id).
+            Err(Error::NotFound(_) | Error::InvalidId(_)) => continue,
+            Err(e) => {
+                out.unreadable.push((name, e));
+                continue;
+            }
+        };
+        let st = match found {
+            Found::Complete(c) => c.state(),
+            Found::Incomplete(r) => r.state(),
+        };
+        let mut st = match st {
+            Ok(st) => st,
+            Err(e) => {
+                out.unreadable.push((name, e));
+                continue;
+            }
         };
         let uid = state::owner_uid(&entry.path());
         st.owner = names
             .entry(uid)
             .or_insert_with(|| state::user_name(uid))
             .clone();
-        out.push(st);
+        out.containers.push(st);
     }
-    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out.containers.sort_by(|a, b| a.id.cmp(&b.id));
+    out.unreadable.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }

@@ -1,12 +1,13 @@
-//! The container's state on disk: `<root>/<id>/state.json`, written atomically (temp file +
-//! rename) while holding an `flock` on `<root>/<id>`, so two commands on one id never interleave.
+//! The container's state on disk: `<root>/<id>/state.json`, written atomically and durably
+//! (`write_durably`: fsynced temp file, rename, fsynced directory) while holding an `flock` on
+//! `<root>/<id>`, so two commands on one id never interleave.
 //!
 //! The init's pid is stored with its start time (from `/proc/<pid>/stat`): a pid that was
 //! recycled by another process is never mistaken for the container. Status is derived from the
-//! live system each time, never trusted from the file.
+//! live system each time, never trusted from the file; an init whose `/proc/<pid>/stat` cannot
+//! be read (`Liveness::Unknown`) has no status, only an error saying so.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -130,12 +131,29 @@ impl Lock {
 
 pub(crate) fn save(dir: &Path, st: &Persisted) -> Result<()> {
     let path = dir.join(STATE_FILE);
-    let tmp = dir.join(format!(".{STATE_FILE}.tmp"));
     let data = serde_json::to_vec(st).map_err(|e| Error::state(&path, e))?;
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::state(&tmp, e))?;
-    f.write_all(&data).map_err(|e| Error::state(&tmp, e))?;
+    write_durably(dir, STATE_FILE, &data).map_err(Error::sys("save state"))
+}
+
+/// Writes `dir/name` so that any reader, and the disk after a power loss, finds either the old
+/// file or the new one, whole: the data goes to a temporary file that is fsynced, renamed over
+/// `name`, and the directory is fsynced so that the rename itself is on disk.
+pub(crate) fn write_durably(dir: &Path, name: &str, data: &[u8]) -> sys::SysResult<()> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let f = sys::open(
+        &tmp,
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC,
+        Mode::from_bits_truncate(0o600),
+    )?;
+    sys::write_all(f.as_fd(), data, Some(&tmp))?;
+    // The data on disk before the name points at it: else a crash can leave an empty file.
+    sys::fsync(f.as_fd(), &tmp)?;
     drop(f);
-    sys::rename(&tmp, &path).map_err(Error::sys("save state"))
+    sys::rename(&tmp, &path)?;
+    // The new directory entry on disk: else a crash can bring back the old file, or none.
+    let d = sys::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
+    sys::fsync(d.as_fd(), dir)
 }
 
 pub(crate) fn load(dir: &Path) -> Result<Persisted> {
@@ -160,31 +178,90 @@ pub(crate) fn load(dir: &Path) -> Result<Persisted> {
     Ok(st)
 }
 
-/// Is the init recorded in `st` still alive (not a zombie, and not a recycled pid)?
-pub(crate) fn init_alive(st: &Persisted) -> bool {
-    if st.pid <= 0 {
-        return false;
+/// Whether a recorded process is still that process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Liveness {
+    /// Same pid and start time, not a zombie.
+    Alive,
+    /// Exited, reaped, a zombie, or the pid now belongs to another process.
+    Gone,
+    /// Its `/proc/<pid>/stat` cannot be read (a `hidepid` /proc and no `CAP_SYS_PTRACE` over
+    /// it): it may be alive, so it is never taken for stopped.
+    Unknown(sys::SysError),
+}
+
+/// The liveness of the process `pid` that started at `start` (clock ticks since boot).
+pub(crate) fn liveness(pid: i32, start: u64) -> Liveness {
+    if pid <= 0 {
+        return Liveness::Gone;
     }
-    match sys::proc_stat(st.pid) {
-        Some((state, start)) => start == st.pid_start && state != 'Z' && state != 'X',
-        None => false,
+    match sys::proc_stat(pid) {
+        Ok(stat) => same_process(stat, start),
+        Err(e) if e.errno == nix::errno::Errno::ENOENT => hidden_or_gone(pid, start, e),
+        Err(e) => Liveness::Unknown(e),
+    }
+}
+
+fn same_process((state, started): (char, u64), start: u64) -> Liveness {
+    if started == start && state != 'Z' && state != 'X' {
+        Liveness::Alive
+    } else {
+        Liveness::Gone
+    }
+}
+
+/// No `/proc/<pid>`: gone, unless /proc hides it (`hidepid=invisible`). `pidfd_open` does not
+/// go through /proc: it fails with `ESRCH` only when there is no such process.
+fn hidden_or_gone(pid: i32, start: u64, stat_error: sys::SysError) -> Liveness {
+    match sys::pidfd_open(pid) {
+        Err(e) if e.errno == nix::errno::Errno::ESRCH => Liveness::Gone,
+        Err(_) => Liveness::Unknown(stat_error),
+        // A process has the pid: read again (it may have just been started, visible).
+        Ok(_pidfd) => match sys::proc_stat(pid) {
+            Ok(stat) => same_process(stat, start),
+            Err(_) => Liveness::Unknown(stat_error),
+        },
+    }
+}
+
+/// The liveness of the init recorded in `st`.
+pub(crate) fn init_liveness(st: &Persisted) -> Liveness {
+    liveness(st.pid, st.pid_start)
+}
+
+/// Is the init recorded in `st` still alive? An init whose liveness cannot be told is the typed
+/// [`Error::InitUnknown`]: never taken for stopped, never signalled.
+pub(crate) fn init_alive(st: &Persisted) -> Result<bool> {
+    match init_liveness(st) {
+        Liveness::Alive => Ok(true),
+        Liveness::Gone => Ok(false),
+        Liveness::Unknown(error) => Err(unknown_init(&st.id, st.pid, error)),
+    }
+}
+
+/// The error for an init whose `/proc/<pid>/stat` cannot be read.
+pub(crate) fn unknown_init(id: &str, pid: i32, error: sys::SysError) -> Error {
+    Error::InitUnknown {
+        id: id.to_string(),
+        pid,
+        error,
     }
 }
 
 /// The status, derived from the system: a frozen cgroup is paused; a live init with its fifo
 /// still present has not been started.
-pub(crate) fn status(dir: &Path, st: &Persisted) -> Status {
-    if !init_alive(st) {
-        return Status::Stopped;
+pub(crate) fn status(dir: &Path, st: &Persisted) -> Result<Status> {
+    if !init_alive(st)? {
+        return Ok(Status::Stopped);
     }
     // Paused first, as runc: a frozen container is paused even before it was started.
     if st.cgroup.is_frozen().unwrap_or(false) {
-        return Status::Paused;
+        return Ok(Status::Paused);
     }
     if dir.join(EXEC_FIFO).exists() {
-        return Status::Created;
+        return Ok(Status::Created);
     }
-    Status::Running
+    Ok(Status::Running)
 }
 
 /// The uid owning `path` (runc's `owner` in `list` is its name); 0 when it cannot be read.
@@ -274,14 +351,38 @@ mod tests {
         let me = std::process::id() as i32;
         let (_, start) = crate::sys::proc_stat(me).unwrap();
         assert!(
-            init_alive(&persisted(me, start)),
+            init_alive(&persisted(me, start)).unwrap(),
             "same pid and start time: alive"
         );
         assert!(
-            !init_alive(&persisted(me, start + 1)),
+            !init_alive(&persisted(me, start + 1)).unwrap(),
             "same pid, other start time: a different process"
         );
-        assert!(!init_alive(&persisted(0, 0)));
+        assert!(!init_alive(&persisted(0, 0)).unwrap());
+    }
+
+    #[test]
+    fn an_exited_process_is_gone_not_unknown() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        let (_, start) = crate::sys::proc_stat(pid).unwrap();
+        child.wait().unwrap();
+        // Reaped: no /proc entry, and pidfd_open says ESRCH (not a hidden process).
+        assert_eq!(liveness(pid, start), Liveness::Gone);
+    }
+
+    #[test]
+    fn durable_write_replaces_the_file_whole() {
+        let dir = std::env::temp_dir().join(format!("runr-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        write_durably(&dir, "f.json", b"old").unwrap();
+        write_durably(&dir, "f.json", b"new").unwrap();
+        assert_eq!(std::fs::read(dir.join("f.json")).unwrap(), b"new");
+        assert!(
+            !dir.join(".f.json.tmp").exists(),
+            "the temporary file was renamed"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -114,6 +114,7 @@ sys_ops! {
     Fcntl => "fcntl",
     Pipe => "pipe2",
     SetMempolicy => "set_mempolicy",
+    Fsync => "fsync",
 }
 
 impl fmt::Display for SysOp {
@@ -382,6 +383,12 @@ pub fn flock_exclusive(fd: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
     // SAFETY: flock only reads the fd number; a closed or invalid fd yields EBADF.
     let rc = retry(|| Errno::result(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) }));
     rc.map(drop).ctx(SysOp::Flock, Some(display))
+}
+
+/// `fsync(2)`: the file's data (or, for a directory, its entries) reach the disk. `display` is
+/// the path reported on error.
+pub fn fsync(fd: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
+    retry(|| nix::unistd::fsync(fd)).ctx(SysOp::Fsync, Some(display))
 }
 
 pub fn rename(from: &Path, to: &Path) -> SysResult<()> {
@@ -941,11 +948,20 @@ pub fn proc_comm(pid: i32) -> Option<String> {
 }
 
 /// Reads `/proc/<pid>/stat`: (state char, start time in clock ticks since boot).
-/// The start time is what tells a live container init from a recycled pid.
-pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
-    let raw = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+/// The start time is what tells a live container init from a recycled pid. The error keeps the
+/// errno: `ENOENT` for no such process (or one that a `hidepid=invisible` /proc hides),
+/// `EPERM`/`EACCES` for one that `hidepid=noaccess` keeps from this caller, `EINVAL` for a file
+/// that does not parse.
+pub fn proc_stat(pid: i32) -> SysResult<(char, u64)> {
+    let path = PathBuf::from(format!("/proc/{pid}/stat"));
+    let raw = std::fs::read_to_string(&path)
+        .map_err(|e| SysError::new(SysOp::Read, Some(&path), io_errno(&e)))?;
+    parse_proc_stat(&raw).ok_or_else(|| SysError::new(SysOp::Read, Some(&path), Errno::EINVAL))
+}
+
+fn parse_proc_stat(raw: &str) -> Option<(char, u64)> {
     // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
-    let rest = &raw[raw.rfind(')')? + 2..];
+    let rest = raw.get(raw.rfind(')')? + 2..)?;
     let mut fields = rest.split(' ');
     let state = fields.next()?.chars().next()?;
     // `rest` starts at field 3 (state); start time is field 22.

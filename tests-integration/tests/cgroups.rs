@@ -209,14 +209,14 @@ fn freezer_stops_a_busy_loop() {
     let c = runtime_core::Container::load(&rt.root, &id).unwrap();
     c.cgroup().freeze().unwrap();
     assert!(c.cgroup().is_frozen().unwrap());
-    assert_eq!(c.status(), runtime_core::Status::Paused);
+    assert_eq!(c.status().unwrap(), runtime_core::Status::Paused);
     let frozen_at = value();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(value(), frozen_at, "no progress while frozen");
 
     c.cgroup().thaw().unwrap();
     assert!(wait_for(5, || value() > frozen_at), "progress after thaw");
-    assert_eq!(c.status(), runtime_core::Status::Running);
+    assert_eq!(c.status().unwrap(), runtime_core::Status::Running);
     delete_no_leaks(&rt, &id, &b);
 }
 

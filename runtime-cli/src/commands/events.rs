@@ -62,7 +62,7 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     if interval.is_zero() {
         anyhow::bail!("duration interval must be greater than 0");
     }
-    if c.status() == Status::Stopped {
+    if c.status()? == Status::Stopped {
         anyhow::bail!("container with id {} is not running", c.id());
     }
     let id = c.id().to_string();
@@ -114,7 +114,7 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
                 }
             }
         }
-        if c.status() == Status::Stopped {
+        if c.status()? == Status::Stopped {
             break;
         }
         if Instant::now() >= next {

@@ -22,7 +22,12 @@ Lists the containers under the state root the global --root names
 
 pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     p.no_args("list")?;
-    let all = runtime_core::list(&g.root)?;
+    let listing = runtime_core::list(&g.root)?;
+    // As runc: a container whose state cannot be told is named on stderr, the others listed.
+    for (id, e) in &listing.unreadable {
+        g.log.error(&format!("status for {id}: {e}"));
+    }
+    let all = listing.containers;
     let mut out = String::new();
     if p.is_set("quiet") {
         for c in &all {

@@ -22,7 +22,7 @@ paused or stopped), bundle, rootfs, created, annotations, owner.",
 
 pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let state = match runtime_core::recovery::find(&g.root, p.id("state")?)? {
-        Found::Complete(c) => c.state(),
+        Found::Complete(c) => c.state()?,
         Found::Incomplete(r) => r.state()?,
     };
     let text = serde_json::to_string_pretty(&state)?;
