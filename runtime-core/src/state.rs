@@ -1,6 +1,8 @@
-//! The container's state on disk: `<root>/<id>/state.json`, written atomically and durably
-//! (`write_durably`: fsynced temp file, rename, fsynced directory) while holding an `flock` on
-//! `<root>/<id>`, so two commands on one id never interleave.
+//! The container's state on disk: `<root>/<id>/state.json`, written atomically (`write_atomically`:
+//! temp file, rename) while holding an `flock` on `<root>/<id>`, so two commands on one id never
+//! interleave. It is not fsynced: the durable record is the intent record (`intent.json`, written
+//! with `write_durably`), and a directory whose state.json was lost is a half-made container that
+//! `delete --force` removes by that record.
 //!
 //! The init's pid is stored with its start time (from `/proc/<pid>/stat`): a pid that was
 //! recycled by another process is never mistaken for the container. Status is derived from the
@@ -132,7 +134,21 @@ impl Lock {
 pub(crate) fn save(dir: &Path, st: &Persisted) -> Result<()> {
     let path = dir.join(STATE_FILE);
     let data = serde_json::to_vec(st).map_err(|e| Error::state(&path, e))?;
-    write_durably(dir, STATE_FILE, &data).map_err(Error::sys("save state"))
+    write_atomically(dir, STATE_FILE, &data).map_err(Error::sys("save state"))
+}
+
+/// Writes `dir/name` so that any reader finds either the old file or the new one, whole: the data
+/// goes to a temporary file renamed over `name`. Not fsynced (see the module docs).
+pub(crate) fn write_atomically(dir: &Path, name: &str, data: &[u8]) -> sys::SysResult<()> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let f = sys::open(
+        &tmp,
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC,
+        Mode::from_bits_truncate(0o600),
+    )?;
+    sys::write_all(f.as_fd(), data, Some(&tmp))?;
+    drop(f);
+    sys::rename(&tmp, &dir.join(name))
 }
 
 /// Writes `dir/name` so that any reader, and the disk after a power loss, finds either the old
