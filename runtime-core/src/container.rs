@@ -13,10 +13,11 @@ use crate::fault;
 use crate::hooks::{self, HookKind};
 use crate::intent::{self, CgroupRecord, InitRecord, Intent};
 use crate::namespaces::{self, NamespacePlan};
+use crate::outcome::{Outcome, Warning};
 use crate::process::clone::{self, Spawned};
 use crate::process::init::{self, InitArgs};
 use crate::process::sync::{self, Channel, Message};
-use crate::signal::Signal;
+use crate::signal::{KillTarget, Signal};
 use crate::spec::{absolute, Bundle};
 use crate::state::{self, ContainerState, Lock, Persisted, Status, EXEC_FIFO};
 use crate::stdio::{self, ChildStdio, Pipes};
@@ -715,8 +716,8 @@ impl Container {
     }
 
     /// Lets the init exec the container's process, then runs the poststart hooks. Their
-    /// failures are returned as warnings: the spec says the container keeps running.
-    pub fn start(&mut self) -> Result<Vec<Error>> {
+    /// failures are the outcome's warnings: the spec says the container keeps running.
+    pub fn start(&mut self) -> Result<Outcome> {
         let lock = Lock::take(&self.dir)?;
         match self.status() {
             Status::Created => {}
@@ -773,12 +774,13 @@ impl Container {
         st["status"] = "running".into();
         let warnings = run_hooks_as_warnings(HookKind::Poststart, &self.st.spec, &st);
         trace::step("poststart hooks done", &[]);
-        Ok(warnings)
+        Ok(Outcome::with(warnings))
     }
 
-    /// Sends `signal` to the init, or with `all` to every process in the container's cgroup.
-    pub fn kill(&self, signal: Signal, all: bool) -> Result<()> {
+    /// Sends `signal` to the init, or to every process in the container's cgroup.
+    pub fn kill(&self, signal: Signal, target: KillTarget) -> Result<()> {
         let signal = signal.as_raw();
+        let all = target == KillTarget::AllProcesses;
         let _lock = Lock::take(&self.dir)?;
         let stopped = self.status() == Status::Stopped;
         // Without a cgroup of its own (rootless, skipped) only the init can be signalled.
@@ -813,8 +815,8 @@ impl Container {
 
     /// Deletes the container: stops what is left of it (a created container, or any container
     /// with `force`), removes its cgroup and state, then runs the poststop hooks (their failures
-    /// come back as warnings).
-    pub fn delete(self, force: bool) -> Result<Vec<Error>> {
+    /// are the outcome's warnings).
+    pub fn delete(self, force: bool) -> Result<Outcome> {
         let lock = Lock::take(&self.dir)?;
         match self.status() {
             Status::Stopped => {}
@@ -846,7 +848,7 @@ impl Container {
             &st,
         ));
         trace::step("poststop hooks done", &[]);
-        Ok(warnings)
+        Ok(Outcome::with(warnings))
     }
 
     /// Removes the container's cgroup once its init is gone. With its own pid namespace nothing
@@ -854,14 +856,14 @@ impl Container {
     /// still in the cgroup belongs to a container sharing it: the cgroup is left to it, with a
     /// warning, as runc leaves it. Without one, whatever is left is the container's and is
     /// killed.
-    fn remove_cgroup(&self) -> Result<Vec<Error>> {
+    fn remove_cgroup(&self) -> Result<Vec<Warning>> {
         if !self.st.own_pid_ns {
             self.st.cgroup.destroy()?;
             return Ok(Vec::new());
         }
         match self.st.cgroup.release() {
             Ok(()) => Ok(Vec::new()),
-            Err(e @ cgroups::Error::InUse { .. }) => Ok(vec![e.into()]),
+            Err(e @ cgroups::Error::InUse { .. }) => Ok(vec![Warning::CgroupInUse(e)]),
             Err(e) => Err(e.into()),
         }
     }
@@ -1104,12 +1106,12 @@ fn init_died(rollback: &mut Rollback) -> Error {
     }
 }
 
-fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Vec<Error> {
+fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Vec<Warning> {
     let state = serde_json::to_vec(st).unwrap_or_default();
     hooks::run_each(kind.list(spec.hooks().as_ref()), &state)
         .into_iter()
-        .map(|(index, path, f)| Error::Hook {
-            kind: kind.name(),
+        .map(|(index, path, f)| Warning::Hook {
+            kind,
             index,
             path,
             failure: f,

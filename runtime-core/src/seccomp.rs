@@ -34,6 +34,7 @@ pub const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 
 /// A ready-to-load filter.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Compiled {
     /// The BPF program: an array of `struct sock_filter` (8 bytes each), native endian.
     pub program: Vec<u8>,
