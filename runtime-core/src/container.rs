@@ -465,9 +465,6 @@ fn spawn_init(
     let (parent_end, init_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
     let console_socket = init_console(bundle, opts)?;
     let hook_state = hook_state(&c.intent.id, bundle, spec);
-    let hooks = spec.hooks().as_ref();
-    let parent_hooks = !HookKind::Prestart.list(hooks).is_empty()
-        || !HookKind::CreateRuntime.list(hooks).is_empty();
     // With a new user namespace the init cannot write the host's cgroup files: we place it.
     let parent_places_init = ns.new_user;
     let (clone_cgroup, cgroup_join) = init_cgroup_entry(cgroup, parent_places_init)?;
@@ -475,20 +472,6 @@ fn spawn_init(
     let seccomp = compile_seccomp(&opts.root, linux, &config)?;
     // Bind sources the container's root may not reach, opened now, as the host's root.
     let detached_sources = detach_sources(bundle, ns.any_user)?;
-    let NamespacePlan {
-        clone_flags,
-        unshare_in_init,
-        joins,
-        pid_join,
-        new_user,
-        any_user,
-        new_cgroup,
-        new_pid,
-        own_mount,
-        fork_for_pid,
-        user_after_joins,
-        ..
-    } = ns;
     let id = c.intent.id.clone();
     let args = InitArgs {
         id: &id,
@@ -498,33 +481,33 @@ fn spawn_init(
         channel: init_end,
         exec_fifo: fifo,
         console_socket,
-        joins,
-        unshare: unshare_in_init,
+        joins: ns.joins,
+        unshare: ns.unshare_in_init,
         // Root of a user namespace we did not make (rootless podman) can no more mknod than the
         // root of one we make.
-        userns: any_user || crate::rootless::running_in_user_ns(),
-        new_userns: new_user,
-        cgroupns: new_cgroup,
-        fork_for_pid,
-        user_after_joins,
+        userns: ns.any_user || crate::rootless::running_in_user_ns(),
+        new_userns: ns.new_user,
+        cgroupns: ns.new_cgroup,
+        fork_for_pid: ns.fork_for_pid,
+        user_after_joins: ns.user_after_joins,
         cgroup_join,
         no_pivot: opts.no_pivot,
-        mount_ns: own_mount,
+        mount_ns: ns.own_mount,
         detached_sources,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
         extra_env: std::mem::take(&mut opts.extra_env),
         stdio: std::mem::take(&mut opts.stdio),
-        parent_hooks,
+        parent_hooks: needs_parent_hooks(spec),
         hook_state: hook_state.clone(),
         seccomp: seccomp.as_ref(),
     };
     // An unprivileged runtime writes the id maps of a child that is still dumpable (clone.rs).
-    let maps_by_unprivileged = new_user && crate::rootless::rootless_euid();
+    let maps_by_unprivileged = ns.new_user && crate::rootless::rootless_euid();
     let fork = (
-        clone_flags,
+        ns.clone_flags,
         clone_cgroup.as_ref(),
-        pid_join.as_ref(),
+        ns.pid_join.as_ref(),
         maps_by_unprivileged,
     );
     // The clone, named for the rollback and in the intent record at once.
@@ -534,7 +517,7 @@ fn spawn_init(
     fault::point("create: unit started");
     let place = parent_places_init && clone_cgroup.is_none();
     // With namespaces joined by path first, the user namespace comes later (UserNsCreated).
-    let maps = (new_user && !user_after_joins).then_some(linux);
+    let maps = (ns.new_user && !ns.user_after_joins).then_some(linux);
     let cgroup = place.then_some(cgroup);
     let_init_go(&parent_end, pid, maps, cgroup, &config)?;
     wait_ready(&parent_end, c, &mut pid, spec, &hook_state)?;
@@ -544,8 +527,14 @@ fn spawn_init(
         pid,
         start: c.intent.init.map(|i| i.start).unwrap_or_default(),
         channel: parent_end,
-        own_pid_ns: new_pid,
+        own_pid_ns: ns.new_pid,
     })
+}
+
+/// Whether the spec has prestart or createRuntime hooks (the init asks for them to be run).
+fn needs_parent_hooks(spec: &Spec) -> bool {
+    let hooks = spec.hooks().as_ref();
+    !HookKind::Prestart.list(hooks).is_empty() || !HookKind::CreateRuntime.list(hooks).is_empty()
 }
 
 /// The console socket the init sends its terminal over, when the process asks for one (a
@@ -1132,7 +1121,7 @@ fn wait_ready(
 fn create_container_hook_error(spec: &Spec, index: usize, failure: &hooks::HookFailure) -> Error {
     let list = HookKind::CreateContainer.list(spec.hooks().as_ref());
     Error::Hook {
-        kind: HookKind::CreateContainer.name(),
+        kind: HookKind::CreateContainer,
         index,
         path: list
             .get(index)
@@ -1148,7 +1137,7 @@ fn run_parent_hooks(spec: &Spec, st: &serde_json::Value) -> Result<()> {
     for kind in [HookKind::Prestart, HookKind::CreateRuntime] {
         hooks::run_all(kind.list(spec.hooks().as_ref()), &state).map_err(|(index, path, f)| {
             Error::Hook {
-                kind: kind.name(),
+                kind,
                 index,
                 path,
                 failure: f,

@@ -105,7 +105,7 @@ mod user;
 
 pub use builder::{ContainerBuilder, ExecBuilder};
 pub use container::{validate_id, Console, Container, ExitStatus};
-pub use error::{Error, Result};
+pub use error::{ConfigReason, Error, Result};
 pub use exec::ExecProcess;
 pub use oci_spec;
 pub use operations::{features, Features};

@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigReason, Error, Result};
 
 /// A JSON parse error with the path of the field it is about (`process.capabilities.bounding[3]`).
 pub type JsonError = serde_path_to_error::Error<serde_json::Error>;
@@ -75,8 +75,13 @@ impl Bundle {
     pub fn load(dir: &Path) -> Result<Bundle> {
         let dir = absolute(dir);
         let config = dir.join("config.json");
-        let raw = std::fs::read(&config)
-            .map_err(|e| Error::config(&config, "cannot read", io_reason(&e)))?;
+        let raw = std::fs::read(&config).map_err(|e| {
+            let reason = ConfigReason::Unreadable {
+                path: None,
+                source: e,
+            };
+            Error::config(&config, "cannot read", reason)
+        })?;
         Bundle::from_config(&dir, &raw)
     }
 
@@ -86,7 +91,7 @@ impl Bundle {
     pub fn from_config(dir: &Path, raw: &[u8]) -> Result<Bundle> {
         let dir = absolute(dir);
         let config = dir.join("config.json");
-        let bad = |field: &str, reason: String| Error::config(&config, field, reason);
+        let bad = |field: &str, reason: ConfigReason| Error::config(&config, field, reason);
         let mut warnings = Vec::new();
         let parsed: std::result::Result<Spec, _> = parse_json(raw);
         let parsed = match parsed {
@@ -109,23 +114,24 @@ impl Bundle {
                 path
             };
             let reason = parse_reason(&inner, &field);
-            bad(&field, reason)
+            bad(&field, ConfigReason::Malformed(reason))
         })?;
         let root = spec
             .root()
             .as_ref()
-            .ok_or_else(|| bad("root", "is required".into()))?;
+            .ok_or_else(|| bad("root", ConfigReason::Missing))?;
         let root_path = dir.join(root.path());
         let rootfs = std::fs::canonicalize(&root_path).map_err(|e| {
-            bad(
-                "root.path",
-                format!("{}: {}", root_path.display(), io_reason(&e)),
-            )
+            let reason = ConfigReason::Unreadable {
+                path: Some(root_path.clone()),
+                source: e,
+            };
+            bad("root.path", reason)
         })?;
         if !rootfs.is_dir() {
             return Err(bad(
                 "root.path",
-                format!("{} is not a directory", rootfs.display()),
+                format!("{} is not a directory", rootfs.display()).into(),
             ));
         }
         warnings.extend(crate::lsm::mount_label_warning(&spec));
@@ -166,7 +172,7 @@ impl Bundle {
         let process = spec
             .process()
             .as_ref()
-            .ok_or(("process".into(), "is required".into()))?;
+            .ok_or(("process".into(), ConfigReason::Missing))?;
         check_process(process)?;
         let linux = spec
             .linux()
@@ -192,12 +198,12 @@ impl Bundle {
         check_mounts(spec, linux)?;
         // A memory policy the kernel accepts.
         if let Some(p) = linux.memory_policy() {
-            crate::mempolicy::check(p)?;
+            crate::mempolicy::check(p).map_err(invalid)?;
         }
         // Fields runr does not implement are refused, never ignored.
-        check_unsupported(linux)?;
+        check_unsupported(linux).map_err(unsupported)?;
         // Labels the kernel cannot apply are refused before anything is created.
-        crate::lsm::check(spec)?;
+        crate::lsm::check(spec).map_err(invalid)?;
         // Hooks with absolute paths and positive timeouts.
         check_hooks(spec)?;
         Ok(())
@@ -205,7 +211,17 @@ impl Bundle {
 }
 
 /// A validation step's result: the field (a JSON path) and the reason of the first problem.
-type Check = std::result::Result<(), (String, String)>;
+type Check = std::result::Result<(), (String, ConfigReason)>;
+
+/// What `check_unsupported` refuses: a field runr does not implement.
+fn unsupported((field, reason): (String, String)) -> (String, ConfigReason) {
+    (field, ConfigReason::Unsupported(reason))
+}
+
+/// A helper's (field, reason) as a validation failure: the value is invalid.
+fn invalid((field, reason): (String, String)) -> (String, ConfigReason) {
+    (field, ConfigReason::Invalid(reason))
+}
 
 /// Whether `linux.namespaces` lists `t` (new or joined).
 fn has_ns(linux: &oci_spec::runtime::Linux, t: LinuxNamespaceType) -> bool {
@@ -232,7 +248,7 @@ fn check_process(process: &oci_spec::runtime::Process) -> Check {
     if !process.cwd().is_absolute() {
         return Err((
             "process.cwd".into(),
-            format!("{:?} must be an absolute path", process.cwd()),
+            format!("{:?} must be an absolute path", process.cwd()).into(),
         ));
     }
     check_env(process.env().as_deref().unwrap_or_default())?;
@@ -246,7 +262,7 @@ fn check_env(env: &[String]) -> Check {
             None => {
                 return Err((
                     format!("process.env[{i}]"),
-                    format!("{kv:?} is not NAME=VALUE"),
+                    format!("{kv:?} is not NAME=VALUE").into(),
                 ))
             }
             Some(("", _)) => {
@@ -271,7 +287,7 @@ fn check_rlimits(process: &oci_spec::runtime::Process) -> Check {
         if !seen.insert(format!("{:?}", r.typ())) {
             return Err((
                 format!("process.rlimits[{i}]"),
-                format!("{:?} is set twice", r.typ()),
+                format!("{:?} is set twice", r.typ()).into(),
             ));
         }
         if r.soft() > r.hard() {
@@ -291,14 +307,14 @@ fn check_namespaces(linux: &oci_spec::runtime::Linux) -> Check {
         if !types.insert(ns.typ()) {
             return Err((
                 format!("linux.namespaces[{i}]"),
-                format!("{} namespace listed twice", ns.typ()),
+                format!("{} namespace listed twice", ns.typ()).into(),
             ));
         }
         if let Some(p) = ns.path() {
             if !p.is_absolute() || !p.exists() {
                 return Err((
                     format!("linux.namespaces[{i}].path"),
-                    format!("{}: no such namespace file", p.display()),
+                    format!("{}: no such namespace file", p.display()).into(),
                 ));
             }
         }
@@ -316,7 +332,7 @@ fn check_rootfs_propagation(linux: &oci_spec::runtime::Linux) -> Check {
         if crate::mounts::propagation_flag(p).is_none() {
             return Err((
                 "linux.rootfsPropagation".into(),
-                format!("{p:?} is not one of private, rprivate, shared, rshared, slave, rslave, unbindable, runbindable"),
+                format!("{p:?} is not one of private, rprivate, shared, rshared, slave, rslave, unbindable, runbindable").into(),
             ));
         }
     }
@@ -333,7 +349,7 @@ fn check_uts_names(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Check {
         {
             return Err((
                 field.into(),
-                format!("cannot set a {field} without a private UTS namespace"),
+                format!("cannot set a {field} without a private UTS namespace").into(),
             ));
         }
     }
@@ -377,7 +393,7 @@ fn check_time_offsets(linux: &oci_spec::runtime::Linux) -> Check {
 fn check_sysctls(linux: &oci_spec::runtime::Linux) -> Check {
     let own_ns = |t: LinuxNamespaceType| has_ns(linux, t);
     for key in linux.sysctl().iter().flat_map(|s| s.keys()) {
-        check_sysctl(key, &own_ns).map_err(|r| (format!("linux.sysctl.{key}"), r))?;
+        check_sysctl(key, &own_ns).map_err(|r| (format!("linux.sysctl.{key}"), r.into()))?;
     }
     Ok(())
 }
@@ -398,11 +414,11 @@ fn check_mounts(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Check {
         if escapes_root(dest) {
             return Err((
                 format!("mounts[{i}].destination"),
-                format!("{} escapes the container's root filesystem", dest.display()),
+                format!("{} escapes the container's root filesystem", dest.display()).into(),
             ));
         }
         let opts = crate::mounts::MountOptions::parse(m.options().as_deref().unwrap_or_default())
-            .map_err(|r| (format!("mounts[{i}].options"), r))?;
+            .map_err(|r| (format!("mounts[{i}].options"), r.into()))?;
         if opts.tmpcopyup && m.typ().as_deref() != Some("tmpfs") {
             return Err((
                 format!("mounts[{i}].options"),
@@ -410,7 +426,7 @@ fn check_mounts(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Check {
             ));
         }
         crate::idmap::requested(m, linux)
-            .map_err(|(field, r)| (format!("mounts[{i}].{field}"), r))?;
+            .map_err(|(field, r)| (format!("mounts[{i}].{field}"), r.into()))?;
     }
     Ok(())
 }
@@ -453,7 +469,7 @@ fn check_hooks(spec: &Spec) -> Check {
 /// every mount behind, and makes the device nodes in the image's own /dev). So runr only chroots
 /// into the rootfs and refuses every field that needs a mount or a device node; runc refuses
 /// masked and read-only paths there too.
-fn check_without_mount_namespace(spec: &Spec) -> std::result::Result<(), (String, String)> {
+fn check_without_mount_namespace(spec: &Spec) -> Check {
     let why = "needs a mount namespace: without a linux.namespaces entry of type mount the \
                container shares the runtime's, and this would change the host's mount table";
     let linux = spec.linux().as_ref();
@@ -615,21 +631,6 @@ pub(crate) fn escapes_root(dest: &Path) -> bool {
     false
 }
 
-/// An I/O error's text without Rust's " (os error N)" tail, lowercased like Go's
-/// ("no such file or directory").
-fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.rfind(" (os error ") {
-        Some(i) => &text[..i],
-        None => &text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 /// serde's message for a config field, reworded where oci-spec's is obscure: an unknown
 /// capability reads `no variant for CAP_X (converted to X)`.
 fn parse_reason(e: &serde_json::Error, field: &str) -> String {
@@ -673,6 +674,7 @@ pub fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::io_reason;
 
     #[test]
     fn a_process_json_takes_gos_zero_values() {

@@ -1,7 +1,10 @@
-//! runtime-core's typed kill target and typed outcomes, used in-process as an embedder uses
-//! them: `kill(signal, KillTarget::AllProcesses)` reaches every process of the container (runc's
-//! `kill --all`), and `delete` reports a failing poststop hook as a typed warning while still
-//! removing the container (runc's `delete` logs the hook's error and exits 0).
+//! runtime-core's typed kill target, typed outcomes and typed errors, used in-process as an
+//! embedder uses them: `kill(signal, KillTarget::AllProcesses)` reaches every process of the
+//! container (runc's `kill --all`); `delete` reports a failing poststop hook as a typed warning
+//! while still removing the container (runc's `delete` logs the hook's error and exits 0); a
+//! bad config is `Error::Config` with the field's JSON path and a `ConfigReason` (runc refuses
+//! the same configs, in its own words); a corrupt state.json is `Error::State` with its
+//! `io::Error` as source (runc's `state` fails on it too).
 //!
 //! A custom harness (`harness = false`): creating a container needs a single-threaded caller.
 //! Each scenario runs under runr's library, then under the runc CLI beside it.
@@ -10,7 +13,10 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 
 use runtime_core::hooks::{HookExit, HookFailure, HookKind};
-use runtime_core::{ContainerBuilder, ExitStatus, KillTarget, Signal, Stdio, Warning};
+use runtime_core::{
+    ConfigReason, Container, ContainerBuilder, Error, ExitStatus, KillTarget, Signal, Stdio,
+    Warning,
+};
 use serde_json::json;
 use tests_integration::{assert_no_leaks, runtimes, unique, wait_for, Bundle, Runtime};
 
@@ -28,6 +34,14 @@ fn main() {
         (
             "a_failing_poststop_hook_is_a_typed_warning_of_delete",
             failing_poststop_hook_is_a_warning,
+        ),
+        (
+            "config_errors_carry_the_field_and_a_typed_reason",
+            config_errors_are_typed,
+        ),
+        (
+            "a_corrupt_state_is_a_state_error_with_its_io_error_as_source",
+            corrupt_state_is_a_state_error,
         ),
     ];
     let mut ran = 0;
@@ -147,5 +161,144 @@ fn failing_poststop_hook_is_a_warning() {
             "{err}"
         );
         assert_no_leaks(&rt, &id, &bundle);
+    }
+}
+
+/// Creates `bundle` (its config.json as it is on disk) through the builder, expecting a config
+/// error; returns it with nothing left behind.
+fn config_error(bundle: &Bundle) -> (String, ConfigReason, String) {
+    let rt = Runtime::runr();
+    let id = unique("embed-badcfg");
+    let e = match ContainerBuilder::new(&id, &bundle.dir)
+        .root(&rt.root)
+        .stdin(Stdio::null())
+        .create()
+    {
+        Ok(_) => panic!("create succeeded"),
+        Err(e) => e,
+    };
+    let text = e.to_string();
+    assert_no_leaks(&rt, &id, bundle);
+    match e {
+        Error::Config { field, reason, .. } => (field, reason, text),
+        other => panic!("not a config error: {other:?}"),
+    }
+}
+
+/// runc refuses the same config.json (its own words) and leaves nothing behind.
+fn runc_refuses(bundle: &Bundle) {
+    for rt in runtimes().into_iter().filter(|r| r.name == "runc") {
+        let id = unique("embed-badcfg");
+        let out = rt.exec(&["create", "--bundle", bundle.dir.to_str().unwrap(), &id]);
+        assert!(!out.status.success(), "runc accepted it");
+        assert_no_leaks(&rt, &id, bundle);
+    }
+}
+
+fn config_errors_are_typed() {
+    // No config.json: unreadable, with the io::Error kept.
+    let bundle = Bundle::shell("true");
+    match config_error(&bundle) {
+        (field, ConfigReason::Unreadable { path: None, source }, text) => {
+            assert_eq!(field, "cannot read");
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            assert!(
+                text.ends_with("cannot read: no such file or directory"),
+                "{text}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    runc_refuses(&bundle);
+
+    // Not JSON.
+    std::fs::write(bundle.dir.join("config.json"), "{").unwrap();
+    match config_error(&bundle) {
+        (field, ConfigReason::Malformed(_), _) => assert_eq!(field, "invalid JSON"),
+        other => panic!("{other:?}"),
+    }
+    runc_refuses(&bundle);
+
+    // No root: a missing field, in runr's words "root: is required".
+    let mut no_root = Bundle::shell("true");
+    no_root.config.as_object_mut().unwrap().remove("root");
+    no_root.write();
+    match config_error(&no_root) {
+        (field, ConfigReason::Missing, text) => {
+            assert_eq!(field, "root");
+            assert!(text.ends_with("root: is required"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    runc_refuses(&no_root);
+
+    // A root.path that does not exist: unreadable, naming the path.
+    let mut gone = Bundle::shell("true");
+    gone.config["root"]["path"] = json!("no-such-rootfs");
+    gone.write();
+    match config_error(&gone) {
+        (
+            field,
+            ConfigReason::Unreadable {
+                path: Some(p),
+                source,
+            },
+            _,
+        ) => {
+            assert_eq!(field, "root.path");
+            assert_eq!(p, gone.dir.join("no-such-rootfs"));
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("{other:?}"),
+    }
+    runc_refuses(&gone);
+
+    // A relative cwd: an invalid value.
+    let mut rel = Bundle::shell("true");
+    rel.config["process"]["cwd"] = json!("tmp");
+    rel.write();
+    match config_error(&rel) {
+        (field, ConfigReason::Invalid(why), _) => {
+            assert_eq!(field, "process.cwd");
+            assert!(why.contains("absolute"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    runc_refuses(&rel);
+
+    // Intel RDT: refused as not implemented, never accepted and ignored. (runc 1.1.5 applies
+    // it where resctrl is mounted, so it is not run beside runc.)
+    let mut rdt = Bundle::shell("true");
+    rdt.config["linux"]["intelRdt"] = json!({"closID": "runr-test"});
+    rdt.write();
+    match config_error(&rdt) {
+        (field, ConfigReason::Unsupported(_), _) => assert_eq!(field, "linux.intelRdt"),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn corrupt_state_is_a_state_error() {
+    for rt in runtimes() {
+        let id = unique("embed-corrupt");
+        let dir = rt.root.join(&id);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("state.json"), "{").unwrap();
+        if rt.name == "runc" {
+            let out = rt.exec(&["state", &id]);
+            assert!(!out.status.success(), "runc state of a corrupt state.json");
+        } else {
+            match Container::load(&rt.root, &id) {
+                Err(e @ Error::State { .. }) => {
+                    let source = std::error::Error::source(&e).expect("a source");
+                    let io = source
+                        .downcast_ref::<std::io::Error>()
+                        .expect("an io::Error");
+                    assert_eq!(io.kind(), std::io::ErrorKind::InvalidData, "{e}");
+                }
+                Err(other) => panic!("{other:?}"),
+                Ok(_) => panic!("a corrupt state loaded"),
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
