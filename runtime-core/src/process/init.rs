@@ -137,9 +137,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
 
     // 1b. Into our cgroups, by ourselves (a self-move skips the lock and RCU wait a move by the
     //     parent costs), before any namespace changes who we are to the host's cgroupfs.
-    for tasks in &args.cgroup_join {
-        sys::write_file(tasks, b"0").tag(InitStep::JoinCgroup)?;
-    }
+    join_own_cgroups(&args.cgroup_join)?;
     marks.mark(Phase::Cgroup);
 
     // 2-8. Signals, stdio, namespaces joined and made, root of the user namespace, a session.
@@ -159,9 +157,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
     marks.mark(Phase::ParentHooks);
 
     // 11. createContainer hooks: in the container's namespaces, before pivot_root.
-    let mut hook_state = args.hook_state.clone();
-    hook_state["pid"] = host_pid.into();
-    hook_state["status"] = "creating".into();
+    let mut hook_state = state_with(&args.hook_state, host_pid, "creating");
     run_create_container_hooks(args, root.as_fd(), &hook_state)?;
     marks.mark(Phase::CreateContainerHooks);
 
@@ -205,6 +201,22 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
             .to_vec(),
         hook_state: serde_json::to_vec(&hook_state).unwrap_or_default(),
     })
+}
+
+/// Step 1b: writes 0 (ourselves) into each `tasks` file.
+fn join_own_cgroups(tasks_files: &[PathBuf]) -> Result<(), InitFailure> {
+    for tasks in tasks_files {
+        sys::write_file(tasks, b"0").tag(InitStep::JoinCgroup)?;
+    }
+    Ok(())
+}
+
+/// The container's state for a hook: our host pid and `status`.
+fn state_with(state: &serde_json::Value, host_pid: i32, status: &str) -> serde_json::Value {
+    let mut st = state.clone();
+    st["pid"] = host_pid.into();
+    st["status"] = status.into();
+    st
 }
 
 /// Waits for the parent's go; returns the pid it gives (ours, as the host sees it).
