@@ -68,11 +68,11 @@ impl Host {
         Ok(host)
     }
 
-    /// A fake host rooted at `root`: each sub-directory is a v1 hierarchy named by its
+    /// A host whose cgroup mounts are at `root`: each sub-directory is a v1 hierarchy named by its
     /// controllers ("cpu,cpuacct"; "systemd" means name=systemd), `unified` is the hybrid
     /// cgroup2 mount; on `Unified`, `root` itself is the cgroup2 mount. The process is taken to
     /// be in "/" everywhere.
-    pub fn fake(root: &Path, layout: Layout) -> Result<Host> {
+    pub fn at_root(root: &Path, layout: Layout) -> Result<Host> {
         let mut host = Host::default();
         let v2 = |p: PathBuf| Mount {
             controllers: vec![],

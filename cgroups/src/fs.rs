@@ -1,9 +1,10 @@
 //! Reading and writing cgroup files, with errors that carry the path and the value.
 //!
 //! Cgroup files must be written with a single `write(2)` and without `O_CREAT` (a missing file
-//! means a missing feature, which callers detect through `ENOENT`). Against a fake tree
-//! (`Manager::with_root`) files are created on write, and every write is also appended to
-//! `<root>/.runr-writes` as `<path> <value>` so tests can check the order of writes.
+//! means a missing feature, which callers detect through `ENOENT`). The same holds for a tree
+//! at another root (`Manager::with_root`): its files must exist before they are written, as a
+//! kernel's do. A manager given a journal (`Manager::journal_writes`) appends every write to it
+//! as `<path> <value>`; the write itself is the same with or without one.
 
 use std::fs;
 use std::io::{self, Write};
@@ -15,13 +16,13 @@ use crate::error::{Error, Op, Result};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CgDir<'a> {
     pub path: &'a Path,
-    /// Fake-tree mode: create files on write and log writes to this file.
-    pub log: Option<&'a Path>,
+    /// Where every write is also recorded (an observer: it changes nothing about the write).
+    pub journal: Option<&'a fs::File>,
 }
 
 impl<'a> CgDir<'a> {
-    pub fn new(path: &'a Path, log: Option<&'a Path>) -> Self {
-        CgDir { path, log }
+    pub fn new(path: &'a Path, journal: Option<&'a fs::File>) -> Self {
+        CgDir { path, journal }
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
@@ -40,16 +41,14 @@ impl<'a> CgDir<'a> {
     }
 
     fn write_raw(&self, path: &Path, value: &str) -> io::Result<()> {
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).truncate(true);
-        if self.log.is_some() {
-            opts.create(true);
-        }
-        let mut f = opts.open(path)?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(path)?;
         f.write_all(value.as_bytes())?;
-        if let Some(log) = self.log {
-            let mut l = fs::OpenOptions::new().create(true).append(true).open(log)?;
-            writeln!(l, "{} {}", path.display(), value)?;
+        if let Some(mut journal) = self.journal {
+            // One write(2) per line, so lines of concurrent writers do not interleave.
+            journal.write_all(format!("{} {}\n", path.display(), value).as_bytes())?;
         }
         Ok(())
     }
@@ -145,7 +144,8 @@ pub(crate) fn remove_cgroup(path: &Path) -> Result<()> {
                 tries += 1;
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {
-                // A fake tree (a plain directory) still holds files: remove them, then retry.
+                // Not a cgroupfs (which never says ENOTEMPTY: its control files go with the
+                // directory) but a plain directory tree: remove its files, then retry.
                 remove_plain_files(path)?;
                 if tries >= 8 {
                     return Err(Error::io(Op::Rmdir, path, e));
@@ -158,20 +158,16 @@ pub(crate) fn remove_cgroup(path: &Path) -> Result<()> {
 }
 
 /// rmdir a parent cgroup this crate created, unless something else now uses it (sub-cgroups
-/// or processes: EBUSY/ENOTEMPTY) or it is gone already. In a fake tree the directory holds
-/// plain files, which are removed first when there is no sub-directory.
-pub(crate) fn remove_unused_parent(path: &Path, fake: bool) -> Result<()> {
-    if fake {
-        let has_subdir = fs::read_dir(path)
-            .map(|mut it| it.any(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir()))))
-            .unwrap_or(true);
-        if has_subdir {
-            return Ok(());
-        }
-        remove_plain_files(path)?;
-    }
+/// or processes: EBUSY) or it is gone already. A plain directory tree (not a cgroupfs, which
+/// never says ENOTEMPTY) holds its files as plain files: without a sub-directory they are
+/// removed and the rmdir retried; with one, the parent is in use.
+pub(crate) fn remove_unused_parent(path: &Path) -> Result<()> {
     match fs::remove_dir(path) {
         Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) && !has_subdir(path) => {
+            remove_plain_files(path)?;
+            remove_unused_parent(path)
+        }
         Err(e)
             if matches!(
                 e.raw_os_error(),
@@ -184,8 +180,15 @@ pub(crate) fn remove_unused_parent(path: &Path, fake: bool) -> Result<()> {
     }
 }
 
-/// Remove regular files from a directory (only ever non-empty in a fake tree: cgroupfs
-/// directories can be removed with their control files in them).
+/// Whether `path` holds a directory (an unreadable one counts as holding one: left alone).
+fn has_subdir(path: &Path) -> bool {
+    fs::read_dir(path)
+        .map(|mut it| it.any(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir()))))
+        .unwrap_or(true)
+}
+
+/// Remove regular files from a directory (only ever reached for a plain directory tree:
+/// cgroupfs directories are removed with their control files in them).
 fn remove_plain_files(path: &Path) -> Result<()> {
     let entries = fs::read_dir(path).map_err(|e| Error::io(Op::ReadDir, path, e))?;
     for entry in entries.flatten() {

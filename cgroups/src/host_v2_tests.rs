@@ -66,7 +66,7 @@ fn v2_lifecycle_on_a_real_cgroup2_mount() {
         skipped: vec![],
         systemd: None,
         systemd_slice: String::new(),
-        fake_log: None,
+        journal: Default::default(),
     };
     let mut g = Guard(m, vec![]);
     g.0.create().unwrap();

@@ -136,10 +136,22 @@ pub struct Manager {
     /// The slice the unit is started in (only the creating process needs it).
     #[serde(skip)]
     systemd_slice: String,
-    /// Fake-tree mode (tests): create files on write, log writes here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    fake_log: Option<PathBuf>,
+    /// Where every write is also recorded ([`Manager::journal_writes`]); not persisted.
+    #[serde(skip)]
+    journal: Journal,
 }
+
+/// The optional write journal: an observer, so it takes no part in a manager's equality.
+#[derive(Debug, Clone, Default)]
+struct Journal(Option<std::sync::Arc<std::fs::File>>);
+
+impl PartialEq for Journal {
+    fn eq(&self, _: &Journal) -> bool {
+        true
+    }
+}
+
+impl Eq for Journal {}
 
 impl Manager {
     /// Resolve the container's cgroup directories on this host (nothing is created yet).
@@ -154,7 +166,7 @@ impl Manager {
             None => path::inner_path(cgroups_path, container_id)?,
         };
         let host = detect::Host::probe()?;
-        let mut m = Self::build(&host, host.layout()?, &inner, None)?;
+        let mut m = Self::build(&host, host.layout()?, &inner)?;
         if let Some(unit) = unit {
             // systemd makes the unit's directories (and removes them): none is runr's to remove.
             m.created.clear();
@@ -164,9 +176,12 @@ impl Manager {
         Ok(m)
     }
 
-    /// Same as [`Manager::new`] against a fake tree laid out like /sys/fs/cgroup under `root`
-    /// (see the fs module: files are created on write and every write is logged to
-    /// `<root>/.runr-writes`). The process is taken to be in the root cgroup.
+    /// Same as [`Manager::new`] against a tree laid out like /sys/fs/cgroup under `root`: each
+    /// sub-directory a v1 hierarchy named by its controllers (`Legacy`, `Hybrid`, with
+    /// `unified` the cgroup2 mount on `Hybrid`), or `root` itself the cgroup2 mount
+    /// (`Unified`). The process is taken to be in the root cgroup. Everything else is done as
+    /// on the host's tree: files are opened without `O_CREAT`, so they must exist as a
+    /// kernel's do (tests point this at a directory tree they lay out themselves).
     pub fn with_root(
         root: &Path,
         layout: Layout,
@@ -174,16 +189,18 @@ impl Manager {
         container_id: &str,
     ) -> Result<Manager> {
         let inner = path::inner_path(cgroups_path, container_id)?;
-        let host = detect::Host::fake(root, layout)?;
-        Self::build(&host, layout, &inner, Some(root.join(".runr-writes")))
+        let host = detect::Host::at_root(root, layout)?;
+        Self::build(&host, layout, &inner)
     }
 
-    fn build(
-        host: &detect::Host,
-        layout: Layout,
-        inner: &str,
-        fake_log: Option<PathBuf>,
-    ) -> Result<Manager> {
+    /// Append every cgroup file write from now on to `journal` as a line `<path> <value>`,
+    /// after the write succeeded (an audit trail of what was written and in which order; the
+    /// writes themselves are unchanged). Not persisted with the manager.
+    pub fn journal_writes(&mut self, journal: std::fs::File) {
+        self.journal = Journal(Some(std::sync::Arc::new(journal)));
+    }
+
+    fn build(host: &detect::Host, layout: Layout, inner: &str) -> Result<Manager> {
         let mut m = Manager {
             layout,
             v1: Vec::new(),
@@ -193,7 +210,7 @@ impl Manager {
             skipped: Vec::new(),
             systemd: None,
             systemd_slice: String::new(),
-            fake_log,
+            journal: Journal::default(),
         };
         if layout != Layout::Unified {
             for mount in &host.v1 {
@@ -283,7 +300,7 @@ impl Manager {
     }
 
     pub(crate) fn cg<'a>(&'a self, dir: &'a Path) -> CgDir<'a> {
-        CgDir::new(dir, self.fake_log.as_deref())
+        CgDir::new(dir, self.journal.0.as_deref())
     }
 
     /// The directory whose cgroup.procs lists the container's processes.
@@ -528,7 +545,7 @@ impl Manager {
         if signal == libc::SIGKILL {
             if let Some(dir) = self.v2_path().filter(|_| self.layout == Layout::Unified) {
                 let cg = self.cg(dir);
-                if cg.exists("cgroup.kill") && self.fake_log.is_none() {
+                if cg.exists("cgroup.kill") {
                     return cg.write("cgroup.kill", "1");
                 }
             }
@@ -619,7 +636,7 @@ impl Manager {
             .collect();
         parents.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
         for p in parents {
-            fs::remove_unused_parent(p, self.fake_log.is_some())?;
+            fs::remove_unused_parent(p)?;
         }
         Ok(())
     }

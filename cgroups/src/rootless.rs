@@ -74,7 +74,7 @@ impl Manager {
             .partition(|p| p.starts_with(&h.mount));
         self.created = rest;
         for dir in mine.iter().rev() {
-            fs::remove_unused_parent(dir, self.fake_log.is_some())?;
+            fs::remove_unused_parent(dir)?;
         }
         self.skipped.push(Skipped {
             controllers: h.controllers,
@@ -119,8 +119,9 @@ mod tests {
     use super::*;
     use crate::error::Op;
 
-    /// A fake v1 tree (see `Manager::with_root`) with memory, devices and freezer hierarchies.
-    fn fake() -> (PathBuf, Manager) {
+    /// A v1 tree in a temp dir (see `Manager::with_root`) with memory, devices, freezer and
+    /// pids hierarchies.
+    fn tree() -> (PathBuf, Manager) {
         let root = std::env::temp_dir().join(format!(
             "runr-cgroups-rootless-{}-{:?}",
             std::process::id(),
@@ -160,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_limit_on_a_skipped_hierarchy_names_the_field() {
-        let (root, mut m) = fake();
+        let (root, mut m) = tree();
         skip_all_but(&mut m, "pids");
         let e = m
             .apply(&resources(r#"{"memory": {"limit": 1048576}}"#))
@@ -174,6 +175,8 @@ mod tests {
         assert!(text.contains("EACCES"), "{text}");
         // What the kept hierarchy holds still works; device rules are best effort.
         m.create().unwrap();
+        // The kernel's part: a new pids cgroup has its pids.max.
+        std::fs::write(root.join("pids/ctr/pids.max"), "max\n").unwrap();
         m.apply(&resources(
             r#"{"pids": {"limit": 10}, "devices": [{"allow": false, "access": "rwm"}]}"#,
         ))
@@ -186,7 +189,7 @@ mod tests {
 
     #[test]
     fn with_every_hierarchy_skipped_there_is_no_cgroup() {
-        let (root, mut m) = fake();
+        let (root, mut m) = tree();
         skip_all_but(&mut m, "none");
         assert!(!m.has_cgroup() && m.is_rootless());
         assert!(m.pids().unwrap().is_empty());
@@ -203,7 +206,7 @@ mod tests {
 
     #[test]
     fn only_permission_errors_are_skipped() {
-        let (root, mut m) = fake();
+        let (root, mut m) = tree();
         let h = m.v1.remove(0);
         let e = Error::io(
             Op::Mkdir,

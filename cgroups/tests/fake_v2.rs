@@ -1,8 +1,9 @@
-//! cgroup v2 writes against a fake tree: exact file contents, conversions, update semantics.
+//! cgroup v2 writes against a tree in a temp dir: exact file contents, conversions, update
+//! semantics.
 
 mod common;
 
-use cgroups::{Error, Layout};
+use cgroups::{Error, Layout, Op};
 use common::{res, FakeTree};
 
 const CTRLS: &str = "cpuset cpu io memory hugetlb pids rdma misc\n";
@@ -30,7 +31,8 @@ fn create_enables_controllers_in_ancestors_only() {
             format!("runr/cgroup.subtree_control {all}"),
         ]
     );
-    assert!(!t.exists("runr/ctr/cgroup.subtree_control"));
+    // The leaf's own subtree_control is left as the kernel made it: nothing enabled.
+    assert_eq!(t.get("runr/ctr/cgroup.subtree_control"), "");
     assert!(m.v2_dir_fd().unwrap().is_some());
     m.destroy().unwrap();
     assert!(!t.exists("runr"));
@@ -240,10 +242,24 @@ fn missing_v2_controller() {
 }
 
 #[test]
-fn devices_on_v2_build_a_filter_without_writing_files() {
+fn devices_on_v2_write_no_files_and_attach_a_filter_to_the_directory() {
     let (t, m) = tree();
-    m.apply(&res(r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rwm"}]}"#))
-        .unwrap();
+    let e = m.apply(&res(r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rwm"}]}"#))
+        .unwrap_err();
+    // The rules make a program (tested on its own in devices_bpf), which goes to the kernel as
+    // on a host: a plain directory is no cgroup, so attaching it fails with EBADF (or, without
+    // CAP_BPF, loading it fails with EPERM), and no cgroup file was written for the rules.
+    match &e {
+        Error::Io {
+            op: Op::BpfProgAttach,
+            ..
+        } => assert_eq!(e.raw_os_error(), Some(libc::EBADF), "{e}"),
+        Error::Bpf {
+            op: Op::BpfProgLoad,
+            ..
+        } => assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{e}"),
+        other => panic!("{other:?}"),
+    }
     assert!(t.take_writes().is_empty());
 }
 
@@ -283,6 +299,8 @@ fn stats_v2_fake() {
     t.set(&format!("{d}/hugetlb.2MB.max"), "max\n");
     t.set(&format!("{d}/hugetlb.2MB.current"), "0\n");
     t.set(&format!("{d}/hugetlb.2MB.events"), "max 4\n");
+    // A host with 2MB pages only.
+    t.remove(&format!("{d}/hugetlb.1GB.max"));
     let s = serde_json::to_value(m.stats().unwrap()).unwrap();
     let want = serde_json::json!({
         "cpuset": {"cpu_exclusive": 0, "mem_hardwall": 0, "mem_exclusive": 0, "memory_migrate": 0, "memory_spread_page": 0, "memory_spread_slab": 0, "memory_pressure": 0, "sched_load_balance": 0, "sched_relax_domain_level": 0},
@@ -304,4 +322,23 @@ fn stats_v2_fake() {
     });
     assert_eq!(s, want);
     assert_eq!(m.oom_kill_count().unwrap(), 1);
+}
+
+#[test]
+fn sigkill_uses_cgroup_kill_where_the_kernel_has_it() {
+    let (t, m) = tree();
+    // Linux 5.14+ has cgroup.kill: SIGKILL is one write to it, as in runc.
+    t.set("runr/ctr/cgroup.kill", "");
+    m.kill_all(libc::SIGKILL).unwrap();
+    assert_eq!(t.take_writes(), ["runr/ctr/cgroup.kill 1"]);
+}
+
+#[test]
+fn a_control_file_the_kernel_lacks_is_enoent_not_created() {
+    let (t, m) = tree();
+    // As on a host without the feature: the file is never created by a write.
+    t.remove("runr/ctr/pids.max");
+    let e = m.apply(&res(r#"{"pids":{"limit":5}}"#)).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT), "{e}");
+    assert!(!t.exists("runr/ctr/pids.max"));
 }

@@ -61,6 +61,56 @@ fn main() -> ExitCode {
     ExitCode::from(run(&argv).clamp(0, 255) as u8)
 }
 
+/// The logger the global flags ask for; `None` (the error printed) when they are invalid.
+fn logger_from(parsed: &cli::Parsed) -> Option<log::Logger> {
+    let format = match parsed.value("log-format").unwrap_or("text") {
+        "json" => log::Format::Json,
+        "text" => log::Format::Text,
+        other => {
+            log::Logger::stderr_only().error(&format!("invalid log-format: {other}"));
+            return None;
+        }
+    };
+    match log::Logger::new(parsed.value("log"), format, parsed.is_set("debug")) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            log::Logger::stderr_only().error(&format!("open log file: {e}"));
+            None
+        }
+    }
+}
+
+/// `--root`, or the default: unprivileged, $XDG_RUNTIME_DIR/runr; only commands that keep state
+/// need it to be usable. `None` (the error logged) when it is not.
+fn state_root(parsed: &cli::Parsed, logger: &mut log::Logger) -> Option<std::path::PathBuf> {
+    match parsed.value("root") {
+        Some(r) => Some(std::path::PathBuf::from(r)),
+        None => match runtime_core::rootless::default_root() {
+            Ok(r) => Some(r),
+            Err(_) if !needs_state(parsed.args.first()) => Some("/run/runr".into()),
+            Err(e) => {
+                logger.error(&e.to_string());
+                None
+            }
+        },
+    }
+}
+
+/// `--rootless` (auto by default); `None` (the error logged) for a value it does not take.
+fn rootless_flag(parsed: &cli::Parsed, logger: &mut log::Logger) -> Option<bool> {
+    match parsed.value("rootless").unwrap_or("auto") {
+        "auto" | "" => Some(runtime_core::rootless::detect()),
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        other => {
+            logger.error(&format!(
+                "invalid value {other:?} for flag --rootless: true, false or auto"
+            ));
+            None
+        }
+    }
+}
+
 fn run(argv: &[String]) -> i32 {
     // Phase timings start here, in the first image, before the re-exec below.
     let started = runtime_core::trace::now_ns();
@@ -92,44 +142,16 @@ fn run(argv: &[String]) -> i32 {
         print!("{}", commands::version_text());
         return 0;
     }
-    let format = match parsed.value("log-format").unwrap_or("text") {
-        "json" => log::Format::Json,
-        "text" => log::Format::Text,
-        other => {
-            log::Logger::stderr_only().error(&format!("invalid log-format: {other}"));
-            return 1;
-        }
+    // --log, --log-format and --debug: where and how messages go.
+    let Some(mut logger) = logger_from(&parsed) else {
+        return 1;
     };
-    let mut logger = match log::Logger::new(parsed.value("log"), format, parsed.is_set("debug")) {
-        Ok(l) => l,
-        Err(e) => {
-            log::Logger::stderr_only().error(&format!("open log file: {e}"));
-            return 1;
-        }
+    // The state root, and whether the runtime is rootless.
+    let Some(root) = state_root(&parsed, &mut logger) else {
+        return 1;
     };
-    // Unprivileged, the default root is $XDG_RUNTIME_DIR/runr; only commands that keep state
-    // need it to be usable.
-    let root = match parsed.value("root") {
-        Some(r) => std::path::PathBuf::from(r),
-        None => match runtime_core::rootless::default_root() {
-            Ok(r) => r,
-            Err(_) if !needs_state(parsed.args.first()) => "/run/runr".into(),
-            Err(e) => {
-                logger.error(&e.to_string());
-                return 1;
-            }
-        },
-    };
-    let rootless = match parsed.value("rootless").unwrap_or("auto") {
-        "auto" | "" => runtime_core::rootless::detect(),
-        "true" | "1" => true,
-        "false" | "0" => false,
-        other => {
-            logger.error(&format!(
-                "invalid value {other:?} for flag --rootless: true, false or auto"
-            ));
-            return 1;
-        }
+    let Some(rootless) = rootless_flag(&parsed, &mut logger) else {
+        return 1;
     };
     // With --debug or RUNR_PHASE_TIMINGS, the library's steps are logged and timed.
     let recorder = traced.then(|| {

@@ -51,7 +51,8 @@ fn run(bundle: &str, id: &str, root: &str) -> Result<i32, runtime_core::Error> {
     }
     let stdout = container.take_stdout().expect("stdout was piped");
     match container.start() {
-        Ok(warnings) => warnings
+        Ok(outcome) => outcome
+            .warnings
             .iter()
             .for_each(|w| eprintln!("run_bundle: warning: {w}")),
         Err(e) => {
@@ -70,7 +71,7 @@ fn run(bundle: &str, id: &str, root: &str) -> Result<i32, runtime_core::Error> {
         }
     }
     let status = container.wait();
-    for w in container.delete(true)? {
+    for w in container.delete(true)?.warnings {
         eprintln!("run_bundle: warning: {w}");
     }
     Ok(status?.code())

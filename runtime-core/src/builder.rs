@@ -189,7 +189,7 @@ impl ContainerBuilder {
             return Err(e);
         }
         let status = container.wait();
-        container.delete(true)?;
+        let _deleted = container.delete(true)?;
         status
     }
 }

@@ -13,10 +13,11 @@ use crate::fault;
 use crate::hooks::{self, HookKind};
 use crate::intent::{self, CgroupRecord, InitRecord, Intent};
 use crate::namespaces::{self, NamespacePlan};
+use crate::outcome::{Outcome, Warning};
 use crate::process::clone::{self, Spawned};
 use crate::process::init::{self, InitArgs};
 use crate::process::sync::{self, Channel, Message};
-use crate::signal::Signal;
+use crate::signal::{KillTarget, Signal};
 use crate::spec::{absolute, Bundle};
 use crate::state::{self, ContainerState, Lock, Persisted, Status, EXEC_FIFO};
 use crate::stdio::{self, ChildStdio, Pipes};
@@ -259,25 +260,9 @@ impl Container {
         let root = absolute(&opts.root);
         let spec = &bundle.spec;
         let linux = spec.linux().as_ref().expect("validated: linux is present");
-        let process = spec
-            .process()
-            .as_ref()
-            .expect("validated: process is present");
         let config = bundle.dir.join("config.json");
-
-        // An unprivileged runtime can only make a container whose root is itself (runc's checks).
-        if crate::rootless::rootless_euid() {
-            crate::rootless::check_config(linux, process, &config)?;
-        }
-
-        // Namespace files are opened here, on the host, where their paths mean what they say.
-        let ns = namespaces::plan(linux).map_err(|(i, e)| {
-            Error::config(
-                &config,
-                format!("linux.namespaces[{i}].path"),
-                e.to_string(),
-            )
-        })?;
+        // What the host must allow: checked when unprivileged, namespace files opened.
+        let ns = plan_namespaces(&bundle)?;
         // Where the cgroup will be: resolved, not made.
         let cgroup_path = linux
             .cgroups_path()
@@ -289,22 +274,7 @@ impl Container {
         let annotations = spec.annotations().clone().unwrap_or_default();
         let resources = resources_with_default_devices(linux);
         let unit_start = cgroup.prepare(&resources, &annotations)?;
-        let intent = Intent {
-            version: intent::VERSION,
-            id: id.to_string(),
-            oci_version: spec.version().clone(),
-            bundle: bundle.dir.clone(),
-            rootfs: bundle.rootfs.clone(),
-            created: state::now_rfc3339(),
-            boot_id: sys::boot_id().map_err(Error::sys("read boot id"))?,
-            cgroup: CgroupRecord::Cgroupfs {
-                manager: cgroup.clone(),
-            },
-            init: None,
-            // Known before the record is written: a `delete --force` after a crash must then
-            // not kill the processes of whoever else uses the cgroup.
-            shared_cgroup: cgroup.in_use()? > 0,
-        };
+        let intent = new_intent(id, &bundle, &cgroup)?;
 
         // 1. The name: the state directory, made and locked.
         let mut c = Creating::take_name(&root, intent)?;
@@ -317,41 +287,12 @@ impl Container {
         // 3. The cgroup, in every hierarchy. One that already has processes is shared, as
         //    runc 1.1.5 shares it (with its warning; runc 1.2 and later refuse it).
         //    Unprivileged, a cgroup we may not create is skipped unless a limit needs it.
-        c.rollback.cgroup = Some(cgroup.clone());
-        let made = if opts.rootless {
-            cgroup
-                .create_rootless(cgroup_path.is_none())
-                .map(|()| usize::from(c.intent.shared_cgroup))
-        } else {
-            cgroup.create()
-        };
-        let found = match made {
-            Ok(found) => found,
-            Err(e @ cgroups::Error::Frozen { .. }) => {
-                // Refused before anything was made: the frozen cgroup is someone else's.
-                c.rollback.cgroup = None;
-                return Err(e.into());
-            }
-            Err(e) => return Err(e.into()),
-        };
-        c.rollback.cgroup_shared = found > 0;
-        if opts.rootless {
-            // What was skipped is not the container's: the record and the undo name the rest.
-            c.rollback.cgroup = Some(cgroup.clone());
-            c.intent.cgroup = CgroupRecord::Cgroupfs {
-                manager: cgroup.clone(),
-            };
-            intent::write(&c.dir, &c.intent)?;
-        }
+        let found = make_cgroup(&mut c, &mut cgroup, opts.rootless, cgroup_path.is_some())?;
         fault::point("create: cgroup made");
         let shown = cgroup_path.clone().unwrap_or_default();
         trace::step("cgroup created", &[("cgroupsPath", shown)]);
         let mut warnings = bundle.warnings.clone();
-        if found > 0 {
-            warnings.push(format!(
-                "container's cgroup is not empty: {found} process(es) found"
-            ));
-        }
+        warnings.extend((found > 0).then(|| shared_cgroup_warning(found)));
 
         // 4. The init: cloned, recorded, placed, told to go, waited for until ready.
         let init = spawn_init(&mut c, &bundle, &mut opts, ns, &cgroup, unit_start)?;
@@ -359,10 +300,7 @@ impl Container {
         // 5. Limits apply from here, once the init's set-up (not the container's work) is done.
         cgroup
             .apply(&resources)
-            .map_err(|e| match e.config_field() {
-                Some((field, reason)) => Error::config(&config, field, reason),
-                None => Error::Cgroup(e),
-            })?;
+            .map_err(|e| cgroup_error(e, &config))?;
         fault::point("create: limits applied");
         trace::step("cgroup limits applied", &[]);
 
@@ -389,6 +327,100 @@ impl Container {
             pipes: Pipes::default(),
         })
     }
+}
+
+/// An unprivileged runtime can only make a container whose root is itself (runc's checks);
+/// namespace files are opened here, on the host, where their paths mean what they say.
+fn plan_namespaces(bundle: &Bundle) -> Result<NamespacePlan> {
+    let spec = &bundle.spec;
+    let linux = spec.linux().as_ref().expect("validated: linux is present");
+    let process = spec
+        .process()
+        .as_ref()
+        .expect("validated: process is present");
+    let config = bundle.dir.join("config.json");
+    if crate::rootless::rootless_euid() {
+        crate::rootless::check_config(linux, process, &config)?;
+    }
+    namespaces::plan(linux).map_err(|(i, e)| {
+        Error::config(
+            &config,
+            format!("linux.namespaces[{i}].path"),
+            e.to_string(),
+        )
+    })
+}
+
+/// A cgroup error of `apply`: a config error naming the field when it is one.
+fn cgroup_error(e: cgroups::Error, config: &Path) -> Error {
+    match e.config_field() {
+        Some((field, reason)) => Error::config(config, field, reason),
+        None => Error::Cgroup(e),
+    }
+}
+
+/// runc 1.1.5's warning for a cgroup that already has processes.
+fn shared_cgroup_warning(found: usize) -> String {
+    format!("container's cgroup is not empty: {found} process(es) found")
+}
+
+/// The intent record of a create about to start: nothing made yet, the cgroup resolved.
+fn new_intent(id: &str, bundle: &Bundle, cgroup: &cgroups::Manager) -> Result<Intent> {
+    let spec = &bundle.spec;
+    Ok(Intent {
+        version: intent::VERSION,
+        id: id.to_string(),
+        oci_version: spec.version().clone(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: state::now_rfc3339(),
+        boot_id: sys::boot_id().map_err(Error::sys("read boot id"))?,
+        cgroup: CgroupRecord::Cgroupfs {
+            manager: cgroup.clone(),
+        },
+        init: None,
+        // Known before the record is written: a `delete --force` after a crash must then
+        // not kill the processes of whoever else uses the cgroup.
+        shared_cgroup: cgroup.in_use()? > 0,
+    })
+}
+
+/// Step 3 of create: the cgroup in every hierarchy, named for the rollback first. Returns how
+/// many processes it already had (shared, as runc 1.1.5 shares it). Unprivileged, a hierarchy
+/// we may not create is skipped when the config names no cgroupsPath (`named`).
+fn make_cgroup(
+    c: &mut Creating,
+    cgroup: &mut cgroups::Manager,
+    rootless: bool,
+    named: bool,
+) -> Result<usize> {
+    c.rollback.cgroup = Some(cgroup.clone());
+    let made = if rootless {
+        cgroup
+            .create_rootless(!named)
+            .map(|()| usize::from(c.intent.shared_cgroup))
+    } else {
+        cgroup.create()
+    };
+    let found = match made {
+        Ok(found) => found,
+        Err(e @ cgroups::Error::Frozen { .. }) => {
+            // Refused before anything was made: the frozen cgroup is someone else's.
+            c.rollback.cgroup = None;
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    c.rollback.cgroup_shared = found > 0;
+    if rootless {
+        // What was skipped is not the container's: the record and the undo name the rest.
+        c.rollback.cgroup = Some(cgroup.clone());
+        c.intent.cgroup = CgroupRecord::Cgroupfs {
+            manager: cgroup.clone(),
+        };
+        intent::write(&c.dir, &c.intent)?;
+    }
+    Ok(found)
 }
 
 /// The full state of a created container.
@@ -427,118 +459,65 @@ fn spawn_init(
 ) -> Result<ReadyInit> {
     let spec = &bundle.spec;
     let linux = spec.linux().as_ref().expect("validated: linux is present");
-    let process = spec
-        .process()
-        .as_ref()
-        .expect("validated: process is present");
     let config = bundle.dir.join("config.json");
+    // The fifo `start` opens, the channel to the init, the console socket.
     let fifo = make_exec_fifo(&c.dir)?;
     let (parent_end, init_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
-    let terminal = process.terminal().unwrap_or(false);
-    stdio::refuse_with_terminal(&opts.stdio, terminal, &config)?;
-    let console_socket = connect_console(std::mem::take(&mut opts.console), terminal, &config)?;
+    let console_socket = init_console(bundle, opts)?;
     let hook_state = hook_state(&c.intent.id, bundle, spec);
-    let hooks = spec.hooks().as_ref();
-    let parent_hooks = !HookKind::Prestart.list(hooks).is_empty()
-        || !HookKind::CreateRuntime.list(hooks).is_empty();
-    // Joining the cgroup: born in the unified one (CLONE_INTO_CGROUP, also on a hybrid host)
-    // and moving itself into the v1 ones, both without the parent's slow cgroup.procs write.
-    // With a new user namespace the init cannot write the host's cgroup files: the parent
-    // places it.
+    // With a new user namespace the init cannot write the host's cgroup files: we place it.
     let parent_places_init = ns.new_user;
-    // The systemd driver's unit cgroup does not exist before its first process: systemd moves
-    // the init in when it starts the unit (after the clone).
-    let (clone_cgroup, cgroup_join) = if cgroup.systemd_unit().is_some() {
-        let join = if parent_places_init {
-            Vec::new()
-        } else {
-            cgroup.v1_self_join_files()
-        };
-        (None, join)
-    } else if parent_places_init {
-        (cgroup.v2_dir_fd()?, Vec::new())
-    } else {
-        (cgroup.unified_dir_fd()?, cgroup.v1_self_join_files())
-    };
+    let (clone_cgroup, cgroup_join) = init_cgroup_entry(cgroup, parent_places_init)?;
     // The seccomp filter is compiled once, here; the init only loads the bytes.
     let seccomp = compile_seccomp(&opts.root, linux, &config)?;
-    // With a user namespace the init works as the container's root, who may not reach a bind
-    // source (a directory inside a mode-700 host directory): open them now, as root.
-    // Idmapped mounts need the host's root on a detached tree too. (An unprivileged runtime
-    // reaches nothing its container's root could not, and may not clone mount trees of the
-    // host's mount namespace.)
-    let mounts = spec.mounts().as_deref().unwrap_or_default();
-    let reach = ns.any_user && !crate::rootless::rootless_euid();
-    let detached_sources = crate::mounts::detach_bind_sources(mounts, linux, &bundle.dir, reach)
-        .map_err(|(i, field, reason)| {
-            Error::config(&config, format!("mounts[{i}].{field}"), reason)
-        })?;
-    let NamespacePlan {
-        clone_flags,
-        unshare_in_init,
-        joins,
-        pid_join,
-        new_user,
-        any_user,
-        new_cgroup,
-        new_pid,
-        own_mount,
-        fork_for_pid,
-        user_after_joins,
-        ..
-    } = ns;
+    // Bind sources the container's root may not reach, opened now, as the host's root.
+    let detached_sources = detach_sources(bundle, ns.any_user)?;
+    let id = c.intent.id.clone();
     let args = InitArgs {
-        id: &c.intent.id,
+        id: &id,
         spec,
         bundle: &bundle.dir,
         rootfs: &bundle.rootfs,
         channel: init_end,
         exec_fifo: fifo,
         console_socket,
-        joins,
-        unshare: unshare_in_init,
+        joins: ns.joins,
+        unshare: ns.unshare_in_init,
         // Root of a user namespace we did not make (rootless podman) can no more mknod than the
         // root of one we make.
-        userns: any_user || crate::rootless::running_in_user_ns(),
-        new_userns: new_user,
-        cgroupns: new_cgroup,
-        fork_for_pid,
-        user_after_joins,
+        userns: ns.any_user || crate::rootless::running_in_user_ns(),
+        new_userns: ns.new_user,
+        cgroupns: ns.new_cgroup,
+        fork_for_pid: ns.fork_for_pid,
+        user_after_joins: ns.user_after_joins,
         cgroup_join,
         no_pivot: opts.no_pivot,
-        mount_ns: own_mount,
+        mount_ns: ns.own_mount,
         detached_sources,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
         extra_env: std::mem::take(&mut opts.extra_env),
         stdio: std::mem::take(&mut opts.stdio),
-        parent_hooks,
+        parent_hooks: needs_parent_hooks(spec),
         hook_state: hook_state.clone(),
         seccomp: seccomp.as_ref(),
     };
-    let lock_raw = c.lock.as_ref().map(Lock::raw_fd);
     // An unprivileged runtime writes the id maps of a child that is still dumpable (clone.rs).
-    let maps_by_unprivileged = new_user && crate::rootless::rootless_euid();
+    let maps_by_unprivileged = ns.new_user && crate::rootless::rootless_euid();
     let fork = (
-        clone_flags,
+        ns.clone_flags,
         clone_cgroup.as_ref(),
-        pid_join.as_ref(),
+        ns.pid_join.as_ref(),
         maps_by_unprivileged,
     );
-    // The init holds neither the lock nor the D-Bus connection.
-    let not_for_init = [lock_raw, unit_start.fd()];
-    let spawned = clone_init(args, fork, parent_end.raw_fd(), not_for_init)?;
-    let mut pid = spawned.pid.as_raw();
-    c.rollback.child = Some(spawned);
-    fault::point("create: init cloned");
-    trace::step("init cloned", &[("pid", pid.to_string())]);
-    c.record_init(pid)?;
+    // The clone, named for the rollback and in the intent record at once.
+    let mut pid = clone_and_record(c, args, fork, &parent_end, &unit_start)?;
     // systemd driver: the unit is started with the init in it, and exists when this returns.
     cgroup.enter(pid, unit_start)?;
     fault::point("create: unit started");
     let place = parent_places_init && clone_cgroup.is_none();
     // With namespaces joined by path first, the user namespace comes later (UserNsCreated).
-    let maps = (new_user && !user_after_joins).then_some(linux);
+    let maps = (ns.new_user && !ns.user_after_joins).then_some(linux);
     let cgroup = place.then_some(cgroup);
     let_init_go(&parent_end, pid, maps, cgroup, &config)?;
     wait_ready(&parent_end, c, &mut pid, spec, &hook_state)?;
@@ -553,8 +532,86 @@ fn spawn_init(
         pid,
         start,
         channel: parent_end,
-        own_pid_ns: new_pid,
+        own_pid_ns: ns.new_pid,
     })
+}
+
+/// Whether the spec has prestart or createRuntime hooks (the init asks for them to be run).
+fn needs_parent_hooks(spec: &Spec) -> bool {
+    let hooks = spec.hooks().as_ref();
+    !HookKind::Prestart.list(hooks).is_empty() || !HookKind::CreateRuntime.list(hooks).is_empty()
+}
+
+/// The console socket the init sends its terminal over, when the process asks for one (a
+/// terminal together with redirected stdio is refused).
+fn init_console(bundle: &Bundle, opts: &mut CreateOptions) -> Result<Option<OwnedFd>> {
+    let config = bundle.dir.join("config.json");
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    stdio::refuse_with_terminal(&opts.stdio, terminal, &config)?;
+    connect_console(std::mem::take(&mut opts.console), terminal, &config)
+}
+
+/// Clones the init (which holds neither the lock nor the D-Bus connection), names it for the
+/// rollback and records it in the intent record. Returns its pid.
+fn clone_and_record(
+    c: &mut Creating,
+    args: InitArgs<'_>,
+    fork: ForkPlan<'_>,
+    parent_end: &Channel,
+    unit_start: &cgroups::Prepared,
+) -> Result<i32> {
+    let not_for_init = [c.lock.as_ref().map(Lock::raw_fd), unit_start.fd()];
+    let spawned = clone_init(args, fork, parent_end.raw_fd(), not_for_init)?;
+    let pid = spawned.pid.as_raw();
+    c.rollback.child = Some(spawned);
+    fault::point("create: init cloned");
+    trace::step("init cloned", &[("pid", pid.to_string())]);
+    c.record_init(pid)?;
+    Ok(pid)
+}
+
+/// How the init joins its cgroup: the v2 directory it is born in (CLONE_INTO_CGROUP, also the
+/// unified one on a hybrid host) and the v1 files it moves itself into, both without the
+/// parent's slow cgroup.procs write. With a new user namespace the init cannot write the
+/// host's cgroup files: the parent places it (`parent_places`). The systemd driver's unit
+/// cgroup does not exist before its first process: systemd moves the init in when it starts
+/// the unit (after the clone).
+fn init_cgroup_entry(
+    cgroup: &cgroups::Manager,
+    parent_places: bool,
+) -> Result<(Option<OwnedFd>, Vec<PathBuf>)> {
+    if cgroup.systemd_unit().is_some() {
+        let join = match parent_places {
+            true => Vec::new(),
+            false => cgroup.v1_self_join_files(),
+        };
+        return Ok((None, join));
+    }
+    Ok(match parent_places {
+        true => (cgroup.v2_dir_fd()?, Vec::new()),
+        false => (cgroup.unified_dir_fd()?, cgroup.v1_self_join_files()),
+    })
+}
+
+/// With a user namespace the init works as the container's root, who may not reach a bind
+/// source (a directory inside a mode-700 host directory): they are opened now, as root.
+/// Idmapped mounts need the host's root on a detached tree too. (An unprivileged runtime
+/// reaches nothing its container's root could not, and may not clone mount trees of the
+/// host's mount namespace.)
+fn detach_sources(bundle: &Bundle, any_user: bool) -> Result<Vec<Option<OwnedFd>>> {
+    let spec = &bundle.spec;
+    let linux = spec.linux().as_ref().expect("validated: linux is present");
+    let config = bundle.dir.join("config.json");
+    let mounts = spec.mounts().as_deref().unwrap_or_default();
+    let reach = any_user && !crate::rootless::rootless_euid();
+    crate::mounts::detach_bind_sources(mounts, linux, &bundle.dir, reach).map_err(
+        |(i, field, reason)| Error::config(&config, format!("mounts[{i}].{field}"), reason),
+    )
 }
 
 /// What only the parent can do for the init (a new user namespace's id maps, the cgroup it
@@ -722,8 +779,8 @@ impl Container {
     }
 
     /// Lets the init exec the container's process, then runs the poststart hooks. Their
-    /// failures are returned as warnings: the spec says the container keeps running.
-    pub fn start(&mut self) -> Result<Vec<Error>> {
+    /// failures are the outcome's warnings: the spec says the container keeps running.
+    pub fn start(&mut self) -> Result<Outcome> {
         let lock = Lock::take(&self.dir)?;
         match self.status()? {
             Status::Created => {}
@@ -785,12 +842,13 @@ impl Container {
         let st = self.hook_state(Status::Running);
         let warnings = run_hooks_as_warnings(HookKind::Poststart, &self.st.spec, &st);
         trace::step("poststart hooks done", &[]);
-        Ok(warnings)
+        Ok(Outcome::with(warnings))
     }
 
-    /// Sends `signal` to the init, or with `all` to every process in the container's cgroup.
-    pub fn kill(&self, signal: Signal, all: bool) -> Result<()> {
+    /// Sends `signal` to the init, or to every process in the container's cgroup.
+    pub fn kill(&self, signal: Signal, target: KillTarget) -> Result<()> {
         let signal = signal.as_raw();
+        let all = target == KillTarget::AllProcesses;
         let _lock = Lock::take(&self.dir)?;
         let stopped = self.status()? == Status::Stopped;
         // Without a cgroup of its own (rootless, skipped) only the init can be signalled.
@@ -825,8 +883,8 @@ impl Container {
 
     /// Deletes the container: stops what is left of it (a created container, or any container
     /// with `force`), removes its cgroup and state, then runs the poststop hooks (their failures
-    /// come back as warnings).
-    pub fn delete(self, force: bool) -> Result<Vec<Error>> {
+    /// are the outcome's warnings).
+    pub fn delete(self, force: bool) -> Result<Outcome> {
         let lock = Lock::take(&self.dir)?;
         match self.status()? {
             Status::Stopped => {}
@@ -860,7 +918,7 @@ impl Container {
             &st,
         ));
         trace::step("poststop hooks done", &[]);
-        Ok(warnings)
+        Ok(Outcome::with(warnings))
     }
 
     /// Removes the container's cgroup once its init is gone. With its own pid namespace nothing
@@ -868,14 +926,14 @@ impl Container {
     /// still in the cgroup belongs to a container sharing it: the cgroup is left to it, with a
     /// warning, as runc leaves it. Without one, whatever is left is the container's and is
     /// killed.
-    fn remove_cgroup(&self) -> Result<Vec<Error>> {
+    fn remove_cgroup(&self) -> Result<Vec<Warning>> {
         if !self.st.own_pid_ns {
             self.st.cgroup.destroy()?;
             return Ok(Vec::new());
         }
         match self.st.cgroup.release() {
             Ok(()) => Ok(Vec::new()),
-            Err(e @ cgroups::Error::InUse { .. }) => Ok(vec![e.into()]),
+            Err(e @ cgroups::Error::InUse { .. }) => Ok(vec![Warning::CgroupInUse(e)]),
             Err(e) => Err(e.into()),
         }
     }
@@ -1082,7 +1140,7 @@ fn wait_ready(
 fn create_container_hook_error(spec: &Spec, index: usize, failure: &hooks::HookFailure) -> Error {
     let list = HookKind::CreateContainer.list(spec.hooks().as_ref());
     Error::Hook {
-        kind: HookKind::CreateContainer.name(),
+        kind: HookKind::CreateContainer,
         index,
         path: list
             .get(index)
@@ -1098,7 +1156,7 @@ fn run_parent_hooks(spec: &Spec, st: &serde_json::Value) -> Result<()> {
     for kind in [HookKind::Prestart, HookKind::CreateRuntime] {
         hooks::run_all(kind.list(spec.hooks().as_ref()), &state).map_err(|(index, path, f)| {
             Error::Hook {
-                kind: kind.name(),
+                kind,
                 index,
                 path,
                 failure: f,
@@ -1123,12 +1181,12 @@ fn init_died(rollback: &mut Rollback) -> Error {
     }
 }
 
-fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Vec<Error> {
+fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Vec<Warning> {
     let state = serde_json::to_vec(st).unwrap_or_default();
     hooks::run_each(kind.list(spec.hooks().as_ref()), &state)
         .into_iter()
-        .map(|(index, path, f)| Error::Hook {
-            kind: kind.name(),
+        .map(|(index, path, f)| Warning::Hook {
+            kind,
             index,
             path,
             failure: f,

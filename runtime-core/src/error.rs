@@ -24,7 +24,7 @@ pub enum Error {
         /// The field, as a JSON path (`process.user.uid`, `mounts[3].source`).
         field: String,
         /// What is wrong with it.
-        reason: String,
+        reason: ConfigReason,
     },
 
     #[error("invalid id format: {0}")]
@@ -123,10 +123,10 @@ pub enum Error {
 
     /// A hook failed: which one, and how (its exit status or signal with the tail of its
     /// output, the errno that kept it from starting, or its timeout).
-    #[error("{kind} hook #{index} ({}): {failure}", path.display())]
+    #[error("{} hook #{index} ({}): {failure}", kind.name(), path.display())]
     Hook {
-        /// The hook list (`prestart`, `createRuntime`, `poststart` …).
-        kind: &'static str,
+        /// The hook list (`prestart`, `createRuntime`, `createContainer`).
+        kind: crate::hooks::HookKind,
         /// Its index in that list.
         index: usize,
         /// Its `path`.
@@ -168,6 +168,69 @@ pub enum Error {
     },
 }
 
+/// Why a config field was refused: the `reason` of [`Error::Config`]. Its text is runc's
+/// wording where runc has one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigReason {
+    /// config.json, or the file a field names (`root.path`), cannot be read.
+    #[error("{}", describe_unreadable(.path.as_deref(), .source))]
+    Unreadable {
+        /// The file the field names (`None`: config.json itself).
+        path: Option<PathBuf>,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not JSON, or a value of the wrong type for the field (the parser's words).
+    #[error("{0}")]
+    Malformed(String),
+    /// A required field is absent.
+    #[error("is required")]
+    Missing,
+    /// A field runr does not implement: refused, never accepted and ignored.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The value breaks a rule of the runtime-spec, of runc or of the kernel.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<String> for ConfigReason {
+    fn from(reason: String) -> Self {
+        ConfigReason::Invalid(reason)
+    }
+}
+
+impl From<&str> for ConfigReason {
+    fn from(reason: &str) -> Self {
+        ConfigReason::Invalid(reason.to_string())
+    }
+}
+
+/// "<path>: <error>" (or only the error, for config.json itself), the error worded as Go's.
+fn describe_unreadable(path: Option<&Path>, e: &std::io::Error) -> String {
+    match path {
+        Some(p) => format!("{}: {}", p.display(), io_reason(e)),
+        None => io_reason(e),
+    }
+}
+
+/// An I/O error's text without Rust's " (os error N)" tail, lowercased like Go's
+/// ("no such file or directory").
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 impl Error {
     pub(crate) fn sys(context: impl Into<String>) -> impl FnOnce(SysError) -> Error {
         let context = context.into();
@@ -178,7 +241,7 @@ impl Error {
     pub(crate) fn config(
         config: &Path,
         field: impl Into<String>,
-        reason: impl Into<String>,
+        reason: impl Into<ConfigReason>,
     ) -> Error {
         Error::Config {
             config: config.to_path_buf(),

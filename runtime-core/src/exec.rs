@@ -19,6 +19,7 @@ use crate::namespaces::{self, Join};
 use crate::process::clone::{self, Spawned};
 use crate::process::sync::{self, Message};
 use crate::process::tenant::{self, TenantArgs};
+use crate::seccomp::Compiled;
 use crate::seccomp_cache;
 use crate::state::{self, Status};
 use crate::stdio::{self, ChildStdio, Pipes};
@@ -79,25 +80,103 @@ impl ExecProcess {
     }
 }
 
+/// Where an exec'd process is born and which cgroups it joins.
+struct Placement {
+    /// The `--cgroup` sub-cgroup directories (one per hierarchy), `None` for the container's own.
+    sub_dirs: Option<Vec<PathBuf>>,
+    /// The v2 directory it is born in (`CLONE_INTO_CGROUP`), when there is one.
+    v2_cgroup: Option<OwnedFd>,
+    /// The v1 `tasks` files it writes itself (hybrid hosts).
+    self_join: Vec<PathBuf>,
+}
+
 impl Container {
     /// Runs `process` inside this container. Returns once the process has exec'd (or with the
     /// step that failed).
     pub(crate) fn exec(&self, process: &Process, opts: ExecOptions) -> Result<ExecProcess> {
-        let id = self.st.id.clone();
         let config = self.st.bundle.join("config.json");
-        let bad = |field: &str, reason: &str| Error::config(&config, field, reason);
-        let args = process.args().as_deref().unwrap_or_default();
-        if args.is_empty() || args[0].is_empty() {
-            return Err(bad("process.args", "must name a program to run"));
+        let linux = self.st.spec.linux().as_ref();
+        let terminal = process.terminal().unwrap_or(false);
+        // A process that could not run is refused before anything is created.
+        check_process(process, &config)?;
+        // The init's pidfd, taken while the container is known to run and not paused.
+        let init_pidfd = self.pin_running_init(opts.ignore_paused)?;
+        // The container's namespaces, and its seccomp filter (create cached it).
+        let mut flags = self.namespace_flags();
+        let filter = self.exec_seccomp(&config)?;
+        // The console when the process asks for a terminal; the sync socket.
+        stdio::refuse_with_terminal(&opts.stdio, terminal, &config)?;
+        let console_socket = connect_console(opts.console, terminal, &config)?;
+        let (parent_end, child_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
+        // Where the process is born, and the cgroups it joins itself.
+        let place = self.placement(&opts.sub_cgroups)?;
+        // Unprivileged, this process joins the container's user and pid namespaces for good.
+        let unprivileged_join = crate::rootless::detect();
+        if unprivileged_join {
+            self.join_unprivileged(&init_pidfd, &mut flags)?;
         }
-        if !process.cwd().is_absolute() {
-            return Err(bad("process.cwd", "must be an absolute path"));
+        // The pid namespace to clone into, and the root to enter without a mount namespace.
+        let pid_join = self.pid_join(flags, unprivileged_join)?;
+        let root = self.shared_root(flags)?;
+        let args = TenantArgs {
+            root: root.as_ref(),
+            process,
+            channel: child_end,
+            init_pidfd: &init_pidfd,
+            namespaces: flags & !CloneFlags::CLONE_NEWPID,
+            console_socket,
+            seccomp: filter.as_ref(),
+            preserve_fds: opts.preserve_fds,
+            extra_env: &opts.extra_env,
+            stdio: &opts.stdio,
+            memory_policy: linux.and_then(|l| l.memory_policy().as_ref()),
+            cgroup_join: place.self_join.clone(),
+        };
+        let child = spawn_tenant(
+            args,
+            parent_end.raw_fd(),
+            place.v2_cgroup.as_ref(),
+            pid_join.as_ref(),
+        )?;
+        let mut guard = KillOnDrop {
+            child: &child,
+            armed: true,
+        };
+        let pid = child.pid.as_raw();
+        trace::step("exec process cloned", &[("pid", pid.to_string())]);
+        // A crash from here on leaves a process that waits for Go: it sees the channel close
+        // and exits, wherever it was placed (never half set up inside the container).
+        fault::point("exec: process cloned");
+        // Into the cgroups it was not born in.
+        self.place_process(pid, &place)?;
+        fault::point("exec: process placed");
+        parent_end
+            .send(&Message::Go { pid })
+            .map_err(Error::sys("signal exec'd process"))?;
+        fault::point("exec: process told to go");
+        // Until it has exec'd (the socket closes after Ready) or failed.
+        self.await_exec(&parent_end, &child)?;
+        fault::point("exec: process running");
+        if let Some(p) = &opts.pid_file {
+            crate::container::write_pid_file(&crate::spec::absolute(p), pid)?;
         }
-        // Labels the kernel cannot apply are refused before anything is created.
-        crate::lsm::check_process(process).map_err(|(field, reason)| bad(&field, &reason))?;
-        // The status check and the init's pidfd under the lock: no delete tears the container
-        // down between them. The rest (the new process's set-up) needs no lock.
-        let lock = state::Lock::take(&self.dir)?;
+        guard.armed = false;
+        drop(guard);
+        trace::step("exec process running", &[("pid", pid.to_string())]);
+        Ok(ExecProcess {
+            child,
+            pipes: Pipes::default(),
+            warnings: Vec::new(),
+        })
+    }
+
+    /// The status check and the init's pidfd under the lock: no delete tears the container
+    /// down between them. The rest (the new process's set-up) needs no lock. The pidfd is
+    /// opened and then checked against the recorded start time: from here on it can only ever
+    /// refer to this container's init.
+    fn pin_running_init(&self, ignore_paused: bool) -> Result<OwnedFd> {
+        let id = self.st.id.clone();
+        let _lock = state::Lock::take(&self.dir)?;
         match self.status()? {
             Status::Stopped => {
                 return Err(Error::WrongStatus {
@@ -106,7 +185,7 @@ impl Container {
                     message: "cannot exec in a stopped container".into(),
                 })
             }
-            Status::Paused if !opts.ignore_paused => {
+            Status::Paused if !ignore_paused => {
                 return Err(Error::WrongStatus {
                     id,
                     status: Status::Paused,
@@ -116,36 +195,50 @@ impl Container {
             }
             _ => {}
         }
-        // The init's pidfd, opened and then checked against the recorded start time: from here
-        // on it can only ever refer to this container's init.
         let init_pidfd =
             sys::pidfd_open(self.st.pid).map_err(Error::sys("open the container's init"))?;
         if !state::init_alive(&self.st)? {
             return Err(Error::NotRunning(id));
         }
-        drop(lock);
-        let spec = &self.st.spec;
-        let linux = spec.linux().as_ref();
+        Ok(init_pidfd)
+    }
+
+    /// The clone flags of every namespace the container lists.
+    fn namespace_flags(&self) -> CloneFlags {
         let mut flags = CloneFlags::empty();
-        for ns in linux
+        for ns in self
+            .st
+            .spec
+            .linux()
+            .as_ref()
             .and_then(|l| l.namespaces().as_deref())
             .unwrap_or_default()
         {
             flags |= namespaces::clone_flag(ns.typ());
         }
-        let filter = match linux.and_then(|l| l.seccomp().as_ref()) {
-            Some(sc) => Some(
-                // The state root: where create cached the same profile's filter.
-                seccomp_cache::compile(self.dir.parent().unwrap_or(&self.dir), sc)
-                    .map_err(|(field, reason)| Error::config(&config, field, reason))?,
-            ),
-            None => None,
+        flags
+    }
+
+    /// The container's seccomp filter, from the state root's cache where create put it.
+    fn exec_seccomp(&self, config: &std::path::Path) -> Result<Option<Compiled>> {
+        let Some(sc) = self
+            .st
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().as_ref())
+        else {
+            return Ok(None);
         };
-        stdio::refuse_with_terminal(&opts.stdio, process.terminal().unwrap_or(false), &config)?;
-        let console_socket =
-            connect_console(opts.console, process.terminal().unwrap_or(false), &config)?;
-        let (parent_end, child_end) = sync::pair().map_err(Error::sys("create sync socket"))?;
-        let sub_dirs = self.sub_cgroup_dirs(&opts.sub_cgroups)?;
+        seccomp_cache::compile(self.dir.parent().unwrap_or(&self.dir), sc)
+            .map(Some)
+            .map_err(|(field, reason)| Error::config(config, field, reason))
+    }
+
+    /// The v2 directory to be born in (a sub-cgroup's, the container's, or on hybrid hosts its
+    /// unified twin) and the v1 files to join by itself.
+    fn placement(&self, subs: &std::collections::BTreeMap<String, String>) -> Result<Placement> {
+        let sub_dirs = self.sub_cgroup_dirs(subs)?;
         let v2_cgroup = match (&sub_dirs, self.st.cgroup.layout()) {
             (Some(dirs), cgroups::Layout::Unified) => match dirs.first() {
                 Some(dir) => Some(
@@ -169,114 +262,81 @@ impl Container {
             (None, cgroups::Layout::Hybrid, Some(_)) => self.st.cgroup.v1_self_join_files(),
             _ => Vec::new(),
         };
-        // Unprivileged, this process could not come back to its own pid namespace after joining
-        // the container's around the clone (that needs CAP_SYS_ADMIN where it belongs, the
-        // host's user namespace), and as a non-root euid it may not even join it from the host's
-        // user namespace: it enters the container's user namespace first (when the runtime's
-        // euid is not root), then its pid namespace, for good: from here it only starts and
-        // waits for the exec'd process, still the owner it is on the host. The exec'd process
-        // joins the rest.
-        let unprivileged_join = crate::rootless::detect();
-        if unprivileged_join {
-            let user_first =
-                crate::rootless::rootless_euid() && flags.contains(CloneFlags::CLONE_NEWUSER);
-            let pid_ns = flags.contains(CloneFlags::CLONE_NEWPID);
-            join_for_good(&init_pidfd, self.st.pid, user_first, pid_ns)?;
-            if user_first {
-                flags.remove(CloneFlags::CLONE_NEWUSER);
-            }
+        Ok(Placement {
+            sub_dirs,
+            v2_cgroup,
+            self_join,
+        })
+    }
+
+    /// Unprivileged, this process could not come back to its own pid namespace after joining
+    /// the container's around the clone (that needs CAP_SYS_ADMIN where it belongs, the
+    /// host's user namespace), and as a non-root euid it may not even join it from the host's
+    /// user namespace: it enters the container's user namespace first (when the runtime's
+    /// euid is not root), then its pid namespace, for good: from here it only starts and
+    /// waits for the exec'd process, still the owner it is on the host. The exec'd process
+    /// joins the rest.
+    fn join_unprivileged(&self, init_pidfd: &OwnedFd, flags: &mut CloneFlags) -> Result<()> {
+        let user_first =
+            crate::rootless::rootless_euid() && flags.contains(CloneFlags::CLONE_NEWUSER);
+        let pid_ns = flags.contains(CloneFlags::CLONE_NEWPID);
+        join_for_good(init_pidfd, self.st.pid, user_first, pid_ns)?;
+        if user_first {
+            flags.remove(CloneFlags::CLONE_NEWUSER);
         }
-        let pid_join = if flags.contains(CloneFlags::CLONE_NEWPID) && !unprivileged_join {
-            let fd =
-                sys::pidfd_open(self.st.pid).map_err(Error::sys("open the container's init"))?;
-            Some(Join {
-                fd,
-                flag: CloneFlags::CLONE_NEWPID,
-                index: 0,
-                path: PathBuf::from(format!("/proc/{}/ns/pid", self.st.pid)),
-            })
-        } else {
-            None
-        };
-        // Without a mount namespace of its own the container shares ours: the process enters
-        // the init's root (its chroot) itself, or it would run in the host's `/`.
-        let root = if flags.contains(CloneFlags::CLONE_NEWNS) {
-            None
-        } else {
-            let path = PathBuf::from(format!("/proc/{}/root", self.st.pid));
-            let dir = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY;
-            Some(
-                sys::open(&path, dir, nix::sys::stat::Mode::empty())
-                    .map_err(Error::sys("open the container's root"))?,
-            )
-        };
-        let parent_raw = parent_end.raw_fd();
-        let cgroup_raw = v2_cgroup.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
-        let args = TenantArgs {
-            root: root.as_ref(),
-            process,
-            channel: child_end,
-            init_pidfd: &init_pidfd,
-            namespaces: flags & !CloneFlags::CLONE_NEWPID,
-            console_socket,
-            seccomp: filter.as_ref(),
-            preserve_fds: opts.preserve_fds,
-            extra_env: &opts.extra_env,
-            stdio: &opts.stdio,
-            memory_policy: linux.and_then(|l| l.memory_policy().as_ref()),
-            cgroup_join: self_join,
-        };
-        let child = {
-            let mut args = Some(args);
-            let spawned = clone::spawn_init(
-                CloneFlags::empty(),
-                v2_cgroup.as_ref().map(|f| f.as_fd()),
-                pid_join.as_ref(),
-                false,
-                || {
-                    // SAFETY: in the fresh child, which never uses or drops these (it leaves
-                    // through execve or _exit). A host cgroup directory fd must not reach the
-                    // process (CVE-2024-21626).
-                    #[allow(unsafe_code)]
-                    unsafe {
-                        sys::close_in_child(parent_raw);
-                        if let Some(fd) = cgroup_raw {
-                            sys::close_in_child(fd);
-                        }
-                    }
-                    if let Some(args) = args.take() {
-                        tenant::run(args);
-                    }
-                },
-            );
-            drop(args);
-            spawned.map_err(Error::sys("clone exec'd process"))?
-        };
-        let mut guard = KillOnDrop {
-            child: &child,
-            armed: true,
-        };
-        let pid = child.pid.as_raw();
-        trace::step("exec process cloned", &[("pid", pid.to_string())]);
-        // A crash from here on leaves a process that waits for Go: it sees the channel close
-        // and exits, wherever it was placed (never half set up inside the container).
-        fault::point("exec: process cloned");
-        if v2_cgroup.is_none() {
-            match &sub_dirs {
-                None => self.st.cgroup.add_task(pid)?,
-                Some(dirs) => {
-                    for dir in dirs {
-                        sys::write_file(&dir.join("cgroup.procs"), pid.to_string().as_bytes())
-                            .map_err(Error::sys("join sub-cgroup"))?;
-                    }
+        Ok(())
+    }
+
+    /// The container's pid namespace to clone into (through the init's pidfd), unless this
+    /// process has joined it for good already.
+    fn pid_join(&self, flags: CloneFlags, unprivileged_join: bool) -> Result<Option<Join>> {
+        if !flags.contains(CloneFlags::CLONE_NEWPID) || unprivileged_join {
+            return Ok(None);
+        }
+        let fd = sys::pidfd_open(self.st.pid).map_err(Error::sys("open the container's init"))?;
+        Ok(Some(Join {
+            fd,
+            flag: CloneFlags::CLONE_NEWPID,
+            index: 0,
+            path: PathBuf::from(format!("/proc/{}/ns/pid", self.st.pid)),
+        }))
+    }
+
+    /// Without a mount namespace of its own the container shares ours: the process enters
+    /// the init's root (its chroot) itself, or it would run in the host's `/`.
+    fn shared_root(&self, flags: CloneFlags) -> Result<Option<OwnedFd>> {
+        if flags.contains(CloneFlags::CLONE_NEWNS) {
+            return Ok(None);
+        }
+        let path = PathBuf::from(format!("/proc/{}/root", self.st.pid));
+        let dir = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY;
+        sys::open(&path, dir, nix::sys::stat::Mode::empty())
+            .map(Some)
+            .map_err(Error::sys("open the container's root"))
+    }
+
+    /// Puts the process in the cgroups it was not born in: the container's (through the
+    /// manager) or the `--cgroup` sub-cgroups.
+    fn place_process(&self, pid: i32, place: &Placement) -> Result<()> {
+        if place.v2_cgroup.is_some() {
+            return Ok(());
+        }
+        match &place.sub_dirs {
+            None => self.st.cgroup.add_task(pid)?,
+            Some(dirs) => {
+                for dir in dirs {
+                    sys::write_file(&dir.join("cgroup.procs"), pid.to_string().as_bytes())
+                        .map_err(Error::sys("join sub-cgroup"))?;
                 }
             }
         }
-        fault::point("exec: process placed");
-        parent_end
-            .send(&Message::Go { pid })
-            .map_err(Error::sys("signal exec'd process"))?;
-        fault::point("exec: process told to go");
+        Ok(())
+    }
+
+    /// Reads the process's messages until its socket closes on exec after `Ready`; a seccomp
+    /// listener goes to the agent at once, a failure comes back typed.
+    fn await_exec(&self, parent_end: &sync::Channel, child: &Spawned) -> Result<()> {
+        let pid = child.pid.as_raw();
         let mut ready = false;
         loop {
             match parent_end
@@ -289,7 +349,7 @@ impl Container {
                     // At once: the process's next syscalls may be waiting for the agent.
                     let st = self.hook_state(Status::Running);
                     crate::container::take_seccomp_listener(
-                        &parent_end,
+                        parent_end,
                         child.pidfd.as_fd(),
                         fd,
                         &self.st.spec,
@@ -310,7 +370,7 @@ impl Container {
                     })
                 }
                 // Closed on exec after Ready: the process runs.
-                None if ready => break,
+                None if ready => return Ok(()),
                 None => {
                     let status = sys::waitpid(pid)
                         .map(ExitStatus::from_raw)
@@ -319,19 +379,56 @@ impl Container {
                 }
             }
         }
-        fault::point("exec: process running");
-        if let Some(p) = &opts.pid_file {
-            crate::container::write_pid_file(&crate::spec::absolute(p), pid)?;
-        }
-        guard.armed = false;
-        drop(guard);
-        trace::step("exec process running", &[("pid", pid.to_string())]);
-        Ok(ExecProcess {
-            child,
-            pipes: Pipes::default(),
-            warnings: Vec::new(),
-        })
     }
+}
+
+/// `process.args` and `process.cwd` usable, and labels the kernel can apply: checked before
+/// anything is created.
+fn check_process(process: &Process, config: &std::path::Path) -> Result<()> {
+    let bad = |field: &str, reason: &str| Error::config(config, field, reason);
+    let args = process.args().as_deref().unwrap_or_default();
+    if args.is_empty() || args[0].is_empty() {
+        return Err(bad("process.args", "must name a program to run"));
+    }
+    if !process.cwd().is_absolute() {
+        return Err(bad("process.cwd", "must be an absolute path"));
+    }
+    crate::lsm::check_process(process).map_err(|(field, reason)| bad(&field, &reason))
+}
+
+/// Clones the exec'd process: born in `v2_cgroup` and the pid namespace of `pid_join`, it runs
+/// `tenant::run` with `args`.
+fn spawn_tenant(
+    args: TenantArgs<'_>,
+    parent_raw: std::os::fd::RawFd,
+    v2_cgroup: Option<&OwnedFd>,
+    pid_join: Option<&Join>,
+) -> Result<Spawned> {
+    let cgroup_raw = v2_cgroup.map(std::os::fd::AsRawFd::as_raw_fd);
+    let mut args = Some(args);
+    let spawned = clone::spawn_init(
+        CloneFlags::empty(),
+        v2_cgroup.map(|f| f.as_fd()),
+        pid_join,
+        false,
+        || {
+            // SAFETY: in the fresh child, which never uses or drops these (it leaves
+            // through execve or _exit). A host cgroup directory fd must not reach the
+            // process (CVE-2024-21626).
+            #[allow(unsafe_code)]
+            unsafe {
+                sys::close_in_child(parent_raw);
+                if let Some(fd) = cgroup_raw {
+                    sys::close_in_child(fd);
+                }
+            }
+            if let Some(args) = args.take() {
+                tenant::run(args);
+            }
+        },
+    );
+    drop(args);
+    spawned.map_err(Error::sys("clone exec'd process"))
 }
 
 impl Container {

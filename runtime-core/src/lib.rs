@@ -14,12 +14,12 @@
 //!     .stdout(Stdio::piped())
 //!     .create()?;                   // the init is set up and waits for start
 //! let out = c.take_stdout().expect("piped");
-//! c.start()?;                       // returns warnings from poststart hooks, if any
+//! let started = c.start()?;         // an Outcome: failing poststart hooks are its warnings
 //! for line in BufReader::new(std::fs::File::from(out)).lines() {
 //!     println!("container: {}", line.unwrap_or_default());
 //! }
 //! let status = c.wait()?;           // the creating process may wait for the container
-//! c.delete(false)?;
+//! let _deleted = c.delete(false)?;  // an Outcome too (poststop hooks)
 //! println!("exited: {}", status.code());
 //! # Ok(()) }
 //! ```
@@ -83,6 +83,7 @@ mod mempolicy;
 mod mounts;
 mod namespaces;
 pub mod operations;
+mod outcome;
 mod paths;
 pub mod pidfd_socket;
 pub mod process;
@@ -104,14 +105,15 @@ mod user;
 
 pub use builder::{ContainerBuilder, ExecBuilder};
 pub use container::{validate_id, Console, Container, ExitStatus};
-pub use error::{Error, Result};
+pub use error::{ConfigReason, Error, Result};
 pub use exec::ExecProcess;
 pub use oci_spec;
 pub use operations::{features, Features};
+pub use outcome::{Outcome, Warning};
 pub use pidfd_socket::{PidfdKind, PidfdSocket};
 pub use protect::{binary_is_protected, protect_binary};
 pub use recovery::{list, Found, Listing};
-pub use signal::{Signal, UnknownSignal};
+pub use signal::{KillTarget, Signal, UnknownSignal};
 pub use spec::Bundle;
 pub use state::{ContainerState, Status};
 pub use stdio::Stdio;

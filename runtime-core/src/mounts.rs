@@ -433,45 +433,18 @@ fn apply_propagation(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions) -> 
 fn mount_cgroup(dest: &Path, opts: &MountOptions, ctx: &MountContext<'_>) -> SysResult<()> {
     let flags = opts.flags & !(MsFlags::MS_RDONLY | MsFlags::MS_REMOUNT);
     let readonly = opts.flags.contains(MsFlags::MS_RDONLY);
+    let ro = match readonly {
+        true => MsFlags::MS_RDONLY,
+        false => MsFlags::empty(),
+    };
     let hierarchies = host_cgroup_mounts();
     let target = paths::ensure(ctx.root, dest, Leaf::Dir)?;
+    // A pure cgroup2 host: one filesystem.
     if hierarchies.iter().all(|h| h.fstype == "cgroup2") {
-        // A pure cgroup2 host: one filesystem.
-        let mut f = flags;
-        if readonly {
-            f |= MsFlags::MS_RDONLY;
-        }
-        let fresh = ctx.cgroupns
-            && match sys::mount_on_fd(
-                Some(Path::new("cgroup2")),
-                target.as_fd(),
-                Some("cgroup2"),
-                f,
-                None,
-                dest,
-            ) {
-                Ok(()) => true,
-                // The same cgroup2 root is already on top there (an rbind of the host's /sys,
-                // and a namespace rooted at the host's root: a rootless container without a
-                // cgroup of its own): binding it shows exactly what the mount would (runc also
-                // falls back to a bind on EBUSY).
-                Err(e) if e.errno == Errno::EBUSY => false,
-                Err(e) => return Err(e),
-            };
-        let own = hierarchies.first().and_then(|h| h.own_path.clone());
-        if let Some(own) = own.filter(|_| !fresh) {
-            sys::mount_on_fd(
-                Some(&own),
-                target.as_fd(),
-                None,
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                None,
-                dest,
-            )?;
-            remount_bind_ro(ctx.root, dest, f)?;
-        }
-        return Ok(());
+        let own = hierarchies.first().and_then(|h| h.own_path.as_deref());
+        return mount_cgroup2(dest, target.as_fd(), flags | ro, own, ctx);
     }
+    // v1: a tmpfs holding one directory per hierarchy, as on the host.
     sys::mount_on_fd(
         Some(Path::new("tmpfs")),
         target.as_fd(),
@@ -481,57 +454,95 @@ fn mount_cgroup(dest: &Path, opts: &MountOptions, ctx: &MountContext<'_>) -> Sys
         dest,
     )?;
     for h in hierarchies.iter().filter(|h| h.fstype == "cgroup") {
-        let sub = dest.join(&h.name);
-        let sub_fd = paths::ensure(ctx.root, &sub, Leaf::Dir)?;
-        if ctx.cgroupns {
-            let f = flags
-                | if readonly {
-                    MsFlags::MS_RDONLY
-                } else {
-                    MsFlags::empty()
-                };
-            sys::mount_on_fd(
-                Some(Path::new("cgroup")),
-                sub_fd.as_fd(),
-                Some("cgroup"),
-                f,
-                Some(&h.super_opts),
-                &sub,
-            )?;
-        } else if let Some(own) = &h.own_path {
-            sys::mount_on_fd(
-                Some(own),
-                sub_fd.as_fd(),
-                None,
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                None,
-                &sub,
-            )?;
-            remount_bind_ro(
-                ctx.root,
-                &sub,
-                flags
-                    | if readonly {
-                        MsFlags::MS_RDONLY
-                    } else {
-                        MsFlags::empty()
-                    },
-            )?;
-        }
-        // Co-mounted controllers ("cpu,cpuacct") get one symlink per controller, as on the host.
-        let controllers: Vec<&str> = h.name.split(',').collect();
-        if controllers.len() > 1 {
-            let dir = paths::open_path(ctx.root, dest)?;
-            for c in controllers {
-                let _ =
-                    sys::symlinkat(Path::new(&h.name), dir.as_fd(), Path::new(c), &dest.join(c));
-            }
-        }
+        mount_v1_hierarchy(dest, h, flags, ro, ctx)?;
     }
+    // The tmpfs itself read-only last, once everything is in it.
     if readonly {
         let mounted = paths::open_path(ctx.root, dest)?;
         let f = flags | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
         sys::mount_on_fd(None, mounted.as_fd(), None, f, Some("mode=755"), dest)?;
+    }
+    Ok(())
+}
+
+/// cgroup2 at `dest`: a fresh mount with a cgroup namespace, else (or when the same root is on
+/// top there already) a bind of this process's own cgroup.
+fn mount_cgroup2(
+    dest: &Path,
+    target: BorrowedFd<'_>,
+    f: MsFlags,
+    own: Option<&Path>,
+    ctx: &MountContext<'_>,
+) -> SysResult<()> {
+    let fresh = ctx.cgroupns
+        && match sys::mount_on_fd(
+            Some(Path::new("cgroup2")),
+            target,
+            Some("cgroup2"),
+            f,
+            None,
+            dest,
+        ) {
+            Ok(()) => true,
+            // The same cgroup2 root is already on top there (an rbind of the host's /sys,
+            // and a namespace rooted at the host's root: a rootless container without a
+            // cgroup of its own): binding it shows exactly what the mount would (runc also
+            // falls back to a bind on EBUSY).
+            Err(e) if e.errno == Errno::EBUSY => false,
+            Err(e) => return Err(e),
+        };
+    if let Some(own) = own.filter(|_| !fresh) {
+        sys::mount_on_fd(
+            Some(own),
+            target,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+            dest,
+        )?;
+        remount_bind_ro(ctx.root, dest, f)?;
+    }
+    Ok(())
+}
+
+/// One v1 hierarchy under the tmpfs at `dest`: mounted again with a cgroup namespace, else a
+/// bind of this process's own cgroup in it; co-mounted controllers get their symlinks.
+fn mount_v1_hierarchy(
+    dest: &Path,
+    h: &HostHierarchy,
+    flags: MsFlags,
+    ro: MsFlags,
+    ctx: &MountContext<'_>,
+) -> SysResult<()> {
+    let sub = dest.join(&h.name);
+    let sub_fd = paths::ensure(ctx.root, &sub, Leaf::Dir)?;
+    if ctx.cgroupns {
+        sys::mount_on_fd(
+            Some(Path::new("cgroup")),
+            sub_fd.as_fd(),
+            Some("cgroup"),
+            flags | ro,
+            Some(&h.super_opts),
+            &sub,
+        )?;
+    } else if let Some(own) = &h.own_path {
+        sys::mount_on_fd(
+            Some(own),
+            sub_fd.as_fd(),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+            &sub,
+        )?;
+        remount_bind_ro(ctx.root, &sub, flags | ro)?;
+    }
+    // Co-mounted controllers ("cpu,cpuacct") get one symlink per controller, as on the host.
+    let controllers: Vec<&str> = h.name.split(',').collect();
+    if controllers.len() > 1 {
+        let dir = paths::open_path(ctx.root, dest)?;
+        for c in controllers {
+            let _ = sys::symlinkat(Path::new(&h.name), dir.as_fd(), Path::new(c), &dest.join(c));
+        }
     }
     Ok(())
 }
@@ -553,82 +564,24 @@ struct HostHierarchy {
     own_path: Option<PathBuf>,
 }
 
+/// The host's cgroup hierarchies, from this process's mountinfo and cgroup files (only the v1
+/// ones on a hybrid host).
 fn host_cgroup_mounts() -> Vec<HostHierarchy> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    let mut out = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let pre: Vec<&str> = pre.split(' ').collect();
-        let post: Vec<&str> = post.split(' ').collect();
-        let (Some(fstype), Some(superopts)) = (post.first(), post.get(2)) else {
-            continue;
-        };
-        if *fstype != "cgroup" && *fstype != "cgroup2" {
-            continue;
-        }
-        let (Some(root), Some(mountpoint)) = (pre.get(3), pre.get(4)) else {
-            continue;
-        };
-        let controllers: Vec<&str> = superopts
-            .split(',')
-            .filter(|o| {
-                !matches!(
-                    *o,
-                    "rw" | "ro"
-                        | "nosuid"
-                        | "nodev"
-                        | "noexec"
-                        | "relatime"
-                        | "nsdelegate"
-                        | "memory_recursiveprot"
-                        | "clone_children"
-                        | "xattr"
-                ) && !o.starts_with("release_agent")
-            })
-            .collect();
-        let wanted = if *fstype == "cgroup2" {
-            String::new()
-        } else {
-            controllers.join(",")
-        };
-        let own_rel = own.lines().find_map(|l| {
-            let mut parts = l.splitn(3, ':');
-            let (_, ctrl, path) = (parts.next()?, parts.next()?, parts.next()?);
-            let mut c: Vec<&str> = ctrl.split(',').collect();
-            c.sort_unstable();
-            let mut w: Vec<&str> = wanted.split(',').filter(|s| !s.is_empty()).collect();
-            w.sort_unstable();
-            (c == w || (ctrl.is_empty() && wanted.is_empty())).then(|| path.to_string())
-        });
-        let own_path = own_rel.map(|rel| {
-            let rel = rel
-                .strip_prefix(root)
-                .unwrap_or(&rel)
-                .trim_start_matches('/')
-                .to_string();
-            Path::new(mountpoint).join(rel)
-        });
-        let name = Path::new(mountpoint)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    let mut out: Vec<HostHierarchy> = Vec::new();
+    for h in mountinfo
+        .lines()
+        .filter_map(|l| parse_cgroup_mount(l, &own))
+    {
         // A hierarchy seen again is a copy (an rbind of the host's /sys into this rootfs comes
         // later in mountinfo, and its copies are about to be covered): the host's comes first.
-        if out
+        if !out
             .iter()
-            .any(|h: &HostHierarchy| h.fstype == *fstype && h.super_opts == controllers.join(","))
+            .any(|o| o.fstype == h.fstype && o.super_opts == h.super_opts)
         {
-            continue;
+            out.push(h);
         }
-        out.push(HostHierarchy {
-            fstype: fstype.to_string(),
-            name,
-            super_opts: controllers.join(","),
-            own_path,
-        });
     }
     // On a hybrid host the cgroup2 mount sits beside the v1 ones; a v1-style cgroup mount only
     // carries the v1 hierarchies, as runc's does.
@@ -636,6 +589,72 @@ fn host_cgroup_mounts() -> Vec<HostHierarchy> {
         out.retain(|h| h.fstype == "cgroup");
     }
     out
+}
+
+/// A mountinfo line of a cgroup or cgroup2 mount, with where this process's cgroup is in it
+/// (`own`: /proc/self/cgroup); `None` for any other line.
+fn parse_cgroup_mount(line: &str, own: &str) -> Option<HostHierarchy> {
+    let (pre, post) = line.split_once(" - ")?;
+    let pre: Vec<&str> = pre.split(' ').collect();
+    let post: Vec<&str> = post.split(' ').collect();
+    let (fstype, superopts) = (*post.first()?, *post.get(2)?);
+    if fstype != "cgroup" && fstype != "cgroup2" {
+        return None;
+    }
+    let (root, mountpoint) = (*pre.get(3)?, *pre.get(4)?);
+    let controllers: Vec<&str> = superopts
+        .split(',')
+        .filter(|o| {
+            !matches!(
+                *o,
+                "rw" | "ro"
+                    | "nosuid"
+                    | "nodev"
+                    | "noexec"
+                    | "relatime"
+                    | "nsdelegate"
+                    | "memory_recursiveprot"
+                    | "clone_children"
+                    | "xattr"
+            ) && !o.starts_with("release_agent")
+        })
+        .collect();
+    let wanted = match fstype {
+        "cgroup2" => String::new(),
+        _ => controllers.join(","),
+    };
+    let own_path = own_cgroup(own, &wanted).map(|rel| {
+        let rel = rel
+            .strip_prefix(root)
+            .unwrap_or(&rel)
+            .trim_start_matches('/')
+            .to_string();
+        Path::new(mountpoint).join(rel)
+    });
+    let name = Path::new(mountpoint)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Some(HostHierarchy {
+        fstype: fstype.to_string(),
+        name,
+        super_opts: controllers.join(","),
+        own_path,
+    })
+}
+
+/// This process's cgroup path in the hierarchy of controllers `wanted` ("" for cgroup2), from
+/// /proc/self/cgroup's text.
+fn own_cgroup(own: &str, wanted: &str) -> Option<String> {
+    own.lines().find_map(|l| {
+        let mut parts = l.splitn(3, ':');
+        let (_, ctrl, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let mut c: Vec<&str> = ctrl.split(',').collect();
+        c.sort_unstable();
+        let mut w: Vec<&str> = wanted.split(',').filter(|s| !s.is_empty()).collect();
+        w.sort_unstable();
+        (c == w || (ctrl.is_empty() && wanted.is_empty())).then(|| path.to_string())
+    })
 }
 
 #[cfg(test)]

@@ -74,20 +74,7 @@ pub struct NamespacePlan {
 
 /// Works out the plan and opens every namespace file to join. Errors name the list index.
 pub fn plan(linux: &Linux) -> Result<NamespacePlan, (u32, SysError)> {
-    let mut p = NamespacePlan {
-        clone_flags: CloneFlags::empty(),
-        unshare_in_init: CloneFlags::empty(),
-        joins: Vec::new(),
-        pid_join: None,
-        new_user: false,
-        any_user: false,
-        new_cgroup: false,
-        new_time: false,
-        new_pid: false,
-        own_mount: false,
-        fork_for_pid: false,
-        user_after_joins: false,
-    };
+    let mut p = NamespacePlan::empty();
     for (i, ns) in linux
         .namespaces()
         .as_deref()
@@ -95,71 +82,113 @@ pub fn plan(linux: &Linux) -> Result<NamespacePlan, (u32, SysError)> {
         .iter()
         .enumerate()
     {
-        let flag = clone_flag(ns.typ());
         let index = i as u32;
         p.own_mount |= ns.typ() == LinuxNamespaceType::Mount;
+        // A path is a namespace to join (opened now); none, a new one.
         match ns.path() {
-            Some(path) => {
-                let fd = sys::open(path, OFlag::O_RDONLY, Mode::empty()).map_err(|e| (index, e))?;
-                let join = Join {
-                    fd,
-                    flag,
-                    index,
-                    path: path.clone(),
-                };
-                match ns.typ() {
-                    LinuxNamespaceType::Pid => p.pid_join = Some(join),
-                    LinuxNamespaceType::User => {
-                        p.any_user = true;
-                        p.joins.insert(0, join);
-                    }
-                    _ => p.joins.push(join),
-                }
+            Some(path) => p.add_join(ns.typ(), index, path)?,
+            None => p.add_new(ns.typ()),
+        }
+    }
+    // With a joined user namespace (or a new one made after joins), it must own the new ones.
+    p.order_under_user_namespace();
+    Ok(p)
+}
+
+impl NamespacePlan {
+    fn empty() -> NamespacePlan {
+        NamespacePlan {
+            clone_flags: CloneFlags::empty(),
+            unshare_in_init: CloneFlags::empty(),
+            joins: Vec::new(),
+            pid_join: None,
+            new_user: false,
+            any_user: false,
+            new_cgroup: false,
+            new_time: false,
+            new_pid: false,
+            own_mount: false,
+            fork_for_pid: false,
+            user_after_joins: false,
+        }
+    }
+
+    /// Opens the namespace file at `path` to join; a user namespace is joined first, a pid
+    /// namespace around the clone.
+    fn add_join(
+        &mut self,
+        typ: LinuxNamespaceType,
+        index: u32,
+        path: &std::path::Path,
+    ) -> Result<(), (u32, SysError)> {
+        let fd = sys::open(path, OFlag::O_RDONLY, Mode::empty()).map_err(|e| (index, e))?;
+        let join = Join {
+            fd,
+            flag: clone_flag(typ),
+            index,
+            path: path.to_path_buf(),
+        };
+        match typ {
+            LinuxNamespaceType::Pid => self.pid_join = Some(join),
+            LinuxNamespaceType::User => {
+                self.any_user = true;
+                self.joins.insert(0, join);
             }
-            None => match ns.typ() {
-                LinuxNamespaceType::Cgroup => {
-                    p.new_cgroup = true;
-                    p.unshare_in_init |= flag;
+            _ => self.joins.push(join),
+        }
+        Ok(())
+    }
+
+    /// A new namespace: cgroup and time ones are unshared by the init (after it has joined its
+    /// cgroup, before its children exist); the others come with the clone.
+    fn add_new(&mut self, typ: LinuxNamespaceType) {
+        let flag = clone_flag(typ);
+        match typ {
+            LinuxNamespaceType::Cgroup => {
+                self.new_cgroup = true;
+                self.unshare_in_init |= flag;
+            }
+            LinuxNamespaceType::Time => {
+                self.new_time = true;
+                self.unshare_in_init |= flag;
+            }
+            t => {
+                if t == LinuxNamespaceType::User {
+                    self.new_user = true;
+                    self.any_user = true;
                 }
-                LinuxNamespaceType::Time => {
-                    p.new_time = true;
-                    p.unshare_in_init |= flag;
+                if t == LinuxNamespaceType::Pid {
+                    self.new_pid = true;
                 }
-                t => {
-                    if t == LinuxNamespaceType::User {
-                        p.new_user = true;
-                        p.any_user = true;
-                    }
-                    if t == LinuxNamespaceType::Pid {
-                        p.new_pid = true;
-                    }
-                    p.clone_flags |= flag;
-                }
-            },
+                self.clone_flags |= flag;
+            }
         }
     }
-    // A joined user namespace must own the new namespaces, or the container's root has no
-    // rights over them (no mounts in its mount namespace, no hostname in its UTS one): the
-    // init unshares them after joining it, as runc does. A new pid namespace unshared that way
-    // applies to children only: the init forks once more (the one extra step this ordering
-    // needs), and its child is the container's pid 1.
-    if p.new_user && !p.joins.is_empty() {
-        p.user_after_joins = true;
-        p.clone_flags.remove(CloneFlags::CLONE_NEWUSER);
-    }
-    if (p.any_user && !p.new_user) || p.user_after_joins {
-        if p.clone_flags.contains(CloneFlags::CLONE_NEWPID) {
-            p.clone_flags.remove(CloneFlags::CLONE_NEWPID);
-            p.unshare_in_init |= CloneFlags::CLONE_NEWPID;
-            p.fork_for_pid = true;
+
+    /// A joined user namespace must own the new namespaces, or the container's root has no
+    /// rights over them (no mounts in its mount namespace, no hostname in its UTS one): the
+    /// init unshares them after joining it, as runc does. A new pid namespace unshared that way
+    /// applies to children only: the init forks once more (the one extra step this ordering
+    /// needs), and its child is the container's pid 1.
+    fn order_under_user_namespace(&mut self) {
+        if self.new_user && !self.joins.is_empty() {
+            self.user_after_joins = true;
+            self.clone_flags.remove(CloneFlags::CLONE_NEWUSER);
         }
-        let later = p.clone_flags
+        if !((self.any_user && !self.new_user) || self.user_after_joins) {
+            return;
+        }
+        if self.clone_flags.contains(CloneFlags::CLONE_NEWPID) {
+            self.clone_flags.remove(CloneFlags::CLONE_NEWPID);
+            self.unshare_in_init |= CloneFlags::CLONE_NEWPID;
+            self.fork_for_pid = true;
+        }
+        let later = self.clone_flags
             & (CloneFlags::CLONE_NEWNS
                 | CloneFlags::CLONE_NEWUTS
                 | CloneFlags::CLONE_NEWIPC
                 | CloneFlags::CLONE_NEWNET);
-        p.clone_flags.remove(later);
-        p.unshare_in_init |= later;
+        self.clone_flags.remove(later);
+        self.unshare_in_init |= later;
     }
-    Ok(p)
 }

@@ -289,6 +289,7 @@ pub struct LinuxFeatures {
 
 #[derive(Debug, Clone, Serialize)]
 /// The memory-policy part of [`LinuxFeatures`] (runtime-spec 1.3).
+#[non_exhaustive]
 pub struct MemoryPolicyFeatures {
     /// The `MPOL_*` modes.
     pub modes: Vec<String>,
@@ -298,6 +299,7 @@ pub struct MemoryPolicyFeatures {
 
 #[derive(Debug, Clone, Serialize)]
 /// The mount-extension part of [`LinuxFeatures`].
+#[non_exhaustive]
 pub struct MountExtensions {
     /// Whether `idmap`/`ridmap` mounts and per-mount id mappings work on this kernel.
     pub idmap: Enabled,

@@ -11,7 +11,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::sys::{self, Errno, SysError, SysOp};
+use crate::sys::{self, SysError, SysOp};
 
 /// Which process a pidfd is of (the message's payload).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,11 +42,7 @@ impl PidfdSocket {
     pub fn connect(path: &Path) -> Result<PidfdSocket> {
         let stream = UnixStream::connect(path).map_err(|e| Error::Sys {
             context: "connect to --pidfd-socket".into(),
-            error: SysError::new(
-                SysOp::Connect,
-                Some(path),
-                Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-            ),
+            error: SysError::new(SysOp::Connect, Some(path), sys::errno_of(&e)),
         })?;
         Ok(PidfdSocket {
             path: path.to_path_buf(),

@@ -12,6 +12,7 @@ use crate::container::{validate_id, Container};
 use crate::error::{Error, Result};
 use crate::fault;
 use crate::intent::{self, Intent, INTENT_FILE};
+use crate::outcome::Outcome;
 use crate::spec::absolute;
 use crate::state::{self, ContainerState, Lock, Status, STATE_FILE};
 use crate::sys;
@@ -59,7 +60,7 @@ pub fn find(root: &Path, id: &str) -> Result<Found> {
 
 /// `delete [--force]` of whatever is under the name `id`; the poststop hooks' failures come
 /// back as warnings (remains have no hooks to run: their spec was never recorded).
-pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<Error>> {
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<Outcome> {
     match find(root, id)? {
         Found::Complete(c) => c.delete(force),
         Found::Incomplete(r) if force => r.remove(root),
@@ -121,15 +122,15 @@ impl Remains {
     }
 
     /// `delete --force`: under the lock, removes exactly what the intent record names.
-    fn remove(self, root: &Path) -> Result<Vec<Error>> {
+    fn remove(self, root: &Path) -> Result<Outcome> {
         let lock = match Lock::take(&self.dir) {
-            Err(_) if !self.dir.exists() => return Ok(Vec::new()),
+            Err(_) if !self.dir.exists() => return Ok(Outcome::default()),
             other => other?,
         };
         // Looked at again under the lock: a create may have finished meanwhile (then it is a
         // container like any other), or another delete may have done the job.
         let again = match find(root, &self.id) {
-            Err(Error::NotFound(_)) => return Ok(Vec::new()),
+            Err(Error::NotFound(_)) => return Ok(Outcome::default()),
             other => other?,
         };
         match again {
@@ -137,7 +138,7 @@ impl Remains {
                 drop(lock);
                 c.delete(true)
             }
-            Found::Incomplete(r) => r.tear_down().map(|()| Vec::new()),
+            Found::Incomplete(r) => r.tear_down().map(|()| Outcome::default()),
         }
     }
 

@@ -34,6 +34,7 @@ pub const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 
 /// A ready-to-load filter.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Compiled {
     /// The BPF program: an array of `struct sock_filter` (8 bytes each), native endian.
     pub program: Vec<u8>,
@@ -43,19 +44,42 @@ pub struct Compiled {
     pub notify: bool,
 }
 
+/// A compile step's failure: the field (a JSON path) and the reason.
+type Failure = (String, String);
+
 /// Compiles `linux.seccomp`. Errors are (field, reason) for the spec error.
-pub fn compile(spec: &LinuxSeccomp) -> Result<Compiled, (String, String)> {
+pub fn compile(spec: &LinuxSeccomp) -> Result<Compiled, Failure> {
+    // The default action, with its errno (EPERM unless the profile says otherwise).
     let default_errno = spec
         .default_errno_ret()
         .map(|e| e as i32)
         .unwrap_or(libc::EPERM);
     let default = action(spec.default_action(), Some(default_errno as u32))
         .map_err(|r| ("linux.seccomp.defaultAction".to_string(), r))?;
+    // A listener nobody could receive would leave the container waiting for itself.
     check_notify(spec, default)?;
-    let lib = |field: &str| {
-        let field = field.to_string();
-        move |e: libseccomp::error::SeccompError| (field, e.to_string())
-    };
+    // libseccomp's filter for the profile's architectures, then each rule.
+    let mut ctx = new_context(spec, default)?;
+    let notify = add_rules(&mut ctx, spec, default)?;
+    // The flags the kernel is given with the filter.
+    let flags = filter_flags(spec, notify);
+    // The program: the ENOSYS stub for syscalls newer than the profile, then the filter.
+    let program = build_program(spec, default, &ctx)?;
+    Ok(Compiled {
+        program,
+        flags,
+        notify,
+    })
+}
+
+/// libseccomp's error for `field`, as a compile failure.
+fn lib(field: &str) -> impl FnOnce(libseccomp::error::SeccompError) -> Failure {
+    let field = field.to_string();
+    move |e| (field, e.to_string())
+}
+
+/// A filter context with `default` as its default action and the profile's architectures.
+fn new_context(spec: &LinuxSeccomp, default: ScmpAction) -> Result<ScmpFilterContext, Failure> {
     let mut ctx = ScmpFilterContext::new(default).map_err(lib("linux.seccomp"))?;
     // no_new_privs is the runtime's business (process.noNewPrivileges), not libseccomp's.
     ctx.set_ctl_nnp(false).map_err(lib("linux.seccomp"))?;
@@ -75,6 +99,15 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Compiled, (String, String)> {
         ctx.add_arch(a)
             .map_err(lib(&format!("linux.seccomp.architectures[{i}]")))?;
     }
+    Ok(ctx)
+}
+
+/// Adds every rule whose action differs from the default; returns whether any notifies.
+fn add_rules(
+    ctx: &mut ScmpFilterContext,
+    spec: &LinuxSeccomp,
+    default: ScmpAction,
+) -> Result<bool, Failure> {
     let mut notify = false;
     for (i, rule) in spec
         .syscalls()
@@ -90,8 +123,13 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Compiled, (String, String)> {
             continue;
         }
         notify |= act == ScmpAction::Notify;
-        add_rule(&mut ctx, rule, act).map_err(|r| (field, r))?;
+        add_rule(ctx, rule, act).map_err(|r| (field, r))?;
     }
+    Ok(notify)
+}
+
+/// `linux.seccomp.flags` as the kernel takes them, adjusted for a listener (or its absence).
+fn filter_flags(spec: &LinuxSeccomp, notify: bool) -> u32 {
     let mut flags = 0;
     for f in spec.flags().as_deref().unwrap_or_default() {
         flags |= match f {
@@ -110,10 +148,19 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Compiled, (String, String)> {
         // with NEW_LISTENER.
         flags = (flags & !FLAG_TSYNC) | FLAG_NEW_LISTENER;
     }
-    // Syscalls newer than the profile fail with ENOSYS, so that libcs fall back (runc does it).
+    flags
+}
+
+/// The BPF program: syscalls newer than the profile fail with ENOSYS, so that libcs fall back
+/// (runc does it), then libseccomp's filter; refused past the kernel's size limit.
+fn build_program(
+    spec: &LinuxSeccomp,
+    default: ScmpAction,
+    ctx: &ScmpFilterContext,
+) -> Result<Vec<u8>, Failure> {
     let mut program =
         seccomp_enosys::stub(spec, default).map_err(|r| ("linux.seccomp".to_string(), r))?;
-    program.extend(export(&ctx).map_err(|r| ("linux.seccomp".to_string(), r))?);
+    program.extend(export(ctx).map_err(|r| ("linux.seccomp".to_string(), r))?);
     if program.len() / 8 > seccomp_enosys::MAX_INSNS {
         return Err((
             "linux.seccomp".to_string(),
@@ -124,11 +171,7 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Compiled, (String, String)> {
             ),
         ));
     }
-    Ok(Compiled {
-        program,
-        flags,
-        notify,
-    })
+    Ok(program)
 }
 
 /// Refuses what would make the runtime wait for itself, as runc does: the init hands the

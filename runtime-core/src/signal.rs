@@ -3,6 +3,18 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// Which processes [`Container::kill`](crate::Container::kill) signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum KillTarget {
+    /// The container's init (runc's `kill`).
+    #[default]
+    Init,
+    /// Every process in the container's cgroup (runc's `kill --all`), even once the init is
+    /// gone; a container without a cgroup of its own falls back to its init.
+    AllProcesses,
+}
+
 /// A signal number the kernel accepts: 0 (send nothing, only check that the container runs)
 /// through `SIGRTMAX`.
 ///

@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigReason, Error, Result};
 
 /// A JSON parse error with the path of the field it is about (`process.capabilities.bounding[3]`).
 pub type JsonError = serde_path_to_error::Error<serde_json::Error>;
@@ -75,8 +75,13 @@ impl Bundle {
     pub fn load(dir: &Path) -> Result<Bundle> {
         let dir = absolute(dir);
         let config = dir.join("config.json");
-        let raw = std::fs::read(&config)
-            .map_err(|e| Error::config(&config, "cannot read", io_reason(&e)))?;
+        let raw = std::fs::read(&config).map_err(|e| {
+            let reason = ConfigReason::Unreadable {
+                path: None,
+                source: e,
+            };
+            Error::config(&config, "cannot read", reason)
+        })?;
         Bundle::from_config(&dir, &raw)
     }
 
@@ -86,7 +91,7 @@ impl Bundle {
     pub fn from_config(dir: &Path, raw: &[u8]) -> Result<Bundle> {
         let dir = absolute(dir);
         let config = dir.join("config.json");
-        let bad = |field: &str, reason: String| Error::config(&config, field, reason);
+        let bad = |field: &str, reason: ConfigReason| Error::config(&config, field, reason);
         let mut warnings = Vec::new();
         let parsed: std::result::Result<Spec, _> = parse_json(raw);
         let parsed = match parsed {
@@ -109,23 +114,24 @@ impl Bundle {
                 path
             };
             let reason = parse_reason(&inner, &field);
-            bad(&field, reason)
+            bad(&field, ConfigReason::Malformed(reason))
         })?;
         let root = spec
             .root()
             .as_ref()
-            .ok_or_else(|| bad("root", "is required".into()))?;
+            .ok_or_else(|| bad("root", ConfigReason::Missing))?;
         let root_path = dir.join(root.path());
         let rootfs = std::fs::canonicalize(&root_path).map_err(|e| {
-            bad(
-                "root.path",
-                format!("{}: {}", root_path.display(), io_reason(&e)),
-            )
+            let reason = ConfigReason::Unreadable {
+                path: Some(root_path.clone()),
+                source: e,
+            };
+            bad("root.path", reason)
         })?;
         if !rootfs.is_dir() {
             return Err(bad(
                 "root.path",
-                format!("{} is not a directory", rootfs.display()),
+                format!("{} is not a directory", rootfs.display()).into(),
             ));
         }
         warnings.extend(crate::lsm::mount_label_warning(&spec));
@@ -158,208 +164,303 @@ impl Bundle {
         Ok(bundle)
     }
 
-    /// The container's checks; returns (field, reason) for the first problem found.
-    fn validate(&self) -> std::result::Result<(), (String, String)> {
+    /// The container's checks, one step per part of the config; returns (field, reason) for
+    /// the first problem found.
+    fn validate(&self) -> Check {
         let spec = &self.spec;
+        // Something to run, from an absolute cwd, with an env and rlimits execve can pass on.
         let process = spec
             .process()
             .as_ref()
-            .ok_or(("process".into(), "is required".into()))?;
-        let args = process.args().as_deref().unwrap_or_default();
-        if args.is_empty() || args[0].is_empty() {
-            return Err(("process.args".into(), "must name a program to run".into()));
-        }
-        if !process.cwd().is_absolute() {
-            return Err((
-                "process.cwd".into(),
-                format!("{:?} must be an absolute path", process.cwd()),
-            ));
-        }
-        for (i, kv) in process
-            .env()
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            // runc refuses what execve would pass on but no program could read back.
-            match kv.split_once('=') {
-                None => {
-                    return Err((
-                        format!("process.env[{i}]"),
-                        format!("{kv:?} is not NAME=VALUE"),
-                    ))
-                }
-                Some(("", _)) => {
-                    return Err((
-                        format!("process.env[{i}]"),
-                        "the variable name is empty".into(),
-                    ))
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some(rlimits) = process.rlimits() {
-            let mut seen = HashSet::new();
-            for (i, r) in rlimits.iter().enumerate() {
-                if !seen.insert(format!("{:?}", r.typ())) {
-                    return Err((
-                        format!("process.rlimits[{i}]"),
-                        format!("{:?} is set twice", r.typ()),
-                    ));
-                }
-                if r.soft() > r.hard() {
-                    return Err((
-                        format!("process.rlimits[{i}]"),
-                        "soft limit is above the hard limit".into(),
-                    ));
-                }
-            }
-        }
+            .ok_or(("process".into(), ConfigReason::Missing))?;
+        check_process(process)?;
         let linux = spec
             .linux()
             .as_ref()
             .ok_or(("linux".into(), "is required on Linux".into()))?;
-        let namespaces = linux.namespaces().as_deref().unwrap_or_default();
-        let mut types = HashSet::new();
-        for (i, ns) in namespaces.iter().enumerate() {
-            if !types.insert(ns.typ()) {
-                return Err((
-                    format!("linux.namespaces[{i}]"),
-                    format!("{} namespace listed twice", ns.typ()),
-                ));
-            }
-            if let Some(p) = ns.path() {
-                if !p.is_absolute() || !p.exists() {
-                    return Err((
-                        format!("linux.namespaces[{i}].path"),
-                        format!("{}: no such namespace file", p.display()),
-                    ));
-                }
-            }
-        }
-        let new_ns = |t: LinuxNamespaceType| {
-            namespaces
-                .iter()
-                .any(|n| n.typ() == t && n.path().is_none())
-        };
-        let own_ns = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
-        if !own_ns(LinuxNamespaceType::Mount) {
+        // Each namespace listed once; a namespace to join must exist.
+        check_namespaces(linux)?;
+        // Without a mount namespace of its own nothing may be mounted (it would land on the host).
+        if !has_ns(linux, LinuxNamespaceType::Mount) {
             check_without_mount_namespace(spec)?;
         }
-        if let Some(p) = linux
-            .rootfs_propagation()
-            .as_deref()
-            .filter(|p| !p.is_empty())
-        {
-            if crate::mounts::propagation_flag(p).is_none() {
-                return Err((
-                    "linux.rootfsPropagation".into(),
-                    format!("{p:?} is not one of private, rprivate, shared, rshared, slave, rslave, unbindable, runbindable"),
-                ));
-            }
-        }
-        for (field, name) in [
-            ("hostname", spec.hostname()),
-            ("domainname", spec.domainname()),
-        ] {
-            if name.as_deref().is_some_and(|n| !n.is_empty()) && !own_ns(LinuxNamespaceType::Uts) {
-                return Err((
-                    field.into(),
-                    format!("cannot set a {field} without a private UTS namespace"),
-                ));
-            }
-        }
-        let has_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
-            || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
-        if new_ns(LinuxNamespaceType::User) {
-            if !has_maps {
-                return Err((
-                    "linux.uidMappings".into(),
-                    "a new user namespace needs uid and gid mappings".into(),
-                ));
-            }
-        } else if has_maps && !own_ns(LinuxNamespaceType::User) {
-            return Err((
-                "linux.uidMappings".into(),
-                "mappings given but no user namespace is configured".into(),
-            ));
-        }
-        if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty())
-            && !new_ns(LinuxNamespaceType::Time)
-        {
-            return Err((
-                "linux.timeOffsets".into(),
-                "time offsets need a new time namespace".into(),
-            ));
-        }
-        if let Some(sysctl) = linux.sysctl() {
-            for key in sysctl.keys() {
-                check_sysctl(key, &own_ns).map_err(|r| (format!("linux.sysctl.{key}"), r))?;
-            }
-        }
-        for (i, m) in spec
-            .mounts()
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            let dest = m.destination();
-            if dest.as_os_str().is_empty() {
-                return Err((format!("mounts[{i}].destination"), "is empty".into()));
-            }
-            if escapes_root(dest) {
-                return Err((
-                    format!("mounts[{i}].destination"),
-                    format!("{} escapes the container's root filesystem", dest.display()),
-                ));
-            }
-            let opts =
-                crate::mounts::MountOptions::parse(m.options().as_deref().unwrap_or_default())
-                    .map_err(|r| (format!("mounts[{i}].options"), r))?;
-            if opts.tmpcopyup && m.typ().as_deref() != Some("tmpfs") {
-                return Err((
-                    format!("mounts[{i}].options"),
-                    "tmpcopyup is only supported for tmpfs mounts".into(),
-                ));
-            }
-            crate::idmap::requested(m, linux)
-                .map_err(|(field, r)| (format!("mounts[{i}].{field}"), r))?;
-        }
+        // A propagation mode the kernel knows for the rootfs.
+        check_rootfs_propagation(linux)?;
+        // A hostname or domainname needs a UTS namespace of the container's own.
+        check_uts_names(spec, linux)?;
+        // A new user namespace needs mappings; mappings need a user namespace.
+        check_user_mappings(linux)?;
+        // Time offsets need a new time namespace.
+        check_time_offsets(linux)?;
+        // A sysctl is only set where the container has the namespace it belongs to.
+        check_sysctls(linux)?;
+        // Mount destinations inside the rootfs, options the runtime knows.
+        check_mounts(spec, linux)?;
+        // A memory policy the kernel accepts.
         if let Some(p) = linux.memory_policy() {
-            crate::mempolicy::check(p)?;
+            crate::mempolicy::check(p).map_err(invalid)?;
         }
-        check_unsupported(linux)?;
-        crate::lsm::check(spec)?;
-        if let Some(hooks) = spec.hooks() {
-            let lists = [
-                ("prestart", hooks.prestart()),
-                ("createRuntime", hooks.create_runtime()),
-                ("createContainer", hooks.create_container()),
-                ("startContainer", hooks.start_container()),
-                ("poststart", hooks.poststart()),
-                ("poststop", hooks.poststop()),
-            ];
-            for (kind, list) in lists {
-                for (i, h) in list.as_deref().unwrap_or_default().iter().enumerate() {
-                    if !h.path().is_absolute() {
-                        return Err((
-                            format!("hooks.{kind}[{i}].path"),
-                            "must be an absolute path".into(),
-                        ));
-                    }
-                    if h.timeout().is_some_and(|t| t <= 0) {
-                        return Err((
-                            format!("hooks.{kind}[{i}].timeout"),
-                            "must be greater than zero".into(),
-                        ));
-                    }
-                }
-            }
-        }
+        // Fields runr does not implement are refused, never ignored.
+        check_unsupported(linux).map_err(unsupported)?;
+        // Labels the kernel cannot apply are refused before anything is created.
+        crate::lsm::check(spec).map_err(invalid)?;
+        // Hooks with absolute paths and positive timeouts.
+        check_hooks(spec)?;
         Ok(())
     }
+}
+
+/// A validation step's result: the field (a JSON path) and the reason of the first problem.
+type Check = std::result::Result<(), (String, ConfigReason)>;
+
+/// What `check_unsupported` refuses: a field runr does not implement.
+fn unsupported((field, reason): (String, String)) -> (String, ConfigReason) {
+    (field, ConfigReason::Unsupported(reason))
+}
+
+/// A helper's (field, reason) as a validation failure: the value is invalid.
+fn invalid((field, reason): (String, String)) -> (String, ConfigReason) {
+    (field, ConfigReason::Invalid(reason))
+}
+
+/// Whether `linux.namespaces` lists `t` (new or joined).
+fn has_ns(linux: &oci_spec::runtime::Linux, t: LinuxNamespaceType) -> bool {
+    namespaces_of(linux).iter().any(|n| n.typ() == t)
+}
+
+/// Whether `linux.namespaces` asks for a new namespace of type `t` (not a joined one).
+fn new_ns(linux: &oci_spec::runtime::Linux, t: LinuxNamespaceType) -> bool {
+    namespaces_of(linux)
+        .iter()
+        .any(|n| n.typ() == t && n.path().is_none())
+}
+
+fn namespaces_of(linux: &oci_spec::runtime::Linux) -> &[oci_spec::runtime::LinuxNamespace] {
+    linux.namespaces().as_deref().unwrap_or_default()
+}
+
+/// `process`: args, cwd, env and rlimits.
+fn check_process(process: &oci_spec::runtime::Process) -> Check {
+    let args = process.args().as_deref().unwrap_or_default();
+    if args.is_empty() || args[0].is_empty() {
+        return Err(("process.args".into(), "must name a program to run".into()));
+    }
+    if !process.cwd().is_absolute() {
+        return Err((
+            "process.cwd".into(),
+            format!("{:?} must be an absolute path", process.cwd()).into(),
+        ));
+    }
+    check_env(process.env().as_deref().unwrap_or_default())?;
+    check_rlimits(process)
+}
+
+/// `process.env`: runc refuses what execve would pass on but no program could read back.
+fn check_env(env: &[String]) -> Check {
+    for (i, kv) in env.iter().enumerate() {
+        match kv.split_once('=') {
+            None => {
+                return Err((
+                    format!("process.env[{i}]"),
+                    format!("{kv:?} is not NAME=VALUE").into(),
+                ))
+            }
+            Some(("", _)) => {
+                return Err((
+                    format!("process.env[{i}]"),
+                    "the variable name is empty".into(),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// `process.rlimits`: each type once, soft not above hard.
+fn check_rlimits(process: &oci_spec::runtime::Process) -> Check {
+    let Some(rlimits) = process.rlimits() else {
+        return Ok(());
+    };
+    let mut seen = HashSet::new();
+    for (i, r) in rlimits.iter().enumerate() {
+        if !seen.insert(format!("{:?}", r.typ())) {
+            return Err((
+                format!("process.rlimits[{i}]"),
+                format!("{:?} is set twice", r.typ()).into(),
+            ));
+        }
+        if r.soft() > r.hard() {
+            return Err((
+                format!("process.rlimits[{i}]"),
+                "soft limit is above the hard limit".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `linux.namespaces`: each type once; a path must name an existing namespace file.
+fn check_namespaces(linux: &oci_spec::runtime::Linux) -> Check {
+    let mut types = HashSet::new();
+    for (i, ns) in namespaces_of(linux).iter().enumerate() {
+        if !types.insert(ns.typ()) {
+            return Err((
+                format!("linux.namespaces[{i}]"),
+                format!("{} namespace listed twice", ns.typ()).into(),
+            ));
+        }
+        if let Some(p) = ns.path() {
+            if !p.is_absolute() || !p.exists() {
+                return Err((
+                    format!("linux.namespaces[{i}].path"),
+                    format!("{}: no such namespace file", p.display()).into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `linux.rootfsPropagation`: one of the mount propagation modes.
+fn check_rootfs_propagation(linux: &oci_spec::runtime::Linux) -> Check {
+    if let Some(p) = linux
+        .rootfs_propagation()
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        if crate::mounts::propagation_flag(p).is_none() {
+            return Err((
+                "linux.rootfsPropagation".into(),
+                format!("{p:?} is not one of private, rprivate, shared, rshared, slave, rslave, unbindable, runbindable").into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `hostname`, `domainname`: only with a UTS namespace of the container's own.
+fn check_uts_names(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Check {
+    for (field, name) in [
+        ("hostname", spec.hostname()),
+        ("domainname", spec.domainname()),
+    ] {
+        if name.as_deref().is_some_and(|n| !n.is_empty()) && !has_ns(linux, LinuxNamespaceType::Uts)
+        {
+            return Err((
+                field.into(),
+                format!("cannot set a {field} without a private UTS namespace").into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `linux.uidMappings`/`gidMappings`: required by a new user namespace, refused without one.
+fn check_user_mappings(linux: &oci_spec::runtime::Linux) -> Check {
+    let has_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if new_ns(linux, LinuxNamespaceType::User) {
+        if !has_maps {
+            return Err((
+                "linux.uidMappings".into(),
+                "a new user namespace needs uid and gid mappings".into(),
+            ));
+        }
+    } else if has_maps && !has_ns(linux, LinuxNamespaceType::User) {
+        return Err((
+            "linux.uidMappings".into(),
+            "mappings given but no user namespace is configured".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `linux.timeOffsets`: only for a new time namespace.
+fn check_time_offsets(linux: &oci_spec::runtime::Linux) -> Check {
+    if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty())
+        && !new_ns(linux, LinuxNamespaceType::Time)
+    {
+        return Err((
+            "linux.timeOffsets".into(),
+            "time offsets need a new time namespace".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `linux.sysctl`: each key namespaced by a namespace the container has.
+fn check_sysctls(linux: &oci_spec::runtime::Linux) -> Check {
+    let own_ns = |t: LinuxNamespaceType| has_ns(linux, t);
+    for key in linux.sysctl().iter().flat_map(|s| s.keys()) {
+        check_sysctl(key, &own_ns).map_err(|r| (format!("linux.sysctl.{key}"), r.into()))?;
+    }
+    Ok(())
+}
+
+/// `mounts`: a destination inside the rootfs, options the runtime knows, idmaps it can apply.
+fn check_mounts(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Check {
+    for (i, m) in spec
+        .mounts()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let dest = m.destination();
+        if dest.as_os_str().is_empty() {
+            return Err((format!("mounts[{i}].destination"), "is empty".into()));
+        }
+        if escapes_root(dest) {
+            return Err((
+                format!("mounts[{i}].destination"),
+                format!("{} escapes the container's root filesystem", dest.display()).into(),
+            ));
+        }
+        let opts = crate::mounts::MountOptions::parse(m.options().as_deref().unwrap_or_default())
+            .map_err(|r| (format!("mounts[{i}].options"), r.into()))?;
+        if opts.tmpcopyup && m.typ().as_deref() != Some("tmpfs") {
+            return Err((
+                format!("mounts[{i}].options"),
+                "tmpcopyup is only supported for tmpfs mounts".into(),
+            ));
+        }
+        crate::idmap::requested(m, linux)
+            .map_err(|(field, r)| (format!("mounts[{i}].{field}"), r.into()))?;
+    }
+    Ok(())
+}
+
+/// `hooks`: every hook's path absolute, its timeout positive.
+fn check_hooks(spec: &Spec) -> Check {
+    let Some(hooks) = spec.hooks() else {
+        return Ok(());
+    };
+    let lists = [
+        ("prestart", hooks.prestart()),
+        ("createRuntime", hooks.create_runtime()),
+        ("createContainer", hooks.create_container()),
+        ("startContainer", hooks.start_container()),
+        ("poststart", hooks.poststart()),
+        ("poststop", hooks.poststop()),
+    ];
+    for (kind, list) in lists {
+        for (i, h) in list.as_deref().unwrap_or_default().iter().enumerate() {
+            if !h.path().is_absolute() {
+                return Err((
+                    format!("hooks.{kind}[{i}].path"),
+                    "must be an absolute path".into(),
+                ));
+            }
+            if h.timeout().is_some_and(|t| t <= 0) {
+                return Err((
+                    format!("hooks.{kind}[{i}].timeout"),
+                    "must be greater than zero".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A container with no `mount` namespace entry shares the runtime's mount namespace (the spec:
@@ -368,7 +469,7 @@ impl Bundle {
 /// every mount behind, and makes the device nodes in the image's own /dev). So runr only chroots
 /// into the rootfs and refuses every field that needs a mount or a device node; runc refuses
 /// masked and read-only paths there too.
-fn check_without_mount_namespace(spec: &Spec) -> std::result::Result<(), (String, String)> {
+fn check_without_mount_namespace(spec: &Spec) -> Check {
     let why = "needs a mount namespace: without a linux.namespaces entry of type mount the \
                container shares the runtime's, and this would change the host's mount table";
     let linux = spec.linux().as_ref();
@@ -530,21 +631,6 @@ pub(crate) fn escapes_root(dest: &Path) -> bool {
     false
 }
 
-/// An I/O error's text without Rust's " (os error N)" tail, lowercased like Go's
-/// ("no such file or directory").
-fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.rfind(" (os error ") {
-        Some(i) => &text[..i],
-        None => &text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 /// serde's message for a config field, reworded where oci-spec's is obscure: an unknown
 /// capability reads `no variant for CAP_X (converted to X)`.
 fn parse_reason(e: &serde_json::Error, field: &str) -> String {
@@ -588,6 +674,7 @@ pub fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::io_reason;
 
     #[test]
     fn a_process_json_takes_gos_zero_values() {

@@ -14,7 +14,9 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use runtime_core::oci_spec::runtime::Process;
-use runtime_core::{Container, ContainerBuilder, Error, ExecBuilder, ExitStatus, Signal, Stdio};
+use runtime_core::{
+    Container, ContainerBuilder, Error, ExecBuilder, ExitStatus, KillTarget, Signal, Stdio,
+};
 use tests_integration::{assert_no_leaks, runtimes, unique, Bundle, Runtime};
 
 /// Set in the environment of this binary's own child run by
@@ -87,12 +89,12 @@ fn read_all(fd: OwnedFd) -> String {
 /// Starts the container, reads its piped stdout to EOF, waits and deletes it.
 fn start_read_wait(mut c: Container, rt: &Runtime, bundle: &Bundle) -> (String, ExitStatus) {
     let stdout = c.take_stdout().expect("stdout was piped");
-    let warnings = c.start().expect("start");
-    assert!(warnings.is_empty(), "{warnings:?}");
+    let started = c.start().expect("start");
+    assert!(started.is_clean(), "{:?}", started.warnings);
     let out = read_all(stdout);
     let status = c.wait().expect("wait");
     let id = c.id().to_string();
-    c.delete(false).expect("delete");
+    assert!(c.delete(false).expect("delete").is_clean());
     assert_no_leaks(rt, &id, bundle);
     (out, status)
 }
@@ -158,10 +160,10 @@ fn stdout_to_a_file_and_stderr_piped() {
         .create()
         .expect("create");
     let stderr = c.take_stderr().expect("stderr was piped");
-    c.start().expect("start");
+    assert!(c.start().expect("start").is_clean());
     let err = read_all(stderr);
     let status = c.wait().expect("wait");
-    c.delete(false).expect("delete");
+    assert!(c.delete(false).expect("delete").is_clean());
     assert_no_leaks(&rt, &id, &bundle);
     assert_eq!(err, "err\n");
     assert_eq!(status, ExitStatus::Exited(5));
@@ -198,7 +200,7 @@ fn exec_with_piped_stdout_and_typed_signals() {
         .stdout(Stdio::null())
         .create()
         .expect("create");
-    c.start().expect("start");
+    assert!(c.start().expect("start").is_clean());
     let mut process: Process = c.spec().process().clone().expect("process");
     process.set_args(Some(vec![
         "sh".into(),
@@ -217,16 +219,16 @@ fn exec_with_piped_stdout_and_typed_signals() {
     assert_eq!(read_all(err), "exec-err\n");
     assert_eq!(p.wait().expect("wait exec"), ExitStatus::Exited(4));
     // Signal 0 only checks; KILL (parsed from its name) ends it.
-    c.kill(Signal::CHECK, false)
+    c.kill(Signal::CHECK, KillTarget::Init)
         .expect("signal 0 to a running container");
-    c.kill("SIGKILL".parse().expect("a signal name"), false)
+    c.kill("SIGKILL".parse().expect("a signal name"), KillTarget::Init)
         .expect("kill");
     assert_eq!(c.wait().expect("wait"), ExitStatus::Signaled(libc::SIGKILL));
     assert!(matches!(
-        c.kill(Signal::KILL, false),
+        c.kill(Signal::KILL, KillTarget::Init),
         Err(Error::NotRunning(_))
     ));
-    c.delete(false).expect("delete");
+    assert!(c.delete(false).expect("delete").is_clean());
     assert_no_leaks(&rt, &id, &bundle);
 }
 
@@ -321,9 +323,9 @@ fn unprotected_create(opt_out: bool) {
     for w in c.warnings() {
         println!("{w}");
     }
-    c.start().expect("start");
+    assert!(c.start().expect("start").is_clean());
     c.wait().expect("wait");
-    c.delete(false).expect("delete");
+    assert!(c.delete(false).expect("delete").is_clean());
     assert_no_leaks(&rt, &id, &bundle);
 }
 

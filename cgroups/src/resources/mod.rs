@@ -214,7 +214,7 @@ fn write_controllers(m: &Manager, res: &LinuxResources) -> Result<()> {
     if let Some(rules) = res.devices() {
         let applied = match m.target("devices") {
             Some(Target::V1(d)) => devices::set_v1(d, rules),
-            Some(Target::V2(d)) => crate::devices_bpf::apply(m, d.path, rules),
+            Some(Target::V2(d)) => crate::devices_bpf::apply(d.path, rules),
             None => Ok(()),
         };
         // Rootless: as in runc, the devices controller's errors are not fatal.

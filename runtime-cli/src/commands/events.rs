@@ -45,19 +45,21 @@ struct Event<'a> {
     data: Option<cgroups::Stats>,
 }
 
+/// `--interval` (5s by default), as Go's flag package parses a duration.
+fn interval_flag(p: &Parsed) -> anyhow::Result<Duration> {
+    match p.value("interval") {
+        None => Ok(Duration::from_secs(5)),
+        Some(v) => parse_go_duration(v).ok_or_else(|| {
+            UsageError(format!(
+                "invalid value {v:?} for flag -interval: parse error"
+            ))
+            .into()
+        }),
+    }
+}
+
 pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
-    let interval = match p.value("interval") {
-        None => Duration::from_secs(5),
-        Some(v) => match parse_go_duration(v) {
-            Some(d) => d,
-            None => {
-                return Err(UsageError(format!(
-                    "invalid value {v:?} for flag -interval: parse error"
-                ))
-                .into())
-            }
-        },
-    };
+    let interval = interval_flag(p)?;
     let c = Container::load(&g.root, p.id("events")?)?;
     if interval.is_zero() {
         anyhow::bail!("duration interval must be greater than 0");

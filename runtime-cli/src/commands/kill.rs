@@ -1,6 +1,6 @@
 //! `runr kill [--all] ID [SIGNAL]`: SIGTERM by default; names or numbers.
 
-use runtime_core::{Container, Signal};
+use runtime_core::{Container, KillTarget, Signal};
 
 use crate::cli::{switch, Command, Parsed, UsageError};
 use crate::{signals, Global};
@@ -40,6 +40,10 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let signal = signals::parse(sig)
         .and_then(Signal::new)
         .ok_or_else(|| anyhow::anyhow!("unknown signal {sig:?}"))?;
-    c.kill(signal, p.is_set("all"))?;
+    let target = match p.is_set("all") {
+        true => KillTarget::AllProcesses,
+        false => KillTarget::Init,
+    };
+    c.kill(signal, target)?;
     Ok(0)
 }

@@ -222,8 +222,8 @@ fn exited(pid: i32, code: i32) {
 }
 
 /// Logs library warnings (poststart/poststop hook failures).
-fn warn_all(g: &mut Global, warnings: Vec<runtime_core::Error>) {
-    for w in warnings {
+fn warn_all(g: &mut Global, outcome: runtime_core::Outcome) {
+    for w in outcome.warnings {
         g.log.warn(&w.to_string());
     }
 }

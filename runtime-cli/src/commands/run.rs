@@ -106,8 +106,8 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let code = foreground::wait(container.pid(), master, signals)?;
     super::exited(container.pid(), code);
     if !p.is_set("keep") {
-        let warnings = Container::load(&g.root, &id)?.delete(true)?;
-        super::warn_all(g, warnings);
+        let outcome = Container::load(&g.root, &id)?.delete(true)?;
+        super::warn_all(g, outcome);
     }
     Ok(code)
 }

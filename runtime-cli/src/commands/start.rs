@@ -19,7 +19,7 @@ pub const COMMAND: Command = Command {
 
 pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let mut c = Container::load(&g.root, p.id("start")?)?;
-    let warnings = c.start()?;
-    super::warn_all(g, warnings);
+    let outcome = c.start()?;
+    super::warn_all(g, outcome);
     Ok(0)
 }

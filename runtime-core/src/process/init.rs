@@ -120,6 +120,8 @@ struct Exec<'a> {
     hook_state: Vec<u8>,
 }
 
+/// The init's set-up, from the parent's go to the moment it waits for `start`: one step per
+/// phase, in the order the runtime-spec and the kernel's rules need.
 fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
     let spec = args.spec;
     let process = spec
@@ -130,19 +132,146 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
     let mut marks = Marks::new();
 
     // 1. Wait until the parent has written our id maps and put us in our cgroup.
-    let mut host_pid = match args.channel.recv().tag(InitStep::WaitForParent)? {
-        Some(Message::Go { pid }) => pid,
-        _ => return Err(protocol_error(InitStep::WaitForParent).into()),
-    };
+    let host_pid = wait_for_go(&args.channel, InitStep::WaitForParent)?;
     marks.mark(Phase::Go);
 
     // 1b. Into our cgroups, by ourselves (a self-move skips the lock and RCU wait a move by the
     //     parent costs), before any namespace changes who we are to the host's cgroupfs.
-    for tasks in &args.cgroup_join {
-        sys::write_file(tasks, b"0").tag(InitStep::JoinCgroup)?;
-    }
+    join_own_cgroups(&args.cgroup_join)?;
     marks.mark(Phase::Cgroup);
 
+    // 2-8. Signals, stdio, namespaces joined and made, root of the user namespace, a session.
+    let host_pid = enter_namespaces(args, process)?.unwrap_or(host_pid);
+    marks.mark(Phase::Namespaces);
+
+    // 9. Mounts and /dev inside the rootfs.
+    let plan = rootfs_plan(args);
+    let root = rootfs::prepare(&plan)?;
+    marks.mark(Phase::Rootfs);
+
+    // 10. Let the parent run prestart and createRuntime hooks: namespaces exist, pivot_root has
+    //    not happened yet (runtime-spec).
+    if args.parent_hooks {
+        wait_for_parent_hooks(&args.channel)?;
+    }
+    marks.mark(Phase::ParentHooks);
+
+    // 11. createContainer hooks: in the container's namespaces, before pivot_root.
+    let mut hook_state = state_with(&args.hook_state, host_pid, "creating");
+    run_create_container_hooks(args, root.as_fd(), &hook_state)?;
+    marks.mark(Phase::CreateContainerHooks);
+
+    // 12. Make the rootfs our `/`.
+    rootfs::enter(&plan, &root)?;
+    drop(root);
+    marks.mark(Phase::PivotRoot);
+
+    // 12b. The working directory exists (runc creates a missing one, as root, mode 0755, before
+    //      the root turns read-only); entering it happens last, as the container's user.
+    make_cwd(process.cwd()).tag(InitStep::Cwd)?;
+
+    // 13. The console, now that the container's /dev/pts is in place, and stdio for the user.
+    set_up_console(args, process)?;
+    marks.mark(Phase::Console);
+
+    // 14. Hostname, domainname and sysctls, before /proc/sys becomes read-only.
+    set_names_and_sysctls(spec)?;
+    marks.mark(Phase::Hostname);
+
+    // 15. Read-only and masked paths, then the read-only root.
+    rootfs::finish(spec)?;
+    marks.mark(Phase::Paths);
+
+    // 16. A session keyring of our own, so containers do not share the host's keys.
+    if !args.no_new_keyring {
+        join_own_keyring(args.id)?;
+    }
+    marks.mark(Phase::Keyring);
+
+    // 17-18. The memory policy, then the same final confinement as every container process.
+    let ready = confine(args, process)?;
+    marks.mark(Phase::Confinement);
+    finish::report_ready(&args.channel, &marks)?;
+
+    hook_state["status"] = "created".into();
+    Ok(Exec {
+        ready,
+        start_hooks: HookKind::StartContainer
+            .list(spec.hooks().as_ref())
+            .to_vec(),
+        hook_state: serde_json::to_vec(&hook_state).unwrap_or_default(),
+    })
+}
+
+/// Step 1b: writes 0 (ourselves) into each `tasks` file.
+fn join_own_cgroups(tasks_files: &[PathBuf]) -> Result<(), InitFailure> {
+    for tasks in tasks_files {
+        sys::write_file(tasks, b"0").tag(InitStep::JoinCgroup)?;
+    }
+    Ok(())
+}
+
+/// The container's state for a hook: our host pid and `status`.
+fn state_with(state: &serde_json::Value, host_pid: i32, status: &str) -> serde_json::Value {
+    let mut st = state.clone();
+    st["pid"] = host_pid.into();
+    st["status"] = status.into();
+    st
+}
+
+/// Waits for the parent's go; returns the pid it gives (ours, as the host sees it).
+fn wait_for_go(channel: &Channel, step: InitStep) -> Result<i32, InitFailure> {
+    match channel.recv().tag(step)? {
+        Some(Message::Go { pid }) => Ok(pid),
+        _ => Err(protocol_error(step).into()),
+    }
+}
+
+/// Step 10: tells the parent to run the prestart and createRuntime hooks, and waits until it
+/// has.
+fn wait_for_parent_hooks(channel: &Channel) -> Result<(), InitFailure> {
+    channel
+        .send(&Message::HooksNeeded)
+        .tag(InitStep::WaitHooks)?;
+    match channel.recv().tag(InitStep::WaitHooks)? {
+        Some(Message::HooksDone) => Ok(()),
+        _ => Err(protocol_error(InitStep::WaitHooks).into()),
+    }
+}
+
+/// Steps 17 and 18: the container's NUMA memory policy (linux.memoryPolicy: per thread,
+/// inherited by the process across execve and by its children), then the same final
+/// confinement as every container process: rlimits, privileges, seccomp, cwd, executable
+/// lookup, close-on-exec (process/finish.rs).
+fn confine<'a>(
+    args: &InitArgs<'a>,
+    process: &'a oci_spec::runtime::Process,
+) -> Result<finish::Ready<'a>, InitFailure> {
+    let spec = args.spec;
+    if let Some(p) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.memory_policy().as_ref())
+    {
+        crate::mempolicy::apply(p).tag(InitStep::MemoryPolicy)?;
+    }
+    let finish = Finish {
+        process,
+        seccomp: args.seccomp,
+        extra_env: &args.extra_env,
+        preserve_fds: args.preserve_fds,
+        personality: spec.linux().as_ref().and_then(|l| l.personality().as_ref()),
+        cpu_affinity: None,
+    };
+    Ok(finish::prepare(&finish, &args.channel)?)
+}
+
+/// Steps 2 to 8: from the runtime's process to the container's root in its namespaces.
+/// Returns our new host pid when a pid namespace made by us meant one more fork.
+fn enter_namespaces(
+    args: &InitArgs<'_>,
+    process: &oci_spec::runtime::Process,
+) -> Result<Option<i32>, InitFailure> {
     // 2. The container's process starts with default signal handling and nothing blocked,
     //    whatever the runtime had (Rust ignores SIGPIPE; `run` blocks what it forwards).
     sys::reset_signals();
@@ -162,10 +291,7 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
         args.channel
             .send(&Message::UserNsCreated)
             .tag(InitStep::WaitForParent)?;
-        match args.channel.recv().tag(InitStep::WaitForParent)? {
-            Some(Message::Go { .. }) => {}
-            _ => return Err(protocol_error(InitStep::WaitForParent).into()),
-        }
+        wait_for_go(&args.channel, InitStep::WaitForParent)?;
     }
 
     // 4. oom_score_adj while /proc is still the host's and we are still the runtime's uid:
@@ -179,22 +305,9 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
         .tag(InitStep::OomScoreAdj)?;
     }
 
-    // 5. Namespaces the clone could not create: cgroup (now rooted at our cgroup) and time,
-    //    owned by the user namespace we are in; the time offsets are written before the
-    //    switch to its root, for the same reason as oom_score_adj.
-    if !args.unshare.is_empty() {
-        sys::unshare(args.unshare).tag(InitStep::Unshare)?;
-    }
-    if args
-        .unshare
-        .contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
-    {
-        write_time_offsets(spec).tag(InitStep::TimeOffsets)?;
-    }
-
-    if args.fork_for_pid {
-        host_pid = enter_pid_namespace(&args.channel)?;
-    }
+    // 5. Namespaces the clone could not create (cgroup, time, those a joined user namespace
+    //    must own), and the extra fork a pid namespace made that way needs.
+    let host_pid = unshare_late(args)?;
 
     // 5b. Not dumpable from here on, so the container cannot open our /proc/<pid>/exe. (An
     //     unprivileged parent needed us dumpable to write our id maps, see process/clone.rs,
@@ -217,11 +330,32 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
 
     // 8. Device nodes get exactly the modes the spec gives.
     sys::umask(0);
-    marks.mark(Phase::Namespaces);
+    Ok(host_pid)
+}
 
-    // 9. Mounts and /dev inside the rootfs.
-    let plan = RootfsPlan {
-        spec,
+/// Step 5: the cgroup namespace (now rooted at our cgroup) and the time one, owned by the user
+/// namespace we are in; the time offsets are written before the switch to its root, for the
+/// same reason as oom_score_adj. Returns our new host pid after a pid namespace's fork.
+fn unshare_late(args: &InitArgs<'_>) -> Result<Option<i32>, InitFailure> {
+    if !args.unshare.is_empty() {
+        sys::unshare(args.unshare).tag(InitStep::Unshare)?;
+    }
+    if args
+        .unshare
+        .contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+    {
+        write_time_offsets(args.spec).tag(InitStep::TimeOffsets)?;
+    }
+    match args.fork_for_pid {
+        true => Ok(Some(enter_pid_namespace(&args.channel)?)),
+        false => Ok(None),
+    }
+}
+
+/// What `rootfs::prepare` and `rootfs::enter` work from.
+fn rootfs_plan<'a>(args: &'a InitArgs<'a>) -> RootfsPlan<'a> {
+    RootfsPlan {
+        spec: args.spec,
         rootfs: args.rootfs,
         bundle: args.bundle,
         // Joined or new, a user namespace means no mknod and a sysfs that may be refused.
@@ -230,52 +364,35 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
         no_pivot: args.no_pivot,
         mount_ns: args.mount_ns,
         detached: &args.detached_sources,
-    };
-    let root = rootfs::prepare(&plan)?;
-    marks.mark(Phase::Rootfs);
-
-    // 10. Let the parent run prestart and createRuntime hooks: namespaces exist, pivot_root has
-    //    not happened yet (runtime-spec).
-    if args.parent_hooks {
-        args.channel
-            .send(&Message::HooksNeeded)
-            .tag(InitStep::WaitHooks)?;
-        match args.channel.recv().tag(InitStep::WaitHooks)? {
-            Some(Message::HooksDone) => {}
-            _ => return Err(protocol_error(InitStep::WaitHooks).into()),
-        }
     }
-    marks.mark(Phase::ParentHooks);
+}
 
-    // 11. createContainer hooks: in the container's namespaces, before pivot_root, in the
-    //     container's root filesystem as their working directory (as runc runs them).
-    let mut hook_state = args.hook_state.clone();
-    hook_state["pid"] = host_pid.into();
-    hook_state["status"] = "creating".into();
-    let created_state = serde_json::to_vec(&hook_state).unwrap_or_default();
-    let create_hooks = HookKind::CreateContainer.list(spec.hooks().as_ref());
+/// Step 11: the createContainer hooks, with the container's root filesystem as their working
+/// directory (as runc runs them) and the state "creating".
+fn run_create_container_hooks(
+    args: &InitArgs<'_>,
+    root: std::os::fd::BorrowedFd<'_>,
+    hook_state: &serde_json::Value,
+) -> Result<(), InitFailure> {
+    let created_state = serde_json::to_vec(hook_state).unwrap_or_default();
+    let create_hooks = HookKind::CreateContainer.list(args.spec.hooks().as_ref());
     if !create_hooks.is_empty() {
-        sys::fchdir(root.as_fd(), args.rootfs).tag(InitStep::CreateContainerHook(0))?;
+        sys::fchdir(root, args.rootfs).tag(InitStep::CreateContainerHook(0))?;
     }
-    hooks::run_all(create_hooks, &created_state).map_err(|(i, path, failure)| {
-        InitFailure::Hook {
-            step: InitStep::CreateContainerHook(i as u32),
-            path,
-            failure,
-        }
-    })?;
-    marks.mark(Phase::CreateContainerHooks);
+    hooks::run_all(create_hooks, &created_state).map_err(|(i, path, failure)| InitFailure::Hook {
+        step: InitStep::CreateContainerHook(i as u32),
+        path,
+        failure,
+    })
+}
 
-    // 12. Make the rootfs our `/`.
-    rootfs::enter(&plan, &root)?;
-    drop(root);
-    marks.mark(Phase::PivotRoot);
-
-    // 12b. The working directory exists (runc creates a missing one, as root, mode 0755, before
-    //      the root turns read-only); entering it happens last, as the container's user.
-    make_cwd(process.cwd()).tag(InitStep::Cwd)?;
-
-    // 13. The console, now that the container's /dev/pts is in place.
+/// Step 13: the terminal (sent over the console socket) when the process asks for one, then
+/// inherited stdio pipes and sockets to the container's user, so it can reopen them
+/// (console.rs says why not files or terminals).
+fn set_up_console(
+    args: &InitArgs<'_>,
+    process: &oci_spec::runtime::Process,
+) -> Result<(), InitFailure> {
     if process.terminal().unwrap_or(false) {
         let socket = args.console_socket.as_ref().ok_or_else(|| StepError {
             step: InitStep::Console,
@@ -293,12 +410,12 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
         };
         console::setup(socket, size, dev_console, process.user().uid()).tag(InitStep::Console)?;
     }
-    // 13b. Inherited stdio pipes and sockets to the container's user, so it can reopen them
-    //      (console.rs says why not files or terminals).
     console::give_pipes_to(process.user().uid()).tag(InitStep::Console)?;
-    marks.mark(Phase::Console);
+    Ok(())
+}
 
-    // 14. Hostname, domainname and sysctls, before /proc/sys becomes read-only.
+/// Step 14: hostname, domainname and `linux.sysctl`.
+fn set_names_and_sysctls(spec: &Spec) -> Result<(), InitFailure> {
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         sys::sethostname(h).tag(InitStep::Hostname)?;
     }
@@ -311,54 +428,18 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
             sys::write_file(&path, value.as_bytes()).tag(InitStep::Sysctl)?;
         }
     }
-    marks.mark(Phase::Hostname);
+    Ok(())
+}
 
-    // 15. Read-only and masked paths, then the read-only root.
-    rootfs::finish(spec)?;
-    marks.mark(Phase::Paths);
-
-    // 16. A session keyring of our own, so containers do not share the host's keys.
-    if !args.no_new_keyring {
-        let name = CString::new(format!("_ses.{}", args.id)).unwrap_or_default();
-        match sys::join_session_keyring(&name) {
-            Err(e) if e.errno == Errno::ENOSYS || e.errno == Errno::EPERM => {}
-            other => other.tag(InitStep::Keyring)?,
-        }
+/// Step 16: a new session keyring named after the container (none where the kernel has no
+/// keyrings or refuses them, as runc goes on).
+fn join_own_keyring(id: &str) -> Result<(), InitFailure> {
+    let name = CString::new(format!("_ses.{id}")).unwrap_or_default();
+    match sys::join_session_keyring(&name) {
+        Err(e) if e.errno == Errno::ENOSYS || e.errno == Errno::EPERM => {}
+        other => other.tag(InitStep::Keyring)?,
     }
-    marks.mark(Phase::Keyring);
-
-    // 17. The container's NUMA memory policy (linux.memoryPolicy): per thread, inherited by
-    //     the process across execve and by its children.
-    if let Some(p) = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.memory_policy().as_ref())
-    {
-        crate::mempolicy::apply(p).tag(InitStep::MemoryPolicy)?;
-    }
-
-    // 18. The same final confinement as every container process: rlimits, privileges,
-    //     seccomp, cwd, executable lookup, close-on-exec (process/finish.rs).
-    let finish = Finish {
-        process,
-        seccomp: args.seccomp,
-        extra_env: &args.extra_env,
-        preserve_fds: args.preserve_fds,
-        personality: spec.linux().as_ref().and_then(|l| l.personality().as_ref()),
-        cpu_affinity: None,
-    };
-    let ready = finish::prepare(&finish, &args.channel)?;
-    marks.mark(Phase::Confinement);
-    finish::report_ready(&args.channel, &marks)?;
-
-    hook_state["status"] = "created".into();
-    Ok(Exec {
-        ready,
-        start_hooks: HookKind::StartContainer
-            .list(spec.hooks().as_ref())
-            .to_vec(),
-        hook_state: serde_json::to_vec(&hook_state).unwrap_or_default(),
-    })
+    Ok(())
 }
 
 /// After unsharing a pid namespace: forks, the child (pid 1 there) goes on as the init, the parent

@@ -162,10 +162,15 @@ impl Message {
                     return None;
                 }
                 let path = (b[18] == 1).then(|| PathBuf::from(OsStr::from_bytes(&b[32..32 + n])));
+                // An errno the kernel never gives (0, "Success", or negative) is no message.
+                let errno = i32_at(12);
+                if errno <= 0 {
+                    return None;
+                }
                 let source = SysError {
                     op,
                     path,
-                    errno: Errno::from_raw(i32_at(12)),
+                    errno: Errno::from_raw(errno),
                 };
                 Message::Failed(StepError { step, source })
             }
@@ -223,7 +228,7 @@ fn decode_hook_failure(b: &[u8]) -> Option<HookFailure> {
         stdout: text(32 + err_len, out_len),
     };
     Some(match b[8] {
-        1 => HookFailure::Spawn(Errno::from_raw(value)),
+        1 if value > 0 => HookFailure::Spawn(Errno::from_raw(value)),
         2 => failed(HookExit::Code(value)),
         3 => failed(HookExit::Signal(value)),
         4 => HookFailure::TimedOut(i64::from_ne_bytes(b[16..24].try_into().ok()?)),

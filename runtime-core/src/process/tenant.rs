@@ -50,6 +50,49 @@ pub(crate) fn run(args: TenantArgs<'_>) -> ! {
     sys::exit_now(255)
 }
 
+/// Step 3: every namespace of the container in one call (the kernel orders user first); with
+/// no mount namespace to join (the container shares the runtime's), the init's chroot, entered
+/// as the init did.
+fn join_container(args: &TenantArgs<'_>) -> StepResult<()> {
+    if !args.namespaces.is_empty() {
+        sys::setns(
+            args.init_pidfd.as_fd(),
+            args.namespaces,
+            std::path::Path::new("pidfd of the container's init"),
+        )
+        .tag(InitStep::JoinNamespace(0))?;
+    }
+    if let Some(root) = args.root {
+        let shown = std::path::Path::new("root of the container's init");
+        sys::fchdir(root.as_fd(), shown).tag(InitStep::PivotRoot)?;
+        sys::chroot(std::path::Path::new(".")).tag(InitStep::PivotRoot)?;
+        sys::chdir(std::path::Path::new("/")).tag(InitStep::PivotRoot)?;
+    }
+    Ok(())
+}
+
+/// Step 4: a new session, the terminal (sent over the console socket) when the process asks
+/// for one, and inherited stdio pipes and sockets to the process's user (console.rs says why
+/// only those).
+fn set_up_console(args: &TenantArgs<'_>) -> StepResult<()> {
+    sys::setsid().tag(InitStep::Console)?;
+    if args.process.terminal().unwrap_or(false) {
+        let socket = args.console_socket.as_ref().ok_or(StepError {
+            step: InitStep::Console,
+            source: SysError::new(SysOp::Open, None, Errno::EBADF),
+        })?;
+        let size = args
+            .process
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        let owner = args.process.user().uid();
+        console::setup(socket, size, console::DevConsole::Leave, owner).tag(InitStep::Console)?;
+    }
+    console::give_pipes_to(args.process.user().uid()).tag(InitStep::Console)
+}
+
+/// The exec'd process's set-up, from the parent's go to its report that it is ready to exec.
 fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
     // When each phase ends, for the runtime's trace (nothing is recorded when it does not trace).
     let mut marks = Marks::new();
@@ -78,44 +121,12 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
     // 2b. The stdio the caller chose, in place before the process's user is given its pipes.
     args.stdio.install().tag(InitStep::Stdio)?;
 
-    // 3. Every namespace of the container in one call (the kernel orders user first).
-    if !args.namespaces.is_empty() {
-        sys::setns(
-            args.init_pidfd.as_fd(),
-            args.namespaces,
-            std::path::Path::new("pidfd of the container's init"),
-        )
-        .tag(InitStep::JoinNamespace(0))?;
-    }
-
-    // 3b. No mount namespace to join (the container shares the runtime's): enter the init's
-    //     chroot, as the init did.
-    if let Some(root) = args.root {
-        let shown = std::path::Path::new("root of the container's init");
-        sys::fchdir(root.as_fd(), shown).tag(InitStep::PivotRoot)?;
-        sys::chroot(std::path::Path::new(".")).tag(InitStep::PivotRoot)?;
-        sys::chdir(std::path::Path::new("/")).tag(InitStep::PivotRoot)?;
-    }
-
+    // 3. Every namespace of the container, and its root when it has no mount namespace.
+    join_container(args)?;
     marks.mark(Phase::Namespaces);
 
     // 4. A session of its own, and the container's terminal when asked for.
-    sys::setsid().tag(InitStep::Console)?;
-    if args.process.terminal().unwrap_or(false) {
-        let socket = args.console_socket.as_ref().ok_or(StepError {
-            step: InitStep::Console,
-            source: SysError::new(SysOp::Open, None, Errno::EBADF),
-        })?;
-        let size = args
-            .process
-            .console_size()
-            .as_ref()
-            .map(|b| (b.height() as u16, b.width() as u16));
-        let owner = args.process.user().uid();
-        console::setup(socket, size, console::DevConsole::Leave, owner).tag(InitStep::Console)?;
-    }
-    // Inherited stdio pipes and sockets to the process's user (console.rs says why only those).
-    console::give_pipes_to(args.process.user().uid()).tag(InitStep::Console)?;
+    set_up_console(args)?;
     marks.mark(Phase::Console);
 
     // 5. oom_score_adj through the container's /proc.
