@@ -50,7 +50,7 @@ fn detached(mut c: Command, dir: &Path) -> Output {
 }
 
 fn wait_running(rt: &Runtime, id: &str) -> bool {
-    wait_for(10, || {
+    wait_for(30, || {
         rt.exec(&["state", id]).status.success() && rt.state(id)["status"] == "running"
     })
 }
@@ -628,7 +628,7 @@ fn list_table_quiet_and_json() {
 fn wait_catches(rt: &Runtime, id: &str, signals: &[u32]) -> bool {
     let pid = rt.state(id)["pid"].to_string();
     let mask: u64 = signals.iter().map(|s| 1u64 << (s - 1)).sum();
-    wait_for(10, || {
+    wait_for(30, || {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         status
             .lines()
@@ -788,7 +788,7 @@ fn run_detach_is_quiet_and_the_container_keeps_running() {
         );
         assert!(wait_running(&rt, &id), "{}", rt.name);
         assert!(
-            wait_for(5, || std::fs::read_to_string(b.rootfs().join("tmp/me"))
+            wait_for(30, || std::fs::read_to_string(b.rootfs().join("tmp/me"))
                 .is_ok_and(|s| s.trim() == "1")),
             "{}: the process runs as the namespace's pid 1",
             rt.name
