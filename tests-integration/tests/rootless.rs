@@ -413,7 +413,7 @@ fn lifecycle_as_an_unprivileged_user() {
 
         rt.ok(&["kill", &id, "KILL"], &b.dir);
         assert!(
-            wait_for(10, || rt.state(&id, &b.dir)["status"] == "stopped"),
+            wait_for(30, || rt.state(&id, &b.dir)["status"] == "stopped"),
             "{}: did not stop",
             rt.name
         );
@@ -436,7 +436,7 @@ fn run_detached_and_foreground_as_the_user() {
         if rt.name == "runr" {
             rt.ok(&["kill", "--all", &id, "KILL"], &b.dir);
             assert!(
-                wait_for(10, || rt.state(&id, &b.dir)["status"] == "stopped"),
+                wait_for(30, || rt.state(&id, &b.dir)["status"] == "stopped"),
                 "runr kill --all"
             );
         }
