@@ -44,7 +44,7 @@ pub fn lifecycle() -> Vec<Case> {
             check!(!shared.join("ran").exists(), "the process ran before start");
             check!(b.start().ok(), "start failed");
             check!(
-                wait_for(5, || shared.join("ran").exists()),
+                wait_for(30, || shared.join("ran").exists()),
                 "the process did not run after start"
             );
             Ok(())
@@ -127,13 +127,13 @@ pub fn lifecycle() -> Vec<Case> {
                 b.create_ok()?;
                 check!(b.start().ok(), "start failed");
                 check!(
-                    wait_for(5, || shared.join("up").exists()),
+                    wait_for(30, || shared.join("up").exists()),
                     "process never came up"
                 );
                 let out = b.kill("USR1");
                 check!(out.ok(), "kill USR1 failed: {}", out.brief());
                 check!(
-                    wait_for(5, || shared.join("sig").exists()),
+                    wait_for(30, || shared.join("sig").exists()),
                     "SIGUSR1 never arrived"
                 );
                 b.wait_status("stopped")
