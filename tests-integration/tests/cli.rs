@@ -672,7 +672,27 @@ fn run_and_kill_once_caught(rt: &Runtime, b: &Bundle, kill: &[&str], caught: &[u
     }
     let o = rt.exec(&full);
     assert_eq!(code(&o), 0, "{} {full:?}: {}", rt.name, stderr(&o));
-    let status = run.wait().unwrap().code().unwrap_or(-1);
+    // Seen once under load (runc, `kill ID usr1`): the signal reached the busybox sh init, whose
+    // trap was set (SigCgt), and was lost; the loop ran on and `run` never returned. The same
+    // signal is sent again every 2 s until `run` exits (the exit status says which one acted),
+    // and a container that never exits fails the test instead of hanging it.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut resend = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let status = loop {
+        if let Some(st) = run.try_wait().unwrap() {
+            break st.code().unwrap_or(-1);
+        }
+        if std::time::Instant::now() > end {
+            let _ = run.kill();
+            panic!("{} {full:?}: run did not return within 60 s", rt.name);
+        }
+        if std::time::Instant::now() > resend {
+            eprintln!("{} {full:?}: run still waiting, signal sent again", rt.name);
+            let _ = rt.exec(&full);
+            resend += std::time::Duration::from_secs(2);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     assert_no_leaks(rt, &id, b);
     status
 }
