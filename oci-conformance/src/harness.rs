@@ -475,9 +475,9 @@ impl<'a> Bundle<'a> {
             .unwrap_or_else(|| "<no state>".into())
     }
 
-    /// Waits until the state says `status` (up to 10 s).
+    /// Waits until the state says `status` (up to 30 s: the machine may be loaded).
     pub fn wait_status(&self, status: &str) -> R {
-        if wait_for(10, || self.status() == status) {
+        if wait_for(30, || self.status() == status) {
             Ok(())
         } else {
             fail!("status never became {status} (is {})", self.status())
@@ -516,7 +516,7 @@ impl<'a> Bundle<'a> {
         );
         for d in self.cgroup_dirs() {
             // A runtime may remove the cgroup a moment after it returns (async teardown).
-            if !wait_for(2, || !d.exists()) {
+            if !wait_for(30, || !d.exists()) {
                 fail!("cgroup {} left behind", d.display());
             }
         }

@@ -490,24 +490,81 @@ pub fn compile_static_c(source: &str, dir: &Path, name: &str) -> Result<PathBuf,
 /// hugetlb as a cgroup v1 hierarchy at [`HugetlbV1::PATH`] on a hybrid host, where it otherwise
 /// lives only in cgroup2. Some tools want every controller they know in v1: crun 1.8.1 refuses
 /// the host without it, containerd 1.6's shim finds no metrics and no OOM events. runr works
-/// either way. A guard that mounted it puts the host back when dropped: the empty cgroups made
-/// below it are removed, the hierarchy unmounted and the mount point removed.
+/// either way. The mount is host-wide and shared by every guard of every process on the machine
+/// (test binaries of other checkouts, CI, benches): each guard holds a shared `flock` on
+/// [`HugetlbV1::LOCK`] while it lives, and the last one dropped puts the host back if a guard
+/// mounted it (the empty cgroups made below it are removed, the hierarchy unmounted and the
+/// mount point removed). Mounting and that clean-up happen under an exclusive lock on
+/// [`HugetlbV1::DECIDE`]. Before, a guard dropped in one process unmounted the hierarchy under
+/// another one's running containerd, whose runc containers then had no metrics and no OOM
+/// events.
 pub struct HugetlbV1 {
     mounted: bool,
+    /// The open [`HugetlbV1::LOCK`], shared-locked; `None` where there is nothing to share.
+    lock: Option<std::fs::File>,
+}
+
+/// Opens (creating it) the lock file `path`.
+fn lock_file(path: &str) -> Result<std::fs::File, String> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("{path}: {e}"))
+}
+
+/// `flock(2)` on `file` (`op`: `LOCK_SH`, `LOCK_EX`, with `LOCK_NB`); `Err` when not taken.
+fn flock(file: &std::fs::File, op: i32) -> Result<(), String> {
+    // SAFETY: flock only reads the fd, which `file` keeps open for the duration of the call.
+    match unsafe { libc::flock(file.as_raw_fd(), op) } {
+        0 => Ok(()),
+        _ => Err(format!("flock: {}", std::io::Error::last_os_error())),
+    }
 }
 
 impl HugetlbV1 {
     pub const PATH: &'static str = "/sys/fs/cgroup/hugetlb";
+    /// Every guard on the machine holds it shared while it lives.
+    pub const LOCK: &'static str = "/run/runr-it-hugetlb.lock";
+    /// Held exclusively while a guard mounts the hierarchy, or the last one cleans up.
+    pub const DECIDE: &'static str = "/run/runr-it-hugetlb.decide";
+    /// Present while the hierarchy is mounted by a guard (so the last guard unmounts it).
+    const MARK: &'static str = "/run/runr-it-hugetlb.mounted";
 
     /// Mounts it, unless it is mounted already or the host has no cgroup2 beside v1; then
-    /// [`HugetlbV1::mounted`] is false and dropping the guard changes nothing.
+    /// [`HugetlbV1::mounted`] is false. On a hybrid host a guard's mount stays until the last
+    /// guard on the machine is dropped.
     pub fn ensure() -> Result<HugetlbV1, String> {
+        if !Path::new("/sys/fs/cgroup/unified").exists() {
+            return Ok(HugetlbV1 {
+                mounted: false,
+                lock: None,
+            });
+        }
+        // No other process mounts or cleans up meanwhile (released when `decide` is closed).
+        let decide = lock_file(Self::DECIDE)?;
+        flock(&decide, libc::LOCK_EX).map_err(|e| format!("{}: {e}", Self::DECIDE))?;
+        let mounted = Self::mount_unless_there()?;
+        // Shared while this guard lives: the last one dropped cleans up.
+        let lock = lock_file(Self::LOCK)?;
+        flock(&lock, libc::LOCK_SH).map_err(|e| format!("{}: {e}", Self::LOCK))?;
+        drop(decide);
+        Ok(HugetlbV1 {
+            mounted,
+            lock: Some(lock),
+        })
+    }
+
+    /// Mounts the hierarchy (and leaves [`HugetlbV1::MARK`]) unless it is mounted; whether it
+    /// mounted it.
+    fn mount_unless_there() -> Result<bool, String> {
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         let there = mountinfo
             .lines()
             .any(|l| l.split(' ').nth(4) == Some(Self::PATH));
-        if there || !Path::new("/sys/fs/cgroup/unified").exists() {
-            return Ok(HugetlbV1 { mounted: false });
+        if there {
+            return Ok(false);
         }
         let _ = std::fs::create_dir_all(Self::PATH);
         let out = Command::new("mount")
@@ -522,10 +579,12 @@ impl HugetlbV1 {
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
         }
-        Ok(HugetlbV1 { mounted: true })
+        std::fs::write(Self::MARK, std::process::id().to_string())
+            .map_err(|e| format!("{}: {e}", Self::MARK))?;
+        Ok(true)
     }
 
-    /// Whether this guard mounted the hierarchy (and will unmount it).
+    /// Whether this guard mounted the hierarchy (the last guard dropped unmounts it).
     pub fn mounted(&self) -> bool {
         self.mounted
     }
@@ -533,7 +592,19 @@ impl HugetlbV1 {
 
 impl Drop for HugetlbV1 {
     fn drop(&mut self) {
-        if !self.mounted {
+        let Some(lock) = self.lock.take() else {
+            return;
+        };
+        let Ok(decide) = lock_file(Self::DECIDE) else {
+            return;
+        };
+        if flock(&decide, libc::LOCK_EX).is_err() {
+            return;
+        }
+        // Another guard, in this process or another, still holds it: that one cleans up. (A
+        // failed conversion drops this guard's shared lock, which it is giving up anyway.)
+        let last = flock(&lock, libc::LOCK_EX | libc::LOCK_NB).is_ok();
+        if !last || !Path::new(Self::MARK).exists() {
             return;
         }
         // What used the hierarchy leaves empty cgroups behind; rmdir removes only a cgroup with
@@ -581,6 +652,7 @@ impl Drop for HugetlbV1 {
         }
         if hugetlb_back_in_cgroup2() {
             let _ = std::fs::remove_dir(root);
+            let _ = std::fs::remove_file(Self::MARK);
         } else {
             eprintln!(
                 "{}: the kernel kept hugetlb's v1 hierarchy after the unmount",

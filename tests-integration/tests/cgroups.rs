@@ -160,7 +160,7 @@ fn fork_bomb_stops_at_pids_max() {
             .unwrap_or(0)
     };
     assert!(
-        wait_for(5, || refused() > 0),
+        wait_for(30, || refused() > 0),
         "forks past pids.max are refused"
     );
     let current: u64 = read("pids", &path, "pids.current")
@@ -204,7 +204,7 @@ fn freezer_stops_a_busy_loop() {
             .parse::<u64>()
             .unwrap_or(0)
     };
-    assert!(wait_for(5, || value() > 0), "loop is running");
+    assert!(wait_for(30, || value() > 0), "loop is running");
 
     let c = runtime_core::Container::load(&rt.root, &id).unwrap();
     c.cgroup().freeze().unwrap();
@@ -215,7 +215,7 @@ fn freezer_stops_a_busy_loop() {
     assert_eq!(value(), frozen_at, "no progress while frozen");
 
     c.cgroup().thaw().unwrap();
-    assert!(wait_for(5, || value() > frozen_at), "progress after thaw");
+    assert!(wait_for(30, || value() > frozen_at), "progress after thaw");
     assert_eq!(c.status().unwrap(), runtime_core::Status::Running);
     delete_no_leaks(&rt, &id, &b);
 }
@@ -282,9 +282,9 @@ fn oom_event_fd_fires_on_oom() {
         revents: 0,
     };
     // SAFETY: one valid pollfd for the duration of the call.
-    let n = unsafe { libc::poll(&mut pfd, 1, 10_000) };
-    assert!(n > 0, "OOM event within 10s");
-    assert!(wait_for(5, || c.cgroup().oom_kill_count().unwrap_or(0) >= 1));
+    let n = unsafe { libc::poll(&mut pfd, 1, 60_000) };
+    assert!(n > 0, "OOM event within 60s");
+    assert!(wait_for(30, || c.cgroup().oom_kill_count().unwrap_or(0) >= 1));
     delete_no_leaks(&rt, &id, &b);
 }
 
@@ -371,7 +371,7 @@ fn stats_report_a_running_container() {
     rt.ok(&["start", &id]);
     let c = runtime_core::Container::load(&rt.root, &id).unwrap();
     assert!(
-        wait_for(10, || c
+        wait_for(30, || c
             .cgroup()
             .stats()
             .is_ok_and(|s| s.cpu.usage.total > 0)),

@@ -58,7 +58,7 @@ fn ps_table_and_json_match_runc() {
         let id = unique("ps");
         rt.run_detached_ok(&b, &id, &[]);
         let init = rt.state(&id)["pid"].as_i64().unwrap();
-        assert!(wait_for(5, || {
+        assert!(wait_for(30, || {
             let out = rt.exec(&["ps", "--format", "json", &id]);
             serde_json::from_slice::<Vec<i64>>(&out.stdout).is_ok_and(|p| p.len() == 2)
         }));
@@ -150,7 +150,7 @@ fn pause_and_resume_freeze_the_container_like_runc() {
         rt.run_detached_ok(&b, &id, &[]);
         let init = rt.state(&id)["pid"].as_i64().unwrap();
         let ticks = format!("/proc/{init}/root/dev/shm/ticks");
-        assert!(wait_for(5, || std::fs::metadata(&ticks).is_ok()));
+        assert!(wait_for(30, || std::fs::metadata(&ticks).is_ok()));
 
         let pause = code(&rt.exec(&["pause", &id]));
         assert_eq!(rt.state(&id)["status"], "paused", "{}", rt.name);
@@ -185,7 +185,7 @@ fn pause_and_resume_freeze_the_container_like_runc() {
 
         let resume = code(&rt.exec(&["resume", &id]));
         assert_eq!(rt.state(&id)["status"], "running");
-        assert!(wait_for(5, || std::fs::metadata(&ticks).unwrap().len() > len));
+        assert!(wait_for(30, || std::fs::metadata(&ticks).unwrap().len() > len));
         let resume_again = rt.exec(&["resume", &id]);
         assert!(
             stderr(&resume_again).contains("container not paused"),
@@ -194,7 +194,7 @@ fn pause_and_resume_freeze_the_container_like_runc() {
         );
 
         rt.ok(&["kill", &id, "KILL"]);
-        assert!(wait_for(5, || rt.state(&id)["status"] == "stopped"));
+        assert!(wait_for(30, || rt.state(&id)["status"] == "stopped"));
         let pause_stopped = rt.exec(&["pause", &id]);
         assert!(stderr(&pause_stopped).contains("container not running"));
         let missing = rt.exec(&["pause", "nope-not-here"]);
@@ -426,7 +426,7 @@ fn update_flags_take_runc_sizes_and_values() {
         let missing = rt.exec(&["update", "--memory", "64m", "nope-not-here"]);
         errs.push((code(&missing), String::new()));
         rt.ok(&["kill", &id, "KILL"]);
-        assert!(wait_for(5, || rt.state(&id)["status"] == "stopped"));
+        assert!(wait_for(30, || rt.state(&id)["status"] == "stopped"));
         let stopped = rt.exec(&["update", "--memory", "64m", &id]);
         errs.push((code(&stopped), String::new()));
         let codes: Vec<i32> = errs.iter().map(|e| e.0).collect();
@@ -451,6 +451,16 @@ fn events_stats_prints_one_runc_shaped_envelope() {
         b.config["linux"]["resources"]["pids"] = serde_json::json!({"limit": 100});
         let id = unique("stats");
         rt.run_detached_ok(&b, &id, &[]);
+        // runc's `run -d` can return before its init (Go: several threads, each one counted in
+        // pids.current) has exec'd the process: wait for the exec, not for a status.
+        let init = rt.state(&id)["pid"].as_i64().unwrap();
+        let cmdline = format!("/proc/{init}/cmdline");
+        assert!(
+            wait_for(30, || std::fs::read(&cmdline)
+                .is_ok_and(|c| c == b"sleep\x00300\x00")),
+            "{}: the init never ran sleep",
+            rt.name
+        );
         let text = rt.ok(&["events", "--stats", &id]);
         assert_eq!(text.lines().count(), 1, "{}: {text}", rt.name);
         let ev: Value = serde_json::from_str(&text).unwrap();
@@ -487,7 +497,7 @@ fn events_stats_prints_one_runc_shaped_envelope() {
             stderr(&zero)
         );
         rt.ok(&["kill", &id, "KILL"]);
-        assert!(wait_for(5, || rt.state(&id)["status"] == "stopped"));
+        assert!(wait_for(30, || rt.state(&id)["status"] == "stopped"));
         let stopped = rt.exec(&["events", "--stats", &id]);
         assert_eq!(code(&stopped), 1, "{}", rt.name);
         assert!(
@@ -505,10 +515,14 @@ fn events_stats_prints_one_runc_shaped_envelope() {
 #[test]
 fn events_streams_stats_and_oom_until_the_container_stops() {
     let rt = Runtime::runr();
-    let mut b = Bundle::shell("sleep 1; tail /dev/zero");
+    // The container waits for /dev/shm/go before it eats memory: the test creates it once
+    // `events` has reported twice (a fixed `sleep 1` let a slow `events` start after the OOM).
+    let mut b = Bundle::shell("while [ ! -e /dev/shm/go ]; do sleep 0.05; done; tail /dev/zero");
     b.config["linux"]["resources"]["memory"] = serde_json::json!({"limit": 20 << 20});
     let id = unique("oomev");
     rt.run_detached_ok(&b, &id, &[]);
+    let init = rt.state(&id)["pid"].as_i64().unwrap();
+    let go = format!("/proc/{init}/root/dev/shm/go");
     let mut child = rt
         .command(&["events", "--interval", "200ms", &id])
         .stdout(Stdio::piped())
@@ -522,22 +536,38 @@ fn events_streams_stats_and_oom_until_the_container_stops() {
             let _ = tx.send(line);
         }
     });
-    let mut events = Vec::new();
-    let end = std::time::Instant::now() + Duration::from_secs(20);
+    let mut events: Vec<Value> = Vec::new();
+    let mut released = false;
+    let mut ended = false;
+    let end = std::time::Instant::now() + Duration::from_secs(60);
     while std::time::Instant::now() < end {
         match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(l) => events.push(serde_json::from_str::<Value>(&l).unwrap()),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Ok(l) => {
+                events.push(serde_json::from_str::<Value>(&l).unwrap());
+                let stats = events.iter().filter(|e| e["type"] == "stats").count();
+                if stats >= 2 && !released {
+                    std::fs::write(&go, "").expect("let the container go");
+                    released = true;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                ended = true;
+                break;
+            }
             Err(_) => {}
         }
     }
+    if !ended {
+        let _ = child.kill();
+    }
     let status = child.wait().unwrap();
+    assert!(ended, "events still streaming after 60 s: {events:?}");
     assert!(status.success(), "events exit: {status}");
     let stats = events.iter().filter(|e| e["type"] == "stats").count();
     let ooms: Vec<&Value> = events.iter().filter(|e| e["type"] == "oom").collect();
     assert!(
         stats >= 2,
-        "at least two stats events in the first second: {events:?}"
+        "at least two stats events before the OOM: {events:?}"
     );
     assert!(!ooms.is_empty(), "an oom event: {events:?}");
     assert_eq!(ooms[0], &serde_json::json!({"type": "oom", "id": id}));

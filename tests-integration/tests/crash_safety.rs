@@ -320,7 +320,7 @@ fn init_exits_by_itself(rt: &Runtime, b: &Bundle, id: &str, ctx: &str) {
     let unrecorded = !rt.root.join(id).join("state.json").exists();
     if !at_random || unrecorded {
         assert!(
-            wait_for(5, || processes_mentioning(id).is_empty()),
+            wait_for(30, || processes_mentioning(id).is_empty()),
             "{ctx}: the init outlived its create: {:?}",
             processes_mentioning(id)
         );
@@ -436,7 +436,7 @@ fn exec_process_whole_or_gone(rt: &Runtime, b: &Bundle, id: &str, ctx: &str) {
             .all(|p| cmdline(*p).starts_with("sh -c"))
     };
     assert!(
-        wait_for(5, set_up),
+        wait_for(30, set_up),
         "{ctx}: an exec'd process stays half set up: {:?}",
         processes_mentioning(&marker)
             .iter()
@@ -483,7 +483,7 @@ fn pause_killed_at_any_instant_leaves_a_container_that_resumes() {
         after_kill: &|rt, b, id, ctx| {
             // A freezer left FREEZING finishes (or is undone by the kernel) on its own.
             let frozen = || freezer_state(b).unwrap_or_default();
-            wait_for(2, || frozen() != "FREEZING");
+            wait_for(30, || frozen() != "FREEZING");
             let status = rt.state(id)["status"].clone();
             if frozen() == "FROZEN" {
                 assert_eq!(status, "paused", "{ctx}: frozen but not reported as paused");
@@ -548,10 +548,10 @@ fn clean_by_hand(rt: &Runtime, id: &str, bundle: &Bundle) {
             );
         }
     }
-    wait_for(5, || processes_mentioning(id).is_empty());
+    wait_for(30, || processes_mentioning(id).is_empty());
     for h in cgroup_hierarchies() {
         let dir = h.join(&rel);
-        wait_for(2, || !dir.exists() || std::fs::remove_dir(&dir).is_ok());
+        wait_for(30, || !dir.exists() || std::fs::remove_dir(&dir).is_ok());
     }
     let _ = std::fs::remove_dir_all(rt.root.join(id));
 }
@@ -784,7 +784,7 @@ fn kill_all_with_a_catchable_signal_reaches_every_process_and_keeps_a_pause() {
                 .count()
         };
         assert!(
-            wait_for(5, || procs() == 3),
+            wait_for(30, || procs() == 3),
             "{}: sh and two sleeps",
             rt.name
         );
@@ -809,7 +809,7 @@ fn kill_all_with_a_catchable_signal_reaches_every_process_and_keeps_a_pause() {
         // The two sleeps die of TERM (pid 1, sh, has no handler and ignores it, then its
         // `wait` returns and it exits): the container stops.
         assert!(
-            wait_for(10, || rt.state(&id)["status"] == "stopped"),
+            wait_for(30, || rt.state(&id)["status"] == "stopped"),
             "{}: every process got the signal",
             rt.name
         );
@@ -880,7 +880,7 @@ fn a_crashed_create_into_a_shared_cgroup_spares_the_other_container() {
         };
         assert!(out.status.success(), "{ctx}: delete --force: {err}");
         assert!(!rt.root.join(&id).exists(), "{ctx}: state left");
-        wait_for(5, || processes_mentioning(&id).is_empty());
+        wait_for(30, || processes_mentioning(&id).is_empty());
         assert!(processes_mentioning(&id).is_empty(), "{ctx}: process left");
         assert_eq!(
             rt.state(&first_id)["status"],

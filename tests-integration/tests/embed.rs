@@ -80,7 +80,7 @@ fn killed_while_running(rt: &Runtime, mut cmd: Command, id: &str) -> (Option<i32
         "{}: container {id} printed nothing",
         rt.name
     );
-    let running = tests_integration::wait_for(10, || {
+    let running = tests_integration::wait_for(30, || {
         rt.exec(&["state", id]).status.success() && rt.state(id)["status"] == "running"
     });
     assert!(running, "{}: container {id} never ran", rt.name);

@@ -316,7 +316,8 @@ fn check(case: &Case) {
         );
     }
     assert!(
-        took < Duration::from_secs(10),
+        // Well before the 30 s a hook that was not timed out would take; room for a loaded host.
+        took < Duration::from_secs(25),
         "{}: took {took:?}",
         case.name
     );

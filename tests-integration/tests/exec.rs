@@ -162,7 +162,7 @@ fn exec_exit_status_and_signals_pass_through() {
         c.push(nopath);
         assert_eq!(rt.state(&id)["status"], "running");
         rt.ok(&["kill", &id, "KILL"]);
-        assert!(wait_for(5, || rt.state(&id)["status"] == "stopped"));
+        assert!(wait_for(30, || rt.state(&id)["status"] == "stopped"));
         let (stopped, _, err) = exec(&rt, &[&id, "true"]);
         assert!(
             err.contains("stopped") || err.contains("not running"),
@@ -210,14 +210,8 @@ fn exec_detach_writes_the_host_pid_and_leaves_it_running() {
             .unwrap();
         // runc's pid file can name its `runc init` a moment before that execs the process.
         let cmdline = || std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
-        let mut cmd = cmdline();
-        for _ in 0..100 {
-            if cmd == "sleep\x00123\x00" {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            cmd = cmdline();
-        }
+        wait_for(30, || cmdline() == "sleep\x00123\x00");
+        let cmd = cmdline();
         assert_eq!(
             cmd, "sleep\x00123\x00",
             "{}: the pid file names the exec'd process",
@@ -295,7 +289,7 @@ fn exec_tty_sends_the_pty_master_over_the_console_socket() {
         let master = handle.join().unwrap();
         let mut f = std::fs::File::from(master);
         let mut text = Vec::new();
-        let end = Instant::now() + Duration::from_secs(5);
+        let end = Instant::now() + Duration::from_secs(30);
         let mut buf = [0u8; 512];
         while Instant::now() < end && !String::from_utf8_lossy(&text).contains("exec-tty-ok") {
             match f.read(&mut buf) {

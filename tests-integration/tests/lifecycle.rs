@@ -27,13 +27,13 @@ fn create_does_not_run_the_process_until_start() {
 
     rt.ok(&["start", &id]);
     assert!(
-        wait_for(5, || b.rootfs().join("tmp/started").exists()),
+        wait_for(30, || b.rootfs().join("tmp/started").exists()),
         "start runs the process"
     );
     assert_eq!(rt.state(&id)["status"], "running");
 
     rt.ok(&["kill", &id, "KILL"]);
-    assert!(wait_for(5, || rt.state(&id)["status"] == "stopped"));
+    assert!(wait_for(30, || rt.state(&id)["status"] == "stopped"));
     assert_eq!(rt.state(&id)["pid"], 0, "a stopped container reports pid 0");
     rt.ok(&["delete", &id]);
     assert_no_leaks(&rt, &id, &b);
@@ -55,7 +55,7 @@ fn run_returns_the_exit_status_and_128_plus_signal() {
         .command(&["run", "--bundle", b.dir.to_str().unwrap(), &id])
         .spawn()
         .unwrap();
-    assert!(wait_for(5, || rt.exec(&["state", &id]).status.success()
+    assert!(wait_for(30, || rt.exec(&["state", &id]).status.success()
         && rt.state(&id)["status"] == "running"));
     rt.ok(&["kill", &id, "9"]);
     assert_eq!(run.wait().unwrap().code(), Some(137));
@@ -128,7 +128,7 @@ fn delete_of_a_created_container_kills_its_init() {
     rt.create_ok(&b, &id, &[]);
     let pid = rt.state(&id)["pid"].as_i64().unwrap();
     rt.ok(&["delete", &id]);
-    assert!(wait_for(5, || !std::path::Path::new(&format!(
+    assert!(wait_for(30, || !std::path::Path::new(&format!(
         "/proc/{pid}/cmdline"
     ))
     .exists()
@@ -183,7 +183,7 @@ fn concurrent_starts_run_the_process_once() {
         1,
         "exactly one start succeeds: {ok:?}"
     );
-    assert!(wait_for(5, || std::fs::read_to_string(
+    assert!(wait_for(30, || std::fs::read_to_string(
         b.rootfs().join("tmp/log")
     )
     .is_ok_and(|l| l == "started\n")));

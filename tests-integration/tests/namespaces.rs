@@ -71,13 +71,13 @@ fn add_ns(config: &mut Value, ns: Value) {
 fn start_sleeper(rt: &Runtime, b: &Bundle, id: &str) -> i64 {
     rt.create_ok(b, id, &[]);
     rt.ok(&["start", id]);
-    assert!(wait_for(5, || rt.state(id)["status"] == "running"));
+    assert!(wait_for(30, || rt.state(id)["status"] == "running"));
     rt.state(id)["pid"].as_i64().unwrap()
 }
 
 fn stop(rt: &Runtime, id: &str, b: &Bundle) {
     rt.ok(&["kill", id, "KILL"]);
-    assert!(wait_for(5, || rt.state(id)["status"] == "stopped"));
+    assert!(wait_for(30, || rt.state(id)["status"] == "stopped"));
     rt.ok(&["delete", id]);
     assert_no_leaks(rt, id, b);
 }

@@ -57,7 +57,7 @@ fn v1_controllers_or_skip(test: &str) -> bool {
 }
 
 fn wait_status(rt: &Runtime, id: &str, status: &str) -> bool {
-    wait_for(10, || {
+    wait_for(30, || {
         rt.exec(&["state", id]).status.success() && rt.state(id)["status"] == status
     })
 }

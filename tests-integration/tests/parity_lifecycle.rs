@@ -66,6 +66,13 @@ fn container_stderr(b: &Bundle) -> String {
     std::fs::read_to_string(b.dir.join("stderr")).unwrap_or_default()
 }
 
+/// Waits until the container's stdout (the file `run -d` gave it) has `line`: its loop runs.
+fn wait_stdout_line(b: &Bundle, line: &str) -> bool {
+    wait_for(30, || {
+        std::fs::read_to_string(b.dir.join("stdout")).is_ok_and(|s| s.lines().any(|l| l == line))
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // 14. Hooks
 
@@ -84,7 +91,7 @@ fn failing_poststop_hook_is_a_warning_and_delete_succeeds() {
         let id = unique("poststop");
         rt.create_ok(&b, &id, &[]);
         rt.ok(&["start", &id]);
-        assert!(wait_for(10, || rt.state(&id)["status"] == "stopped"));
+        assert!(wait_for(30, || rt.state(&id)["status"] == "stopped"));
         let out = rt.exec(&["delete", &id]);
         let err = stderr(&out);
         assert!(out.status.success(), "{}: delete failed: {err}", rt.name);
@@ -193,15 +200,15 @@ fn two_containers_can_share_a_cgroup() {
         assert_eq!(pids(&procs), 2, "{}: both inits in one cgroup", rt.name);
         // Deleting the first leaves the second running in the cgroup it still uses.
         rt.ok(&["kill", &a, "KILL"]);
-        assert!(wait_for(10, || rt.state(&a)["status"] == "stopped"));
+        assert!(wait_for(30, || rt.state(&a)["status"] == "stopped"));
         let out = rt.exec(&["delete", &a]);
         assert!(out.status.success(), "{}: {}", rt.name, stderr(&out));
         assert_eq!(rt.state(&c)["status"], "running", "{}", rt.name);
-        assert_eq!(
-            pids(&procs),
-            1,
-            "{}: the second's init is left alone",
-            rt.name
+        assert!(
+            wait_for(30, || pids(&procs) == 1),
+            "{}: the second's init is left alone ({} left)",
+            rt.name,
+            pids(&procs)
         );
         // The last one out removes the cgroup.
         delete_no_leaks(&rt, &c, &second);
@@ -216,10 +223,12 @@ fn a_second_container_in_the_cgroup_never_takes_a_device_from_the_first() {
         // with minimal transitions nothing is written, so the first never loses /dev/null
         // (a deny-all-then-allow rewrite would open a window).
         let first = Bundle::shell(
-            "while :; do echo x > /dev/null || echo DENIED >&2; head -c 1 /dev/zero > /dev/null || echo DENIED >&2; done",
+            "echo looping; while :; do echo x > /dev/null || echo DENIED >&2; head -c 1 /dev/zero > /dev/null || echo DENIED >&2; done",
         );
         let id = unique("sharedev");
         rt.run_detached_ok(&first, &id, &[]);
+        // The loop must be using the devices while the others are created.
+        assert!(wait_stdout_line(&first, "looping"), "{}: no loop", rt.name);
         let mut others = Vec::new();
         for _ in 0..5 {
             let mut b = Bundle::new(&["true"]);
@@ -355,7 +364,7 @@ fn update_never_takes_an_allowed_device_away() {
         // runc's "update devices [minimal transition rules]": the container uses /dev/null in a
         // loop while 30 updates re-apply its device rules; any denial shows on its stderr.
         let mut b = Bundle::shell(
-            "while :; do echo x > /dev/null || echo DENIED >&2; head -c 1 /dev/null || echo DENIED >&2; done",
+            "echo looping; while :; do echo x > /dev/null || echo DENIED >&2; head -c 1 /dev/null || echo DENIED >&2; done",
         );
         b.config["linux"]["resources"]["devices"] = json!([
             {"allow": false, "access": "rwm"},
@@ -363,6 +372,8 @@ fn update_never_takes_an_allowed_device_away() {
         ]);
         let id = unique("devupd");
         rt.run_detached_ok(&b, &id, &[]);
+        // The loop must be using the devices while the updates happen.
+        assert!(wait_stdout_line(&b, "looping"), "{}: no loop", rt.name);
         for _ in 0..30 {
             rt.ok(&["update", "--pids-limit", "30", &id]);
         }

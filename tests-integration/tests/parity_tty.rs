@@ -32,11 +32,11 @@ fn compared() -> Vec<Runtime> {
     all
 }
 
-/// Reads a pty master until [`DONE`] shows, the slave side is gone (EIO) or 10 s pass; the
+/// Reads a pty master until [`DONE`] shows, the slave side is gone (EIO) or 30 s pass; the
 /// lines before [`DONE`], without the pty's `\r`.
 fn read_master(master: OwnedFd) -> Vec<String> {
     let mut f = std::fs::File::from(master);
-    let end = Instant::now() + Duration::from_secs(10);
+    let end = Instant::now() + Duration::from_secs(30);
     let mut out = Vec::new();
     let mut buf = [0u8; 1024];
     while Instant::now() < end && !String::from_utf8_lossy(&out).contains(DONE) {
@@ -79,7 +79,7 @@ fn init_on_tty(rt: &Runtime, user: (u32, u32), script: &str) -> Vec<String> {
     rt.ok(&["start", &id]);
     let lines = read_master(master);
     assert!(
-        wait_for(5, || rt.state(&id)["status"] == "stopped"),
+        wait_for(30, || rt.state(&id)["status"] == "stopped"),
         "{}",
         rt.name
     );
@@ -276,7 +276,7 @@ fn run_detached_as_user(rt: &Runtime, script: &str, stdout: std::fs::File) {
         .expect("spawn runtime");
     assert!(status.success(), "{}: run -d", rt.name);
     assert!(
-        wait_for(5, || rt.state(&id)["status"] == "stopped"),
+        wait_for(30, || rt.state(&id)["status"] == "stopped"),
         "{}",
         rt.name
     );

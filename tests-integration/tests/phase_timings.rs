@@ -122,7 +122,7 @@ fn timings_file_gets_one_line_per_command_with_its_phases_in_time_order() {
         let id = unique("ph-cycle");
         let (_, wall_create) = timed(&rt, &file, &["create", "--bundle", dir, &id], &b);
         let (_, wall_start) = timed(&rt, &file, &["start", &id], &b);
-        assert!(wait_for(10, || rt.state(&id)["status"] == "stopped"));
+        assert!(wait_for(30, || rt.state(&id)["status"] == "stopped"));
         let (_, wall_delete) = timed(&rt, &file, &["delete", &id], &b);
         assert_no_leaks(&rt, &id, &b);
 

@@ -159,22 +159,32 @@ impl UserRuntime {
     }
 }
 
-/// runr's binary copied where the user can read it (the workspace may not be): one fixed copy,
-/// refreshed by each test process (written aside, then renamed over the old one).
+/// runr's binary copied where the user can read it (the workspace may not be): one copy per test
+/// process, `/tmp/runr-rootless-bin/<pid>/runr`. A fixed path shared by every process let a test
+/// run of another checkout on the same machine (CI beside a developer) rename its own build over
+/// this one's mid-run. The copies of processes that are gone are removed first.
 fn runr_for_user() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let src = std::env::var_os("RUNR_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/runr"));
-        let dir = PathBuf::from("/tmp/runr-rootless-bin");
+        let top = PathBuf::from("/tmp/runr-rootless-bin");
+        std::fs::create_dir_all(&top).unwrap();
+        std::fs::set_permissions(&top, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for e in std::fs::read_dir(&top).unwrap().flatten() {
+            // (Other entries are left: a process of an older checkout may be running them.)
+            let pid = e.file_name().to_string_lossy().parse::<u32>().ok();
+            if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        let dir = top.join(std::process::id().to_string());
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let bin = dir.join("runr");
-        let fresh = dir.join(format!(".runr-{}", std::process::id()));
-        std::fs::copy(&src, &fresh).expect("copy runr for the user (cargo build first)");
-        std::fs::set_permissions(&fresh, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::rename(&fresh, &bin).unwrap();
+        std::fs::copy(&src, &bin).expect("copy runr for the user (cargo build first)");
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
         bin
     })
     .clone()
@@ -413,7 +423,7 @@ fn lifecycle_as_an_unprivileged_user() {
 
         rt.ok(&["kill", &id, "KILL"], &b.dir);
         assert!(
-            wait_for(10, || rt.state(&id, &b.dir)["status"] == "stopped"),
+            wait_for(30, || rt.state(&id, &b.dir)["status"] == "stopped"),
             "{}: did not stop",
             rt.name
         );
@@ -436,7 +446,7 @@ fn run_detached_and_foreground_as_the_user() {
         if rt.name == "runr" {
             rt.ok(&["kill", "--all", &id, "KILL"], &b.dir);
             assert!(
-                wait_for(10, || rt.state(&id, &b.dir)["status"] == "stopped"),
+                wait_for(30, || rt.state(&id, &b.dir)["status"] == "stopped"),
                 "runr kill --all"
             );
         }

@@ -695,7 +695,7 @@ fn runtime_binary_cannot_be_overwritten_through_proc_exe() {
         let id = unique("cve5736");
         rt.create_ok(&b, &id, &[]);
         rt.ok(&["start", &id]);
-        assert!(wait_for(10, || b.rootfs().join("tmp/block").exists()));
+        assert!(wait_for(30, || b.rootfs().join("tmp/block").exists()));
         // The malicious image's entry point: the runtime's own binary, reached through the
         // clone's /proc/self/exe; it blocks opening its --log fifo, so the attacker has time.
         let victim = rt
@@ -806,7 +806,7 @@ fn runtime_runs_from_a_read_only_binary() {
         .spawn()
         .unwrap();
     let exe = PathBuf::from(format!("/proc/{}/exe", blocked.id()));
-    let ro = wait_for(5, || {
+    let ro = wait_for(30, || {
         nix::sys::statvfs::statvfs(&exe)
             .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
     });

@@ -349,7 +349,7 @@ fn memory_policy_binds_the_container_and_its_exec_processes() {
             }
         }
         let _ = rt.exec(&["kill", &id, "KILL"]);
-        tests_integration::wait_for(10, || rt.state(&id)["status"].as_str() == Some("stopped"));
+        tests_integration::wait_for(30, || rt.state(&id)["status"].as_str() == Some("stopped"));
         tests_integration::delete_no_leaks(&rt, &id, &b);
     }
     // The init's own policy, with a flag: MPOL_PREFERRED with MPOL_F_STATIC_NODES.
@@ -606,12 +606,12 @@ fn pidfd_socket_delivers_the_init_and_exec_processes_pidfds() {
             };
             assert_eq!(rc, 0);
         }
-        assert!(tests_integration::wait_for(5, || {
+        assert!(tests_integration::wait_for(30, || {
             std::fs::read_to_string(format!("/proc/{exec_pid}/stat"))
                 .map_or(true, |s| s.contains(") Z "))
         }));
         let _ = rt.exec(&["kill", &id, "KILL"]);
-        tests_integration::wait_for(10, || rt.state(&id)["status"] == "stopped");
+        tests_integration::wait_for(30, || rt.state(&id)["status"] == "stopped");
         tests_integration::delete_no_leaks(&rt, &id, &b);
     }
 }
@@ -672,7 +672,7 @@ fn update_sets_cpu_idle_and_burst_from_flags_and_resources() {
         if !dir.join("cpu.idle").exists() {
             eprintln!("SKIP update cpu.idle: {} has no cpu.idle", dir.display());
             let _ = rt.exec(&["kill", &id, "KILL"]);
-            tests_integration::wait_for(10, || rt.state(&id)["status"] == "stopped");
+            tests_integration::wait_for(30, || rt.state(&id)["status"] == "stopped");
             tests_integration::delete_no_leaks(&rt, &id, &b);
             return;
         }
@@ -717,7 +717,7 @@ fn update_sets_cpu_idle_and_burst_from_flags_and_resources() {
             assert_eq!(read_trim(&dir.join("cpu.idle")), "1");
         }
         let _ = rt.exec(&["kill", &id, "KILL"]);
-        tests_integration::wait_for(10, || rt.state(&id)["status"] == "stopped");
+        tests_integration::wait_for(30, || rt.state(&id)["status"] == "stopped");
         tests_integration::delete_no_leaks(&rt, &id, &b);
     }
 }
@@ -763,7 +763,7 @@ fn a_new_user_namespace_can_join_namespaces_by_path() {
             assert_eq!(out, want, "{}: {err}", rt.name);
         }
         let _ = rt.exec(&["kill", &a_id, "KILL"]);
-        tests_integration::wait_for(10, || rt.state(&a_id)["status"] == "stopped");
+        tests_integration::wait_for(30, || rt.state(&a_id)["status"] == "stopped");
         tests_integration::delete_no_leaks(&rt, &a_id, &a);
     }
 }

@@ -55,14 +55,14 @@ fn terminal_master_is_sent_over_the_console_socket() {
             let tty = nix::unistd::isatty(master.as_fd());
             assert_eq!(tty, Ok(true), "{}: a pty master", rt.name);
             rt.ok(&["start", &id]);
-            read_master(master, 10)
+            read_master(master, 30)
         };
         assert!(
             out.starts_with("/dev/pts/0\r\nhi\r\n"),
             "{}: what the container printed on its tty: {out:?}",
             rt.name
         );
-        assert!(wait_for(5, || rt.state(&id)["status"] == "stopped"));
+        assert!(wait_for(30, || rt.state(&id)["status"] == "stopped"));
         rt.ok(&["delete", &id]);
         assert_no_leaks(&rt, &id, &b);
     }

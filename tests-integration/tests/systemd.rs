@@ -114,7 +114,7 @@ fn delete_no_unit_left(rt: &Runtime, id: &str, b: &Bundle, unit: &str, cgroup: &
 /// emptied cgroup, whose command line names the container; it exits on its own within
 /// milliseconds (a process the runtime left would not).
 fn no_leaks(rt: &Runtime, id: &str, b: &Bundle) {
-    wait_for(5, || processes_mentioning(id).is_empty());
+    wait_for(30, || processes_mentioning(id).is_empty());
     assert_no_leaks(rt, id, b);
 }
 
@@ -260,7 +260,7 @@ fn pause_ps_stats_exec_and_kill_all_work_on_the_scope() {
         // ps: the init (busybox sh execs its last command, a sleep) and the other sleep.
         let ps: Vec<i64> = serde_json::from_str(&rt.ok(&["ps", "--format", "json", &id])).unwrap();
         assert!(
-            wait_for(5, || {
+            wait_for(30, || {
                 let ps: Vec<i64> =
                     serde_json::from_str(&rt.ok(&["ps", "--format", "json", &id])).unwrap();
                 ps.len() == 2
@@ -282,7 +282,7 @@ fn pause_ps_stats_exec_and_kill_all_work_on_the_scope() {
         // kill --all reaches every process of the scope.
         rt.ok(&["kill", "--all", &id, "KILL"]);
         assert!(
-            wait_for(10, || rt.state(&id)["status"] == "stopped"),
+            wait_for(30, || rt.state(&id)["status"] == "stopped"),
             "{n}: still {}",
             rt.state(&id)["status"]
         );
@@ -308,7 +308,7 @@ fn oom_kills_inside_the_scope_and_it_is_counted() {
         let status = b.rootfs().join("tmp/status");
         assert!(wait_for(60, || status.exists()), "{n}: no OOM kill in time");
         assert!(
-            wait_for(5, || std::fs::read_to_string(&status)
+            wait_for(30, || std::fs::read_to_string(&status)
                 .unwrap_or_default()
                 .contains("status=137")),
             "{n}"
@@ -360,7 +360,7 @@ fn stopped_container_unit_is_gone_after_delete() {
         assert_eq!(show(&unit, "ActiveState"), "active", "{}", rt.name);
         rt.ok(&["kill", &id, "KILL"]);
         assert!(
-            wait_for(10, || rt.state(&id)["status"] == "stopped"),
+            wait_for(30, || rt.state(&id)["status"] == "stopped"),
             "{}",
             rt.name
         );

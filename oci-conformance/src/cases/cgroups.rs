@@ -136,7 +136,7 @@ pub fn cgroups() -> Vec<Case> {
             check!(b.delete(true).ok(), "delete failed");
             for d in dirs {
                 check!(
-                    crate::harness::wait_for(2, || !d.exists()),
+                    crate::harness::wait_for(30, || !d.exists()),
                     "{} left",
                     d.display()
                 );

@@ -83,7 +83,7 @@ fn probe_on_tty(ctx: &Ctx, edit: impl FnOnce(&mut Value)) -> Result<Kv, Why> {
         let _ = tx.send(text);
     });
     let _ = b.wait_status("stopped");
-    let text = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+    let text = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
     Ok(Kv::parse(&String::from_utf8_lossy(&text)))
 }
 
