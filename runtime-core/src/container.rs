@@ -513,6 +513,7 @@ fn spawn_init(
         extra_env: std::mem::take(&mut opts.extra_env),
         stdio: std::mem::take(&mut opts.stdio),
         parent_hooks,
+        net_devices: linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()),
         hook_state: hook_state.clone(),
         seccomp: seccomp.as_ref(),
     };
@@ -1013,6 +1014,15 @@ fn wait_ready(
                 user::write_id_maps(pid_now, linux)
                     .map_err(|(field, reason)| Error::config(&config, field, reason))?;
                 ch.send(&Message::Go { pid: pid_now })
+                    .map_err(Error::sys("signal container init"))?;
+            }
+            Some(Message::NetDevicesNeeded) => {
+                let linux = spec.linux().as_ref().expect("validated: linux is present");
+                let config = c.intent.bundle.join("config.json");
+                crate::netdev::move_into(linux, pid_now)
+                    .map_err(|(field, reason)| Error::config(&config, field, reason))?;
+                fault::point("create: net devices moved");
+                ch.send(&Message::NetDevicesDone)
                     .map_err(Error::sys("signal container init"))?;
             }
             Some(Message::HooksNeeded) => {

@@ -410,8 +410,8 @@ pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, Strin
                     enabled: sys::mount_setattr_available(),
                 },
             },
-            // Refused at create (linux.netDevices).
-            net_devices: Enabled { enabled: false },
+            // Moved in at create by the runtime, as root (netdev.rs).
+            net_devices: Enabled { enabled: true },
         },
         annotations,
         potentially_unsafe_config_annotations: Vec::new(),

@@ -330,6 +330,7 @@ impl Bundle {
         if let Some(p) = linux.memory_policy() {
             crate::mempolicy::check(p)?;
         }
+        crate::netdev::check(linux)?;
         check_unsupported(linux)?;
         crate::lsm::check(spec)?;
         if let Some(hooks) = spec.hooks() {
@@ -417,12 +418,6 @@ fn check_without_mount_namespace(spec: &Spec) -> std::result::Result<(), (String
 fn check_unsupported(
     linux: &oci_spec::runtime::Linux,
 ) -> std::result::Result<(), (String, String)> {
-    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        return Err((
-            "linux.netDevices".into(),
-            "moving network devices into the container is not supported by runr yet".into(),
-        ));
-    }
     if linux.intel_rdt().is_some() {
         let why = if Path::new("/sys/fs/resctrl/schemata").exists() {
             "Intel RDT (resctrl) classes are not supported by runr yet"
