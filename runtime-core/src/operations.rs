@@ -49,7 +49,8 @@ impl Container {
     /// Changes the container's resources with runc `update`'s semantics: only memory
     /// (limit, reservation, swap), cpu (shares, quota, period, realtime, cpus, mems, idle),
     /// blockIO.weight, pids.limit and unified are taken from `res`; a zero or absent value leaves
-    /// the current setting as it is; a quota or period given alone keeps the other one. On
+    /// the current setting as it is (but a pids limit of 0 is a limit, runc 1.4); a quota or
+    /// period given alone keeps the other one. On
     /// success the new values are merged into the container's stored spec (so later updates and
     /// readers see them); on failure the previous values are written back (best effort).
     pub fn update(&mut self, res: &LinuxResources) -> Result<()> {
@@ -176,7 +177,9 @@ fn update_fields(res: &LinuxResources, old: &LinuxResources) -> LinuxResources {
             out.set_block_io(Some(b));
         }
     }
-    if let Some(p) = res.pids().as_ref().filter(|p| p.limit() != 0) {
+    // runc 1.4: a given pids limit is applied, 0 included (parse_resources and the CLI leave
+    // `pids` out when no limit was given).
+    if let Some(p) = res.pids().as_ref() {
         let mut pids = LinuxPids::default();
         pids.set_limit(p.limit());
         out.set_pids(Some(pids));
