@@ -659,8 +659,6 @@ mod tests {
         // runtime-spec 1.3 / runc 1.4: only a given limit is applied, 0 included.
         let r = parse_resources(br#"{"pids": {}}"#).unwrap();
         assert!(r.pids().is_none());
-        let r = parse_resources(br#"{"pids": {"limit": null}}"#).unwrap();
-        assert!(r.pids().is_none());
         let r = parse_resources(br#"{"pids": {"limit": 0}}"#).unwrap();
         assert_eq!(r.pids().unwrap().limit(), 0);
         let mut spec: Spec =
