@@ -66,6 +66,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod blkio_update;
 pub mod builder;
 mod capabilities;
 mod console;

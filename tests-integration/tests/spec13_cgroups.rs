@@ -101,3 +101,159 @@ fn a_container_limited_to_zero_pids_cannot_fork() {
         tests_integration::assert_no_leaks(&rt, &id, &b);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// update -r: per-device blockIO weights and throttles (runc 1.4, #4775)
+
+/// The whole disk behind `/` as (major, minor) (throttles take whole disks, not partitions);
+/// `None` when `/` is not on a block device.
+fn root_disk() -> Option<(u32, u32)> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let dev = mountinfo
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some("/"))?
+        .split(' ')
+        .nth(2)?
+        .to_string();
+    let sys = PathBuf::from("/sys/dev/block").join(&dev);
+    let whole = if sys.join("partition").exists() {
+        std::fs::read_to_string(sys.join("../dev")).ok()?
+    } else {
+        std::fs::read_to_string(sys.join("dev")).ok()?
+    };
+    let (maj, min) = whole.trim().split_once(':')?;
+    Some((maj.parse().ok()?, min.parse().ok()?))
+}
+
+/// A loop device over a small file, with the BFQ scheduler (per-device weights are BFQ's);
+/// detached and removed on drop.
+struct LoopDisk {
+    dev: String,
+    file: PathBuf,
+    major_minor: (u32, u32),
+}
+
+impl LoopDisk {
+    fn new() -> LoopDisk {
+        let file = tests_integration::scratch().join(unique("blkio-loop"));
+        std::fs::write(&file, vec![0u8; 4 << 20]).unwrap();
+        let out = std::process::Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(&file)
+            .output()
+            .expect("spawn losetup");
+        assert!(out.status.success(), "losetup: {out:?}");
+        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let name = dev.trim_start_matches("/dev/");
+        let queue = PathBuf::from("/sys/block").join(name);
+        std::fs::write(queue.join("queue/scheduler"), "bfq").expect("select bfq");
+        let mm = std::fs::read_to_string(queue.join("dev")).unwrap();
+        let (maj, min) = mm.trim().split_once(':').unwrap();
+        LoopDisk {
+            dev,
+            file,
+            major_minor: (maj.parse().unwrap(), min.parse().unwrap()),
+        }
+    }
+}
+
+impl Drop for LoopDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.dev])
+            .output();
+        let _ = std::fs::remove_file(&self.file);
+    }
+}
+
+/// A blkio (v1) file of the container's cgroup.
+fn blkio_file(b: &Bundle, name: &str) -> String {
+    let rel = b.cgroup_path();
+    let p = PathBuf::from("/sys/fs/cgroup/blkio")
+        .join(rel.trim_start_matches('/'))
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn update_r_sets_per_device_weights_and_throttles_on_v1() {
+    if !std::path::Path::new("/sys/fs/cgroup/blkio").exists() {
+        eprintln!("SKIP update_r_sets_per_device_weights_and_throttles_on_v1: no v1 blkio");
+        return;
+    }
+    let bfq = LoopDisk::new();
+    // Throttles on the disk behind / (a loop device when / is not on one).
+    let (dmaj, dmin) = root_disk().unwrap_or(bfq.major_minor);
+    let (lmaj, lmin) = bfq.major_minor;
+    let disk = format!("{dmaj}:{dmin}");
+    let lo = format!("{lmaj}:{lmin}");
+    for rt in runtimes() {
+        let today = runc_version(&rt) >= (1, 4);
+        let b = Bundle::shell("sleep 600");
+        let id = unique("blkio-dev");
+        rt.create_ok(&b, &id, &[]);
+        let res = b.dir.join("res.json");
+        let first = json!({"blockIO": {
+            "weightDevice": [{"major": lmaj, "minor": lmin, "weight": 200}],
+            "throttleReadBpsDevice": [{"major": dmaj, "minor": dmin, "rate": 1048576}],
+            "throttleWriteIOPSDevice": [{"major": dmaj, "minor": dmin, "rate": 100}]
+        }});
+        std::fs::write(&res, first.to_string()).unwrap();
+        rt.ok(&["update", "-r", res.to_str().unwrap(), &id]);
+        let weights = blkio_file(&b, "blkio.bfq.weight_device");
+        let read_bps = blkio_file(&b, "blkio.throttle.read_bps_device");
+        let write_iops = blkio_file(&b, "blkio.throttle.write_iops_device");
+        if !today {
+            // runc 1.1.5's update takes blockIO.weight only: the device entries are ignored.
+            eprintln!(
+                "{}: ignores per-device blockIO in update (runc < 1.4)",
+                rt.name
+            );
+            assert!(!weights.contains(&lo), "{}: {weights}", rt.name);
+            assert!(!read_bps.contains(&disk), "{}: {read_bps}", rt.name);
+            delete_no_leaks(&rt, &id, &b);
+            continue;
+        }
+        assert!(
+            weights.contains(&format!("{lo} 200")),
+            "{}: {weights}",
+            rt.name
+        );
+        assert!(
+            read_bps.contains(&format!("{disk} 1048576")),
+            "{}: {read_bps}",
+            rt.name
+        );
+        assert!(
+            write_iops.contains(&format!("{disk} 100")),
+            "{}: {write_iops}",
+            rt.name
+        );
+        // A second update changes the devices it names and keeps the others.
+        let second = json!({"blockIO": {
+            "weightDevice": [{"major": lmaj, "minor": lmin, "weight": 300}],
+            "throttleReadBpsDevice": [{"major": dmaj, "minor": dmin, "rate": 2097152}]
+        }});
+        std::fs::write(&res, second.to_string()).unwrap();
+        rt.ok(&["update", "-r", res.to_str().unwrap(), &id]);
+        let weights = blkio_file(&b, "blkio.bfq.weight_device");
+        let read_bps = blkio_file(&b, "blkio.throttle.read_bps_device");
+        let write_iops = blkio_file(&b, "blkio.throttle.write_iops_device");
+        assert!(
+            weights.contains(&format!("{lo} 300")),
+            "{}: {weights}",
+            rt.name
+        );
+        assert!(
+            read_bps.contains(&format!("{disk} 2097152")),
+            "{}: {read_bps}",
+            rt.name
+        );
+        assert!(
+            write_iops.contains(&format!("{disk} 100")),
+            "{}: {write_iops}",
+            rt.name
+        );
+        delete_no_leaks(&rt, &id, &b);
+    }
+}
