@@ -778,10 +778,14 @@ impl Container {
     }
 
     /// Sends `signal` to the init, or with `all` to every process in the container's cgroup.
+    /// SIGKILL to a container without a pid namespace of its own reaches every process without
+    /// `all` (runc 1.2+: killing its init would leave the others running; with its own pid
+    /// namespace the kernel kills them with the init), through `cgroup.kill` where there is one.
     pub fn kill(&self, signal: Signal, all: bool) -> Result<()> {
         let signal = signal.as_raw();
         let _lock = Lock::take(&self.dir)?;
         let stopped = self.status() == Status::Stopped;
+        let all = all || (signal == libc::SIGKILL && !self.st.own_pid_ns);
         // Without a cgroup of its own (rootless, skipped) only the init can be signalled.
         if all && self.st.cgroup.has_cgroup() {
             // As runc: every process in the cgroup, even once the init is gone (without a pid
