@@ -715,8 +715,10 @@ impl Container {
         }
     }
 
-    /// Lets the init exec the container's process, then runs the poststart hooks. Their
-    /// failures are returned as warnings: the spec says the container keeps running.
+    /// Lets the init exec the container's process, then runs the poststart hooks. A failing
+    /// one fails `start` and stops the container (runtime-spec 1.3, runc 1.2+): the error names
+    /// it, the hooks after it do not run, and the container is left stopped for `delete`. The
+    /// returned warnings are empty today (kept for callers that report them).
     pub fn start(&mut self) -> Result<Vec<Error>> {
         let lock = Lock::take(&self.dir)?;
         match self.status() {
@@ -772,9 +774,24 @@ impl Container {
         trace::step("container process running", &[]);
         let mut st = self.hook_state();
         st["status"] = "running".into();
-        let warnings = run_hooks_as_warnings(HookKind::Poststart, &self.st.spec, &st);
+        // runtime-spec 1.3 (runc 1.2+): a failing poststart hook fails `start`, stops the
+        // container, and the hooks after it do not run.
+        if let Err(e) = run_hook_list(HookKind::Poststart, &self.st.spec, &st) {
+            self.stop_after_failed_poststart(pidfd.as_ref());
+            return Err(e);
+        }
         trace::step("poststart hooks done", &[]);
-        Ok(warnings)
+        Ok(Vec::new())
+    }
+
+    /// After a failed poststart hook: SIGKILL (every process when the pid namespace is shared,
+    /// as [`Container::kill`] does), then wait a while for the init to be gone, so the caller
+    /// sees the container stopped (runc waits for its init there too).
+    fn stop_after_failed_poststart(&self, pidfd: Option<&OwnedFd>) {
+        let _ = self.kill(Signal::KILL, false);
+        if let Some(fd) = pidfd {
+            let _ = sys::pidfd_wait_exit(fd.as_fd(), 10_000);
+        }
     }
 
     /// Sends `signal` to the init, or with `all` to every process in the container's cgroup.
@@ -1116,6 +1133,19 @@ fn init_died(rollback: &mut Rollback) -> Error {
             error,
         },
     }
+}
+
+/// Runs the hooks of `kind` in order, stopping at the first failure, which names the hook.
+fn run_hook_list(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Result<()> {
+    let state = serde_json::to_vec(st).unwrap_or_default();
+    hooks::run_all(kind.list(spec.hooks().as_ref()), &state).map_err(|(index, path, f)| {
+        Error::Hook {
+            kind: kind.name(),
+            index,
+            path,
+            failure: f,
+        }
+    })
 }
 
 fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Vec<Error> {

@@ -14,7 +14,7 @@
 //!     .stdout(Stdio::piped())
 //!     .create()?;                   // the init is set up and waits for start
 //! let out = c.take_stdout().expect("piped");
-//! c.start()?;                       // returns warnings from poststart hooks, if any
+//! c.start()?;                       // a failing poststart hook fails it (runtime-spec 1.3)
 //! for line in BufReader::new(std::fs::File::from(out)).lines() {
 //!     println!("container: {}", line.unwrap_or_default());
 //! }

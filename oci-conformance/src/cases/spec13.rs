@@ -9,8 +9,9 @@ use super::{case, rejected, run_with, Case};
 use crate::harness::{Bundle, Ctx, Kv, R};
 use crate::{check, check_eq, skip};
 
-/// Skips when the runtime's `features` says it predates runtime-spec `version` ("1.2", "1.3").
-fn needs_spec(ctx: &Ctx, version: &str) -> R {
+/// The runtime's `features` `ociVersionMax` ("(no features)" when it has none), and whether it
+/// is at least runtime-spec `version` ("1.2", "1.3").
+pub(super) fn spec_at_least(ctx: &Ctx, version: &str) -> (String, bool) {
     let out = ctx.rt.cmd(&ctx.scratch, &["features"]);
     let max = serde_json::from_str::<Value>(&out.stdout)
         .ok()
@@ -22,7 +23,14 @@ fn needs_spec(ctx: &Ctx, version: &str) -> R {
             .map(|p| p.parse().unwrap_or(0))
             .collect()
     };
-    if num(&max) < num(version) {
+    let ok = num(&max) >= num(version);
+    (max, ok)
+}
+
+/// Skips when the runtime's `features` says it predates runtime-spec `version` ("1.2", "1.3").
+fn needs_spec(ctx: &Ctx, version: &str) -> R {
+    let (max, ok) = spec_at_least(ctx, version);
+    if !ok {
         skip!("the runtime predates runtime-spec {version} (ociVersionMax {max})");
     }
     Ok(())
