@@ -285,3 +285,31 @@ fn bad_net_devices_are_refused_naming_the_entry_and_leave_the_device_alone() {
         "not a valid network device name",
     );
 }
+
+#[test]
+fn a_device_moves_into_a_network_namespace_owned_by_the_containers_user_namespace() {
+    // The runtime (the host's root) moves it into a namespace that the container's new user
+    // namespace owns. runr only: runc 1.1.5 ignores the field (see above).
+    let veth = Veth::new();
+    ip(&["addr", "add", "169.254.172.7/32", "dev", &veth.moved]);
+    let mut b = Bundle::shell("ip -o link show dev ctr0 2>&1; ip -o addr show dev ctr0 2>&1");
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    b.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "ctr0"} });
+    let rt = Runtime::runr();
+    let id = unique("netdev-userns");
+    let (code, out, err) = rt.run(&b, &id);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains(": ctr0@") && out.contains(",UP"), "{out}");
+    assert!(out.contains("inet 169.254.172.7/32"), "{out}");
+    assert_no_leaks(&rt, &id, &b);
+    // The namespace went with the container, and the veth with it.
+    assert!(
+        wait_for(60, || !host_has(&veth.peer)),
+        "the veth outlived it"
+    );
+}
