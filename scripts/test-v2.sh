@@ -17,7 +17,7 @@ binaries() {
 list=$(mktemp)
 trap 'rm -f "$list"' EXIT
 binaries -p cgroups >> "$list"
-binaries -p tests-integration --test cgroups --test lifecycle --test parity_lifecycle >> "$list"
+binaries -p tests-integration --test cgroups --test lifecycle --test parity_lifecycle --test kill_cgroup >> "$list"
 tests=$(grep -v '^$' "$list" | sort -u)
 [ -n "$tests" ] || { echo "test-v2: cargo listed no test executables" >&2; exit 1; }
 # The VM sees the repository, not ../shared: copy the fixtures the tests read into it.

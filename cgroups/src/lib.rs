@@ -539,16 +539,18 @@ impl Manager {
 
     /// Send `signal` to every process in the cgroup. The cgroup is frozen while the processes
     /// are signalled (so nothing forks out of the way or exits and has its pid reused), as runc
-    /// does; a paused container stays paused for any signal but SIGKILL. On v2 with cgroup.kill
-    /// (Linux 5.14+) SIGKILL uses that file instead.
+    /// does; a paused container stays paused for any signal but SIGKILL. With cgroup.kill
+    /// (Linux 5.14+; v2, or the unified cgroup of a hybrid host) SIGKILL uses that file instead.
     pub fn kill_all(&self, signal: i32) -> Result<()> {
-        if signal == libc::SIGKILL {
-            if let Some(dir) = self.v2_path().filter(|_| self.layout == Layout::Unified) {
-                let cg = self.cg(dir);
-                if cg.exists("cgroup.kill") {
-                    return cg.write("cgroup.kill", "1");
-                }
+        if signal == libc::SIGKILL && self.kill_through_cgroup_kill()? {
+            let dir = self.v2_path().expect("checked: a v2 directory");
+            self.cg(dir).write("cgroup.kill", "1")?;
+            // On a hybrid host a process frozen by the v1 freezer acts on SIGKILL only once
+            // thawed (v2's own freezer lets a fatal signal through).
+            if self.layout != Layout::Unified && freezer::available(self) {
+                let _ = self.thaw();
             }
+            return Ok(());
         }
         let has_freezer = freezer::available(self);
         let was_frozen = has_freezer && self.is_frozen().unwrap_or(false);
@@ -559,6 +561,27 @@ impl Manager {
             let _ = self.thaw();
         }
         res
+    }
+
+    /// Whether SIGKILL can go through the container's v2 `cgroup.kill` (Linux 5.14+), as runc
+    /// 1.2+ does: on a v2 host, and on a hybrid one too (runc writes the unified directory's
+    /// file there as well) when the unified cgroup holds every process of the container (they
+    /// are born in it, CLONE_INTO_CGROUP, and their children stay), so that nothing listed in a
+    /// v1 hierarchy only is missed.
+    fn kill_through_cgroup_kill(&self) -> Result<bool> {
+        let Some(dir) = self.v2_path().filter(|_| self.layout != Layout::Legacy) else {
+            return Ok(false);
+        };
+        if !self.cg(dir).exists("cgroup.kill") {
+            return Ok(false);
+        }
+        if self.layout == Layout::Unified {
+            return Ok(true);
+        }
+        let mut in_unified = Vec::new();
+        collect_pids(dir, &mut in_unified)?;
+        let all = self.pids()?;
+        Ok(!all.is_empty() && all.iter().all(|p| in_unified.contains(p)))
     }
 
     /// Signals every process of the cgroup through a pidfd, and only those still listed after

@@ -181,10 +181,10 @@ fn memory_limit_swap_order_and_update() {
             "memory/runr/ctr/memory.limit_in_bytes -1",
         ]
     );
-    // Docker's update: zeros mean unset.
+    // Docker's update: zeros mean unset (but for pids.limit, a real limit since runc 1.4).
     m.update(&res(
         r#"{"memory":{"limit":0,"reservation":0,"swap":0},"cpu":{"shares":0,"quota":0,"period":0},
-        "blockIO":{"weight":0},"pids":{"limit":0}}"#,
+        "blockIO":{"weight":0}}"#,
     ))
     .unwrap();
     assert!(t.take_writes().is_empty());
@@ -241,8 +241,9 @@ fn pids_limit() {
     m.update(&res(r#"{"pids":{"limit":-1}}"#)).unwrap();
     assert_eq!(t.get("pids/runr/ctr/pids.max"), "max");
     t.take_writes();
+    // runc 1.4: 0 is a limit, written as 1 (as systemd's TasksMax, which cannot be 0).
     m.update(&res(r#"{"pids":{"limit":0}}"#)).unwrap();
-    assert!(t.take_writes().is_empty());
+    assert_eq!(t.take_writes(), ["pids/runr/ctr/pids.max 1"]);
 }
 
 #[test]
@@ -403,11 +404,9 @@ fn missing_controllers_are_errors_not_skips() {
     );
     // Nothing was written before the check failed.
     assert!(t.take_writes().is_empty());
-    // Unset (zero) fields do not need their controller.
-    m.apply(&res(
-        r#"{"pids":{"limit":0},"blockIO":{"weight":0},"network":{"classID":0}}"#,
-    ))
-    .unwrap();
+    // Unset (zero) fields do not need their controller (an unset pids limit is no `pids`).
+    m.apply(&res(r#"{"blockIO":{"weight":0},"network":{"classID":0}}"#))
+        .unwrap();
     let e = m.apply(&res(r#"{"network":{"classID":7}}"#)).unwrap_err();
     assert!(
         e.to_string()

@@ -173,8 +173,8 @@ impl ContainerBuilder {
     }
 
     /// Creates the container, starts it, waits for its process to exit, deletes it and returns
-    /// how the process ended. Warnings (see [`Container::warnings`], failing poststart and
-    /// poststop hooks) are not reported: use `create`, `start`, `wait` and `delete` for those.
+    /// how the process ended. Warnings (see [`Container::warnings`], failing poststop hooks)
+    /// are not reported: use `create`, `start`, `wait` and `delete` for those.
     /// Piped streams are refused ([`Error::InvalidOption`]): nobody could read them.
     pub fn run(self) -> Result<ExitStatus> {
         if self.stdio.any_piped() {

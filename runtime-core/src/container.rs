@@ -499,6 +499,7 @@ fn spawn_init(
         extra_env: std::mem::take(&mut opts.extra_env),
         stdio: std::mem::take(&mut opts.stdio),
         parent_hooks: needs_parent_hooks(spec),
+        net_devices: linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()),
         hook_state: hook_state.clone(),
         seccomp: seccomp.as_ref(),
     };
@@ -778,8 +779,10 @@ impl Container {
         })
     }
 
-    /// Lets the init exec the container's process, then runs the poststart hooks. Their
-    /// failures are the outcome's warnings: the spec says the container keeps running.
+    /// Lets the init exec the container's process, then runs the poststart hooks. A failing
+    /// one fails `start` and stops the container (runtime-spec 1.3, runc 1.2+): the error names
+    /// it, the hooks after it do not run, and the container is left stopped for `delete`. The
+    /// outcome's warnings are empty today (kept for callers that report them).
     pub fn start(&mut self) -> Result<Outcome> {
         let lock = Lock::take(&self.dir)?;
         match self.status()? {
@@ -840,17 +843,37 @@ impl Container {
         }
         trace::step("container process running", &[]);
         let st = self.hook_state(Status::Running);
-        let warnings = run_hooks_as_warnings(HookKind::Poststart, &self.st.spec, &st);
+        // runtime-spec 1.3 (runc 1.2+): a failing poststart hook fails `start`, stops the
+        // container, and the hooks after it do not run.
+        if let Err(e) = run_hook_list(HookKind::Poststart, &self.st.spec, &st) {
+            self.stop_after_failed_poststart(pidfd.as_ref());
+            return Err(e);
+        }
         trace::step("poststart hooks done", &[]);
-        Ok(Outcome::with(warnings))
+        Ok(Outcome::default())
+    }
+
+    /// After a failed poststart hook: SIGKILL (every process when the pid namespace is shared,
+    /// as [`Container::kill`] does), then wait a while for the init to be gone, so the caller
+    /// sees the container stopped (runc waits for its init there too).
+    fn stop_after_failed_poststart(&self, pidfd: Option<&OwnedFd>) {
+        let _ = self.kill(Signal::KILL, KillTarget::Init);
+        if let Some(fd) = pidfd {
+            let _ = sys::pidfd_wait_exit(fd.as_fd(), 10_000);
+        }
     }
 
     /// Sends `signal` to the init, or to every process in the container's cgroup.
+    /// SIGKILL to a container without a pid namespace of its own reaches every process also for
+    /// [`KillTarget::Init`] (runc 1.2+: killing its init would leave the others running; with
+    /// its own pid namespace the kernel kills them with the init), through `cgroup.kill` where
+    /// there is one.
     pub fn kill(&self, signal: Signal, target: KillTarget) -> Result<()> {
         let signal = signal.as_raw();
         let all = target == KillTarget::AllProcesses;
         let _lock = Lock::take(&self.dir)?;
         let stopped = self.status()? == Status::Stopped;
+        let all = all || (signal == libc::SIGKILL && !self.st.own_pid_ns);
         // Without a cgroup of its own (rootless, skipped) only the init can be signalled.
         if all && self.st.cgroup.has_cgroup() {
             // As runc: every process in the cgroup, even once the init is gone (without a pid
@@ -1092,6 +1115,15 @@ fn wait_ready(
                 ch.send(&Message::Go { pid: pid_now })
                     .map_err(Error::sys("signal container init"))?;
             }
+            Some(Message::NetDevicesNeeded) => {
+                let linux = spec.linux().as_ref().expect("validated: linux is present");
+                let config = c.intent.bundle.join("config.json");
+                crate::netdev::move_into(linux, pid_now)
+                    .map_err(|(field, reason)| Error::config(&config, field, reason))?;
+                fault::point("create: net devices moved");
+                ch.send(&Message::NetDevicesDone)
+                    .map_err(Error::sys("signal container init"))?;
+            }
             Some(Message::HooksNeeded) => {
                 c.unlocked(|| run_parent_hooks(spec, &st))?;
                 fault::point("create: prestart/createRuntime hooks run");
@@ -1179,6 +1211,19 @@ fn init_died(rollback: &mut Rollback) -> Error {
             error,
         },
     }
+}
+
+/// Runs the hooks of `kind` in order, stopping at the first failure, which names the hook.
+fn run_hook_list(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Result<()> {
+    let state = serde_json::to_vec(st).unwrap_or_default();
+    hooks::run_all(kind.list(spec.hooks().as_ref()), &state).map_err(|(index, path, f)| {
+        Error::Hook {
+            kind,
+            index,
+            path,
+            failure: f,
+        }
+    })
 }
 
 fn run_hooks_as_warnings(kind: HookKind, spec: &Spec, st: &serde_json::Value) -> Vec<Warning> {

@@ -125,7 +125,7 @@ pub enum Error {
     /// output, the errno that kept it from starting, or its timeout).
     #[error("{} hook #{index} ({}): {failure}", kind.name(), path.display())]
     Hook {
-        /// The hook list (`prestart`, `createRuntime`, `createContainer`).
+        /// The hook list (`prestart`, `createRuntime`, `createContainer`, `poststart`).
         kind: crate::hooks::HookKind,
         /// Its index in that list.
         index: usize,

@@ -4,9 +4,10 @@
 //! Where each kind runs (runtime-spec "Lifecycle"): prestart and createRuntime in the runtime's
 //! namespaces from `create`; createContainer in the container's namespaces before pivot_root and
 //! startContainer after it, both from the init; poststart from `start`; poststop from `delete`.
-//! For prestart, createRuntime, createContainer and startContainer the first failure stops the
-//! list and fails the operation; poststart and poststop hooks all run, their failures being
-//! warnings, as the spec says. createContainer hooks run with the container's root filesystem as
+//! For prestart, createRuntime, createContainer, startContainer and (runtime-spec 1.3, runc
+//! 1.2+) poststart the first failure stops the list and fails the operation (a failed poststart
+//! also stops the container); poststop hooks all run, their failures being warnings, as the
+//! spec says. createContainer hooks run with the container's root filesystem as
 //! their working directory (runc chdirs there before running them).
 
 use std::collections::HashMap;
@@ -32,7 +33,7 @@ pub enum HookKind {
     CreateContainer,
     /// `hooks.startContainer`: in the container, right before its program.
     StartContainer,
-    /// `hooks.poststart`: after `start`; failures are warnings.
+    /// `hooks.poststart`: after `start`; the first failure fails `start` and stops the container.
     Poststart,
     /// `hooks.poststop`: after `delete`; failures are warnings.
     Poststop,
@@ -158,8 +159,8 @@ pub fn run_all(hooks: &[Hook], state: &[u8]) -> Result<(), (usize, PathBuf, Hook
 }
 
 /// Runs every hook of `hooks`, a failure not stopping the rest; returns the failures. For
-/// poststart and poststop, whose failures the spec makes warnings: "the remaining hooks and
-/// lifecycle continue as if the hook had succeeded" (runc stops at the first failing one).
+/// poststop, whose failures the spec makes warnings: "the remaining hooks and lifecycle continue
+/// as if the hook had succeeded" (runc stops at the first failing one).
 pub fn run_each(hooks: &[Hook], state: &[u8]) -> Vec<(usize, PathBuf, HookFailure)> {
     hooks
         .iter()

@@ -14,7 +14,7 @@
 //!     .stdout(Stdio::piped())
 //!     .create()?;                   // the init is set up and waits for start
 //! let out = c.take_stdout().expect("piped");
-//! let started = c.start()?;         // an Outcome: failing poststart hooks are its warnings
+//! let started = c.start()?;         // an Outcome; a failing poststart hook fails it (spec 1.3)
 //! for line in BufReader::new(std::fs::File::from(out)).lines() {
 //!     println!("container: {}", line.unwrap_or_default());
 //! }
@@ -66,6 +66,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod blkio_update;
 pub mod builder;
 mod capabilities;
 mod console;
@@ -82,6 +83,7 @@ pub mod lsm;
 mod mempolicy;
 mod mounts;
 mod namespaces;
+mod netdev;
 pub mod operations;
 mod outcome;
 mod paths;
@@ -92,6 +94,7 @@ pub mod recovery;
 mod rlimits;
 mod rootfs;
 pub mod rootless;
+mod rtnetlink;
 pub mod seccomp;
 pub mod seccomp_cache;
 mod seccomp_enosys;

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
+use oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
 use serde::Serialize;
 
 use crate::container::Container;
@@ -46,8 +46,9 @@ impl Container {
 
     /// Changes the container's resources with runc `update`'s semantics: only memory
     /// (limit, reservation, swap), cpu (shares, quota, period, realtime, cpus, mems, idle),
-    /// blockIO.weight, pids.limit and unified are taken from `res`; a zero or absent value leaves
-    /// the current setting as it is; a quota or period given alone keeps the other one. On
+    /// blockIO (weights and per-device weights and throttles), pids.limit and unified are taken from `res`; a zero or absent value leaves
+    /// the current setting as it is (but a pids limit of 0 is a limit, runc 1.4); a quota or
+    /// period given alone keeps the other one. On
     /// success the new values are merged into the container's stored spec (so later updates and
     /// readers see them); on failure the previous values are written back (best effort).
     pub fn update(&mut self, res: &LinuxResources) -> Result<()> {
@@ -168,14 +169,13 @@ fn update_fields(res: &LinuxResources, old: &LinuxResources) -> LinuxResources {
         cpu.set_burst(c.burst());
         out.set_cpu(Some(cpu));
     }
-    if let Some(w) = res.block_io().as_ref().and_then(|b| b.weight()) {
-        if w != 0 {
-            let mut b = LinuxBlockIo::default();
-            b.set_weight(Some(w));
-            out.set_block_io(Some(b));
-        }
+    // runc 1.4: weights, leaf weight, per-device weights and throttles (blkio_update.rs).
+    if let Some(b) = res.block_io().as_ref() {
+        out.set_block_io(crate::blkio_update::wanted(b));
     }
-    if let Some(p) = res.pids().as_ref().filter(|p| p.limit() != 0) {
+    // runc 1.4: a given pids limit is applied, 0 included (parse_resources and the CLI leave
+    // `pids` out when no limit was given).
+    if let Some(p) = res.pids().as_ref() {
         let mut pids = LinuxPids::default();
         pids.set_limit(p.limit());
         out.set_pids(Some(pids));
@@ -222,10 +222,9 @@ fn merge(old: &LinuxResources, new: &LinuxResources) -> LinuxResources {
         take!(burst, set_burst);
         out.set_cpu(Some(c));
     }
-    if let Some(w) = new.block_io().as_ref().and_then(|b| b.weight()) {
-        let mut b = out.block_io().clone().unwrap_or_default();
-        b.set_weight(Some(w));
-        out.set_block_io(Some(b));
+    if let Some(b) = new.block_io() {
+        let merged = crate::blkio_update::merge(out.block_io().as_ref(), b);
+        out.set_block_io(Some(merged));
     }
     if let Some(p) = new.pids() {
         out.set_pids(Some(*p));
@@ -411,8 +410,8 @@ pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, Strin
                     enabled: sys::mount_setattr_available(),
                 },
             },
-            // Refused at create (linux.netDevices).
-            net_devices: Enabled { enabled: false },
+            // Moved in at create by the runtime, as root (netdev.rs).
+            net_devices: Enabled { enabled: true },
         },
         annotations,
         potentially_unsafe_config_annotations: Vec::new(),

@@ -56,6 +56,62 @@ fn drop_nulls(v: &mut serde_json::Value) {
     }
 }
 
+/// `update -r`'s document (`LinuxResources` JSON), with runc 1.4's reading of `pids`: a `pids`
+/// object without a `limit` leaves the limit alone (oci-spec reads the missing member as 0,
+/// which is now a real limit).
+pub fn parse_resources(
+    raw: &[u8],
+) -> std::result::Result<oci_spec::runtime::LinuxResources, JsonError> {
+    let mut res: oci_spec::runtime::LinuxResources = parse_json(raw)?;
+    let probe: Option<PidsProbe> = serde_json::from_slice::<ResourcesProbe>(raw)
+        .ok()
+        .and_then(|r| r.pids);
+    if probe.is_some_and(|p| p.limit.is_none()) {
+        res.set_pids(None);
+    }
+    Ok(res)
+}
+
+/// runtime-spec 1.3 made `pids.limit` optional and 0 a real limit (runc 1.4: pids.max 1, as
+/// systemd's TasksMax cannot be 0); oci-spec still reads a missing limit as 0. A `pids` object
+/// without a `limit` is therefore dropped here, so that a `pids` left in the parsed spec always
+/// carries a limit the config gave.
+fn drop_pids_without_limit(spec: &mut Spec, raw: &[u8]) {
+    let probe = serde_json::from_slice::<SpecProbe>(raw)
+        .ok()
+        .and_then(|s| s.linux)
+        .and_then(|l| l.resources)
+        .and_then(|r| r.pids);
+    if probe.is_none_or(|p| p.limit.is_some()) {
+        return;
+    }
+    if let Some(res) = spec
+        .linux_mut()
+        .as_mut()
+        .and_then(|l| l.resources_mut().as_mut())
+    {
+        res.set_pids(None);
+    }
+}
+
+/// Just enough of config.json to see whether `linux.resources.pids.limit` is there.
+#[derive(serde::Deserialize)]
+struct SpecProbe {
+    linux: Option<LinuxProbe>,
+}
+#[derive(serde::Deserialize)]
+struct LinuxProbe {
+    resources: Option<ResourcesProbe>,
+}
+#[derive(serde::Deserialize)]
+struct ResourcesProbe {
+    pids: Option<PidsProbe>,
+}
+#[derive(serde::Deserialize)]
+struct PidsProbe {
+    limit: Option<serde::de::IgnoredAny>,
+}
+
 /// A loaded, validated bundle.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -102,7 +158,7 @@ impl Bundle {
             }
             other => other,
         };
-        let spec: Spec = parsed.map_err(|e| {
+        let mut spec: Spec = parsed.map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             // A syntax error has no meaningful field path ("process.?"): say what it is.
@@ -116,6 +172,7 @@ impl Bundle {
             let reason = parse_reason(&inner, &field);
             bad(&field, ConfigReason::Malformed(reason))
         })?;
+        drop_pids_without_limit(&mut spec, raw);
         let root = spec
             .root()
             .as_ref()
@@ -200,6 +257,8 @@ impl Bundle {
         if let Some(p) = linux.memory_policy() {
             crate::mempolicy::check(p).map_err(invalid)?;
         }
+        // Network devices to move in exist, and the container has a network namespace of its own.
+        crate::netdev::check(linux).map_err(invalid)?;
         // Fields runr does not implement are refused, never ignored.
         check_unsupported(linux).map_err(unsupported)?;
         // Labels the kernel cannot apply are refused before anything is created.
@@ -513,17 +572,11 @@ fn check_without_mount_namespace(spec: &Spec) -> Check {
 }
 
 /// The runtime-spec 1.2/1.3 fields runr does not carry out yet: refused, naming the field, rather
-/// than accepted and ignored (a container that silently keeps a host interface or runs without
-/// its RDT class is not the one asked for).
+/// than accepted and ignored (a container that silently runs without its RDT class is not the one
+/// asked for).
 fn check_unsupported(
     linux: &oci_spec::runtime::Linux,
 ) -> std::result::Result<(), (String, String)> {
-    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        return Err((
-            "linux.netDevices".into(),
-            "moving network devices into the container is not supported by runr yet".into(),
-        ));
-    }
     if linux.intel_rdt().is_some() {
         let why = if Path::new("/sys/fs/resctrl/schemata").exists() {
             "Intel RDT (resctrl) classes are not supported by runr yet"
@@ -687,6 +740,29 @@ mod tests {
         assert!(p.unwrap().env().is_none());
         let e = parse_process(br#"{"args": "sh", "cwd": "/"}"#).unwrap_err();
         assert_eq!(e.path().to_string(), "args");
+    }
+
+    #[test]
+    fn a_pids_object_without_a_limit_is_an_unset_limit_and_zero_is_a_limit() {
+        // runtime-spec 1.3 / runc 1.4: only a given limit is applied, 0 included.
+        let r = parse_resources(br#"{"pids": {}}"#).unwrap();
+        assert!(r.pids().is_none());
+        let r = parse_resources(br#"{"pids": {"limit": 0}}"#).unwrap();
+        assert_eq!(r.pids().unwrap().limit(), 0);
+        let mut spec: Spec =
+            parse_json(br#"{"ociVersion": "1.3.0", "linux": {"resources": {"pids": {}}}}"#)
+                .unwrap();
+        drop_pids_without_limit(
+            &mut spec,
+            br#"{"ociVersion": "1.3.0", "linux": {"resources": {"pids": {}}}}"#,
+        );
+        let res = spec.linux().as_ref().unwrap().resources().as_ref().unwrap();
+        assert!(res.pids().is_none());
+        let raw = br#"{"ociVersion": "1.3.0", "linux": {"resources": {"pids": {"limit": 0}}}}"#;
+        let mut spec: Spec = parse_json(raw).unwrap();
+        drop_pids_without_limit(&mut spec, raw);
+        let res = spec.linux().as_ref().unwrap().resources().as_ref().unwrap();
+        assert_eq!(res.pids().unwrap().limit(), 0);
     }
 
     #[test]

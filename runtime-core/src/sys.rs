@@ -115,6 +115,8 @@ sys_ops! {
     Pipe => "pipe2",
     SetMempolicy => "set_mempolicy",
     Fsync => "fsync",
+    // Not a syscall: a request the kernel's rtnetlink answered with an error (netdev.rs).
+    Netlink => "rtnetlink",
 }
 
 impl fmt::Display for SysOp {
@@ -882,6 +884,38 @@ pub fn get_winsize(fd: BorrowedFd<'_>) -> SysResult<(u16, u16)> {
     Errno::result(rc)
         .map(|_| (ws.ws_row, ws.ws_col))
         .ctx(SysOp::Ioctl, None)
+}
+
+// ---------------------------------------------------------------------------------------------
+// rtnetlink (netdev.rs builds and parses the messages)
+
+/// A close-on-exec `NETLINK_ROUTE` socket, in the calling thread's network namespace (a netlink
+/// socket keeps the namespace it was made in).
+pub fn netlink_route_socket() -> SysResult<OwnedFd> {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockProtocol, SockType};
+    socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::NetlinkRoute,
+    )
+    .ctx(SysOp::Socket, None)
+}
+
+/// Sends one netlink request to the kernel (an unbound netlink socket's peer is the kernel).
+pub fn netlink_send(sock: BorrowedFd<'_>, msg: &[u8]) -> SysResult<()> {
+    use nix::sys::socket::{send, MsgFlags};
+    let n = retry(|| send(sock.as_raw_fd(), msg, MsgFlags::empty())).ctx(SysOp::Sendmsg, None)?;
+    if n != msg.len() {
+        return Err(SysError::new(SysOp::Sendmsg, None, Errno::EMSGSIZE));
+    }
+    Ok(())
+}
+
+/// Receives one datagram of netlink replies (several messages may share it).
+pub fn netlink_recv(sock: BorrowedFd<'_>, buf: &mut [u8]) -> SysResult<usize> {
+    use nix::sys::socket::{recv, MsgFlags};
+    retry(|| recv(sock.as_raw_fd(), buf, MsgFlags::empty())).ctx(SysOp::Recvmsg, None)
 }
 
 // ---------------------------------------------------------------------------------------------

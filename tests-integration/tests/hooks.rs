@@ -1,6 +1,6 @@
 //! Lifecycle hooks: all six kinds, each writing what it sees (its state on stdin, its args and
 //! env, the mount namespace it runs in) to files; their order, timeouts, failures that abort
-//! `create` without leaks, and poststart/poststop failures that are only warnings. Compared with
+//! `create` without leaks, and poststop failures that are only warnings. Compared with
 //! runc where it is installed.
 
 use std::path::{Path, PathBuf};
@@ -386,8 +386,10 @@ fn a_hook_past_its_timeout_is_killed_and_create_fails_quickly() {
     }
 }
 
+/// Poststop failures are warnings. (A failing poststart hook fails `start` since runtime-spec
+/// 1.3 / runc 1.2: tests/poststart13.rs.)
 #[test]
-fn failing_poststart_and_poststop_hooks_are_warnings() {
+fn failing_poststop_hooks_are_warnings() {
     for rt in runtimes() {
         let mut b = Bundle::new(&["sleep", "100"]);
         let bad = b.dir.join("hooks/bad.sh");
@@ -395,28 +397,10 @@ fn failing_poststart_and_poststop_hooks_are_warnings() {
         let mark = b.dir.join("poststop-ran");
         let ok = b.dir.join("hooks/ok.sh");
         write_script(&ok, &format!("#!/bin/sh\ntouch {}\n", mark.display()));
-        // runc 1.1.5 runs poststart in create and fails create on it: give it only poststop.
-        b.config["hooks"] = if rt.name == "runr" {
-            json!({"poststart": [{"path": bad}], "poststop": [{"path": ok}, {"path": bad}]})
-        } else {
-            json!({"poststop": [{"path": ok}, {"path": bad}]})
-        };
+        b.config["hooks"] = json!({"poststop": [{"path": ok}, {"path": bad}]});
         let id = unique("warnhook");
         rt.create_ok(&b, &id, &[]);
-        let start = rt.exec(&["start", &id]);
-        let start_err = String::from_utf8_lossy(&start.stderr);
-        if rt.name == "runr" {
-            assert!(start.status.success(), "runr: start exits 0: {start_err}");
-            assert!(
-                start_err.contains("bad.sh"),
-                "runr: the warning names the hook: {start_err}"
-            );
-            assert_eq!(
-                rt.state(&id)["status"],
-                "running",
-                "the container keeps running"
-            );
-        }
+        rt.ok(&["start", &id]);
         rt.ok(&["kill", &id, "KILL"]);
         assert!(wait_for(30, || rt.state(&id)["status"] == "stopped"));
         let del = rt.exec(&["delete", &id]);

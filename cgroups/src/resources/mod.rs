@@ -72,7 +72,7 @@ fn wanted(res: &LinuxResources) -> Vec<(&'static str, String)> {
             out.push(("cpuset", f.to_string()));
         }
     }
-    if res.pids().is_some_and(|p| p.limit() != 0) {
+    if res.pids().is_some() {
         out.push(("pids", "pids.limit".into()));
     }
     if let Some(f) = res.block_io().as_ref().and_then(blkio::first_set) {

@@ -85,12 +85,12 @@ pub(crate) fn resources(
         }
     }
     if let Some(p) = res.pids() {
-        // runc: 0 is "unset" (1.1.5), -1 is infinity.
-        match p.limit() {
-            l if l > 0 => out.push(prop("TasksMax", Value::U64(l as u64))),
-            -1 => out.push(prop("TasksMax", Value::U64(INFINITY))),
-            _ => {}
-        }
+        // runc 1.4: negative is infinity, 0 a real limit that systemd only takes as 1.
+        let tasks = match p.limit() {
+            l if l < 0 => INFINITY,
+            l => l.unsigned_abs().max(1),
+        };
+        out.push(prop("TasksMax", Value::U64(tasks)));
     }
     if v2 {
         if let Some(u) = res.unified() {
@@ -561,6 +561,12 @@ mod tests {
         assert_eq!(find(&p, "CPUShares"), Some(&Value::U64(512)));
         assert_eq!(find(&p, "MemoryMax"), None);
         assert_eq!(find(&p, "MemoryLow"), None);
+        // runc 1.4: a pids limit of 0 is a limit, which systemd takes only as 1.
+        assert_eq!(find(&p, "TasksMax"), Some(&Value::U64(1)));
+        // No pids object (an unset limit): no TasksMax.
+        let mut res = res_with(64 << 20, 0, 512, 0);
+        res.set_pids(None);
+        let p = resources(Layout::Hybrid, 252, &res, false).unwrap();
         assert_eq!(find(&p, "TasksMax"), None);
     }
 

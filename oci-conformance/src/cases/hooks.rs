@@ -125,7 +125,10 @@ fn ran(kind: &'static str) -> Case {
 }
 
 fn failing(kind: &'static str, fatal: bool) -> Case {
-    let name = if fatal {
+    let name = if kind == "poststart" {
+        // Which one the runtime must do depends on the spec version it implements.
+        "poststart failure: a warning before runtime-spec 1.3, then an error that stops it".into()
+    } else if fatal {
         format!("{kind} failure stops the container")
     } else {
         format!("{kind} failure is only a warning")
@@ -168,7 +171,18 @@ fn failing(kind: &'static str, fatal: bool) -> Case {
                 );
                 h.b.wait_status("stopped")
             }
+            "poststart" if super::spec13::spec_at_least(ctx, "1.3").1 => {
+                // runtime-spec 1.3: the runtime MUST generate an error and stop the container.
+                check!(created.ok(), "create failed: {}", created.brief());
+                let s = started.unwrap();
+                check!(
+                    !s.ok(),
+                    "start succeeded although the poststart hook failed"
+                );
+                h.b.wait_status("stopped")
+            }
             "poststart" => {
+                // Before runtime-spec 1.3: a warning, the container runs.
                 check!(created.ok(), "create failed: {}", created.brief());
                 let s = started.unwrap();
                 check!(

@@ -9,8 +9,9 @@ use super::{case, rejected, run_with, Case};
 use crate::harness::{Bundle, Ctx, Kv, R};
 use crate::{check, check_eq, skip};
 
-/// Skips when the runtime's `features` says it predates runtime-spec `version` ("1.2", "1.3").
-fn needs_spec(ctx: &Ctx, version: &str) -> R {
+/// The runtime's `features` `ociVersionMax` ("(no features)" when it has none), and whether it
+/// is at least runtime-spec `version` ("1.2", "1.3").
+pub(super) fn spec_at_least(ctx: &Ctx, version: &str) -> (String, bool) {
     let out = ctx.rt.cmd(&ctx.scratch, &["features"]);
     let max = serde_json::from_str::<Value>(&out.stdout)
         .ok()
@@ -22,7 +23,14 @@ fn needs_spec(ctx: &Ctx, version: &str) -> R {
             .map(|p| p.parse().unwrap_or(0))
             .collect()
     };
-    if num(&max) < num(version) {
+    let ok = num(&max) >= num(version);
+    (max, ok)
+}
+
+/// Skips when the runtime's `features` says it predates runtime-spec `version` ("1.2", "1.3").
+fn needs_spec(ctx: &Ctx, version: &str) -> R {
+    let (max, ok) = spec_at_least(ctx, version);
+    if !ok {
         skip!("the runtime predates runtime-spec {version} (ociVersionMax {max})");
     }
     Ok(())
@@ -89,6 +97,36 @@ pub fn spec13() -> Vec<Case> {
                 c["linux"]["netDevices"] = json!({"oci-nosuch0": {"name": "eth1"}});
             })
         }),
+        case(
+            A,
+            "a netDevices device is moved in, renamed and up",
+            |ctx| {
+                needs_spec(ctx, "1.3")?;
+                // A veth pair (no dummy driver everywhere), no address, no traffic.
+                let n = crate::harness::unique("");
+                let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+                let tail = &digits[digits.len().saturating_sub(11)..];
+                let (dev, peer) = (format!("ocm{tail}"), format!("ocp{tail}"));
+                let made = std::process::Command::new("ip")
+                    .args(["link", "add", &dev, "type", "veth", "peer", "name", &peer])
+                    .status();
+                if !made.is_ok_and(|s| s.success()) {
+                    skip!("cannot make a veth pair on this host (ip link add … type veth)");
+                }
+                let mut b = Bundle::sh(ctx, "ip -o link show dev oci0");
+                b.config["linux"]["netDevices"] = json!({ dev.clone(): {"name": "oci0"} });
+                let out = b.run_ok();
+                for d in [&dev, &peer] {
+                    let _ = std::process::Command::new("ip")
+                        .args(["link", "del", d])
+                        .output();
+                }
+                let out = out?;
+                check!(out.contains(": oci0@"), "no oci0 in the container: {out:?}");
+                check!(out.contains(",UP"), "oci0 is not up: {out:?}");
+                Ok(())
+            },
+        ),
         case(A, "memoryPolicy MPOL_BIND applies to the process", |ctx| {
             needs_spec(ctx, "1.3")?;
             let mut b = Bundle::sh(ctx, "awk '{print $2}' /proc/self/numa_maps | sort -u");

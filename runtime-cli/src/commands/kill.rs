@@ -15,7 +15,8 @@ number. Signal 0 sends nothing and only checks that the container runs.",
     description: "",
     flags: &[switch(
         &["all", "a"],
-        "signal every process of the container, not only its init",
+        "deprecated (as in runc 1.2+): SIGKILL reaches every process by itself when the \
+         container shares a pid namespace; still signals every process of the container",
     )],
     reorder: true,
 };

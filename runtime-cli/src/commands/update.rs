@@ -6,7 +6,7 @@
 use std::io::Read;
 
 use oci_spec::runtime::LinuxResources;
-use runtime_core::spec::parse_json;
+use runtime_core::spec::parse_resources;
 use runtime_core::Container;
 
 use crate::cli::{flag, Command, FlagError, Parsed};
@@ -21,7 +21,8 @@ pub const COMMAND: Command = Command {
     description:
         "Changes the container's cgroup limits, from --resources (OCI linux.resources JSON;
 the other flags are then ignored) or from the flags. A zero or absent value
-leaves a limit as it is; -1 lifts a memory or pids limit. Sizes take suffixes
+leaves a limit as it is, but a pids limit of 0 is a limit (runc 1.4: pids.max 1);
+-1 lifts a memory or pids limit. Sizes take suffixes
 (64m, 1.5g, 100MB: powers of 1024).",
     flags: &[
         flag(
@@ -159,15 +160,18 @@ fn read_resources(path: &str) -> anyhow::Result<LinuxResources> {
     } else {
         raw = std::fs::read(path).map_err(|e| anyhow::anyhow!("open {path}: {e}"))?;
     }
-    parse_json(&raw).map_err(|e| {
+    parse_resources(&raw).map_err(|e| {
         let place = if path == "-" { "stdin" } else { path };
         anyhow::anyhow!("decode resources from {place}: {}: {}", e.path(), e.inner())
     })
 }
 
 fn from_flags(p: &Parsed, blkio_weight: i64, pids_limit: i64) -> anyhow::Result<LinuxResources> {
-    let mut json =
-        serde_json::json!({"memory": {}, "cpu": {}, "blockIO": {}, "pids": {"limit": pids_limit}});
+    let mut json = serde_json::json!({"memory": {}, "cpu": {}, "blockIO": {}});
+    // runc 1.4: --pids-limit given (0 included) is applied; absent, the limit is left alone.
+    if p.value("pids-limit").is_some() {
+        json["pids"] = serde_json::json!({ "limit": pids_limit });
+    }
     if blkio_weight != 0 {
         json["blockIO"]["weight"] = (blkio_weight as u16).into();
     }
@@ -221,7 +225,7 @@ fn from_flags(p: &Parsed, blkio_weight: i64, pids_limit: i64) -> anyhow::Result<
             json["memory"][key] = memory_size(flag, v)?.into();
         }
     }
-    Ok(parse_json(&serde_json::to_vec(&json)?)?)
+    Ok(parse_resources(&serde_json::to_vec(&json)?)?)
 }
 
 /// A memory flag's value: `-1` (unlimited) or a go-units size.

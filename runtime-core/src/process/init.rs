@@ -59,6 +59,8 @@ pub(crate) struct InitArgs<'a> {
     pub extra_env: Vec<String>,
     /// The parent has prestart/createRuntime hooks to run once the mounts are done.
     pub parent_hooks: bool,
+    /// linux.netDevices names devices: ask the parent to move them once our netns is final.
+    pub net_devices: bool,
     /// Base of the state JSON given to hooks run by the init; `pid` and `status` are filled in.
     pub hook_state: serde_json::Value,
     /// linux.seccomp, compiled by the parent.
@@ -308,6 +310,18 @@ fn enter_namespaces(
     // 5. Namespaces the clone could not create (cgroup, time, those a joined user namespace
     //    must own), and the extra fork a pid namespace made that way needs.
     let host_pid = unshare_late(args)?;
+
+    // 5a. Our network namespace is final (new or joined): the runtime moves linux.netDevices
+    //     into it now, before hooks or the container's program look for them (runc's order).
+    if args.net_devices {
+        args.channel
+            .send(&Message::NetDevicesNeeded)
+            .tag(InitStep::NetDevices)?;
+        match args.channel.recv().tag(InitStep::NetDevices)? {
+            Some(Message::NetDevicesDone) => {}
+            _ => return Err(protocol_error(InitStep::NetDevices).into()),
+        }
+    }
 
     // 5b. Not dumpable from here on, so the container cannot open our /proc/<pid>/exe. (An
     //     unprivileged parent needed us dumpable to write our id maps, see process/clone.rs,

@@ -106,6 +106,7 @@ init_steps! {
     39 JoinCgroup => "joining linux.cgroupsPath",
     40 Stdio => "setting up stdin, stdout and stderr",
     41 MemoryPolicy => "linux.memoryPolicy",
+    42 NetDevices => "waiting for linux.netDevices",
 }
 
 /// A failed init step.

@@ -7,7 +7,10 @@
 //!   Go{pid} ─────────────────────────────────────▶ join namespaces given by path
 //!          ◀──────────────────────────────── UserNsCreated   (only when a new user
 //!   write uid/gid maps                                        namespace comes after joins)
-//!   Go{pid} ─────────────────────────────────────▶ unshare namespaces, mounts, /dev
+//!   Go{pid} ─────────────────────────────────────▶ unshare namespaces
+//!          ◀──────────────────────────────── NetDevicesNeeded (only when linux.netDevices
+//!   move the devices into its network namespace               names devices)
+//!   NetDevicesDone ──────────────────────────────▶ mounts, /dev
 //!          ◀──────────────────────────────── HooksNeeded     (only when prestart or
 //!   run prestart + createRuntime hooks                        createRuntime hooks exist)
 //!   HooksDone ───────────────────────────────────▶ createContainer hooks, pivot_root,
@@ -74,6 +77,10 @@ pub enum Message {
     /// Init → parent: the init joined the namespaces given by path, then made its new user
     /// namespace; the parent writes its id maps and answers `Go` again.
     UserNsCreated,
+    /// Init → parent: the init has its final network namespace; move `linux.netDevices` in.
+    NetDevicesNeeded,
+    /// Parent → init: the devices are in its network namespace.
+    NetDevicesDone,
     /// Child → parent, just before `Ready` and only when the runtime traces: when each of
     /// the child's set-up phases ended (trace.rs).
     Timings(Box<Marks>),
@@ -97,6 +104,8 @@ impl Message {
             Message::SeccompDone => b[0] = 9,
             Message::Handover => b[0] = 10,
             Message::UserNsCreated => b[0] = 11,
+            Message::NetDevicesNeeded => b[0] = 13,
+            Message::NetDevicesDone => b[0] = 14,
             Message::InitPid { pid } => {
                 b[0] = 7;
                 b[4..8].copy_from_slice(&pid.to_ne_bytes());
@@ -153,6 +162,8 @@ impl Message {
             },
             10 => Message::Handover,
             11 => Message::UserNsCreated,
+            13 => Message::NetDevicesNeeded,
+            14 => Message::NetDevicesDone,
             5 => {
                 // Anything this binary never encodes is refused, not guessed at.
                 let step = InitStep::decode(u16_at(2), i32_at(4) as u32)?;
@@ -377,6 +388,8 @@ mod tests {
         for msg in [
             Message::Go { pid: 4242 },
             Message::HooksNeeded,
+            Message::NetDevicesNeeded,
+            Message::NetDevicesDone,
             Message::HooksDone,
             Message::Ready,
             Message::SeccompListener { fd: 12 },
@@ -393,7 +406,7 @@ mod tests {
         let unused_step = InitStep::all(0).iter().map(|s| s.encode().0).max().unwrap() + 1;
         let unused_op = u16::try_from(SysOp::ALL.len()).unwrap();
         let mut bad = Vec::new();
-        for kind in [0u8, 13, 255] {
+        for kind in [0u8, 15, 255] {
             let mut b = valid;
             b[0] = kind;
             bad.push((format!("message kind {kind}"), b.to_vec()));

@@ -1,0 +1,359 @@
+//! The few rtnetlink requests `linux.netDevices` needs (netdev.rs), on a `NETLINK_ROUTE` socket
+//! of one network namespace: find a link, set it up or down, list and add its addresses, move it
+//! (renamed) into another network namespace. Messages are built and parsed here; the socket
+//! calls are in sys.rs. See rtnetlink(7), netlink(7).
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use crate::sys::{self, Errno, SysError, SysOp, SysResult};
+
+const NLMSG_HDRLEN: usize = 16;
+const IFINFOMSG_LEN: usize = 16;
+const IFADDRMSG_LEN: usize = 8;
+
+/// An address of a link, as the kernel listed it: enough to add it again elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Address {
+    /// `AF_INET` or `AF_INET6`.
+    pub family: u8,
+    /// The prefix length.
+    pub prefix_len: u8,
+    /// `RT_SCOPE_*`.
+    pub scope: u8,
+    /// `IFA_F_*` (the 32-bit `IFA_FLAGS` when the kernel sent it).
+    pub flags: u32,
+    /// The `IFA_LOCAL` and `IFA_ADDRESS` attributes (type, bytes), as listed.
+    pub attrs: Vec<(u16, Vec<u8>)>,
+}
+
+impl Address {
+    /// A permanent address of global scope: the ones runtime-spec 1.3 says survive the move.
+    pub fn permanent_global(&self) -> bool {
+        self.flags & libc::IFA_F_PERMANENT != 0 && self.scope == libc::RT_SCOPE_UNIVERSE
+    }
+
+    /// The address for messages: the local one, else the first listed.
+    pub fn display(&self) -> String {
+        let bytes = self
+            .attrs
+            .iter()
+            .find(|(t, _)| *t == libc::IFA_LOCAL)
+            .or(self.attrs.first())
+            .map(|(_, b)| b.as_slice())
+            .unwrap_or_default();
+        let ip = match bytes.len() {
+            4 => std::net::IpAddr::from(<[u8; 4]>::try_from(bytes).unwrap_or_default()),
+            16 => std::net::IpAddr::from(<[u8; 16]>::try_from(bytes).unwrap_or_default()),
+            _ => return format!("?/{}", self.prefix_len),
+        };
+        format!("{ip}/{}", self.prefix_len)
+    }
+}
+
+/// A `NETLINK_ROUTE` socket and its request counter.
+pub(crate) struct Rtnl {
+    sock: OwnedFd,
+    seq: u32,
+}
+
+impl Rtnl {
+    /// A socket in the calling thread's network namespace.
+    pub fn open() -> SysResult<Rtnl> {
+        Ok(Rtnl::from_socket(sys::netlink_route_socket()?))
+    }
+
+    /// Wraps a socket made elsewhere (in another network namespace).
+    pub fn from_socket(sock: OwnedFd) -> Rtnl {
+        Rtnl { sock, seq: 0 }
+    }
+
+    /// The index of the link called `name`; ENODEV when there is none.
+    pub fn link_index(&mut self, name: &str) -> SysResult<i32> {
+        let mut req = Request::new(libc::RTM_GETLINK, 0);
+        req.ifinfo(0, 0, 0);
+        req.attr(libc::IFLA_IFNAME, &nul_terminated(name));
+        self.get_link(req)
+    }
+
+    /// `index` itself, once the link with that index is known to exist in this namespace.
+    pub fn link_by_index(&mut self, index: i32) -> SysResult<i32> {
+        let mut req = Request::new(libc::RTM_GETLINK, 0);
+        req.ifinfo(index, 0, 0);
+        self.get_link(req)
+    }
+
+    /// Sets the link's administrative state (IFF_UP) and nothing else.
+    pub fn set_up(&mut self, index: i32, up: bool) -> SysResult<()> {
+        let mut req = Request::new(libc::RTM_NEWLINK, libc::NLM_F_ACK);
+        let flags = if up { libc::IFF_UP as u32 } else { 0 };
+        req.ifinfo(index, flags, libc::IFF_UP as u32);
+        self.ack(req)
+    }
+
+    /// Moves the link into the network namespace `netns` and names it `name` there, in one
+    /// request (the kernel renames it on arrival; an existing `name` there is EEXIST, a name
+    /// with `%d` gets the first free number).
+    pub fn move_to(&mut self, index: i32, name: &str, netns: BorrowedFd<'_>) -> SysResult<()> {
+        let mut req = Request::new(libc::RTM_NEWLINK, libc::NLM_F_ACK);
+        req.ifinfo(index, 0, 0);
+        req.attr(libc::IFLA_IFNAME, &nul_terminated(name));
+        let fd = u32::try_from(std::os::fd::AsRawFd::as_raw_fd(&netns)).unwrap_or_default();
+        req.attr(libc::IFLA_NET_NS_FD, &fd.to_ne_bytes());
+        self.ack(req)
+    }
+
+    /// Every address of the link `index`, of any family.
+    pub fn addresses(&mut self, index: i32) -> SysResult<Vec<Address>> {
+        let mut req = Request::new(libc::RTM_GETADDR, libc::NLM_F_DUMP);
+        req.ifaddr(libc::AF_UNSPEC as u8, 0, 0, 0);
+        let mut found = Vec::new();
+        for (ty, body) in self.exchange(req, true)? {
+            if ty != libc::RTM_NEWADDR || body.len() < IFADDRMSG_LEN {
+                continue;
+            }
+            let on_link = u32::from_ne_bytes(body[4..8].try_into().unwrap_or_default());
+            if i32::try_from(on_link).ok() == Some(index) {
+                found.push(parse_address(&body));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Adds `addr` to the link `index`.
+    pub fn add_address(&mut self, index: i32, addr: &Address) -> SysResult<()> {
+        let flags = libc::NLM_F_ACK | libc::NLM_F_CREATE | libc::NLM_F_EXCL;
+        let mut req = Request::new(libc::RTM_NEWADDR, flags);
+        let index = u32::try_from(index).unwrap_or_default();
+        req.ifaddr(addr.family, addr.prefix_len, addr.scope, index);
+        for (ty, data) in &addr.attrs {
+            req.attr(*ty, data);
+        }
+        self.ack(req)
+    }
+
+    fn get_link(&mut self, req: Request) -> SysResult<i32> {
+        for (ty, body) in self.exchange(req, false)? {
+            if ty == libc::RTM_NEWLINK && body.len() >= IFINFOMSG_LEN {
+                return Ok(i32::from_ne_bytes(
+                    body[4..8].try_into().unwrap_or_default(),
+                ));
+            }
+        }
+        Err(netlink_error(Errno::ENODEV))
+    }
+
+    fn ack(&mut self, req: Request) -> SysResult<()> {
+        self.exchange(req, false).map(drop)
+    }
+
+    /// Sends `req` and collects the replies to it: until the ack (or error) of a request, until
+    /// NLMSG_DONE of a dump. Returns (type, body) of each data message.
+    fn exchange(&mut self, req: Request, dump: bool) -> SysResult<Vec<(u16, Vec<u8>)>> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let acked = req.flags & (libc::NLM_F_ACK as u16) != 0;
+        sys::netlink_send(self.sock.as_fd(), &req.finish(seq))?;
+        let mut replies = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = sys::netlink_recv(self.sock.as_fd(), &mut buf)?;
+            if n == 0 {
+                return Err(netlink_error(Errno::EPROTO));
+            }
+            for (ty, msg_seq, body) in split(&buf[..n])? {
+                if msg_seq != seq {
+                    continue;
+                }
+                match ty {
+                    t if t == libc::NLMSG_ERROR as u16 => {
+                        let code = body
+                            .get(..4)
+                            .map(|b| i32::from_ne_bytes(b.try_into().unwrap_or_default()))
+                            .ok_or(netlink_error(Errno::EPROTO))?;
+                        if code != 0 {
+                            return Err(netlink_error(Errno::from_raw(-code)));
+                        }
+                        return Ok(replies);
+                    }
+                    t if t == libc::NLMSG_DONE as u16 => return Ok(replies),
+                    _ => {
+                        replies.push((ty, body.to_vec()));
+                        // A plain GET (no ack asked) ends with its one answer.
+                        if !dump && !acked {
+                            return Ok(replies);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn netlink_error(errno: Errno) -> SysError {
+    SysError::new(SysOp::Netlink, None, errno)
+}
+
+/// One request being built: header room, then the family header, then attributes.
+struct Request {
+    buf: Vec<u8>,
+    ty: u16,
+    flags: u16,
+}
+
+impl Request {
+    fn new(ty: u16, flags: libc::c_int) -> Request {
+        let flags = u16::try_from(flags | libc::NLM_F_REQUEST).unwrap_or_default();
+        Request {
+            buf: vec![0u8; NLMSG_HDRLEN],
+            ty,
+            flags,
+        }
+    }
+
+    /// `struct ifinfomsg`: AF_UNSPEC, the link index, its flags and which of them to change.
+    fn ifinfo(&mut self, index: i32, flags: u32, change: u32) {
+        self.buf
+            .extend_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]);
+        self.buf.extend_from_slice(&index.to_ne_bytes());
+        self.buf.extend_from_slice(&flags.to_ne_bytes());
+        self.buf.extend_from_slice(&change.to_ne_bytes());
+    }
+
+    /// `struct ifaddrmsg`.
+    fn ifaddr(&mut self, family: u8, prefix_len: u8, scope: u8, index: u32) {
+        self.buf.extend_from_slice(&[family, prefix_len, 0, scope]);
+        self.buf.extend_from_slice(&index.to_ne_bytes());
+    }
+
+    /// One `struct rtattr` with its data, padded to 4 bytes.
+    fn attr(&mut self, ty: u16, data: &[u8]) {
+        let len = u16::try_from(4 + data.len()).unwrap_or(u16::MAX);
+        self.buf.extend_from_slice(&len.to_ne_bytes());
+        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        self.buf.extend_from_slice(data);
+        self.buf.resize(align(self.buf.len()), 0);
+    }
+
+    /// The message with its `struct nlmsghdr` filled in.
+    fn finish(mut self, seq: u32) -> Vec<u8> {
+        let len = u32::try_from(self.buf.len()).unwrap_or(u32::MAX);
+        self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        self.buf[4..6].copy_from_slice(&self.ty.to_ne_bytes());
+        self.buf[6..8].copy_from_slice(&self.flags.to_ne_bytes());
+        self.buf[8..12].copy_from_slice(&seq.to_ne_bytes());
+        self.buf
+    }
+}
+
+fn align(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+fn nul_terminated(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+/// The messages of one datagram: (type, sequence number, body after the header).
+fn split(mut data: &[u8]) -> SysResult<Vec<(u16, u32, &[u8])>> {
+    let mut out = Vec::new();
+    while data.len() >= NLMSG_HDRLEN {
+        let len = u32::from_ne_bytes(data[0..4].try_into().unwrap_or_default()) as usize;
+        if len < NLMSG_HDRLEN || len > data.len() {
+            return Err(netlink_error(Errno::EPROTO));
+        }
+        let ty = u16::from_ne_bytes(data[4..6].try_into().unwrap_or_default());
+        let seq = u32::from_ne_bytes(data[8..12].try_into().unwrap_or_default());
+        out.push((ty, seq, &data[NLMSG_HDRLEN..len]));
+        data = &data[align(len).min(data.len())..];
+    }
+    Ok(out)
+}
+
+/// The attributes after a family header of `skip` bytes: (type, data).
+fn attrs(body: &[u8], skip: usize) -> Vec<(u16, &[u8])> {
+    let mut out = Vec::new();
+    let mut rest = body.get(skip..).unwrap_or_default();
+    while rest.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
+        if len < 4 || len > rest.len() {
+            break;
+        }
+        let ty = u16::from_ne_bytes([rest[2], rest[3]]);
+        out.push((ty, &rest[4..len]));
+        rest = &rest[align(len).min(rest.len())..];
+    }
+    out
+}
+
+/// An RTM_NEWADDR body (ifaddrmsg + attributes).
+fn parse_address(body: &[u8]) -> Address {
+    let mut addr = Address {
+        family: body[0],
+        prefix_len: body[1],
+        scope: body[3],
+        flags: u32::from(body[2]),
+        attrs: Vec::new(),
+    };
+    for (ty, data) in attrs(body, IFADDRMSG_LEN) {
+        match ty {
+            libc::IFA_LOCAL | libc::IFA_ADDRESS => addr.attrs.push((ty, data.to_vec())),
+            libc::IFA_FLAGS if data.len() == 4 => {
+                addr.flags = u32::from_ne_bytes(data.try_into().unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+    addr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_layout_is_nlmsghdr_ifinfomsg_then_padded_attrs() {
+        let mut req = Request::new(libc::RTM_NEWLINK, libc::NLM_F_ACK);
+        req.ifinfo(7, 0, 0);
+        req.attr(libc::IFLA_IFNAME, &nul_terminated("eth1"));
+        let msg = req.finish(42);
+        assert_eq!(msg.len(), 16 + 16 + 12);
+        assert_eq!(u32::from_ne_bytes(msg[0..4].try_into().unwrap()), 44);
+        assert_eq!(u16::from_ne_bytes(msg[4..6].try_into().unwrap()), 16);
+        let flags = u16::from_ne_bytes(msg[6..8].try_into().unwrap());
+        assert_eq!(flags, (libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16);
+        assert_eq!(u32::from_ne_bytes(msg[8..12].try_into().unwrap()), 42);
+        assert_eq!(i32::from_ne_bytes(msg[20..24].try_into().unwrap()), 7);
+        assert_eq!(&msg[32..34], &9u16.to_ne_bytes());
+        assert_eq!(&msg[36..41], b"eth1\0");
+    }
+
+    #[test]
+    fn address_attributes_and_extended_flags_are_read() {
+        let mut body = vec![libc::AF_INET as u8, 16, 0, 0];
+        body.extend_from_slice(&3u32.to_ne_bytes());
+        for (ty, data) in [
+            (libc::IFA_ADDRESS, vec![169, 254, 7, 7]),
+            (
+                libc::IFA_FLAGS,
+                libc::IFA_F_PERMANENT.to_ne_bytes().to_vec(),
+            ),
+        ] {
+            body.extend_from_slice(&u16::try_from(4 + data.len()).unwrap().to_ne_bytes());
+            body.extend_from_slice(&ty.to_ne_bytes());
+            body.extend_from_slice(&data);
+        }
+        let a = parse_address(&body);
+        assert!(a.permanent_global());
+        assert_eq!(a.display(), "169.254.7.7/16");
+        assert_eq!(a.attrs, vec![(libc::IFA_ADDRESS, vec![169, 254, 7, 7])]);
+    }
+
+    #[test]
+    fn truncated_replies_are_a_protocol_error() {
+        let mut msg = 100u32.to_ne_bytes().to_vec();
+        msg.extend_from_slice(&[0u8; 12]);
+        assert_eq!(split(&msg).unwrap_err().errno, Errno::EPROTO);
+    }
+}
