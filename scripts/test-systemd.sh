@@ -33,7 +33,8 @@ echo '== systemd.rs'; $driver --test-threads=1 -q $filter"
   fi
   # Rootless with the user's systemd (tests/rootless_systemd.rs, issue #16): runr-tester's
   # user@UID.service over its session bus, `--systemd-cgroup` and rootless podman `--memory`
-  # on runr and runc (~1.5-2 min; the podman test says SKIP with RUNR_SKIP_ENGINES=1).
+  # on runr and runc (measured 4-7 min on this loaded machine, ~2.5 of them podman's; the podman
+  # tests say SKIP with RUNR_SKIP_ENGINES=1).
   if [ "$layout" = v2 ]; then
     script="$script; echo '== rootless_systemd.rs'; RUNR_SKIP_LOG=$vmlog RUNR_SKIP_ENGINES=${RUNR_SKIP_ENGINES:-0} $rootless_sd --test-threads=1 -q $filter"
   fi

@@ -611,3 +611,54 @@ fn rootless_podman_with_memory_on_the_users_systemd() {
         assert!(gone, "{}: libpod units left: {units}", rt.name);
     }
 }
+
+#[test]
+fn rootless_podman_cgroupfs_in_the_users_delegated_subtree_takes_memory() {
+    let Some(t) = tester() else {
+        return;
+    };
+    let Some(p) = UserPodman::set_up(t) else {
+        return;
+    };
+    for rt in UserRuntime::all() {
+        // podman's cgroupfs manager, rootless, names no cgroupsPath: the runtime makes the
+        // container's cgroup beside its own. Started in a scope of the user's systemd
+        // (`systemd-run --user --scope`), that is inside the subtree user@UID.service delegates
+        // to the user, where the runtime may make cgroups and enable memory.
+        let script = format!(
+            "podman --cgroup-manager cgroupfs --events-backend file --runtime {} run --rm \
+             --network none --memory 64m {} sh -c 'cat /sys/fs/cgroup/memory.max'; \
+             podman --cgroup-manager cgroupfs --events-backend file --runtime {0} run --rm \
+             --network none --memory 64m {1} dd if=/dev/zero of=/dev/null bs=200M count=1; \
+             echo exit=$?",
+            rt.bin.display(),
+            p.image
+        );
+        let argv = [
+            "systemd-run",
+            "--user",
+            "--scope",
+            "--quiet",
+            "sh",
+            "-c",
+            &script,
+        ];
+        let out = t.with_xdg(&argv).current_dir(&t.home).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.first().copied(),
+            Some(LIMIT.to_string().as_str()),
+            "{}: {text} {}",
+            rt.name,
+            stderr(&out)
+        );
+        assert_eq!(
+            lines.last().copied(),
+            Some("exit=137"),
+            "{}: {text} {}",
+            rt.name,
+            stderr(&out)
+        );
+    }
+}
