@@ -372,6 +372,13 @@ fn the_users_systemd_makes_the_scope_with_the_memory_limit() {
             rt.name
         );
 
+        // update: the unit's property (SetUnitProperties over the user's bus) and the file.
+        let doubled = (2 * LIMIT).to_string();
+        rt.ok(t, &["update", "--memory", &doubled, &id], &b);
+        assert_eq!(t.show(&unit, "MemoryMax"), doubled, "{}: update", rt.name);
+        let max = std::fs::read_to_string(dir.join("memory.max")).unwrap();
+        assert_eq!(max.trim(), doubled, "{}: update", rt.name);
+
         // delete: the scope is stopped and gone from the user's manager, with its cgroup.
         rt.ok(t, &["delete", "--force", &id], &b);
         assert_nothing_left(t, &rt, &id, &dir);
