@@ -8,10 +8,11 @@
 #   deps.sh --engines  also the engines the engine suite drives runr with:
 #                      docker.io, containerd, podman, tini (docker --init)
 #   deps.sh --rootless also uidmap (newuidmap/newgidmap: the rootless tests' wider id mappings)
+#                      and dbus-user-session (the user's session bus, for rootless --systemd-cgroup)
 set -euo pipefail
 packages=(busybox-static runc crun libseccomp-dev pkg-config procps protobuf-compiler)
 [ "${1:-}" = --engines ] && packages+=(docker.io containerd podman tini uidmap)
-[ "${1:-}" = --rootless ] && packages+=(uidmap)
+[ "${1:-}" = --rootless ] && packages+=(uidmap dbus-user-session)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

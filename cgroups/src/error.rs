@@ -215,6 +215,21 @@ pub enum Error {
         unit: String,
     },
 
+    /// `--systemd-cgroup` unprivileged: no session bus of the user's systemd was found.
+    #[error("--systemd-cgroup as an unprivileged user: {reason}; the user's systemd (user@UID.service) must run with a session bus (package dbus-user-session, or `systemctl --user start dbus`), or run without --systemd-cgroup")]
+    NoSessionBus {
+        /// What was looked at and why it cannot be used.
+        reason: String,
+    },
+
+    /// `--systemd-cgroup` unprivileged on a host without pure cgroup v2 (as runc: a user's
+    /// systemd can only delegate a cgroup v2 subtree).
+    #[error("--systemd-cgroup as an unprivileged user needs a pure cgroup v2 host (this one is {layout:?}): the user's systemd can only delegate a cgroup v2 subtree; use the cgroupfs driver")]
+    SystemdUserNeedsV2 {
+        /// The host's layout.
+        layout: crate::Layout,
+    },
+
     /// An `org.systemd.property.*` annotation cannot become a unit property.
     #[error("annotations[{key:?}]: {reason}")]
     InvalidAnnotation {

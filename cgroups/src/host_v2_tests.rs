@@ -65,6 +65,7 @@ fn v2_lifecycle_on_a_real_cgroup2_mount() {
         rootless: false,
         skipped: vec![],
         systemd: None,
+        systemd_user: false,
         systemd_slice: String::new(),
         journal: Default::default(),
     };

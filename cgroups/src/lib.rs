@@ -133,6 +133,10 @@ pub struct Manager {
     /// The systemd driver's unit name (`--systemd-cgroup`); `None` for the cgroupfs driver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     systemd: Option<String>,
+    /// The unit is the user's systemd's (`user@UID.service`, over the session bus), not the
+    /// system's: runc's rootless systemd driver.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    systemd_user: bool,
     /// The slice the unit is started in (only the creating process needs it).
     #[serde(skip)]
     systemd_slice: String,
@@ -158,7 +162,7 @@ impl Manager {
     pub fn new(cgroups_path: Option<&str>, container_id: &str, systemd: bool) -> Result<Manager> {
         // systemd driver: the unit's cgroup, at the same place below every hierarchy's root.
         let unit = match systemd {
-            true => Some(systemd::parse(cgroups_path, container_id)?),
+            true => Some(systemd::parse(cgroups_path, container_id, "system.slice")?),
             false => None,
         };
         let inner = match &unit {
@@ -174,6 +178,38 @@ impl Manager {
             m.systemd_slice = unit.slice;
         }
         Ok(m)
+    }
+
+    /// The systemd driver of an unprivileged runtime (runc's rootless `--systemd-cgroup`): the
+    /// user's own systemd (`user@UID.service`), reached over the session bus
+    /// (`DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`), makes the unit; an empty
+    /// slice is `user.slice`, and the unit's cgroup is below that manager's `ControlGroup`.
+    /// Pure cgroup v2 only (a user's systemd delegates nothing on v1), as in runc. The manager
+    /// follows the rootless rule for what the user cannot do (device rules are best effort).
+    pub fn new_systemd_user(cgroups_path: Option<&str>, container_id: &str) -> Result<Manager> {
+        let unit = systemd::parse(cgroups_path, container_id, "user.slice")?;
+        systemd::check_booted(&unit.name)?;
+        let host = detect::Host::probe()?;
+        let layout = host.layout()?;
+        if layout != Layout::Unified {
+            return Err(Error::SystemdUserNeedsV2 { layout });
+        }
+        // The user's units live below its manager's own cgroup.
+        let base = systemd::user_manager_cgroup()?;
+        let inner = format!("{}{}", base.trim_end_matches('/'), unit.cgroup);
+        let mut m = Self::build(&host, layout, &inner)?;
+        m.created.clear();
+        m.systemd = Some(unit.name);
+        m.systemd_user = true;
+        m.systemd_slice = unit.slice;
+        m.rootless = true;
+        Ok(m)
+    }
+
+    /// Whether the user's session bus is named (`DBUS_SESSION_BUS_ADDRESS`) or present
+    /// (`$XDG_RUNTIME_DIR/bus`): where [`Manager::new_systemd_user`] finds the user's systemd.
+    pub fn session_bus_found() -> bool {
+        systemd::session_bus_found()
     }
 
     /// Same as [`Manager::new`] against a tree laid out like /sys/fs/cgroup under `root`: each
@@ -209,6 +245,7 @@ impl Manager {
             rootless: false,
             skipped: Vec::new(),
             systemd: None,
+            systemd_user: false,
             systemd_slice: String::new(),
             journal: Journal::default(),
         };
@@ -255,6 +292,18 @@ impl Manager {
     /// The systemd driver's unit name (`runr-<id>.scope`), `None` for the cgroupfs driver.
     pub fn systemd_unit(&self) -> Option<&str> {
         self.systemd.as_deref()
+    }
+
+    /// Whether the systemd unit is the user's systemd's ([`Manager::new_systemd_user`]).
+    pub fn systemd_user(&self) -> bool {
+        self.systemd_user
+    }
+
+    fn systemd_scope(&self) -> systemd::Scope {
+        match self.systemd_user {
+            true => systemd::Scope::User,
+            false => systemd::Scope::System,
+        }
     }
 
     /// The host layout this manager drives.
@@ -372,6 +421,7 @@ impl Manager {
     ) -> Result<Prepared> {
         match &self.systemd {
             Some(unit) => systemd::prepare(
+                self.systemd_scope(),
                 unit,
                 &self.systemd_slice,
                 self.layout,
@@ -490,7 +540,7 @@ impl Manager {
     pub fn update(&self, res: &LinuxResources) -> Result<()> {
         let res = self.rounded(res);
         if let Some(unit) = &self.systemd {
-            systemd::update(unit, self.layout, &res)?;
+            systemd::update(self.systemd_scope(), unit, self.layout, &res)?;
         }
         resources::set(self, &res)
     }
@@ -644,7 +694,7 @@ impl Manager {
         if let Some(unit) = &self.systemd {
             // systemd removes the unit's cgroups; what is left (v1 hierarchies it does not
             // manage, sub-cgroups older systemd keeps) goes below.
-            systemd::stop(unit)?;
+            systemd::stop(self.systemd_scope(), unit)?;
         }
         let dirs = self.dirs();
         for dir in &dirs {

@@ -46,7 +46,8 @@ impl Manager {
     /// (joining, stats, destroy) looks for it; see the module docs.
     pub fn create_rootless(&mut self, skip_denied: bool) -> Result<()> {
         self.rootless = true;
-        if !skip_denied {
+        // The systemd driver: systemd makes the unit's cgroup, nothing is runr's to skip.
+        if !skip_denied || self.systemd.is_some() {
             return self.create().map(drop);
         }
         self.check_reusable()?;

@@ -268,7 +268,11 @@ impl Container {
             .cgroups_path()
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned());
-        let mut cgroup = cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?;
+        let mut cgroup = if opts.systemd_cgroup && crate::rootless::systemd_user(opts.rootless) {
+            cgroups::Manager::new_systemd_user(cgroup_path.as_deref(), id)?
+        } else {
+            cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?
+        };
         // systemd driver: connect and build the unit's properties now, before any clone (a
         // missing bus or a bad org.systemd.property.* annotation fails with no process made).
         let annotations = spec.annotations().clone().unwrap_or_default();

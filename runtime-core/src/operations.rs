@@ -378,7 +378,7 @@ pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, Strin
                 v2: true,
                 // As runc: the driver is there (the annotation below says if it can work here).
                 systemd: true,
-                systemd_user: false,
+                systemd_user: true,
                 rdma: true,
             },
             seccomp: SeccompFeatures {

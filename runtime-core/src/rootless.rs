@@ -42,6 +42,14 @@ pub fn detect() -> bool {
     rootless_euid() || running_in_user_ns()
 }
 
+/// Whether `--systemd-cgroup` goes to the user's own systemd over its session bus (runc's
+/// rootless systemd driver) rather than the system's: the rootless rule is on and the euid is
+/// not root, or it is root in a user namespace and a session bus is found (rootless podman
+/// runs the runtime so; runc asks that bus for its owner's uid, which is never root there).
+pub fn systemd_user(rootless: bool) -> bool {
+    rootless && (rootless_euid() || cgroups::Manager::session_bus_found())
+}
+
 /// runc's `shouldHonorXDGRuntimeDir`: `XDG_RUNTIME_DIR` is set and we are not the host's root
 /// (root in a user namespace honours it unless `USER=root` says it is a root login's).
 fn honours_xdg_runtime_dir(xdg: Option<&str>, user: Option<&str>) -> bool {

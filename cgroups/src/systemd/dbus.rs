@@ -51,10 +51,23 @@ pub(crate) struct Refused {
     pub message: String,
 }
 
+/// Which systemd to talk to: the system's (PID 1) or the user's own instance
+/// (`user@UID.service`, over the user's session bus), as runc's rootless driver does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// The system bus, or systemd's private socket.
+    System,
+    /// The session bus of the user's systemd.
+    User,
+}
+
 /// A connection. Dropping it closes the socket.
 pub(crate) struct Bus {
     stream: UnixStream,
     socket: PathBuf,
+    /// EXTERNAL with our uid (system bus), or with no identity (session bus: the bus takes the
+    /// socket's credentials, which stay right inside a user namespace where our uid is 0).
+    send_uid: bool,
     serial: u32,
     /// Signals that arrived while waiting for a reply, kept for [`Bus::wait_signal`].
     signals: Vec<Message>,
@@ -84,13 +97,35 @@ impl Bus {
         }
     }
 
+    /// Connect to the bus of the systemd `scope` names.
+    pub(crate) fn connect(scope: Scope) -> Result<Bus> {
+        match scope {
+            Scope::System => Bus::system(),
+            Scope::User => Bus::session(),
+        }
+    }
+
+    /// Connect to the user's session bus (runc's `DetectUserDbusSessionBusAddress`:
+    /// `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`), where the user's systemd is.
+    pub(crate) fn session() -> Result<Bus> {
+        let socket = session_bus_path()?;
+        let stream = UnixStream::connect(&socket).map_err(|e| dbus_err(&socket, "connect", e))?;
+        Bus::begin(stream, &socket, false, true)
+    }
+
     /// Connect to one socket; `is_bus`: a bus daemon (say Hello and subscribe through it),
     /// not systemd's peer-to-peer socket.
     fn open(socket: &Path, is_bus: bool) -> Result<Bus> {
         let stream = UnixStream::connect(socket).map_err(|e| dbus_err(socket, "connect", e))?;
+        Bus::begin(stream, socket, true, is_bus)
+    }
+
+    /// Authenticate on a connected socket and, on a bus daemon, say Hello.
+    fn begin(stream: UnixStream, socket: &Path, send_uid: bool, is_bus: bool) -> Result<Bus> {
         let mut bus = Bus {
             stream,
             socket: socket.to_path_buf(),
+            send_uid,
             serial: 0,
             signals: Vec::new(),
         };
@@ -121,14 +156,25 @@ impl Bus {
     }
 
     fn authenticate(&mut self) -> Result<()> {
-        let uid = crate::sys::getuid().to_string();
-        let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
-        let hello = format!("\0AUTH EXTERNAL {hex}\r\n");
+        let hello = if self.send_uid {
+            let uid = crate::sys::getuid().to_string();
+            let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
+            format!("\0AUTH EXTERNAL {hex}\r\n")
+        } else {
+            // No identity: the server challenges with an empty DATA, answered empty.
+            "\0AUTH EXTERNAL\r\n".to_string()
+        };
         self.stream.set_read_timeout(Some(TIMEOUT)).ok();
         self.stream
             .write_all(hello.as_bytes())
             .map_err(|e| dbus_err(&self.socket, "authenticate", e))?;
-        let line = self.read_line()?;
+        let mut line = self.read_line()?;
+        if !self.send_uid && line == "DATA" {
+            self.stream
+                .write_all(b"DATA\r\n")
+                .map_err(|e| dbus_err(&self.socket, "authenticate", e))?;
+            line = self.read_line()?;
+        }
         if !line.starts_with("OK ") {
             return Err(Error::Dbus {
                 socket: self.socket.clone(),
@@ -296,6 +342,47 @@ impl Bus {
     }
 }
 
+/// The user's session bus socket: `DBUS_SESSION_BUS_ADDRESS` (its `unix:path=`), else
+/// `$XDG_RUNTIME_DIR/bus` when it exists.
+fn session_bus_path() -> Result<PathBuf> {
+    let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
+    let xdg = std::env::var("XDG_RUNTIME_DIR").unwrap_or_default();
+    session_bus_from(&address, &xdg)
+}
+
+fn session_bus_from(address: &str, xdg: &str) -> Result<PathBuf> {
+    if !address.is_empty() {
+        // The address may list several transports (`;`); the first unix:path= is used.
+        return address
+            .split(';')
+            .find_map(|a| a.strip_prefix("unix:path="))
+            .map(|p| PathBuf::from(p.split(',').next().unwrap_or(p)))
+            .ok_or_else(|| Error::NoSessionBus {
+                reason: format!("DBUS_SESSION_BUS_ADDRESS={address:?} has no unix:path= transport"),
+            });
+    }
+    if xdg.is_empty() {
+        return Err(Error::NoSessionBus {
+            reason: "neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set".into(),
+        });
+    }
+    let bus = Path::new(xdg).join("bus");
+    match bus.try_exists() {
+        Ok(true) => Ok(bus),
+        _ => Err(Error::NoSessionBus {
+            reason: format!(
+                "DBUS_SESSION_BUS_ADDRESS is not set and {} does not exist",
+                bus.display()
+            ),
+        }),
+    }
+}
+
+/// Whether a session bus is named or present (`DBUS_SESSION_BUS_ADDRESS`, `$XDG_RUNTIME_DIR/bus`).
+pub(crate) fn session_bus_found() -> bool {
+    session_bus_path().is_ok()
+}
+
 fn dbus_err(socket: &Path, op: &str, e: std::io::Error) -> Error {
     Error::Dbus {
         socket: socket.to_path_buf(),
@@ -422,6 +509,32 @@ mod tests {
             Some("org.freedesktop.systemd1.Manager")
         );
         assert_eq!(back.body, [Decoded::Str("runr-x.scope".into())]);
+    }
+
+    #[test]
+    fn the_session_bus_is_found_as_runc_finds_it() {
+        let p = session_bus_from("unix:path=/run/user/7/bus,guid=ab", "/x").unwrap();
+        assert_eq!(p, Path::new("/run/user/7/bus"));
+        let p = session_bus_from("unix:abstract=/tmp/x;unix:path=/b", "").unwrap();
+        assert_eq!(p, Path::new("/b"));
+        let e = session_bus_from("tcp:host=h", "/x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no unix:path="), "{e}");
+        let e = session_bus_from("", "").unwrap_err().to_string();
+        assert!(e.contains("nor XDG_RUNTIME_DIR is set"), "{e}");
+        let dir = std::env::temp_dir().join(format!("runr-bus-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = session_bus_from("", dir.to_str().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not exist"), "{e}");
+        std::fs::write(dir.join("bus"), "").unwrap();
+        assert_eq!(
+            session_bus_from("", dir.to_str().unwrap()).unwrap(),
+            dir.join("bus")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -12,6 +12,10 @@
 //!   clone, StartTransientUnit with PIDs=[init] and wait for the job's JobRemoved.
 //! - Update: SetUnitProperties(runtime) and the files. Delete: StopUnit (wait), ResetFailedUnit,
 //!   then remove what systemd left (v1 hierarchies systemd does not manage).
+//! - Unprivileged (runc's rootless systemd driver): the user's own systemd
+//!   (`user@UID.service`) over the session bus makes the unit, in `user.slice` by default, and
+//!   its cgroup lies below that manager's (`ControlGroup`, e.g.
+//!   `/user.slice/user-1000.slice/user@1000.service`). Pure cgroup v2 only.
 //!
 //! # Why an own D-Bus client
 //! zbus (the maintained pure-Rust client) is async at heart: its blocking API runs an
@@ -24,6 +28,8 @@
 //! no thread, no allocation after the call and no dependency.
 
 mod dbus;
+
+pub(crate) use dbus::Scope;
 mod properties;
 mod unit;
 mod wire;
@@ -49,8 +55,13 @@ pub(crate) struct Unit {
     pub cgroup: String,
 }
 
-/// The unit for a cgroupsPath given with `--systemd-cgroup`.
-pub(crate) fn parse(cgroups_path: Option<&str>, container_id: &str) -> Result<Unit> {
+/// The unit for a cgroupsPath given with `--systemd-cgroup`; an empty slice is `default_slice`
+/// (runc: `system.slice`, `user.slice` for the user's systemd).
+pub(crate) fn parse(
+    cgroups_path: Option<&str>,
+    container_id: &str,
+    default_slice: &str,
+) -> Result<Unit> {
     let raw = cgroups_path.filter(|p| !p.is_empty());
     let invalid = |reason: String| Error::InvalidPath {
         path: raw.unwrap_or("").to_string(),
@@ -79,7 +90,7 @@ pub(crate) fn parse(cgroups_path: Option<&str>, container_id: &str) -> Result<Un
         return Err(invalid(format!("{bad:?}: a unit name cannot contain '/'")));
     }
     let slice = if slice.is_empty() {
-        "system.slice"
+        default_slice
     } else {
         slice
     };
@@ -149,6 +160,7 @@ impl Prepared {
 /// Connect and build the unit's start properties (runc's Apply: description, Slice= and
 /// Delegate= or Wants=, accounting, DefaultDependencies=no, annotations, resources).
 pub(crate) fn prepare(
+    scope: Scope,
     name: &str,
     slice: &str,
     layout: Layout,
@@ -156,13 +168,8 @@ pub(crate) fn prepare(
     annotations: &HashMap<String, String>,
 ) -> Result<Prepared> {
     let extra = properties::from_annotations(annotations)?;
-    // runc's check: systemd is PID 1 (sd_booted: /run/systemd/system exists).
-    if !std::path::Path::new(RUN_SYSTEMD).is_dir() {
-        return Err(Error::SystemdNotRunning {
-            unit: name.to_string(),
-        });
-    }
-    let mut bus = dbus::Bus::system()?;
+    check_booted(name)?;
+    let mut bus = dbus::Bus::connect(scope)?;
     let version = unit::version(&mut bus)?;
     let mut props = vec![(
         "Description".to_string(),
@@ -203,17 +210,39 @@ pub(crate) fn start(name: &str, pid: i32, prepared: Prepared) -> Result<()> {
 }
 
 /// SetUnitProperties for an update (devices are not changed by update).
-pub(crate) fn update(name: &str, layout: Layout, res: &LinuxResources) -> Result<()> {
-    let mut bus = dbus::Bus::system()?;
+pub(crate) fn update(scope: Scope, name: &str, layout: Layout, res: &LinuxResources) -> Result<()> {
+    let mut bus = dbus::Bus::connect(scope)?;
     let version = unit::version(&mut bus)?;
     let props = properties::resources(layout, version, res, true)?;
     unit::set_properties(&mut bus, name, props)
 }
 
 /// StopUnit (wait) and ResetFailedUnit.
-pub(crate) fn stop(name: &str) -> Result<()> {
-    let mut bus = dbus::Bus::system()?;
+pub(crate) fn stop(scope: Scope, name: &str) -> Result<()> {
+    let mut bus = dbus::Bus::connect(scope)?;
     unit::stop(&mut bus, name)
+}
+
+/// runc's check: systemd is PID 1 (sd_booted: /run/systemd/system exists).
+pub(crate) fn check_booted(unit: &str) -> Result<()> {
+    if !std::path::Path::new(RUN_SYSTEMD).is_dir() {
+        return Err(Error::SystemdNotRunning {
+            unit: unit.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The cgroup of the user's systemd (its Manager's `ControlGroup`, e.g.
+/// `/user.slice/user-1000.slice/user@1000.service`), below which its units' cgroups are.
+pub(crate) fn user_manager_cgroup() -> Result<String> {
+    let mut bus = dbus::Bus::session()?;
+    unit::manager_cgroup(&mut bus)
+}
+
+/// Whether the user's session bus is named or present (see [`dbus::Bus::session`]).
+pub(crate) fn session_bus_found() -> bool {
+    dbus::session_bus_found()
 }
 
 /// Exists when systemd is PID 1 (sd_booted(3)).
@@ -251,27 +280,27 @@ mod tests {
 
     #[test]
     fn cgroups_path_gives_the_unit() {
-        let u = parse(Some("system.slice:runr:c1"), "x").unwrap();
+        let u = parse(Some("system.slice:runr:c1"), "x", "system.slice").unwrap();
         assert_eq!(u.name, "runr-c1.scope");
         assert_eq!(u.slice, "system.slice");
         assert_eq!(u.cgroup, "/system.slice/runr-c1.scope");
         // Empty: ":runr:<id>" in system.slice.
-        let u = parse(None, "ctr").unwrap();
+        let u = parse(None, "ctr", "system.slice").unwrap();
         assert_eq!(
             (u.name.as_str(), u.cgroup.as_str()),
             ("runr-ctr.scope", "/system.slice/runr-ctr.scope")
         );
-        let u = parse(Some(":docker:abc"), "x").unwrap();
+        let u = parse(Some(":docker:abc"), "x", "system.slice").unwrap();
         assert_eq!(u.cgroup, "/system.slice/docker-abc.scope");
-        let u = parse(Some("machine-libpod.slice:libpod:abc"), "x").unwrap();
+        let u = parse(Some("machine-libpod.slice:libpod:abc"), "x", "system.slice").unwrap();
         assert_eq!(
             u.cgroup,
             "/machine.slice/machine-libpod.slice/libpod-abc.scope"
         );
-        let u = parse(Some("-.slice:p:n"), "x").unwrap();
+        let u = parse(Some("-.slice:p:n"), "x", "system.slice").unwrap();
         assert_eq!(u.cgroup, "/p-n.scope");
         // A name ending in .slice is a slice unit, placed by its own name.
-        let u = parse(Some("system.slice:p:runr-test.slice"), "x").unwrap();
+        let u = parse(Some("system.slice:p:runr-test.slice"), "x", "system.slice").unwrap();
         assert_eq!(
             (u.name.as_str(), u.cgroup.as_str()),
             ("runr-test.slice", "/runr.slice/runr-test.slice")
@@ -289,7 +318,9 @@ mod tests {
             "a--b.slice:p:n",
             "system.slice:p/q:n",
         ] {
-            let e = parse(Some(bad), "x").unwrap_err().to_string();
+            let e = parse(Some(bad), "x", "system.slice")
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
         }
     }

@@ -51,6 +51,28 @@ pub(crate) fn version(bus: &mut Bus) -> Result<u32> {
     ))
 }
 
+/// The manager's `ControlGroup` property: where its units' cgroups are rooted ("" or "/" for
+/// the system's systemd, `/user.slice/user-UID.slice/user@UID.service` for a user's).
+pub(crate) fn manager_cgroup(bus: &mut Bus) -> Result<String> {
+    let args = [
+        Value::Str(MANAGER.into()),
+        Value::Str("ControlGroup".into()),
+    ];
+    let reply = bus.call(&Call {
+        destination: DEST,
+        path: PATH,
+        interface: "org.freedesktop.DBus.Properties",
+        member: "Get",
+        args: &args,
+    })?;
+    let body = reply.map_err(|r| refused("Get(ControlGroup)", MANAGER, r))?;
+    Ok(body
+        .first()
+        .and_then(Decoded::as_str)
+        .unwrap_or_default()
+        .to_string())
+}
+
 /// runc's systemdVersionAtoi: the leading digits after an optional "v".
 pub(crate) fn parse_version(text: &str) -> u32 {
     let t = text.trim_start_matches(['"', 'v']);
