@@ -626,39 +626,58 @@ impl Drop for HugetlbV1 {
             eprintln!("{}: cgroups in use below it, left mounted", Self::PATH);
             return;
         }
-        // The kernel destroys an unmounted v1 hierarchy only if it had no child cgroup at the
-        // unmount; a child still dying then (rmdir'ed, its last reference not yet dropped) keeps
-        // the hierarchy alive with no mount anywhere, hugetlb is then not back in cgroup2, and
-        // containerd's shim (which wants a mount for every hierarchy in /proc/self/cgroup) loses
-        // stats and OOM events. Mount it again and unmount until the kernel gives it back.
-        for attempt in 0..50 {
-            if attempt > 0 {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                let remounted = Command::new("mount")
-                    .args(["-t", "cgroup", "-o", "hugetlb", "cgroup", Self::PATH])
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if !remounted {
-                    break;
-                }
-            }
-            let unmounted = Command::new("umount")
+        // The kernel destroys an unmounted v1 hierarchy (asynchronously) only if it had no child
+        // cgroup at the unmount; a child still dying then (rmdir'ed, its last reference not yet
+        // dropped) keeps the hierarchy alive with no mount anywhere: hugetlb is then not back in
+        // cgroup2, and containerd's shim (which wants a mount for every hierarchy listed in
+        // /proc/self/cgroup) loses stats and OOM events. So: unmount, wait for the kernel to give
+        // hugetlb back, and if it keeps it, mount it again and unmount once more (a few times).
+        let mount = || {
+            Command::new("mount")
+                .args(["-t", "cgroup", "-o", "hugetlb", "cgroup", Self::PATH])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let unmount = || {
+            Command::new("umount")
                 .arg(root)
                 .status()
-                .is_ok_and(|s| s.success());
-            if !unmounted || hugetlb_back_in_cgroup2() {
+                .is_ok_and(|s| s.success())
+        };
+        let given_back = || wait_for_ms(3_000, hugetlb_back_in_cgroup2);
+        let mut unmounted = unmount();
+        let mut back = unmounted && given_back();
+        for _ in 0..3 {
+            if back || !unmounted || !mount() {
                 break;
             }
+            unmounted = unmount();
+            back = unmounted && given_back();
         }
-        if hugetlb_back_in_cgroup2() {
+        if unmounted {
             let _ = std::fs::remove_dir(root);
             let _ = std::fs::remove_file(Self::MARK);
-        } else {
+        }
+        if !back {
             eprintln!(
                 "{}: the kernel kept hugetlb's v1 hierarchy after the unmount",
                 Self::PATH
             );
         }
+    }
+}
+
+/// Polls `cond` every 20 ms for up to `ms` milliseconds.
+fn wait_for_ms(ms: u64, cond: impl Fn() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+    loop {
+        if cond() {
+            return true;
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
