@@ -78,6 +78,7 @@ mod fault;
 pub mod hooks;
 mod idmap;
 mod intent;
+mod json_path;
 pub mod lsm;
 mod mempolicy;
 mod mounts;
