@@ -79,6 +79,7 @@ mod fault;
 pub mod hooks;
 mod idmap;
 mod intent;
+mod json_path;
 pub mod lsm;
 mod mempolicy;
 mod mounts;

@@ -1,6 +1,6 @@
 //! Loading a bundle's `config.json` and checking it before anything is created.
 //!
-//! Parse errors name the JSON path of the bad field (via `serde_path_to_error`); validation
+//! Parse errors name the JSON path of the bad field (`json_path.rs`); validation
 //! errors name the spec field (`mounts[2].destination`, `linux.namespaces[1].path`, …) and what
 //! was expected. Everything that can be checked without creating the container is checked here,
 //! so that a bad bundle leaves nothing behind.
@@ -12,22 +12,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::error::{ConfigReason, Error, Result};
 
-/// A JSON parse error with the path of the field it is about (`process.capabilities.bounding[3]`).
-pub type JsonError = serde_path_to_error::Error<serde_json::Error>;
-
-/// Parses JSON bytes into `T`, naming the bad field on error.
-///
-/// Every spec-shaped document runr reads (config.json, state.json, `exec --process`, `update -r`)
-/// goes through this one function with the same deserializer type, so the compiler emits the
-/// (large) oci-spec deserializers once: parsing the same types through `from_str`, `from_value`
-/// and `serde_path_to_error` separately made three copies, about 1 MB of the binary.
-///
-/// Like runc (Go's `json.NewDecoder(f).Decode`), it reads the first JSON document and ignores
-/// whatever follows it.
-pub fn parse_json<T: serde::de::DeserializeOwned>(raw: &[u8]) -> std::result::Result<T, JsonError> {
-    let mut de = serde_json::Deserializer::from_slice(raw);
-    serde_path_to_error::deserialize(&mut de)
-}
+pub use crate::json_path::{parse_json, JsonError};
 
 /// A process JSON (`exec --process FILE`) read as runc reads it: Go's decoder leaves a field
 /// that is missing or `null` at its zero value, so `user` defaults to uid 0 / gid 0, `cwd` to

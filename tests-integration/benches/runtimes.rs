@@ -8,7 +8,11 @@
 //!
 //! Environment: `BENCH_RUNS` (runs per single-container measurement, default 30),
 //! `BENCH_BATCH_RUNS` (runs of the 100-container batches, default 3), `BENCH_RUNTIMES`
-//! (comma list out of `runr,runc,crun`, default all installed), `RUNR_BIN`.
+//! (comma list out of `runr,runc,crun`, default all installed), `RUNR_BIN`, `BENCH_GLOBAL_ARGS`
+//! (global flags given to every runtime before the subcommand, e.g. `--systemd-cgroup`).
+//! `BENCH_BATCH_RUNS=0` leaves the batches out (short runs in an emulated VM:
+//! scripts/bench-vm.sh). Run by an unprivileged user (scripts/bench-rootless.sh), the bundles
+//! get `runr spec --rootless`'s config and every runtime runs rootless.
 //!
 //! Every measurement is interleaved: run i does runtime A, B, C (rotated by i so that no runtime
 //! always follows the same one), so machine noise hits all alike; the table shows medians.
@@ -43,7 +47,7 @@ const BATCH: usize = 100;
 const PARALLEL: usize = 4;
 
 fn main() {
-    let runs = env_number("BENCH_RUNS", 30);
+    let runs = env_number("BENCH_RUNS", 30).max(1);
     let batch_runs = env_number("BENCH_BATCH_RUNS", 3);
     // Declared first, dropped last: after the runtimes' Drop has deleted what is left.
     let _hugetlb: Option<HugetlbV1>;
@@ -110,7 +114,7 @@ fn main() {
             if k == rts.len() {
                 if let Some(u) = &unshare {
                     let mut c = Command::new(u);
-                    c.args(["-fmuipnC", "true"]);
+                    c.args([floor_flags(), "true"]);
                     lower.push(spawn(&mut c).expect("unshare"));
                 }
                 continue;
@@ -131,12 +135,14 @@ fn main() {
     table.time("exec true", &exec_phase(&rts, &plain, runs));
 
     // (4) 100 containers back to back, then 4 in parallel.
-    let (up, down) = batch_phase(&rts, &plain, batch_runs, 1);
-    table.time(&format!("{BATCH}x create+start, sequential"), &up);
-    table.time(&format!("{BATCH}x delete -f, sequential"), &down);
-    let (up, down) = batch_phase(&rts, &plain, batch_runs, PARALLEL);
-    table.time(&format!("{BATCH}x create+start, {PARALLEL} parallel"), &up);
-    table.time(&format!("{BATCH}x delete -f, {PARALLEL} parallel"), &down);
+    if batch_runs > 0 {
+        let (up, down) = batch_phase(&rts, &plain, batch_runs, 1);
+        table.time(&format!("{BATCH}x create+start, sequential"), &up);
+        table.time(&format!("{BATCH}x delete -f, sequential"), &down);
+        let (up, down) = batch_phase(&rts, &plain, batch_runs, PARALLEL);
+        table.time(&format!("{BATCH}x create+start, {PARALLEL} parallel"), &up);
+        table.time(&format!("{BATCH}x delete -f, {PARALLEL} parallel"), &down);
+    }
 
     // (5) memory and size.
     match RssSpawn::build() {
@@ -174,7 +180,11 @@ fn main() {
     table.print();
     if !lower.is_empty() {
         let m = median(&lower);
-        print!("\nlower bound: unshare -fmuipnC true: {:.2} ms", ms(m));
+        print!(
+            "\nlower bound: unshare {} true: {:.2} ms",
+            floor_flags(),
+            ms(m)
+        );
         if let Some(k) = rts.iter().position(|r| r.name == "runr") {
             let r = median(&table.rows[0].1[k]);
             print!(
@@ -257,13 +267,20 @@ impl Bench {
                 .as_object_mut()
                 .unwrap()
                 .remove("cgroupsPath");
+            if rootless() {
+                make_rootless(&mut b);
+            }
             if realistic {
                 let docker: Value = serde_json::from_str(
-                    &std::fs::read_to_string(DOCKER_CONFIG).expect("docker fixture"),
+                    &std::fs::read_to_string(docker_config()).expect("docker fixture"),
                 )
                 .expect("docker fixture is JSON");
                 b.config["linux"]["seccomp"] = docker["linux"]["seccomp"].clone();
-                b.config["linux"]["resources"]["memory"] = json!({"limit": 256u64 << 20});
+                // An unprivileged user has no cgroup to limit on a v1/hybrid host (and runc
+                // refuses the limit there): the rootless rows have the profile only.
+                if !rootless() {
+                    b.config["linux"]["resources"]["memory"] = json!({"limit": 256u64 << 20});
+                }
             }
             b.write();
             b
@@ -302,9 +319,24 @@ impl Bench {
 /// Runs a runtime subcommand: stdio is /dev/null (a container's init inherits create's stdio),
 /// stderr goes to a file that is shown if it fails.
 fn cmd(rt: &Runtime, args: &[&str]) -> Result<Duration, String> {
-    let mut c = rt.command(args);
+    let mut c = command(rt, args);
     c.stdout(Stdio::null());
     spawn(&mut c).map_err(|e| format!("{} {}: {e}", rt.name, args.join(" ")))
+}
+
+/// `rt.command(args)` with `BENCH_GLOBAL_ARGS` (e.g. `--systemd-cgroup`) before `args`.
+fn command(rt: &Runtime, args: &[&str]) -> Command {
+    rt.command(&with_global_args(args))
+}
+
+/// `BENCH_GLOBAL_ARGS` (split on whitespace), then `args`.
+fn with_global_args<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    static GLOBAL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let global = GLOBAL.get_or_init(|| {
+        let v = std::env::var("BENCH_GLOBAL_ARGS").unwrap_or_default();
+        Box::leak(v.into_boxed_str()).split_whitespace().collect()
+    });
+    global.iter().copied().chain(args.iter().copied()).collect()
 }
 
 fn spawn(c: &mut Command) -> Result<Duration, String> {
@@ -354,7 +386,7 @@ impl RssSpawn {
     fn runtime(&self, rt: &Runtime, args: &[&str]) -> i64 {
         let root = rt.root.to_str().unwrap();
         let mut full = vec!["--root", root];
-        full.extend_from_slice(args);
+        full.extend(with_global_args(args));
         self.measure(&rt.bin, &full)
             .unwrap_or_else(|e| fail(rt, &format!("{}: {e}", args.join(" "))))
     }
@@ -545,6 +577,51 @@ fn batch_phase(
     (up, down)
 }
 
+/// Run by an unprivileged user (scripts/bench-rootless.sh): every runtime in rootless mode.
+fn rootless() -> bool {
+    !nix::unistd::geteuid().is_root()
+}
+
+/// The bundle's config made `runr spec --rootless`'s (a user namespace mapping the user to
+/// root, no network namespace, /sys bound), keeping its process and root.
+fn make_rootless(b: &mut Bundle) {
+    let dir = bench_dir().join(unique("rootless-spec"));
+    std::fs::create_dir_all(&dir).expect("rootless spec dir");
+    let out = Command::new(runr_bin())
+        .args(["spec", "--rootless", "--bundle"])
+        .arg(&dir)
+        .output()
+        .expect("runr spec --rootless");
+    assert!(out.status.success(), "runr spec --rootless: {out:?}");
+    let mut spec: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    spec["process"] = b.config["process"].take();
+    spec["root"] = b.config["root"].take();
+    spec["hostname"] = b.config["hostname"].take();
+    // The bundle's version: crun 1.8.1 refuses one newer than it knows.
+    spec["ociVersion"] = b.config["ociVersion"].take();
+    b.config = spec;
+}
+
+/// `unshare`'s flags for the lower bound: the bundle's namespaces (rootless: a user namespace
+/// mapping the user to root, no network namespace, as `runr spec --rootless`).
+fn floor_flags() -> &'static str {
+    if rootless() {
+        "-rfmuip"
+    } else {
+        "-fmuipnC"
+    }
+}
+
+/// Docker's default config (its seccomp profile): `$RUNR_FIXTURES/docker-config-default.json`
+/// when set (the VMs of scripts/bench-vm.sh do not see /work/shared), else the shared fixture.
+fn docker_config() -> PathBuf {
+    match std::env::var_os("RUNR_FIXTURES") {
+        Some(dir) => Path::new(&dir).join("docker-config-default.json"),
+        None => PathBuf::from(DOCKER_CONFIG),
+    }
+}
+
 /// This run's scratch files (stderr of the runtime commands, the pid file).
 fn bench_dir() -> &'static Path {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
@@ -573,7 +650,6 @@ fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
         .unwrap_or(default)
 }
 

@@ -38,7 +38,7 @@ impl Column {
 
 /// The runtime with timings into `file` (None: off).
 fn timed(rt: &Runtime, args: &[&str], file: Option<&Path>) -> Duration {
-    let mut c = rt.command(args);
+    let mut c = super::command(rt, args);
     c.stdout(Stdio::null());
     if let Some(f) = file {
         c.env("RUNR_PHASE_TIMINGS", f);
