@@ -26,6 +26,19 @@ echo '== systemd.rs'; $driver --test-threads=1 -q $filter"
   if [ "$layout" = v2 ] && [ "${RUNR_SKIP_ENGINES:-0}" != 1 ]; then
     script="$script; echo '== engines_systemd.rs'; $engines --test-threads=1 -q --nocapture $filter"
   fi
+  # The CRI scenarios with containerd's SystemdCgroup = true and kubelet-like pod slices
+  # (tests/cri.rs, issue #19 item 4), v2 only; containerd's root on a tmpfs (overlayfs cannot
+  # use the VM's overlay root as its upper dir). Adds ~N s to the v2 VM.
+  if [ "$layout" = v2 ] && [ -z "$filter" -o "${filter#cri}" != "$filter" ]; then
+    if [ "${RUNR_SKIP_ENGINES:-0}" = 1 ]; then
+      echo "SKIP cri-systemd: RUNR_SKIP_ENGINES=1, the CRI scenarios did not run with SystemdCgroup = true" |
+        tee -a "${RUNR_SKIP_LOG:-/dev/null}" >&2
+    else
+      cri=$(binary cri)
+      script="$script; echo '== cri.rs (SystemdCgroup = true)'; mkdir -p /var/tmp/runr-cri; \
+mount -t tmpfs tmpfs /var/tmp/runr-cri; TMPDIR=/var/tmp/runr-cri RUNR_SKIP_LOG=${RUNR_SKIP_LOG:-} $cri"
+    fi
+  fi
   echo "== systemd VM, cgroup layout $layout"
   start=$(date +%s)
   # apparmor=0: the VM's kernel has AppArmor on and this host has no apparmor_parser (docker).
