@@ -284,15 +284,17 @@ fn leftovers(env: &Env, ids: &[String]) -> Result<(), String> {
             ensure!(units.is_empty(), "units of {id} left: {units:?}");
         }
         // A shim exits after answering RemovePodSandbox: wait for that, not for ever.
+        let lingering = command_lines(&processes_mentioning(id));
+        let t = Instant::now();
         let gone = tests_integration::wait_for(30, || processes_mentioning(id).is_empty());
-        let procs: Vec<String> = processes_mentioning(id)
-            .iter()
-            .map(|pid| {
-                let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                format!("{pid} {}", String::from_utf8_lossy(&cmd).replace('\0', " "))
-            })
-            .collect();
+        let procs = command_lines(&processes_mentioning(id));
         ensure!(gone, "processes of {id} left: {procs:?}");
+        if t.elapsed().as_secs_f32() > 2.0 {
+            println!(
+                "cri: {:.1}s until these were gone: {lingering:?}",
+                t.elapsed().as_secs_f32()
+            );
+        }
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         ensure!(!mountinfo.contains(id.as_str()), "a mount of {id} is left");
     }
@@ -307,6 +309,16 @@ fn leftovers(env: &Env, ids: &[String]) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// "pid command line" of each of `pids`.
+fn command_lines(pids: &[i32]) -> Vec<String> {
+    pids.iter()
+        .map(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            format!("{pid} {}", String::from_utf8_lossy(&cmd).replace('\0', " "))
+        })
+        .collect()
 }
 
 /// The kubelet's top slices (kubepods.slice and the QoS slice below it) stopped at the end;

@@ -17,8 +17,11 @@ const RESIZE: &str = "UpdateContainerResources resizes memory and CPU in place; 
 const OOM: &str = "an OOM-killed container is reported OOMKilled";
 
 /// The scenarios run with the systemd driver in the emulated (slow) systemd VM: pod, container,
-/// exec, limits in the pod slice and the scope, resize, stats, OOM. The rest run on the host.
-pub const IN_SYSTEMD_VM: &[&str] = &[BASIC, LIMITS, RESIZE, OOM];
+/// exec, limits in the pod slice and the scope, resize, stats. The rest run on the host. Not OOM:
+/// with `SystemdCgroup = true` the control, runc 1.1.5, raced there (reason `Error` instead of
+/// `OOMKilled` in one of two runs; likely systemd removing the dead scope's cgroup, and its
+/// memory.events, before containerd's shim reads it), so it would make CI flaky.
+pub const IN_SYSTEMD_VM: &[&str] = &[BASIC, LIMITS, RESIZE];
 
 pub const ALL: &[(&str, Scenario)] = &[
     (BASIC, pod_container_exec),
