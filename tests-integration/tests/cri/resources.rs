@@ -242,6 +242,9 @@ pub fn limits_in_cgroups(env: &Env) -> Result<Vec<String>, String> {
 
 pub fn resize_and_stats(env: &Env) -> Result<Vec<String>, String> {
     let cri = env.cri;
+    // A kubelet-made pod cgroup (slice) with limits: resizing a container leaves them alone.
+    let parent = env.cgroup_parent("resize");
+    make_pod_cgroup(env, "resize", 256 * MIB, 200_000)?;
     let (pod, c) = pod_with(
         env,
         "resize",
@@ -249,6 +252,21 @@ pub fn resize_and_stats(env: &Env) -> Result<Vec<String>, String> {
         resources(64 * MIB, 50_000, 256),
     )?;
     let cg = cgroup_of(env, &c)?;
+    ensure!(
+        memory_limit(&cg) == (64 * MIB).to_string(),
+        "memory before the resize: {}",
+        memory_limit(&cg)
+    );
+    scope_has(
+        env,
+        &c,
+        "resize",
+        &[
+            ("MemoryMax", "67108864"),
+            ("CPUQuotaPerSecUSec", "500ms"),
+            ("CPUWeight", "10"),
+        ],
+    )?;
     let req = UpdateContainerResourcesRequest {
         container_id: c.clone(),
         linux: Some(resources(128 * MIB, 20_000, 512)),
@@ -335,6 +353,11 @@ pub fn resize_and_stats(env: &Env) -> Result<Vec<String>, String> {
             .iter()
             .any(|s| s.attributes.as_ref().is_some_and(|a| a.id == c)),
         "ListContainerStats lacks {c}"
+    );
+    ensure!(
+        memory_limit(&parent) == (256 * MIB).to_string(),
+        "pod memory after the resize: {}",
+        memory_limit(&parent)
     );
     cri.stop_remove_pod(&pod)?;
     Ok(vec![pod, c])
