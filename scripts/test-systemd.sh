@@ -28,9 +28,9 @@ echo '== systemd.rs'; $driver --test-threads=1 -q $filter"
   fi
   # The CRI scenarios with containerd's SystemdCgroup = true and kubelet-like pod slices
   # (tests/cri.rs, issue #19 item 4), v2 only; containerd's root on a tmpfs (overlayfs cannot
-  # use the VM's overlay root as its upper dir). Adds ~6.5 min to the v2 VM as measured here with
-  # five emulated VMs sharing the 2 cores (containerd and images ~1 min, then 2 scenarios on runr
-  # and runc; the debug runr is the slow half); less on a quiet machine.
+  # use the VM's overlay root as its upper dir). Adds 3-6.5 min to the v2 VM (193-381 s measured
+  # here with up to five emulated VMs sharing the 2 cores: containerd and images 12-61 s, then 2
+  # scenarios on runr and runc; the debug runr is the slow half).
   if [ "$layout" = v2 ] && [ -z "$filter" -o "${filter#cri}" != "$filter" ]; then
     if [ "${RUNR_SKIP_ENGINES:-0}" = 1 ]; then
       echo "SKIP cri-systemd: RUNR_SKIP_ENGINES=1, the CRI scenarios did not run with SystemdCgroup = true" |
