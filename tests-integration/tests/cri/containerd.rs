@@ -1,7 +1,8 @@
 //! A private containerd: its own config, root, state, socket and runtime roots under one temp
 //! directory, its CRI plugin on with two runtime handlers of the runc shim
 //! (`io.containerd.runc.v2`): `runr` (`BinaryName` = runr) and `runc`, the control. Host-network
-//! pods only (empty CNI dirs, so NetworkReady stays false), cgroupfs, AppArmor off,
+//! pods only (empty CNI dirs, so NetworkReady stays false), cgroupfs (or, in the systemd VM,
+//! `SystemdCgroup = true`), AppArmor off,
 //! `restrict_oom_score_adj` (this VM withholds CAP_SYS_RESOURCE, so the pause container's -998
 //! would fail for runc too). Dropping it tears everything down, also after a failed scenario.
 
@@ -28,6 +29,8 @@ pub struct Containerd {
     /// Whether /run/containerd was absent before: containerd 1.6's shim puts its socket in
     /// /run/containerd/s/ whatever the config says, so that directory is ours to remove.
     made_shim_dir: bool,
+    /// `SystemdCgroup = true`: the runtimes are called with `--systemd-cgroup`.
+    systemd: bool,
 }
 
 /// The shim's socket directory, fixed in containerd 1.6.
@@ -36,7 +39,12 @@ const SHIM_SOCKETS: &str = "/run/containerd/s";
 impl Containerd {
     /// Writes the config and starts containerd; returns once its socket answers.
     /// `registry_port`: the loopback registry (cri/registry.rs), a plain-HTTP mirror.
-    pub fn start(handlers: Vec<Handler>, registry_port: u16) -> Result<Containerd, String> {
+    /// `systemd`: `SystemdCgroup = true` for every handler (the shim passes `--systemd-cgroup`).
+    pub fn start(
+        handlers: Vec<Handler>,
+        registry_port: u16,
+        systemd: bool,
+    ) -> Result<Containerd, String> {
         let dir = scratch().join(unique("cri"));
         for sub in [
             "root",
@@ -55,7 +63,7 @@ impl Containerd {
         let made_shim_dir = !Path::new("/run/containerd").exists();
         std::fs::write(
             dir.join("config.toml"),
-            config(&dir, &socket, &handlers, registry_port),
+            config(&dir, &socket, &handlers, registry_port, systemd),
         )
         .map_err(|e| e.to_string())?;
         let log = std::fs::File::create(dir.join("containerd.log")).map_err(|e| e.to_string())?;
@@ -74,8 +82,9 @@ impl Containerd {
             child: Some(child),
             _hugetlb: Some(hugetlb),
             made_shim_dir,
+            systemd,
         };
-        let up = wait_for(30, || me.ctr(&["version"]).is_ok());
+        let up = wait_for(60, || me.ctr(&["version"]).is_ok());
         if !up
             || me
                 .child
@@ -153,9 +162,15 @@ impl Containerd {
             let root = self.runtime_root(h.name);
             for e in std::fs::read_dir(&root).into_iter().flatten().flatten() {
                 let id = e.file_name().to_string_lossy().into_owned();
+                let driver: &[&str] = if self.systemd {
+                    &["--systemd-cgroup"]
+                } else {
+                    &[]
+                };
                 let _ = Command::new(&h.bin)
                     .arg("--root")
                     .arg(&root)
+                    .args(driver)
                     .args(["delete", "--force", &id])
                     .output();
             }
@@ -192,7 +207,13 @@ impl Drop for Containerd {
 }
 
 /// containerd's config: everything it writes lives below `dir`.
-fn config(dir: &Path, socket: &Path, handlers: &[Handler], registry_port: u16) -> String {
+fn config(
+    dir: &Path,
+    socket: &Path,
+    handlers: &[Handler],
+    registry_port: u16,
+    systemd: bool,
+) -> String {
     let d = dir.display();
     let cri = r#"plugins."io.containerd.grpc.v1.cri""#;
     let mut runtimes = String::new();
@@ -204,7 +225,7 @@ fn config(dir: &Path, socket: &Path, handlers: &[Handler], registry_port: u16) -
 [{cri}.containerd.runtimes.{name}.options]
   BinaryName = "{bin}"
   Root = "{d}/runtime-root/{name}"
-  SystemdCgroup = false
+  SystemdCgroup = {systemd}
 "#,
             name = h.name,
             bin = h.bin.display(),

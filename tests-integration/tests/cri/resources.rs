@@ -1,12 +1,15 @@
 //! Resource scenarios: limits in the kubelet's pod cgroup and in the container's, in-place resize
 //! (UpdateContainerResources), ContainerStats, OOM. The cgroup files are read on the host, in
 //! the v1 hierarchies of a hybrid host (this VM, CI) or the unified tree of a pure v2 host.
+//! With the systemd driver the pod cgroup is the kubelet's pod slice and the container's is its
+//! scope there; the scope's unit properties (`systemctl show`) are checked beside the files.
 
 use std::path::{Path, PathBuf};
 
 use k8s_cri::v1::*;
 
 use super::client::{container_config, pod_config};
+use super::systemd;
 use crate::{ensure, Env};
 
 const MIB: i64 = 1024 * 1024;
@@ -71,8 +74,14 @@ fn cpu_shares_as_written(cgroup: &str, shares: i64) -> (String, String) {
     }
 }
 
-/// What the kubelet does before RunPodSandbox: the pod's cgroup, with the pod's limits.
-fn make_pod_cgroup(parent: &str, memory: i64, quota: i64) -> Result<(), String> {
+/// What the kubelet does before RunPodSandbox: the pod's cgroup, with the pod's limits (with
+/// the systemd driver: pod `name`'s slice, a transient unit with them).
+fn make_pod_cgroup(env: &Env, name: &str, memory: i64, quota: i64) -> Result<(), String> {
+    if env.systemd {
+        // quota per 100 ms period → systemd's CPUQuotaPerSecUSec.
+        return systemd::start_pod_slice(&env.pod_slice(name), memory, quota * 10);
+    }
+    let parent = &env.cgroup_parent(name);
     let write = |p: PathBuf, v: String| {
         std::fs::create_dir_all(p.parent().unwrap()).map_err(|e| e.to_string())?;
         std::fs::write(&p, v).map_err(|e| format!("{}: {e}", p.display()))
@@ -103,12 +112,39 @@ fn make_pod_cgroup(parent: &str, memory: i64, quota: i64) -> Result<(), String> 
 }
 
 /// Container `id`'s cgroupsPath, from the OCI spec containerd generated.
-fn cgroup_of(env: &Env, id: &str) -> Result<String, String> {
+fn cgroups_path(env: &Env, id: &str) -> Result<String, String> {
     let (_, info) = env.cri.status(id)?;
     info["runtimeSpec"]["linux"]["cgroupsPath"]
         .as_str()
         .map(str::to_string)
         .ok_or_else(|| format!("{id}: no cgroupsPath in the spec"))
+}
+
+/// Container `id`'s cgroup below the hierarchy roots.
+pub fn cgroup_of(env: &Env, id: &str) -> Result<String, String> {
+    env.cgroup_dir(&cgroups_path(env, id)?)
+}
+
+/// With the systemd driver: container `id`'s scope has these properties (`systemctl show`),
+/// in pod `name`'s slice.
+pub fn scope_has(env: &Env, id: &str, name: &str, want: &[(&str, &str)]) -> Result<(), String> {
+    if !env.systemd {
+        return Ok(());
+    }
+    let path = cgroups_path(env, id)?;
+    let (unit, _) = systemd::scope_of(&path)?;
+    ensure!(
+        unit == format!("cri-containerd-{id}.scope"),
+        "cgroupsPath {path}: scope {unit}"
+    );
+    let slice = env.pod_slice(name);
+    let mut props = vec![("Slice", slice.as_str()), ("ActiveState", "active")];
+    props.extend_from_slice(want);
+    for (prop, value) in props {
+        let got = systemd::show(&unit, prop);
+        ensure!(got == value, "{unit}: {prop}={got}, want {value}");
+    }
+    Ok(())
 }
 
 fn resources(memory: i64, quota: i64, shares: i64) -> LinuxContainerResources {
@@ -140,7 +176,7 @@ fn pod_with(
 
 pub fn limits_in_cgroups(env: &Env) -> Result<Vec<String>, String> {
     let parent = env.cgroup_parent("limits");
-    make_pod_cgroup(&parent, 256 * MIB, 200_000)?;
+    make_pod_cgroup(env, "limits", 256 * MIB, 200_000)?;
     let (pod, c) = pod_with(
         env,
         "limits",
@@ -160,6 +196,17 @@ pub fn limits_in_cgroups(env: &Env) -> Result<Vec<String>, String> {
     ensure!(cpu_max(&cg) == "50000 100000", "cpu: {}", cpu_max(&cg));
     let (got, want) = cpu_shares_as_written(&cg, 256);
     ensure!(got == want, "cpu shares: {got}, want {want}");
+    // runc 1.1.5's shares → weight: 1 + (256 - 2) * 9999 / 262142 = 10.
+    scope_has(
+        env,
+        &c,
+        "limits",
+        &[
+            ("MemoryMax", "67108864"),
+            ("CPUQuotaPerSecUSec", "500ms"),
+            ("CPUWeight", "10"),
+        ],
+    )?;
     // The pod's own limits are the kubelet's: the runtime leaves them alone.
     ensure!(
         memory_limit(&parent) == (256 * MIB).to_string(),
@@ -184,7 +231,7 @@ pub fn limits_in_cgroups(env: &Env) -> Result<Vec<String>, String> {
         "inside the container: {seen}"
     );
     // The sandbox's cgroup is below the pod's too.
-    let pause_cg = format!("{parent}/{pod}");
+    let pause_cg = env.sandbox_cgroup(&parent, &pod);
     ensure!(
         file(&pause_cg, "memory", "cgroup.procs", "cgroup.procs").exists(),
         "no sandbox cgroup {pause_cg}"
@@ -195,6 +242,9 @@ pub fn limits_in_cgroups(env: &Env) -> Result<Vec<String>, String> {
 
 pub fn resize_and_stats(env: &Env) -> Result<Vec<String>, String> {
     let cri = env.cri;
+    // A kubelet-made pod cgroup (slice) with limits: resizing a container leaves them alone.
+    let parent = env.cgroup_parent("resize");
+    make_pod_cgroup(env, "resize", 256 * MIB, 200_000)?;
     let (pod, c) = pod_with(
         env,
         "resize",
@@ -202,6 +252,21 @@ pub fn resize_and_stats(env: &Env) -> Result<Vec<String>, String> {
         resources(64 * MIB, 50_000, 256),
     )?;
     let cg = cgroup_of(env, &c)?;
+    ensure!(
+        memory_limit(&cg) == (64 * MIB).to_string(),
+        "memory before the resize: {}",
+        memory_limit(&cg)
+    );
+    scope_has(
+        env,
+        &c,
+        "resize",
+        &[
+            ("MemoryMax", "67108864"),
+            ("CPUQuotaPerSecUSec", "500ms"),
+            ("CPUWeight", "10"),
+        ],
+    )?;
     let req = UpdateContainerResourcesRequest {
         container_id: c.clone(),
         linux: Some(resources(128 * MIB, 20_000, 512)),
@@ -223,6 +288,18 @@ pub fn resize_and_stats(env: &Env) -> Result<Vec<String>, String> {
     );
     let (got, want) = cpu_shares_as_written(&cg, 512);
     ensure!(got == want, "resized cpu shares: {got}, want {want}");
+    // With systemd the resize goes to the unit too (SetUnitProperties), not only to the files:
+    // 1 + (512 - 2) * 9999 / 262142 = 20.
+    scope_has(
+        env,
+        &c,
+        "resize",
+        &[
+            ("MemoryMax", "134217728"),
+            ("CPUQuotaPerSecUSec", "200ms"),
+            ("CPUWeight", "20"),
+        ],
+    )?;
     // containerd keeps the new limits in the container's spec (what ContainerStatus shows).
     let (_, info) = cri.status(&c)?;
     let limit = &info["runtimeSpec"]["linux"]["resources"]["memory"]["limit"];
@@ -231,7 +308,20 @@ pub fn resize_and_stats(env: &Env) -> Result<Vec<String>, String> {
         "spec memory after resize: {limit}"
     );
     // Stats: some CPU time and memory used by the container, as the kubelet's summary reads them.
-    cri.sh(&c, "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; head -c 8000000 /dev/zero > /dev/shm/fill")?;
+    // (a short loop: the container now has 20% of a CPU, and the systemd VM is emulated)
+    let (code, _, err) = cri.exec_sync_timeout(
+        &c,
+        &[
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done; head -c 8000000 /dev/zero > /dev/shm/fill",
+        ],
+        120,
+    )?;
+    ensure!(
+        code == 0,
+        "the exec that uses CPU and memory: exit {code}: {err}"
+    );
     let stats = cri
         .call(
             "ContainerStats",
@@ -264,6 +354,11 @@ pub fn resize_and_stats(env: &Env) -> Result<Vec<String>, String> {
             .any(|s| s.attributes.as_ref().is_some_and(|a| a.id == c)),
         "ListContainerStats lacks {c}"
     );
+    ensure!(
+        memory_limit(&parent) == (256 * MIB).to_string(),
+        "pod memory after the resize: {}",
+        memory_limit(&parent)
+    );
     cri.stop_remove_pod(&pod)?;
     Ok(vec![pod, c])
 }
@@ -271,7 +366,7 @@ pub fn resize_and_stats(env: &Env) -> Result<Vec<String>, String> {
 pub fn oom_killed(env: &Env) -> Result<Vec<String>, String> {
     // tail keeps the "line" it reads from /dev/zero: it grows until the 32 MiB limit is hit.
     let (pod, c) = pod_with(env, "oom", "exec tail /dev/zero", resources(32 * MIB, 0, 0))?;
-    let st = env.cri.wait_exited(&c, 30)?;
+    let st = env.cri.wait_exited(&c, 120)?;
     ensure!(
         st.reason == "OOMKilled" && st.exit_code == 137,
         "OOM: reason {:?} exit {}",
