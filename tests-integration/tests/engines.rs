@@ -1146,7 +1146,10 @@ const V2VM_SCENARIOS: &[Scenario] = &[
         "podman v2: run, exit code, exec, stats, pause, update, stop",
         v2::podman_lifecycle,
     ),
-    ("podman v2: --memory 20m OOM, OOMKilled", v2::podman_oom),
+    (
+        "podman v2: --memory 20m OOM, conmon's OOM record",
+        v2::podman_oom,
+    ),
 ];
 
 fn main() -> std::process::ExitCode {
