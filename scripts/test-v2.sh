@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the cgroup tests (the cgroups crate's own and the real-container ones) inside a throw-away
 # VM whose /sys/fs/cgroup is pure cgroup2 (../shared/tools/v2vm), since this host is v1 hybrid.
-# The binaries are built here; the VM sees the repository at the same path.
+# The binaries are built here; the VM sees the repository at the same path. Then, in a second
+# VM, the engine suite's cgroup v2 scenarios (Docker, containerd, podman; see engines_v2 below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 v2vm=${V2VM:-$(pwd)/../shared/tools/v2vm/run-in-v2vm.sh}
@@ -57,7 +58,7 @@ engines_v2() {
   bin=$(binaries -p tests-integration --test engines | grep -v '^$' | head -1)
   [ -n "$bin" ] || { echo "test-v2: the engines test binary was not built" >&2; return 1; }
   start=$(date +%s)
-  V2VM_GUEST_DIR=$(pwd) V2VM_TIMEOUT=${V2VM_TIMEOUT:-900} "$v2vm" "$(pwd)" sh -c \
+  V2VM_GUEST_DIR=$(pwd) V2VM_TIMEOUT=${V2VM_TIMEOUT:-1800} "$v2vm" "$(pwd)" sh -c \
     "export RUNR_BIN=$(pwd)/target/debug/runr RUNR_ENGINES_V2VM=1 RUNR_SKIP_LOG=$elog CI=${CI:-}; : > $elog; echo '== engines (cgroup v2)'; $bin" || erc=$?
   [ -s "$elog" ] && sed 's/^SKIP /SKIP [v2vm] /' "$elog" >> "$skiplog"
   rm -f "$elog"
