@@ -1141,7 +1141,10 @@ const V2VM_SCENARIOS: &[Scenario] = &[
         "containerd v2: ctr run, exit code, task exec/pause/resume/metrics/kill/rm",
         v2::ctr_lifecycle,
     ),
-    ("containerd v2: --memory-limit OOM, /tasks/oom", v2::ctr_oom),
+    (
+        "containerd v2: --memory-limit OOM of an exec, /tasks/oom",
+        v2::ctr_oom,
+    ),
     (
         "podman v2: run, exit code, exec, stats, pause, update, stop",
         v2::podman_lifecycle,

@@ -61,7 +61,7 @@ fn check_cgroup(pid: &str, parent: &str, memory_max: &str) -> Result<PathBuf, St
 fn wait_frozen(cg: &std::path::Path, frozen: bool) -> Result<(), String> {
     let want = format!("frozen {}", u8::from(frozen));
     expect(
-        wait_until(20, || read(cg, "cgroup.events").lines().any(|l| l == want)),
+        wait_until(60, || read(cg, "cgroup.events").lines().any(|l| l == want)),
         format!("{}: {want}: {}", cg.display(), read(cg, "cgroup.events")),
     )
 }
@@ -69,7 +69,7 @@ fn wait_frozen(cg: &std::path::Path, frozen: bool) -> Result<(), String> {
 /// The container's cgroup is removed once the engine deleted the container.
 fn wait_removed(cg: &std::path::Path) -> Result<(), String> {
     expect(
-        wait_until(30, || !cg.exists()),
+        wait_until(60, || !cg.exists()),
         format!("{} left after the container stopped", cg.display()),
     )
 }
@@ -155,7 +155,7 @@ fn ctr_task(id: &str) -> Option<(String, String)> {
 
 fn ctr_status_is(id: &str, status: &str) -> Result<(), String> {
     expect(
-        wait_until(20, || ctr_task(id).is_some_and(|(_, s)| s == status)),
+        wait_until(60, || ctr_task(id).is_some_and(|(_, s)| s == status)),
         format!("ctr task {id}: want {status}, got {:?}", ctr_task(id)),
     )
 }
@@ -287,38 +287,50 @@ impl Drop for Events {
     }
 }
 
-/// `--memory-limit` 20 MiB: the task exits 137 and the shim publishes `/tasks/oom` (what
-/// Docker's OOMKilled and the kubelet's OOMKilled reason come from).
+/// `--memory-limit` 20 MiB: a process exec'd into the running task is OOM-killed (exit 137) and
+/// the shim publishes `/tasks/oom` for the container (what Docker's OOMKilled and the kubelet's
+/// OOMKilled reason come from). The exec comes after `ctr run -d` returned, so after the shim
+/// watches the cgroup's `memory.events` (it starts watching once the task started).
 pub(super) fn ctr_oom(rt: &Rt) -> Result<(), String> {
     let events = Events::start();
     // The subscription is live once it shows an event: a namespace created for that (cheap).
     let probe = unique("ctr2ns");
     ctr(&["namespaces", "create", &probe]);
-    let live = wait_until(30, || events.saw("/namespaces/create", &probe));
+    let live = wait_until(120, || events.saw("/namespaces/create", &probe));
     ctr(&["namespaces", "rm", &probe]);
     expect(live, "ctr events saw the probe namespace")?;
     let bin = rt.bin.to_str().unwrap();
-    let run = ["run", "--rm", "--runc-binary", bin];
     let id = unique("ctr2oom");
-    let limit = [
+    let d = ctr(&[
+        "run",
+        "-d",
+        "--runc-binary",
+        bin,
         "--memory-limit",
         "20971520",
         CTR_IMAGE,
         &id,
-        "sh",
-        "-c",
-        OOM_SH,
-    ];
-    let out = ctr(&[&run[..], &limit[..]].concat());
-    expect_eq(
-        &out.code.to_string(),
-        "137",
-        &format!("exit code of the OOM-killed task ({})", out.stderr),
-    )?;
-    expect(
-        wait_until(30, || events.saw("/tasks/oom", &id)),
-        format!("a /tasks/oom event for {id}"),
-    )
+        "sleep",
+        "300",
+    ]);
+    let result = (|| {
+        expect(d.code == 0, format!("ctr run -d: {}", d.stderr))?;
+        let ex = ctr(&["task", "exec", "--exec-id", "oom", &id, "sh", "-c", OOM_SH]);
+        expect_eq(
+            &ex.code.to_string(),
+            "137",
+            &format!("exit code of the OOM-killed exec ({})", ex.stderr),
+        )?;
+        expect(
+            wait_until(120, || events.saw("/tasks/oom", &id)),
+            format!("a /tasks/oom event for {id}"),
+        )
+    })();
+    ctr(&["task", "kill", "-s", "SIGKILL", &id]);
+    let _ = ctr_status_is(&id, "STOPPED");
+    ctr(&["task", "rm", "-f", &id]);
+    ctr(&["containers", "rm", &id]);
+    result
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,7 +439,7 @@ pub(super) fn podman_oom(rt: &Rt) -> Result<(), String> {
     args.extend_from_slice(PODMAN_LIMITS);
     args.extend_from_slice(&["localhost/busybox:local", "sh", "-c", OOM_SH]);
     let out = podman_in(&cwd, rt, &args);
-    let recorded = wait_until(30, || cwd.join("oom").exists());
+    let recorded = wait_until(60, || cwd.join("oom").exists());
     podman(rt, &["rm", "-f", &name]);
     let _ = std::fs::remove_dir_all(&cwd);
     expect_eq(
