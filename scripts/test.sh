@@ -81,7 +81,9 @@ for r in doc["runtimes"][0]["results"]:
 PY
 ran conformance
 
-# The same cgroup tests on a pure cgroup v2 host (an emulated VM; ~2 minutes).
+# The same cgroup tests on a pure cgroup v2 host (an emulated VM; ~2 minutes), then the engine
+# suite's v2 scenarios in a second VM (Docker, containerd, podman, cgroupfs driver; 5-18 min here,
+# load-dependent; skipped with RUNR_SKIP_ENGINES=1, a SKIP line).
 begin v2vm
 if [ "${RUNR_SKIP_V2VM:-0}" = 1 ]; then
   skipped v2vm "RUNR_SKIP_V2VM=1: the cgroup tests did not run on a pure cgroup v2 host"

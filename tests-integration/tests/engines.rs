@@ -8,6 +8,14 @@
 //! (`CI=true`) unless it is in [`KNOWN_ENVIRONMENT_LIMITS`], and is a `SKIP` line elsewhere.
 //!
 //! `RUNR_SKIP_ENGINES=1` skips the suite (with a `SKIP` line); it takes one to three minutes.
+//!
+//! `RUNR_ENGINES_V2VM=1` (set by `scripts/test-v2.sh` in its throw-away pure cgroup v2 VM) runs
+//! the cgroup v2 scenarios of [`v2`] instead: the engines' state directories are mounted as
+//! tmpfs first (overlayfs cannot use the VM's overlay root as its upper dir) and live restore,
+//! which restarts both daemons, is left to the host run (the VM is emulated and slow).
+
+#[path = "engines/v2.rs"]
+mod v2;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -830,7 +838,25 @@ struct Engines {
     children: std::cell::RefCell<Vec<std::process::Child>>,
     /// hugetlb as a v1 hierarchy while the suite runs (dropped, so unmounted, by `down`).
     hugetlb: std::cell::RefCell<Option<HugetlbV1>>,
+    /// In the throw-away v2 VM (`RUNR_ENGINES_V2VM=1`): state dirs on tmpfs, no live restore.
+    vm: bool,
 }
+
+/// The engines' state directories, on tmpfs in the VM (see the crate docs above).
+const VM_STATE_DIRS: &[&str] = &[
+    "/var/lib/containerd",
+    "/var/lib/docker",
+    "/var/lib/containers",
+    "/etc/docker",
+];
+
+/// The parents of the containers' cgroups with the cgroupfs driver (docker, ctr's default
+/// namespace, podman) on a v2 host.
+const V2_ENGINE_CGROUPS: &[&str] = &[
+    "/sys/fs/cgroup/docker",
+    "/sys/fs/cgroup/default",
+    "/sys/fs/cgroup/libpod_parent",
+];
 
 impl Engines {
     fn env(&self, cmd: &mut Command) {
@@ -855,7 +881,20 @@ impl Engines {
         }
     }
 
+    /// The VM's state directories on tmpfs (it is thrown away afterwards: nothing to restore).
+    fn mount_vm_state_dirs(&self) -> Result<(), String> {
+        for d in VM_STATE_DIRS {
+            std::fs::create_dir_all(d).map_err(|e| format!("{d}: {e}"))?;
+            let out = run("mount", &["-t", "tmpfs", "tmpfs", d], None);
+            expect(out.code == 0, format!("mount tmpfs on {d}: {}", out.stderr))?;
+        }
+        Ok(())
+    }
+
     fn up(&self) -> Result<(), String> {
+        if self.vm {
+            self.mount_vm_state_dirs()?;
+        }
         self.mount_hugetlb_v1();
         let mut cmd = Command::new("bash");
         cmd.arg(self.scripts.join("engines-up.sh"));
@@ -867,7 +906,14 @@ impl Engines {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        // Live restore needs dockerd to leave containers running when it stops.
+        if !self.vm {
+            self.enable_live_restore()?;
+        }
+        self.load_podman_image()
+    }
+
+    /// Live restore needs dockerd to leave containers running when it stops.
+    fn enable_live_restore(&self) -> Result<(), String> {
         let daemon =
             std::fs::read_to_string("/etc/docker/daemon.json").map_err(|e| e.to_string())?;
         std::fs::write(
@@ -877,6 +923,11 @@ impl Engines {
         .map_err(|e| e.to_string())?;
         self.stop_dockerd();
         self.start_dockerd();
+        Ok(())
+    }
+
+    /// podman gets the busybox image docker has.
+    fn load_podman_image(&self) -> Result<(), String> {
         let image = run(
             "podman",
             &["image", "exists", "localhost/busybox:local"],
@@ -978,10 +1029,44 @@ impl Engines {
             run("podman", &["rm", "-f", c], None);
         }
         drop(self.hugetlb.take());
+        if self.vm {
+            for d in VM_STATE_DIRS.iter().rev() {
+                run("umount", &["-l", d], None);
+            }
+        }
     }
 }
 
 type Scenario = (&'static str, fn(&Rt) -> Result<(), String>);
+
+/// In the v2 VM: the containers' cgroups still under the engines' parents after teardown (the
+/// parents themselves are made by the runtime's `mkdir -p` of `cgroupsPath` and stay, as runc
+/// leaves them).
+fn container_cgroups_left(vm: bool) -> Vec<String> {
+    if !vm {
+        return Vec::new();
+    }
+    V2_ENGINE_CGROUPS
+        .iter()
+        .flat_map(|parent| std::fs::read_dir(parent).into_iter().flatten().flatten())
+        // conmon's own cgroup (podman's cgroupfs manager), not a container's.
+        .filter(|e| e.path().is_dir() && e.file_name() != "conmon")
+        .map(|e| format!("cgroup {}", e.path().display()))
+        .collect()
+}
+
+/// Live restore under runr (runc as the control): the line to print, or runr's failure.
+fn run_live_restore(runtimes: &[Rt], engines: &Engines) -> Result<String, String> {
+    live_restore(&runtimes[0], engines)?;
+    let control = live_restore(&runtimes[1], engines);
+    Ok(format!(
+        "test live restore (daemons stopped and restarted) ... ok{}",
+        control
+            .err()
+            .map(|e| format!(" (control runc failed: {e})"))
+            .unwrap_or_default()
+    ))
+}
 
 /// Known limits of the environment the suite runs in: scenarios that fail under runc exactly
 /// as under runr for a reason outside both runtimes. Each entry is (scenario name, a text both
@@ -1012,6 +1097,80 @@ fn both_failed(name: &str, runr: &str, runc: &str) -> (String, bool) {
     }
 }
 
+/// Every scenario, on the host (cgroup v1 hybrid here).
+const HOST_SCENARIOS: &[Scenario] = &[
+    (
+        "docker: foreground, exit codes, -i, -t",
+        docker_foreground_and_exit_codes,
+    ),
+    (
+        "docker: -d, logs, stop, start, restart, rm -f",
+        docker_lifecycle_logs_stop_start_restart,
+    ),
+    (
+        "docker: exec plain, -d, -t, -u, -w, -e",
+        docker_exec_variants,
+    ),
+    ("docker: kill -s USR1, kill", docker_kill_signal),
+    (
+        "docker: top, stats, pause/unpause, update",
+        docker_pause_top_stats_update,
+    ),
+    ("docker: --restart on-failure:2", docker_restart_policy),
+    ("docker: --memory 20m OOM", docker_oom),
+    ("docker: bind mount and named volume", docker_volumes),
+    (
+        "docker: read-only, tmpfs, caps, ulimit, sysctl, cpuset, user",
+        docker_readonly_tmpfs_caps_ulimit_sysctl_cpuset_user,
+    ),
+    (
+        "docker: --uts/--pid/--ipc host, --pid container:X",
+        docker_namespaces,
+    ),
+    (
+        "docker: --init, default seccomp profile",
+        docker_init_and_seccomp,
+    ),
+    (
+        "docker: runtime errors reach the user",
+        docker_runtime_errors_reach_the_user,
+    ),
+    (
+        "containerd: ctr run, -d, task exec/ps/pause/resume/kill/rm",
+        containerd_ctr,
+    ),
+    ("containerd: ctr task metrics", containerd_metrics),
+    (
+        "podman: run, exec, exec -t, top, pause, stats, kill, stop",
+        podman_scenarios,
+    ),
+];
+
+/// On a pure cgroup v2 host (the VM of `scripts/test-v2.sh`, emulated: a handful per engine).
+const V2VM_SCENARIOS: &[Scenario] = &[
+    (
+        "docker v2: run, exit code, exec, stats, pause, update, stop",
+        v2::docker_lifecycle,
+    ),
+    ("docker v2: --memory 20m OOM, OOMKilled", docker_oom),
+    (
+        "containerd v2: ctr run, exit code, task exec/pause/resume/metrics/kill/rm",
+        v2::ctr_lifecycle,
+    ),
+    (
+        "containerd v2: --memory-limit OOM of an exec, /tasks/oom",
+        v2::ctr_oom,
+    ),
+    (
+        "podman v2: run, exit code, exec, stats, pause, update, stop",
+        v2::podman_lifecycle,
+    ),
+    (
+        "podman v2: --memory 20m OOM, conmon's OOM record",
+        v2::podman_oom,
+    ),
+];
+
 fn main() -> std::process::ExitCode {
     if std::env::var("RUNR_SKIP_ENGINES").is_ok_and(|v| v == "1") {
         test_skip::skip_as(
@@ -1019,6 +1178,14 @@ fn main() -> std::process::ExitCode {
             "RUNR_SKIP_ENGINES=1: the whole suite was not run",
         );
         return std::process::ExitCode::SUCCESS;
+    }
+    let vm = std::env::var("RUNR_ENGINES_V2VM").is_ok_and(|v| v == "1");
+    if vm {
+        assert!(
+            Path::new("/sys/fs/cgroup/cgroup.controllers").exists(),
+            "RUNR_ENGINES_V2VM=1 is for the throw-away pure cgroup v2 VM of scripts/test-v2.sh \
+             (it mounts tmpfs over /var/lib/docker and others)"
+        );
     }
     let runr = std::fs::canonicalize(runr_bin()).expect("the runr under test");
     let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/engines");
@@ -1051,59 +1218,16 @@ fn main() -> std::process::ExitCode {
         runr: runr.clone(),
         children: Default::default(),
         hugetlb: Default::default(),
+        vm,
     };
     std::fs::create_dir_all(&engines.dir).unwrap();
+    let t = Instant::now();
     if let Err(e) = engines.up() {
         engines.down();
         panic!("bringing the engines up failed: {e}");
     }
-    let scenarios: &[Scenario] = &[
-        (
-            "docker: foreground, exit codes, -i, -t",
-            docker_foreground_and_exit_codes,
-        ),
-        (
-            "docker: -d, logs, stop, start, restart, rm -f",
-            docker_lifecycle_logs_stop_start_restart,
-        ),
-        (
-            "docker: exec plain, -d, -t, -u, -w, -e",
-            docker_exec_variants,
-        ),
-        ("docker: kill -s USR1, kill", docker_kill_signal),
-        (
-            "docker: top, stats, pause/unpause, update",
-            docker_pause_top_stats_update,
-        ),
-        ("docker: --restart on-failure:2", docker_restart_policy),
-        ("docker: --memory 20m OOM", docker_oom),
-        ("docker: bind mount and named volume", docker_volumes),
-        (
-            "docker: read-only, tmpfs, caps, ulimit, sysctl, cpuset, user",
-            docker_readonly_tmpfs_caps_ulimit_sysctl_cpuset_user,
-        ),
-        (
-            "docker: --uts/--pid/--ipc host, --pid container:X",
-            docker_namespaces,
-        ),
-        (
-            "docker: --init, default seccomp profile",
-            docker_init_and_seccomp,
-        ),
-        (
-            "docker: runtime errors reach the user",
-            docker_runtime_errors_reach_the_user,
-        ),
-        (
-            "containerd: ctr run, -d, task exec/ps/pause/resume/kill/rm",
-            containerd_ctr,
-        ),
-        ("containerd: ctr task metrics", containerd_metrics),
-        (
-            "podman: run, exec, exec -t, top, pause, stats, kill, stop",
-            podman_scenarios,
-        ),
-    ];
+    println!("engines: up in {:.1} s", t.elapsed().as_secs_f32());
+    let scenarios = if vm { V2VM_SCENARIOS } else { HOST_SCENARIOS };
     let runtimes = [
         Rt {
             docker: "runr",
@@ -1117,8 +1241,14 @@ fn main() -> std::process::ExitCode {
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     let mut failures = Vec::new();
     for (name, scenario) in scenarios {
+        let t = Instant::now();
         let ours = scenario(&runtimes[0]);
+        let ours_s = t.elapsed().as_secs_f32();
         let control = scenario(&runtimes[1]);
+        println!(
+            "  ({name}: runr {ours_s:.1} s, runc {:.1} s)",
+            t.elapsed().as_secs_f32() - ours_s
+        );
         match (&ours, &control) {
             (Ok(()), _) => {
                 passed += 1;
@@ -1150,23 +1280,17 @@ fn main() -> std::process::ExitCode {
             }
         }
     }
-    let restore = live_restore(&runtimes[0], &engines);
-    let restore_control = live_restore(&runtimes[1], &engines);
-    match restore {
-        Ok(()) => {
-            passed += 1;
-            println!(
-                "test live restore (daemons stopped and restarted) ... ok{}",
-                restore_control
-                    .err()
-                    .map(|e| format!(" (control runc failed: {e})"))
-                    .unwrap_or_default()
-            );
-        }
-        Err(e) => {
-            failed += 1;
-            println!("test live restore (daemons stopped and restarted) ... FAILED");
-            failures.push(format!("live restore: {e}"));
+    if !vm {
+        match run_live_restore(&runtimes, &engines) {
+            Ok(line) => {
+                passed += 1;
+                println!("{line}");
+            }
+            Err(e) => {
+                failed += 1;
+                println!("test live restore (daemons stopped and restarted) ... FAILED");
+                failures.push(format!("live restore: {e}"));
+            }
         }
     }
     engines.down();
@@ -1189,6 +1313,7 @@ fn main() -> std::process::ExitCode {
                 .filter(|p| *p != seccomp_cache && !there_before.contains(p))
                 .map(|p| format!("state directory {}", p.display())),
         )
+        .chain(container_cgroups_left(vm))
         .collect();
     if !default_root_existed {
         let _ = std::fs::remove_dir(default_root);
