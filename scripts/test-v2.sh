@@ -37,7 +37,7 @@ for t in $tests; do script="$script; echo '== $(basename "$t")'; $t --test-threa
 rootless=$(binaries -p tests-integration --test rootless | grep -v '^$' | head -1)
 script="$script; echo '== rootless'; $rootless --test-threads=1 -q v2_delegated lifecycle spec_rootless a_limit"
 rc=0
-V2VM_GUEST_DIR=$(pwd) V2VM_TIMEOUT=${V2VM_TIMEOUT:-900} "$v2vm" "$(pwd)" sh -c "$script" || rc=$?
+V2VM_GUEST_DIR=$(pwd) V2VM_TIMEOUT=${V2VM_TIMEOUT:-1500} "$v2vm" "$(pwd)" sh -c "$script" || rc=$?
 if [ -s "$vmlog" ]; then
   sed 's/^SKIP /SKIP [v2vm] /' "$vmlog" >> "$skiplog"
   echo "test-v2: $(wc -l < "$vmlog") skip(s) in the VM (listed in $skiplog)"
