@@ -3,6 +3,15 @@
 //! linker on x86_64 Linux since 1.90.
 
 fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    // Release builds for x86_64 Linux only, where rustc (1.90+, rustup's toolchain) links with
+    // its lld: GNU ld knows neither --icf nor the script's section rules, and the debug builds
+    // the tests use should link with any linker.
+    let release = std::env::var("PROFILE").as_deref() == Ok("release");
+    let x86_64_gnu = std::env::var("TARGET").as_deref() == Ok("x86_64-unknown-linux-gnu");
+    if !release || !x86_64_gnu {
+        return;
+    }
     // DT_RELR: the PIE's ~5,000 relative relocations packed into a bitmap instead of 24 bytes
     // each (.rela.dyn 60 KiB -> 4 KiB; -54 KiB). Needs glibc 2.36+ to run, which the linker
     // records (GLIBC_ABI_DT_RELR), so an older glibc refuses the binary instead of misloading it.
@@ -15,10 +24,7 @@ fn main() {
     // backtrace, which now prints no frames (the message and its file:line still print).
     // Debug builds (panic=unwind: tests catch panics) keep them. Build scripts cannot see the
     // panic strategy (CARGO_CFG_PANIC is the target's default), so this keys on the profile.
-    if std::env::var("PROFILE").as_deref() == Ok("release") {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/link/no-unwind-tables.ld");
-        println!("cargo:rustc-link-arg-bins=-Wl,-T,{script}");
-        println!("cargo:rerun-if-changed=link/no-unwind-tables.ld");
-    }
-    println!("cargo:rerun-if-changed=build.rs");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/link/no-unwind-tables.ld");
+    println!("cargo:rustc-link-arg-bins=-Wl,-T,{script}");
+    println!("cargo:rerun-if-changed=link/no-unwind-tables.ld");
 }

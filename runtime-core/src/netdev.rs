@@ -51,6 +51,24 @@ pub(crate) fn check(linux: &Linux) -> Result<(), (String, String)> {
                 .into(),
         ));
     }
+    // A namespace joined by path that is the runtime's own: the move would be a rename on the
+    // host (the kernel keeps a device in the namespace it is in).
+    let joined_own = linux
+        .namespaces()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|n| n.typ() == LinuxNamespaceType::Network)
+        .filter_map(|n| n.path().as_ref())
+        .any(|p| same_file(p, Path::new("/proc/self/ns/net")));
+    if joined_own {
+        return Err((
+            "linux.netDevices".into(),
+            "the network namespace joined by path is the runtime's own (the host's): a device \
+             would only be renamed on the host"
+                .into(),
+        ));
+    }
     for (host_name, dev) in sorted(devices) {
         valid_name(host_name).map_err(|r| (field(host_name), r))?;
         if let Some(name) = dev.name().as_deref() {
@@ -66,7 +84,16 @@ pub(crate) fn check(linux: &Linux) -> Result<(), (String, String)> {
     Ok(())
 }
 
-/// The kernel's rule for an interface name (`dev_valid_name`).
+/// Whether `a` and `b` are the same file (device and inode), e.g. the same namespace.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// The kernel's rule for an interface name (`dev_valid_name`, and no `%` template).
 fn valid_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() >= IFNAMSIZ {
         return Err(format!(
@@ -76,11 +103,12 @@ fn valid_name(name: &str) -> Result<(), String> {
     }
     if name == "."
         || name == ".."
-        || name.contains(['/', ':'])
+        || name.contains(['/', ':', '%'])
         || name.contains(char::is_whitespace)
     {
         return Err(format!(
-            "{name:?} is not a valid network device name (no '/', ':', blanks, \".\" or \"..\")"
+            "{name:?} is not a valid network device name (no '/', ':', blanks, \".\" or \"..\"; \
+             no '%' name template: the device is found again by its name)"
         ));
     }
     Ok(())
@@ -146,15 +174,12 @@ fn move_one(
         _ => format!("looking up {host_name:?}: {e}"),
     })?;
     // The spec's check before moving: a name the container already has is an error, and the
-    // device stays on the host untouched (a `%d` template always gets a free name).
-    if !name.contains('%') && inside.link_index(name).is_ok() {
+    // device stays on the host untouched.
+    if inside.link_index(name).is_ok() {
         return Err(format!(
             "the container's network namespace already has a device called {name:?}"
         ));
     }
-    // Down before it changes namespace and name, so nothing on the host uses it half-moved.
-    host.set_up(index, false)
-        .map_err(|e| format!("setting {host_name:?} down: {e}"))?;
     // The kernel drops addresses on a move: note the ones the spec says must be kept.
     let keep: Vec<Address> = host
         .addresses(index)
@@ -162,16 +187,26 @@ fn move_one(
         .into_iter()
         .filter(Address::permanent_global)
         .collect();
+    // Down before it changes namespace and name, so nothing on the host uses it half-moved;
+    // a move that fails leaves it as it was found (up again if it was up).
+    let was_up = host
+        .is_up(index)
+        .map_err(|e| format!("reading the state of {host_name:?}: {e}"))?;
+    host.set_up(index, false)
+        .map_err(|e| format!("setting {host_name:?} down: {e}"))?;
     // Move and rename in one request, so the new name never exists on the host.
-    host.move_to(index, name, netns.as_fd())
-        .map_err(|e| format!("moving {host_name:?} into the container as {name:?}: {e}"))?;
-    // Find it again inside (a `%d` template's name is the kernel's pick: by index then).
-    let index = if name.contains('%') {
-        inside.link_by_index(index)
-    } else {
-        inside.link_index(name)
+    if let Err(e) = host.move_to(index, name, netns.as_fd()) {
+        if was_up {
+            let _ = host.set_up(index, true);
+        }
+        return Err(format!(
+            "moving {host_name:?} into the container as {name:?}: {e}"
+        ));
     }
-    .map_err(|e| format!("finding {name:?} in the container's network namespace: {e}"))?;
+    // Find it again inside, by its new name.
+    let index = inside
+        .link_index(name)
+        .map_err(|e| format!("finding {name:?} in the container's network namespace: {e}"))?;
     // Its addresses back, then up, as the spec asks.
     for addr in &keep {
         inside.add_address(index, addr).map_err(|e| {
@@ -206,17 +241,20 @@ mod tests {
 
     #[test]
     fn names_follow_the_kernel_rule() {
-        for ok in [
-            "eth0",
-            "dummy0",
-            "ctr_dummy0",
-            "a",
-            "x%d",
-            "123456789012345",
-        ] {
+        for ok in ["eth0", "dummy0", "ctr_dummy0", "a", "123456789012345"] {
             assert!(valid_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", ".", "..", "a/b", "a:b", "a b", "1234567890123456"] {
+        // A `%d` template would have to be found again by its index, which the move may change.
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a:b",
+            "a b",
+            "x%d",
+            "1234567890123456",
+        ] {
             assert!(valid_name(bad).is_err(), "{bad}");
         }
     }

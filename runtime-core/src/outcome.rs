@@ -10,10 +10,11 @@ use crate::hooks::{HookFailure, HookKind};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Warning {
-    /// A poststart or poststop hook failed; the others still ran (runtime-spec "Lifecycle").
+    /// A poststop hook failed; the others still ran (runtime-spec "Lifecycle"; a failing
+    /// poststart hook fails `start` instead).
     #[error("{} hook #{index} ({}): {failure}", kind.name(), path.display())]
     Hook {
-        /// The hook list (`poststart`, `poststop`).
+        /// The hook list (`poststop`).
         kind: HookKind,
         /// The hook's index in that list.
         index: usize,

@@ -22,7 +22,7 @@ pub(crate) struct Address {
     pub scope: u8,
     /// `IFA_F_*` (the 32-bit `IFA_FLAGS` when the kernel sent it).
     pub flags: u32,
-    /// The `IFA_LOCAL` and `IFA_ADDRESS` attributes (type, bytes), as listed.
+    /// The `IFA_LOCAL`, `IFA_ADDRESS` and `IFA_BROADCAST` attributes (type, bytes), as listed.
     pub attrs: Vec<(u16, Vec<u8>)>,
 }
 
@@ -75,11 +75,17 @@ impl Rtnl {
         self.get_link(req)
     }
 
-    /// `index` itself, once the link with that index is known to exist in this namespace.
-    pub fn link_by_index(&mut self, index: i32) -> SysResult<i32> {
+    /// Whether the link `index` is administratively up (IFF_UP in its ifinfomsg).
+    pub fn is_up(&mut self, index: i32) -> SysResult<bool> {
         let mut req = Request::new(libc::RTM_GETLINK, 0);
         req.ifinfo(index, 0, 0);
-        self.get_link(req)
+        for (ty, body) in self.exchange(req, false)? {
+            if ty == libc::RTM_NEWLINK && body.len() >= IFINFOMSG_LEN {
+                let flags = u32::from_ne_bytes(body[8..12].try_into().unwrap_or_default());
+                return Ok(flags & libc::IFF_UP as u32 != 0);
+            }
+        }
+        Err(netlink_error(Errno::ENODEV))
     }
 
     /// Sets the link's administrative state (IFF_UP) and nothing else.
@@ -298,7 +304,9 @@ fn parse_address(body: &[u8]) -> Address {
     };
     for (ty, data) in attrs(body, IFADDRMSG_LEN) {
         match ty {
-            libc::IFA_LOCAL | libc::IFA_ADDRESS => addr.attrs.push((ty, data.to_vec())),
+            libc::IFA_LOCAL | libc::IFA_ADDRESS | libc::IFA_BROADCAST => {
+                addr.attrs.push((ty, data.to_vec()))
+            }
             libc::IFA_FLAGS if data.len() == 4 => {
                 addr.flags = u32::from_ne_bytes(data.try_into().unwrap_or_default());
             }

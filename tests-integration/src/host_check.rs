@@ -4,6 +4,8 @@
 //! owns the root to undo it) and keeps that controller from ever being mounted as a v1
 //! hierarchy again; crun then refuses the host.
 //!
+//! The host's `/bin/busybox` keeps its mode and owner (test rootfs trees link it).
+//!
 //! The host's `/dev/null` must also still be the world-writable null device: a runtime that
 //! bind-mounts host device nodes into a container lets the container chmod the host's node (seen
 //! once here: it became 0755, and every later runc failed opening it).
@@ -19,6 +21,16 @@ use std::sync::OnceLock;
 static BEFORE: OnceLock<Option<(PathBuf, String)>> = OnceLock::new();
 /// `/dev/null`'s mode, owner and device number when first read.
 static DEV_NULL: OnceLock<Option<(u32, u32, u64)>> = OnceLock::new();
+/// The host's `/bin/busybox` (mode, uid, gid) when first read: every test rootfs hard-links it,
+/// so a test that changes a rootfs's owner or mode without [`crate::break_hard_links`] changes
+/// the host's binary (seen once: a rootless test's `chown -R` gave it to the test user).
+static BUSYBOX: OnceLock<Option<(u32, u32, u32)>> = OnceLock::new();
+
+fn busybox() -> Option<(u32, u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata("/bin/busybox").ok()?;
+    Some((m.mode(), m.uid(), m.gid()))
+}
 
 fn dev_null() -> Option<(u32, u32, u64)> {
     use std::os::unix::fs::MetadataExt;
@@ -59,11 +71,24 @@ pub fn watch_cgroup2_root() {
         // (initialised before registration) and never unwinds: it writes with `let _ =` and
         // ends with `_exit`, so nothing can panic across the C boundary.
         unsafe { libc::atexit(check_at_exit) };
+        BUSYBOX.get_or_init(busybox);
         dev_null()
     });
 }
 
 extern "C" fn check_at_exit() {
+    if let Some(Some(before)) = BUSYBOX.get() {
+        let now = busybox();
+        if now.as_ref() != Some(before) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "host check FAILED: /bin/busybox (mode, uid, gid) was {before:?} when this test \
+                 binary started and {now:?} at its end (a test changed a rootfs that links it)"
+            );
+            // SAFETY: as below: end the process at once, after the harness has finished.
+            unsafe { libc::_exit(1) };
+        }
+    }
     if let Some(Some(before)) = DEV_NULL.get() {
         let now = dev_null();
         if now.as_ref() != Some(before) {

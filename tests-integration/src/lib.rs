@@ -257,6 +257,28 @@ impl Drop for Bundle {
 
 const BUSYBOX: &str = "/bin/busybox";
 
+/// Replaces every regular file below `dir` that has other hard links (a [`make_rootfs`] rootfs
+/// links the host's `/bin/busybox`) by a private copy. Needed before changing such a tree's owner
+/// or mode: else the host's file changes with it (a `chown -R` for the rootless user once made
+/// the host's busybox the user's), and a `tar` of it sees the file change while other tests link
+/// or unlink the same inode.
+pub fn break_hard_links(dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = e.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            break_hard_links(&path);
+        } else if meta.is_file() && meta.nlink() > 1 {
+            let tmp = path.with_extension("private-copy");
+            std::fs::copy(&path, &tmp).expect("copy a hard-linked file");
+            std::fs::rename(&tmp, &path).expect("replace a hard-linked file");
+        }
+    }
+}
+
 /// A minimal root filesystem: busybox and its applets, /etc/passwd and /etc/group.
 pub fn make_rootfs(root: &Path) {
     assert!(

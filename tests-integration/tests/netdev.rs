@@ -284,6 +284,26 @@ fn bad_net_devices_are_refused_naming_the_entry_and_leave_the_device_alone() {
         &format!("linux.netDevices.{}.name", veth.moved),
         "not a valid network device name",
     );
+    // A `%d` name template: the moved device could not be found again by its name.
+    let mut b = Bundle::shell("true");
+    b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "ctr%d"} });
+    refused(
+        &b,
+        &format!("linux.netDevices.{}.name", veth.moved),
+        "name template",
+    );
+    // The "joined" network namespace is the host's own (this test's): the move would only rename the device
+    // on the host.
+    let mut b = Bundle::shell("true");
+    b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "ctr0"} });
+    for ns in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
+        if ns["type"] == "network" {
+            ns["path"] = json!(format!("/proc/{}/ns/net", std::process::id()));
+        }
+    }
+    refused(&b, "linux.netDevices", "runtime's own");
+    assert!(host_has(&veth.moved), "the device was renamed on the host");
+    assert!(!host_has("ctr0"), "the device was renamed on the host");
 }
 
 #[test]

@@ -232,6 +232,8 @@ impl Drop for UserBundle {
 }
 
 fn chown_tree(dir: &Path, uid: u32, gid: u32) {
+    // Not the host's files: a rootfs links the host's busybox.
+    tests_integration::break_hard_links(dir);
     let status = Command::new("chown")
         .args(["-R", &format!("{uid}:{gid}")])
         .arg(dir)
@@ -736,6 +738,9 @@ impl UserPodman {
         let dir = PathBuf::from(format!("/tmp/runr-rootless-image-{}", std::process::id()));
         let rootfs = dir.join("rootfs");
         make_rootfs(&rootfs);
+        // A private busybox: the host's inode changes (ctime) whenever a test links or unlinks
+        // it, and tar then fails with "file changed as we read it".
+        tests_integration::break_hard_links(&rootfs);
         let tar = dir.join("image.tar");
         let out = Command::new("tar")
             .arg("-C")

@@ -271,6 +271,8 @@ impl UserBundle {
         let parent = t.home.join("runr-it");
         let dir = parent.join(unique("sd-bundle"));
         make_rootfs(&dir.join("rootfs"));
+        // Not the host's busybox: the chown below would change it.
+        tests_integration::break_hard_links(&dir.join("rootfs"));
         std::os::unix::fs::chown(&parent, Some(t.uid), Some(t.gid)).unwrap();
         assert_ok(
             Command::new("chown")
@@ -480,6 +482,9 @@ impl UserPodman {
             std::process::id()
         ));
         make_rootfs(&dir.join("rootfs"));
+        // A private busybox: tar fails on a file whose inode changes under it, and the chown
+        // below must not reach the host's.
+        tests_integration::break_hard_links(&dir.join("rootfs"));
         let tar = dir.join("image.tar");
         assert_ok(
             Command::new("tar")
