@@ -160,14 +160,24 @@ pub(crate) fn remove_cgroup(path: &Path) -> Result<()> {
 /// rmdir a parent cgroup this crate created, unless something else now uses it (sub-cgroups
 /// or processes: EBUSY) or it is gone already. A plain directory tree (not a cgroupfs, which
 /// never says ENOTEMPTY) holds its files as plain files: without a sub-directory they are
-/// removed and the rmdir retried; with one, the parent is in use.
+/// removed and the rmdir retried once; with one, the parent is in use.
 pub(crate) fn remove_unused_parent(path: &Path) -> Result<()> {
     match fs::remove_dir(path) {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) && !has_subdir(path) => {
+            // Once: what is left after the plain files (a fifo, a symlink, a file made since)
+            // means the directory is in use, as with a sub-directory.
             remove_plain_files(path)?;
-            remove_unused_parent(path)
+            unused_parent_result(path, fs::remove_dir(path))
         }
+        other => unused_parent_result(path, other),
+    }
+}
+
+/// An rmdir's result for [`remove_unused_parent`]: gone already or still in use is fine.
+fn unused_parent_result(path: &Path, res: std::io::Result<()>) -> Result<()> {
+    match res {
+        Ok(()) => Ok(()),
         Err(e)
             if matches!(
                 e.raw_os_error(),
