@@ -140,13 +140,7 @@ pub(crate) fn save(dir: &Path, st: &Persisted) -> Result<()> {
 /// Writes `dir/name` so that any reader finds either the old file or the new one, whole: the data
 /// goes to a temporary file renamed over `name`. Not fsynced (see the module docs).
 pub(crate) fn write_atomically(dir: &Path, name: &str, data: &[u8]) -> sys::SysResult<()> {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let f = sys::open(
-        &tmp,
-        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC,
-        Mode::from_bits_truncate(0o600),
-    )?;
-    sys::write_all(f.as_fd(), data, Some(&tmp))?;
+    let (tmp, f) = write_temp(dir, name, data)?;
     drop(f);
     sys::rename(&tmp, &dir.join(name))
 }
@@ -155,7 +149,18 @@ pub(crate) fn write_atomically(dir: &Path, name: &str, data: &[u8]) -> sys::SysR
 /// file or the new one, whole: the data goes to a temporary file that is fsynced, renamed over
 /// `name`, and the directory is fsynced so that the rename itself is on disk.
 pub(crate) fn write_durably(dir: &Path, name: &str, data: &[u8]) -> sys::SysResult<()> {
-    let path = dir.join(name);
+    let (tmp, f) = write_temp(dir, name, data)?;
+    // The data on disk before the name points at it: else a crash can leave an empty file.
+    sys::fsync(f.as_fd(), &tmp)?;
+    drop(f);
+    sys::rename(&tmp, &dir.join(name))?;
+    // The new directory entry on disk: else a crash can bring back the old file, or none.
+    let d = sys::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
+    sys::fsync(d.as_fd(), dir)
+}
+
+/// `data` written to `dir/.name.tmp` (created or truncated, mode 0600): its path and open fd.
+fn write_temp(dir: &Path, name: &str, data: &[u8]) -> sys::SysResult<(PathBuf, OwnedFd)> {
     let tmp = dir.join(format!(".{name}.tmp"));
     let f = sys::open(
         &tmp,
@@ -163,13 +168,7 @@ pub(crate) fn write_durably(dir: &Path, name: &str, data: &[u8]) -> sys::SysResu
         Mode::from_bits_truncate(0o600),
     )?;
     sys::write_all(f.as_fd(), data, Some(&tmp))?;
-    // The data on disk before the name points at it: else a crash can leave an empty file.
-    sys::fsync(f.as_fd(), &tmp)?;
-    drop(f);
-    sys::rename(&tmp, &path)?;
-    // The new directory entry on disk: else a crash can bring back the old file, or none.
-    let d = sys::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
-    sys::fsync(d.as_fd(), dir)
+    Ok((tmp, f))
 }
 
 pub(crate) fn load(dir: &Path) -> Result<Persisted> {
