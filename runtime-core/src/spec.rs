@@ -47,7 +47,13 @@ fn drop_nulls(v: &mut serde_json::Value) {
 pub fn parse_resources(
     raw: &[u8],
 ) -> std::result::Result<oci_spec::runtime::LinuxResources, JsonError> {
-    let mut res: oci_spec::runtime::LinuxResources = parse_json(raw)?;
+    let mut res: oci_spec::runtime::LinuxResources = match parse_json(raw) {
+        // runtime-spec 1.3: `"limit": null` is an unset limit (oci-spec reads an i64).
+        Err(e) if e.path() == "pids.limit" => {
+            parse_json(&without_null_member(raw, "/pids", "limit").ok_or(e)?)?
+        }
+        other => other?,
+    };
     let probe: Option<PidsProbe> = serde_json::from_slice::<ResourcesProbe>(raw)
         .ok()
         .and_then(|r| r.pids);
@@ -55,6 +61,19 @@ pub fn parse_resources(
         res.set_pids(None);
     }
     Ok(res)
+}
+
+/// `raw` without the member `key` of the object at `pointer`, when that member is `null`
+/// (`None` otherwise: the parse error stands). Only on a parse error's path, so a valid config
+/// is parsed once.
+fn without_null_member(raw: &[u8], pointer: &str, key: &str) -> Option<Vec<u8>> {
+    let mut doc: serde_json::Value = serde_json::from_slice(raw).ok()?;
+    let obj = doc.pointer_mut(pointer)?.as_object_mut()?;
+    if !obj.get(key)?.is_null() {
+        return None;
+    }
+    obj.remove(key);
+    serde_json::to_vec(&doc).ok()
 }
 
 /// runtime-spec 1.3 made `pids.limit` optional and 0 a real limit (runc 1.4: pids.max 1, as
@@ -140,6 +159,14 @@ impl Bundle {
             // again (only on this path, so a valid config is parsed once).
             Err(e) if e.path().to_string().starts_with("process.capabilities") => {
                 drop_unknown_capabilities(raw, &mut warnings).ok_or(e)
+            }
+            // runtime-spec 1.3: `"limit": null` is an unset limit (oci-spec reads an i64); the
+            // probe below then drops the `pids` object, as for a missing limit.
+            Err(e) if e.path() == "linux.resources.pids.limit" => {
+                match without_null_member(raw, "/linux/resources/pids", "limit") {
+                    Some(fixed) => parse_json(&fixed),
+                    None => Err(e),
+                }
             }
             other => other,
         };
@@ -748,6 +775,24 @@ mod tests {
         drop_pids_without_limit(&mut spec, raw);
         let res = spec.linux().as_ref().unwrap().resources().as_ref().unwrap();
         assert_eq!(res.pids().unwrap().limit(), 0);
+    }
+
+    #[test]
+    fn a_null_pids_limit_is_an_unset_limit() {
+        // runtime-spec 1.3: `limit` is a *int64; null reads as unset, in both documents.
+        let r = parse_resources(br#"{"pids": {"limit": null}, "cpu": {"shares": 2}}"#).unwrap();
+        assert!(r.pids().is_none());
+        assert_eq!(r.cpu().as_ref().unwrap().shares(), Some(2));
+        let e = parse_resources(br#"{"pids": {"limit": "x"}}"#).unwrap_err();
+        assert_eq!(e.path().to_string(), "pids.limit");
+        let dir = std::env::temp_dir();
+        let raw = br#"{"ociVersion": "1.3.0", "root": {"path": "."},
+            "linux": {"resources": {"pids": {"limit": null}}}}"#;
+        let err = Bundle::from_config(&dir, raw).err().map(|e| e.to_string());
+        assert!(
+            !err.as_deref().unwrap_or("").contains("pids"),
+            "a null limit is no error: {err:?}"
+        );
     }
 
     #[test]

@@ -1,0 +1,82 @@
+//! Issue #17, runtime-spec 1.3 fields read as today's runc reads them: `pids.limit` is a
+//! `*int64`, so `"limit": null` is an unset limit, in config.json and in `update -r`'s
+//! resources. Side by side with the installed runc 1.1.5, whose Go `int64` reads null as 0,
+//! which that version takes as "no limit" too (runc 1.4+ takes a nil limit as unset): the same
+//! pids.max either way.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+use tests_integration::{delete_no_leaks, runtimes, unique, Bundle};
+
+/// The container's pids.max (the pids controller's v1 hierarchy, or the unified one).
+fn pids_max(b: &Bundle) -> String {
+    let rel = b.cgroup_path();
+    let rel = rel.trim_start_matches('/');
+    let v1 = PathBuf::from("/sys/fs/cgroup/pids")
+        .join(rel)
+        .join("pids.max");
+    let v2 = PathBuf::from("/sys/fs/cgroup").join(rel).join("pids.max");
+    let file = if v1.exists() { v1 } else { v2 };
+    std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_null_pids_limit_is_unset_at_create_and_in_update() {
+    for rt in runtimes() {
+        // create: null is no limit, the kernel's default stays; the rest of resources applies.
+        let mut b = Bundle::shell("sleep 600");
+        b.config["linux"]["resources"]["pids"] = json!({"limit": null});
+        let id = unique("pids-null");
+        rt.create_ok(&b, &id, &[]);
+        assert_eq!(
+            pids_max(&b),
+            "max",
+            "{}: pids.limit null at create",
+            rt.name
+        );
+
+        // update -r: a null limit leaves the current one alone, the other members apply.
+        rt.ok(&["update", "--pids-limit", "7", &id]);
+        assert_eq!(pids_max(&b), "7", "{}", rt.name);
+        let res = b.dir.join("res.json");
+        std::fs::write(&res, r#"{"pids": {"limit": null}}"#).unwrap();
+        rt.ok(&["update", "-r", res.to_str().unwrap(), &id]);
+        assert_eq!(
+            pids_max(&b),
+            "7",
+            "{}: update -r with a null limit",
+            rt.name
+        );
+        std::fs::write(&res, r#"{"pids": {"limit": 9}}"#).unwrap();
+        rt.ok(&["update", "-r", res.to_str().unwrap(), &id]);
+        assert_eq!(pids_max(&b), "9", "{}: update -r with a limit", rt.name);
+        delete_no_leaks(&rt, &id, &b);
+    }
+}
+
+#[test]
+fn a_pids_limit_of_the_wrong_type_is_still_an_error_naming_it() {
+    for rt in runtimes() {
+        let mut b = Bundle::shell("true");
+        b.config["linux"]["resources"]["pids"] = json!({"limit": "ten"});
+        let id = unique("pids-bad");
+        let out = rt.create(&b, &id, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{}: a string limit is refused",
+            rt.name
+        );
+        if rt.name == "runr" {
+            assert!(
+                err.contains("linux.resources.pids.limit"),
+                "names the field: {err}"
+            );
+        }
+        tests_integration::assert_no_leaks(&rt, &id, &b);
+    }
+}
