@@ -80,3 +80,24 @@ fn a_pids_limit_of_the_wrong_type_is_still_an_error_naming_it() {
         tests_integration::assert_no_leaks(&rt, &id, &b);
     }
 }
+
+/// `kill --all` stays for runc 1.1.5's callers (its effect is tested in tests/kill_cgroup.rs):
+/// both runr's and runc 1.1.5's help list it; runr's says what runc 1.5 does instead (it hides
+/// the flag as "obsoleted" and signals only the init).
+#[test]
+fn kill_help_keeps_all_and_says_what_runc_1_5_does() {
+    for rt in runtimes() {
+        let help = rt.ok(&["kill", "--help"]);
+        assert!(
+            help.contains("--all"),
+            "{}: kill --help lists --all: {help}",
+            rt.name
+        );
+        if rt.name == "runr" {
+            assert!(
+                help.contains("runc 1.1.5") && help.contains("runc 1.5"),
+                "says whose --all it keeps and what runc 1.5 does: {help}"
+            );
+        }
+    }
+}
