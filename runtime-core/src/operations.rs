@@ -88,7 +88,12 @@ impl Container {
         if self.status()? == Status::Stopped {
             return Err(Error::NotRunning(self.st.id.clone()));
         }
-        Ok(self.st.cgroup.stats()?)
+        let mut stats = self.st.cgroup.stats()?;
+        // runc reports the resctrl group's schemata beside the cgroup's numbers.
+        if let Some(g) = &self.st.intel_rdt {
+            stats.intel_rdt = g.stats();
+        }
+        Ok(stats)
     }
 
     /// Host pids of every process in the container's cgroup (runc `ps --format json`). A
@@ -276,8 +281,8 @@ pub struct LinuxFeatures {
     pub apparmor: Enabled,
     /// Whether SELinux labels can be applied.
     pub selinux: Enabled,
-    /// Whether `linux.intelRdt` can be applied (resctrl).
-    pub intel_rdt: Enabled,
+    /// Whether `linux.intelRdt` can be applied here (a resctrl mount), with runc 1.5's members.
+    pub intel_rdt: IntelRdtFeatures,
     /// The `linux.memoryPolicy` modes and flags understood.
     pub memory_policy: MemoryPolicyFeatures,
     /// Mount extensions (idmapped mounts).
@@ -341,6 +346,18 @@ pub struct SeccompFeatures {
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// The Intel RDT part of [`LinuxFeatures`] (runtime-spec 1.3's `intelRdt`).
+#[non_exhaustive]
+pub struct IntelRdtFeatures {
+    /// A resctrl filesystem is mounted: `linux.intelRdt` can be applied.
+    pub enabled: bool,
+    /// `schemata` lines are written (wherever `enabled`).
+    pub schemata: bool,
+    /// `enableMonitoring` works: the resctrl mount has monitoring (`info/L3_MON`).
+    pub monitoring: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
 /// A feature that is either available or not.
 #[non_exhaustive]
 pub struct Enabled {
@@ -399,8 +416,7 @@ pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, Strin
             selinux: Enabled {
                 enabled: selinux_enabled(),
             },
-            // Refused at create (linux.intelRdt), whether or not the host has resctrl.
-            intel_rdt: Enabled { enabled: false },
+            intel_rdt: intel_rdt_features(crate::intel_rdt::Resctrl::find()),
             memory_policy: MemoryPolicyFeatures {
                 modes: crate::mempolicy::known_modes(),
                 flags: crate::mempolicy::known_flags(),
@@ -434,6 +450,15 @@ const SECCOMP_FLAGS: &[(&str, u32)] = &[
 ];
 
 /// AppArmor is switched on in this kernel (runc's test: the module parameter).
+/// What `linux.intelRdt` can do with this resctrl mount (none: nothing).
+fn intel_rdt_features(resctrl: Option<crate::intel_rdt::Resctrl>) -> IntelRdtFeatures {
+    IntelRdtFeatures {
+        enabled: resctrl.is_some(),
+        schemata: resctrl.is_some(),
+        monitoring: resctrl.is_some_and(|r| r.monitoring()),
+    }
+}
+
 fn apparmor_enabled() -> bool {
     std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.trim_start().starts_with('Y'))

@@ -230,6 +230,16 @@ impl Bundle {
         bundle
             .validate()
             .map_err(|(field, reason)| bad(&field, reason))?;
+        // Fields oci-spec does not read (their runtime-spec spelling): refused, not ignored.
+        if bundle
+            .spec
+            .linux()
+            .as_ref()
+            .is_some_and(|l| l.intel_rdt().is_some())
+        {
+            crate::intel_rdt::check_replaced_flags(raw)
+                .map_err(|(field, why)| bad(&field, ConfigReason::Unsupported(why)))?;
+        }
         Ok(bundle)
     }
 
@@ -271,8 +281,10 @@ impl Bundle {
         }
         // Network devices to move in exist, and the container has a network namespace of its own.
         crate::netdev::check(linux).map_err(invalid)?;
-        // Fields runr does not implement are refused, never ignored.
-        check_unsupported(linux).map_err(unsupported)?;
+        // Intel RDT: runc's closID rule, one line per schema (the host is checked at create).
+        if let Some(rdt) = linux.intel_rdt() {
+            crate::intel_rdt::check_config(rdt).map_err(invalid)?;
+        }
         // Labels the kernel cannot apply are refused before anything is created.
         crate::lsm::check(spec).map_err(invalid)?;
         // Hooks with absolute paths and positive timeouts.
@@ -283,11 +295,6 @@ impl Bundle {
 
 /// A validation step's result: the field (a JSON path) and the reason of the first problem.
 type Check = std::result::Result<(), (String, ConfigReason)>;
-
-/// What `check_unsupported` refuses: a field runr does not implement.
-fn unsupported((field, reason): (String, String)) -> (String, ConfigReason) {
-    (field, ConfigReason::Unsupported(reason))
-}
 
 /// A helper's (field, reason) as a validation failure: the value is invalid.
 fn invalid((field, reason): (String, String)) -> (String, ConfigReason) {
@@ -581,24 +588,6 @@ fn check_without_mount_namespace(spec: &Spec) -> Check {
         Some((field, _)) => Err((field.to_string(), why.into())),
         None => Ok(()),
     }
-}
-
-/// The runtime-spec 1.2/1.3 fields runr does not carry out yet: refused, naming the field, rather
-/// than accepted and ignored (a container that silently runs without its RDT class is not the one
-/// asked for).
-fn check_unsupported(
-    linux: &oci_spec::runtime::Linux,
-) -> std::result::Result<(), (String, String)> {
-    if linux.intel_rdt().is_some() {
-        let why = if Path::new("/sys/fs/resctrl/schemata").exists() {
-            "Intel RDT (resctrl) classes are not supported by runr yet"
-        } else {
-            "Intel RDT needs the resctrl filesystem, which is not mounted at /sys/fs/resctrl \
-             on this host (or the CPU has no RDT)"
-        };
-        return Err(("linux.intelRdt".into(), why.into()));
-    }
-    Ok(())
 }
 
 /// runc's rule: a sysctl may only be set when the namespace it belongs to is the container's own.
