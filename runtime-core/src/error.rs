@@ -148,6 +148,15 @@ pub enum Error {
         threads: usize,
     },
 
+    /// An `update` of the Intel RDT schemas this host or container cannot take (runc's words).
+    #[error("{reason}")]
+    IntelRdtUpdate {
+        /// The container.
+        id: String,
+        /// Why not.
+        reason: &'static str,
+    },
+
     /// A builder option that cannot be used the way it was asked for.
     #[error("{option}: {reason}")]
     InvalidOption {

@@ -210,6 +210,11 @@ fn schema_lines(rdt: &LinuxIntelRdt) -> Vec<&str> {
         .collect()
 }
 
+/// The schema lines as the `schemata` file takes them, one per line.
+fn schema_text(rdt: &LinuxIntelRdt) -> String {
+    schema_lines(rdt).iter().map(|l| format!("{l}\n")).collect()
+}
+
 /// The container's resctrl group, as recorded (intent record and state) for delete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RdtGroup {
@@ -278,13 +283,8 @@ impl RdtGroup {
             }
         }
         // The schemata, in one write, before any task runs under the group.
-        let lines = schema_lines(rdt);
-        if !lines.is_empty() {
-            let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-            let file = self.path.join("schemata");
-            write_file(&file, &text)
-                .map_err(|e| fail("schemata", format!("writing {text:?}"), e))?;
-        }
+        self.write_schemata(rdt)
+            .map_err(|e| fail("schemata", format!("writing {:?}", schema_text(rdt)), e))?;
         // The init, and so everything it will fork.
         let tasks = self.path.join("tasks");
         write_file(&tasks, &pid.to_string())
@@ -307,6 +307,25 @@ impl RdtGroup {
             })?;
         }
         Ok(())
+    }
+
+    /// Writes the schema lines of `rdt` to the group's `schemata` in one write (nothing when
+    /// it has none: the spec's MUST NOT).
+    pub(crate) fn write_schemata(&self, rdt: &LinuxIntelRdt) -> Result<(), SysError> {
+        let text = schema_text(rdt);
+        if text.is_empty() {
+            return Ok(());
+        }
+        write_file(&self.path.join("schemata"), &text)
+    }
+
+    /// Puts an exec'd process in the group, as runc does (only while the group exists; its
+    /// monitoring group is the init's alone, as in runc).
+    pub(crate) fn add_exec(&self, pid: i32) -> Result<(), SysError> {
+        if !self.path.is_dir() {
+            return Ok(());
+        }
+        write_file(&self.path.join("tasks"), &pid.to_string())
     }
 
     /// Removes what the container made: its monitoring group, and its group unless shared.

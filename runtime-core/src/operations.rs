@@ -78,6 +78,61 @@ impl Container {
         state::save(&self.dir, &self.st)
     }
 
+    /// runc `update --l3-cache-schema / --mem-bw-schema`: the container's `linux.intelRdt`
+    /// schemas replaced by those given (an empty or absent one is left as it is), the group's
+    /// schemata written again in full (runc's `Set`) and the stored spec updated. Checked first,
+    /// in runc's order and words: CAT / MBA on the host, then a container created with
+    /// `linux.intelRdt` (runc cannot add a group to a running container either).
+    pub fn update_intel_rdt(&mut self, l3: Option<&str>, mem_bw: Option<&str>) -> Result<()> {
+        let (l3, mem_bw) = (
+            l3.filter(|s| !s.is_empty()),
+            mem_bw.filter(|s| !s.is_empty()),
+        );
+        if l3.is_none() && mem_bw.is_none() {
+            return Ok(());
+        }
+        let _lock = Lock::take(&self.dir)?;
+        let refuse = |reason| Error::IntelRdtUpdate {
+            id: self.st.id.clone(),
+            reason,
+        };
+        let resctrl = match &self.st.intel_rdt {
+            Some(g) => Some(crate::intel_rdt::Resctrl::at(&g.resctrl)),
+            None => crate::intel_rdt::Resctrl::find(),
+        };
+        if l3.is_some() && !resctrl.as_ref().is_some_and(|r| r.cat()) {
+            return Err(refuse("Intel RDT/CAT: l3 cache schema is not enabled"));
+        }
+        if mem_bw.is_some() && !resctrl.as_ref().is_some_and(|r| r.mba()) {
+            return Err(refuse(
+                "Intel RDT/MBA: memory bandwidth schema is not enabled",
+            ));
+        }
+        let mut linux = self.st.spec.linux().clone().unwrap_or_default();
+        let (Some(group), Some(mut rdt)) = (self.st.intel_rdt.clone(), linux.intel_rdt().clone())
+        else {
+            return Err(refuse(
+                "updating a non-existent Intel RDT configuration is not supported",
+            ));
+        };
+        if self.status()? == Status::Stopped {
+            return Err(Error::NotRunning(self.st.id.clone()));
+        }
+        if let Some(v) = l3 {
+            rdt.set_l3_cache_schema(Some(v.to_string()));
+        }
+        if let Some(v) = mem_bw {
+            rdt.set_mem_bw_schema(Some(v.to_string()));
+        }
+        group.write_schemata(&rdt).map_err(|error| Error::Sys {
+            context: format!("update the Intel RDT schemata of container {}", self.st.id),
+            error,
+        })?;
+        linux.set_intel_rdt(Some(rdt));
+        self.st.spec.set_linux(Some(linux));
+        state::save(&self.dir, &self.st)
+    }
+
     /// The container's resources as stored (create-time values with every update merged in).
     pub fn resources(&self) -> Option<&LinuxResources> {
         self.st.spec.linux().as_ref()?.resources().as_ref()

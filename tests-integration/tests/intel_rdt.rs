@@ -13,7 +13,10 @@
 
 use std::path::{Path, PathBuf};
 
-use runtime_core::{ConfigReason, Container, ContainerBuilder, Error, Stdio};
+use runtime_core::oci_spec::runtime::Process;
+use runtime_core::{
+    ConfigReason, Container, ContainerBuilder, Error, ExecBuilder, ExitStatus, Stdio,
+};
 use serde_json::json;
 use tests_integration::{assert_no_leaks, runtimes, scratch, unique, Bundle, Runtime};
 
@@ -31,6 +34,10 @@ fn main() {
         (
             "a_shared_clos_id_is_written_to_and_kept_on_delete",
             a_shared_clos_id_is_kept,
+        ),
+        (
+            "update_of_the_schemas_is_refused_in_runcs_order_and_words",
+            update_refusals,
         ),
         (
             "clos_id_slash_is_the_root_group_never_removed",
@@ -198,6 +205,36 @@ fn a_new_group_is_made_and_removed() {
     assert_eq!(rdt["l3_cache_info"]["cbm_mask"], "7ff", "{rdt}");
     assert_eq!(rdt["mem_bw_info"]["min_bandwidth"], 10, "{rdt}");
     assert_eq!(rdt["schemata"].as_array().map(Vec::len), Some(4), "{rdt}");
+    // An exec'd process joins the group (runc: the CTRL_MON group; the MON group is the
+    // init's). The fake `tasks` holds the last pid written; the kernel's would list both.
+    let mut c = c;
+    assert!(c.start().expect("start").is_clean());
+    let mut process: Process = c.spec().process().clone().expect("process");
+    process.set_args(Some(vec!["true".into()]));
+    let p = ExecBuilder::new(&c, process)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("exec");
+    let exec_pid = p.pid().to_string();
+    assert_eq!(p.wait().expect("wait"), ExitStatus::Exited(0));
+    assert_eq!(
+        fake.read(&format!("{id}/tasks")),
+        exec_pid,
+        "exec'd process in the group"
+    );
+    assert_eq!(
+        fake.read(&format!("{id}/mon_groups/{id}/tasks")),
+        pid,
+        "the MON group is the init's"
+    );
+    // update --l3-cache-schema: the schema replaced, the schemata written again in full.
+    c.update_intel_rdt(Some("L3:0=3;1=3"), None)
+        .expect("update");
+    assert_eq!(
+        fake.read(&format!("{id}/schemata")),
+        "L3:0=3;1=3\nMB:0=20;1=70\nL2:0=f;1=f\nMB:0=30;1=70\n"
+    );
     // The state records it, so a `runr delete` from another process finds it.
     let loaded = Container::load(&rt.root, &id).expect("load");
     assert!(loaded.delete(true).expect("delete").is_clean());
@@ -253,6 +290,47 @@ fn a_shared_clos_id_is_kept() {
     assert_eq!(fake.listing(), before, "only what runr made went away");
     assert_no_leaks(&rt, &id, &bundle);
     assert_no_leaks(&rt, &id2, &bundle2);
+}
+
+/// `update --l3-cache-schema / --mem-bw-schema` refused in runc's order and words: the host's
+/// CAT/MBA first, then a container without `linux.intelRdt`; nothing is written.
+fn update_refusals() {
+    let fake = FakeResctrl::new(true, false, false);
+    let rt = Runtime::runr();
+    let mut bundle = Bundle::shell("sleep 600");
+    bundle.config["linux"]["intelRdt"] = json!({"l3CacheSchema": "L3:0=f"});
+    let id = unique("rdt-upd");
+    let mut c = create(&rt, &id, &bundle, &fake).expect("create");
+    let e = c.update_intel_rdt(None, Some("MB:0=20")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Intel RDT/MBA: memory bandwidth schema is not enabled"
+    );
+    assert_eq!(
+        fake.read(&format!("{id}/schemata")),
+        "L3:0=f\n",
+        "unchanged"
+    );
+    assert!(c.delete(true).expect("delete").is_clean());
+    assert_no_leaks(&rt, &id, &bundle);
+    // A container created without intelRdt (CLI, this host), beside runc 1.1.5: both refuse
+    // an L3 schema where the host has no CAT, in the same words.
+    for rt in runtimes() {
+        let b = Bundle::shell("sleep 600");
+        let id = unique("rdt-upd-cli");
+        rt.create_ok(&b, &id, &[]);
+        let out = rt.exec(&["update", "--l3-cache-schema", "L3:0=f", &id]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{}: {err}", rt.name);
+        if !host_has_resctrl() {
+            assert!(
+                err.contains("Intel RDT/CAT: l3 cache schema is not enabled"),
+                "{}: {err}",
+                rt.name
+            );
+        }
+        tests_integration::delete_no_leaks(&rt, &id, &b);
+    }
 }
 
 fn clos_id_slash_is_the_root() {
