@@ -70,6 +70,28 @@ pub struct IntelRdt {
     /// Every line of the container group's `schemata` (runc 1.5).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schemata: Vec<String>,
+    /// Memory bandwidth monitoring, per `mon_data` domain (with MBM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mbm_stats: Option<Vec<MbmNumaNodeStats>>,
+    /// Cache monitoring, per `mon_data` domain (with CMT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmt_stats: Option<Vec<CmtNumaNodeStats>>,
+}
+
+/// One `mon_data` domain's memory bandwidth counters.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct MbmNumaNodeStats {
+    /// `mbm_total_bytes`.
+    pub mbm_total_bytes: u64,
+    /// `mbm_local_bytes`.
+    pub mbm_local_bytes: u64,
+}
+
+/// One `mon_data` domain's cache occupancy.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct CmtNumaNodeStats {
+    /// `llc_occupancy`.
+    pub llc_occupancy: u64,
 }
 
 /// `info/L3` of a resctrl filesystem.

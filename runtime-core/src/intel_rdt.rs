@@ -384,7 +384,50 @@ impl RdtGroup {
             s.mem_bw_schema_root = pick(&root_lines, "MB");
             s.mem_bw_schema = pick(&lines, "MB");
         }
+        self.monitoring_stats(&mut s);
         s
+    }
+
+    /// runc's `mbm_stats` / `cmt_stats`: the counters of each `mon_data` domain of the MON
+    /// group (else of the group), for the features `info/L3_MON/mon_features` lists.
+    fn monitoring_stats(&self, s: &mut cgroups::IntelRdt) {
+        let features = std::fs::read_to_string(self.resctrl.join("info/L3_MON/mon_features"))
+            .unwrap_or_default();
+        let has = |f: &str| features.lines().any(|l| l.trim() == f);
+        let mbm = has("mbm_total_bytes") || has("mbm_local_bytes");
+        let cmt = has("llc_occupancy");
+        if !mbm && !cmt {
+            return;
+        }
+        let dir = self.mon.as_ref().unwrap_or(&self.path).join("mon_data");
+        let mut domains: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|it| {
+                it.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        domains.sort();
+        let num = |d: &Path, f: &str| {
+            std::fs::read_to_string(d.join(f))
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        s.mbm_stats = mbm.then(|| {
+            let one = |d: &PathBuf| cgroups::MbmNumaNodeStats {
+                mbm_total_bytes: num(d, "mbm_total_bytes"),
+                mbm_local_bytes: num(d, "mbm_local_bytes"),
+            };
+            domains.iter().map(one).collect()
+        });
+        s.cmt_stats = cmt.then(|| {
+            let one = |d: &PathBuf| cgroups::CmtNumaNodeStats {
+                llc_occupancy: num(d, "llc_occupancy"),
+            };
+            domains.iter().map(one).collect()
+        });
     }
 }
 

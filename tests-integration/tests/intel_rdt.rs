@@ -197,7 +197,21 @@ fn a_new_group_is_made_and_removed() {
     );
     assert_eq!(fake.read("tasks"), "", "the root group is not written to");
     assert_eq!(fake.read("schemata"), "L3:0=7ff;1=7ff\nMB:0=100;1=100\n");
-    // runc's `events --stats` intel_rdt members, from the group and the root.
+    // runc's `events --stats` intel_rdt members, from the group and the root; the MON
+    // group's counters as the kernel lays them out (mon_data/mon_L3_<domain>/…).
+    for (domain, bytes) in [("mon_L3_00", "4096"), ("mon_L3_01", "8192")] {
+        let d = fake
+            .dir
+            .join(&id)
+            .join("mon_groups")
+            .join(&id)
+            .join("mon_data")
+            .join(domain);
+        std::fs::create_dir_all(&d).unwrap();
+        for f in ["mbm_total_bytes", "mbm_local_bytes", "llc_occupancy"] {
+            std::fs::write(d.join(f), format!("{bytes}\n")).unwrap();
+        }
+    }
     let stats = serde_json::to_value(c.stats().expect("stats")).unwrap();
     let rdt = &stats["intel_rdt"];
     assert_eq!(rdt["l3_cache_schema"], "L3:0=7f0;1=1f", "{rdt}");
@@ -205,6 +219,8 @@ fn a_new_group_is_made_and_removed() {
     assert_eq!(rdt["l3_cache_info"]["cbm_mask"], "7ff", "{rdt}");
     assert_eq!(rdt["mem_bw_info"]["min_bandwidth"], 10, "{rdt}");
     assert_eq!(rdt["schemata"].as_array().map(Vec::len), Some(4), "{rdt}");
+    assert_eq!(rdt["mbm_stats"][1]["mbm_total_bytes"], 8192, "{rdt}");
+    assert_eq!(rdt["cmt_stats"][0]["llc_occupancy"], 4096, "{rdt}");
     // An exec'd process joins the group (runc: the CTRL_MON group; the MON group is the
     // init's). The fake `tasks` holds the last pid written; the kernel's would list both.
     let mut c = c;
