@@ -274,15 +274,7 @@ impl Container {
         // What the host must allow: checked when unprivileged, namespace files opened.
         let ns = plan_namespaces(&bundle)?;
         // Where the cgroup will be: resolved, not made.
-        let cgroup_path = linux
-            .cgroups_path()
-            .as_ref()
-            .map(|p| p.to_string_lossy().into_owned());
-        let mut cgroup = if opts.systemd_cgroup && crate::rootless::systemd_user(opts.rootless) {
-            cgroups::Manager::new_systemd_user(cgroup_path.as_deref(), id)?
-        } else {
-            cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?
-        };
+        let (mut cgroup, cgroup_path) = resolve_cgroup(linux, id, &opts)?;
         // systemd driver: connect and build the unit's properties now, before any clone (a
         // missing bus or a bad org.systemd.property.* annotation fails with no process made).
         let annotations = spec.annotations().clone().unwrap_or_default();
@@ -290,8 +282,7 @@ impl Container {
         let unit_start = cgroup.prepare(&resources, &annotations)?;
         // Intel RDT: the host's resctrl checked and the group resolved, not made.
         let rdt = plan_intel_rdt(linux, id, opts.resctrl.take(), &config)?;
-        let mut intent = new_intent(id, &bundle, &cgroup)?;
-        intent.intel_rdt = rdt.clone();
+        let intent = new_intent(id, &bundle, &cgroup, rdt.clone())?;
 
         // 1. The name: the state directory, made and locked.
         let mut c = Creating::take_name(&root, intent)?;
@@ -325,8 +316,7 @@ impl Container {
         let rdt = apply_intel_rdt(&mut c, linux, rdt, init.pid, &config)?;
 
         // 7. The full state, then the pid file the caller may be waiting for.
-        let mut st = persisted(&bundle, &c.intent, &init, cgroup);
-        st.intel_rdt = rdt;
+        let st = persisted(&bundle, &c.intent, &init, (cgroup, rdt));
         state::save(&c.dir, &st)?;
         fault::point("create: state saved");
         trace::step("container created", &[("id", c.intent.id.clone())]);
@@ -348,6 +338,25 @@ impl Container {
             pipes: Pipes::default(),
         })
     }
+}
+
+/// The container's cgroup manager (cgroupfs, systemd, or the user's systemd) and the
+/// `cgroupsPath` it was resolved from; nothing is made.
+fn resolve_cgroup(
+    linux: &oci_spec::runtime::Linux,
+    id: &str,
+    opts: &CreateOptions,
+) -> Result<(cgroups::Manager, Option<String>)> {
+    let cgroup_path = linux
+        .cgroups_path()
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned());
+    let manager = if opts.systemd_cgroup && crate::rootless::systemd_user(opts.rootless) {
+        cgroups::Manager::new_systemd_user(cgroup_path.as_deref(), id)?
+    } else {
+        cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?
+    };
+    Ok((manager, cgroup_path))
 }
 
 /// An unprivileged runtime can only make a container whose root is itself (runc's checks);
@@ -429,7 +438,12 @@ fn shared_cgroup_warning(found: usize) -> String {
 }
 
 /// The intent record of a create about to start: nothing made yet, the cgroup resolved.
-fn new_intent(id: &str, bundle: &Bundle, cgroup: &cgroups::Manager) -> Result<Intent> {
+fn new_intent(
+    id: &str,
+    bundle: &Bundle,
+    cgroup: &cgroups::Manager,
+    intel_rdt: Option<RdtGroup>,
+) -> Result<Intent> {
     let spec = &bundle.spec;
     Ok(Intent {
         version: intent::VERSION,
@@ -443,7 +457,7 @@ fn new_intent(id: &str, bundle: &Bundle, cgroup: &cgroups::Manager) -> Result<In
             manager: cgroup.clone(),
         },
         init: None,
-        intel_rdt: None,
+        intel_rdt,
         // Known before the record is written: a `delete --force` after a crash must then
         // not kill the processes of whoever else uses the cgroup.
         shared_cgroup: cgroup.in_use()? > 0,
@@ -493,7 +507,7 @@ fn persisted(
     bundle: &Bundle,
     intent: &Intent,
     init: &ReadyInit,
-    cgroup: cgroups::Manager,
+    (cgroup, intel_rdt): (cgroups::Manager, Option<RdtGroup>),
 ) -> Persisted {
     let spec = &bundle.spec;
     Persisted {
@@ -509,7 +523,7 @@ fn persisted(
         spec: spec.clone(),
         cgroup,
         own_pid_ns: init.own_pid_ns,
-        intel_rdt: None,
+        intel_rdt,
     }
 }
 
