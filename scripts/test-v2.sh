@@ -47,7 +47,7 @@ rm -f "$vmlog"
 # blockIO on v2 (tests/io_v2.rs: io.bfq.weight or io.weight, io.max, update -r per device; runr
 # beside runc on a loop device), in two short VMs of their own: with the BFQ module loaded and
 # without it (the io.weight fallback), since loading it changes which file every cgroup gets.
-# Adds ~30 s (two boots and two runs of the file; measured 26-28 s on the loaded machine).
+# Adds ~30-40 s (two boots and two runs of the file; measured 26-39 s on the loaded machine).
 io_v2() {
   local bin mods start irc=0
   bin=$(binaries -p tests-integration --test io_v2 | grep -v '^$' | head -1)

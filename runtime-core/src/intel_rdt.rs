@@ -9,7 +9,10 @@
 //! to the group's `schemata` in one write (the spec's order); the init's pid goes to `tasks`.
 //! `enableMonitoring` makes `mon_groups/<container id>` in the group and puts the pid there too.
 //! On delete, runr removes the monitoring group and the group it made for the container id; a
-//! `closID` group is shared (other containers or its owner use it) and never removed.
+//! `closID` group is shared (other containers or its owner use it) and never removed. The spec
+//! asks that an existing `closID` group's schemata be compared with the config's and a mismatch
+//! be an error; runc 1.5 writes the config's instead (its TODO: what is read back differs from
+//! what was written), and so does runr.
 //!
 //! The resctrl root is a directory: [`Resctrl::at`] points the library at another tree laid out
 //! as the kernel's (`info/L3/cbm_mask`, `info/MB/…`, `schemata`, `tasks`, `mon_groups/`); the
