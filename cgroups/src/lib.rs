@@ -70,7 +70,7 @@ pub use error::{Errno, Error, Op, Result};
 pub use oci_spec::runtime::LinuxResources;
 pub use resources::devices::default_device_rules;
 pub use resources::ignored_fields;
-pub use stats::Stats;
+pub use stats::{CmtNumaNodeStats, IntelRdt, L3CacheInfo, MbmNumaNodeStats, MemBwInfo, Stats};
 pub use systemd::Prepared;
 
 use fs::CgDir;

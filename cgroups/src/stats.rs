@@ -38,15 +38,92 @@ pub struct Stats {
     pub blkio: Blkio,
     /// Huge page usage per page size (`2MB`, `1GB`).
     pub hugetlb: BTreeMap<String, Hugetlb>,
-    /// Not cgroup data; always `{}` here (runc fills it only with Intel RDT enabled).
+    /// Not cgroup data: `{}` from this crate; the runtime fills it for a container with
+    /// `linux.intelRdt` (runc's resctrl statistics).
     pub intel_rdt: IntelRdt,
     /// Not cgroup data; always `null` here (runc reports interfaces of the container's netns).
     pub network_interfaces: Option<Vec<serde_json::Value>>,
 }
 
-/// Placeholder for runc's intel_rdt object.
+/// runc's `intel_rdt` object (`types/events.go`): the resctrl group's schemata and the
+/// read-only CAT/MBA information; empty members are left out, as Go's `omitempty`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct IntelRdt {}
+pub struct IntelRdt {
+    /// `info/L3` (with CAT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l3_cache_info: Option<L3CacheInfo>,
+    /// The root group's L3 line.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub l3_cache_schema_root: String,
+    /// The container group's L3 line.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub l3_cache_schema: String,
+    /// `info/MB` (with MBA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_bw_info: Option<MemBwInfo>,
+    /// The root group's MB line.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub mem_bw_schema_root: String,
+    /// The container group's MB line.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub mem_bw_schema: String,
+    /// Every line of the container group's `schemata` (runc 1.5).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schemata: Vec<String>,
+    /// Memory bandwidth monitoring, per `mon_data` domain (with MBM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mbm_stats: Option<Vec<MbmNumaNodeStats>>,
+    /// Cache monitoring, per `mon_data` domain (with CMT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmt_stats: Option<Vec<CmtNumaNodeStats>>,
+}
+
+/// One `mon_data` domain's memory bandwidth counters.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct MbmNumaNodeStats {
+    /// `mbm_total_bytes`.
+    pub mbm_total_bytes: u64,
+    /// `mbm_local_bytes`.
+    pub mbm_local_bytes: u64,
+}
+
+/// One `mon_data` domain's cache occupancy.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct CmtNumaNodeStats {
+    /// `llc_occupancy`.
+    pub llc_occupancy: u64,
+}
+
+/// `info/L3` of a resctrl filesystem.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct L3CacheInfo {
+    /// `cbm_mask`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub cbm_mask: String,
+    /// `min_cbm_bits`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub min_cbm_bits: u64,
+    /// `num_closids`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub num_closids: u64,
+}
+
+/// `info/MB` of a resctrl filesystem.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct MemBwInfo {
+    /// `bandwidth_gran`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub bandwidth_gran: u64,
+    /// `delay_linear`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub delay_linear: u64,
+    /// `min_bandwidth`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub min_bandwidth: u64,
+    /// `num_closids`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub num_closids: u64,
+}
 
 /// cpuset statistics (runc: v1 only; on v2 the effective cpus/mems are reported).
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]

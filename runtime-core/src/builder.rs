@@ -122,6 +122,14 @@ impl ContainerBuilder {
         self
     }
 
+    /// The resctrl filesystem `linux.intelRdt` uses: a tree laid out as the kernel's at `dir`
+    /// (`info/`, `schemata`, `tasks`, `mon_groups/`). Default: the host's, found as runc finds
+    /// it (`/sys/fs/resctrl`, else the first resctrl mount).
+    pub fn resctrl_root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.opts.resctrl = Some(crate::intel_rdt::Resctrl::at(dir));
+        self
+    }
+
     /// `linux.cgroupsPath` is systemd's `slice:prefix:name` (runc's `--systemd-cgroup`).
     pub fn systemd_cgroup(mut self, on: bool) -> Self {
         self.opts.systemd_cgroup = on;

@@ -11,6 +11,7 @@ use oci_spec::runtime::Spec;
 use crate::error::{Error, Result};
 use crate::fault;
 use crate::hooks::{self, HookKind};
+use crate::intel_rdt::RdtGroup;
 use crate::intent::{self, CgroupRecord, InitRecord, Intent};
 use crate::namespaces::{self, NamespacePlan};
 use crate::outcome::{Outcome, Warning};
@@ -65,6 +66,8 @@ pub(crate) struct CreateOptions {
     /// create when the config names no cgroupsPath; see `cgroups::Manager::create_rootless`).
     /// Defaults to [`crate::rootless::detect`].
     pub rootless: bool,
+    /// The resctrl filesystem for `linux.intelRdt` (`None`: the host's, found as runc does).
+    pub resctrl: Option<crate::intel_rdt::Resctrl>,
 }
 
 impl Default for CreateOptions {
@@ -80,6 +83,7 @@ impl Default for CreateOptions {
             systemd_cgroup: false,
             stdio: ChildStdio::default(),
             rootless: crate::rootless::detect(),
+            resctrl: None,
         }
     }
 }
@@ -154,6 +158,8 @@ struct Rollback {
     cgroup: Option<cgroups::Manager>,
     /// The cgroup already had processes (another container's): remove it only if they are gone.
     cgroup_shared: bool,
+    /// The resctrl group, once it may have been made (removed as delete removes it).
+    rdt: Option<RdtGroup>,
     child: Option<Spawned>,
     armed: bool,
 }
@@ -174,6 +180,9 @@ impl Drop for Rollback {
                 let _ = cg.destroy();
             }
             None => {}
+        }
+        if let Some(g) = &self.rdt {
+            let _ = g.remove();
         }
         let _ = crate::recovery::remove_state_dir(&self.dir);
     }
@@ -205,6 +214,7 @@ impl Creating {
             dir: dir.clone(),
             cgroup: None,
             cgroup_shared: false,
+            rdt: None,
             child: None,
             armed: true,
         };
@@ -264,21 +274,15 @@ impl Container {
         // What the host must allow: checked when unprivileged, namespace files opened.
         let ns = plan_namespaces(&bundle)?;
         // Where the cgroup will be: resolved, not made.
-        let cgroup_path = linux
-            .cgroups_path()
-            .as_ref()
-            .map(|p| p.to_string_lossy().into_owned());
-        let mut cgroup = if opts.systemd_cgroup && crate::rootless::systemd_user(opts.rootless) {
-            cgroups::Manager::new_systemd_user(cgroup_path.as_deref(), id)?
-        } else {
-            cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?
-        };
+        let (mut cgroup, cgroup_path) = resolve_cgroup(linux, id, &opts)?;
         // systemd driver: connect and build the unit's properties now, before any clone (a
         // missing bus or a bad org.systemd.property.* annotation fails with no process made).
         let annotations = spec.annotations().clone().unwrap_or_default();
         let resources = resources_with_default_devices(linux);
         let unit_start = cgroup.prepare(&resources, &annotations)?;
-        let intent = new_intent(id, &bundle, &cgroup)?;
+        // Intel RDT: the host's resctrl checked and the group resolved, not made.
+        let rdt = plan_intel_rdt(linux, id, opts.resctrl.take(), &config)?;
+        let intent = new_intent(id, &bundle, &cgroup, rdt.clone())?;
 
         // 1. The name: the state directory, made and locked.
         let mut c = Creating::take_name(&root, intent)?;
@@ -308,8 +312,11 @@ impl Container {
         fault::point("create: limits applied");
         trace::step("cgroup limits applied", &[]);
 
-        // 6. The full state, then the pid file the caller may be waiting for.
-        let st = persisted(&bundle, &c.intent, &init, cgroup);
+        // 6. Intel RDT: the group (named in the intent record already), its schemata, the init.
+        let rdt = apply_intel_rdt(&mut c, linux, rdt, init.pid, &config)?;
+
+        // 7. The full state, then the pid file the caller may be waiting for.
+        let st = persisted(&bundle, &c.intent, &init, (cgroup, rdt));
         state::save(&c.dir, &st)?;
         fault::point("create: state saved");
         trace::step("container created", &[("id", c.intent.id.clone())]);
@@ -318,7 +325,7 @@ impl Container {
             fault::point("create: pid file written");
         }
 
-        // 7. Handover: from now on the init waits for `start`, whatever becomes of us.
+        // 8. Handover: from now on the init waits for `start`, whatever becomes of us.
         init.channel
             .send(&Message::Handover)
             .map_err(Error::sys("hand over to the container's init"))?;
@@ -331,6 +338,25 @@ impl Container {
             pipes: Pipes::default(),
         })
     }
+}
+
+/// The container's cgroup manager (cgroupfs, systemd, or the user's systemd) and the
+/// `cgroupsPath` it was resolved from; nothing is made.
+fn resolve_cgroup(
+    linux: &oci_spec::runtime::Linux,
+    id: &str,
+    opts: &CreateOptions,
+) -> Result<(cgroups::Manager, Option<String>)> {
+    let cgroup_path = linux
+        .cgroups_path()
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned());
+    let manager = if opts.systemd_cgroup && crate::rootless::systemd_user(opts.rootless) {
+        cgroups::Manager::new_systemd_user(cgroup_path.as_deref(), id)?
+    } else {
+        cgroups::Manager::new(cgroup_path.as_deref(), id, opts.systemd_cgroup)?
+    };
+    Ok((manager, cgroup_path))
 }
 
 /// An unprivileged runtime can only make a container whose root is itself (runc's checks);
@@ -355,6 +381,49 @@ fn plan_namespaces(bundle: &Bundle) -> Result<NamespacePlan> {
     })
 }
 
+/// `linux.intelRdt` checked against the resctrl filesystem (the builder's, else the host's, in
+/// runc's words where it has none) and its group resolved; `None` without the field (the spec:
+/// then resctrl is not touched).
+fn plan_intel_rdt(
+    linux: &oci_spec::runtime::Linux,
+    id: &str,
+    resctrl: Option<crate::intel_rdt::Resctrl>,
+    config: &Path,
+) -> Result<Option<RdtGroup>> {
+    let Some(rdt) = linux.intel_rdt() else {
+        return Ok(None);
+    };
+    let resctrl = resctrl.or_else(crate::intel_rdt::Resctrl::find);
+    let bad = |(field, reason)| Error::config(config, field, reason);
+    crate::intel_rdt::check_host(rdt, resctrl.as_ref()).map_err(bad)?;
+    let resctrl = resctrl.expect("checked: resctrl is there");
+    RdtGroup::plan(&resctrl, rdt, id).map(Some).map_err(bad)
+}
+
+/// Step 6 of create: the resctrl group made (rolled back as delete removes it), its schemata
+/// written and the init put in it.
+fn apply_intel_rdt(
+    c: &mut Creating,
+    linux: &oci_spec::runtime::Linux,
+    group: Option<RdtGroup>,
+    pid: i32,
+    config: &Path,
+) -> Result<Option<RdtGroup>> {
+    let (Some(rdt), Some(mut group)) = (linux.intel_rdt(), group) else {
+        return Ok(None);
+    };
+    c.rollback.rdt = Some(group.clone());
+    group
+        .apply(rdt, pid)
+        .map_err(|(field, reason)| Error::config(config, field, reason))?;
+    fault::point("create: intel rdt applied");
+    trace::step(
+        "intel rdt applied",
+        &[("group", group.path.display().to_string())],
+    );
+    Ok(Some(group))
+}
+
 /// A cgroup error of `apply`: a config error naming the field when it is one.
 fn cgroup_error(e: cgroups::Error, config: &Path) -> Error {
     match e.config_field() {
@@ -369,7 +438,12 @@ fn shared_cgroup_warning(found: usize) -> String {
 }
 
 /// The intent record of a create about to start: nothing made yet, the cgroup resolved.
-fn new_intent(id: &str, bundle: &Bundle, cgroup: &cgroups::Manager) -> Result<Intent> {
+fn new_intent(
+    id: &str,
+    bundle: &Bundle,
+    cgroup: &cgroups::Manager,
+    intel_rdt: Option<RdtGroup>,
+) -> Result<Intent> {
     let spec = &bundle.spec;
     Ok(Intent {
         version: intent::VERSION,
@@ -383,6 +457,7 @@ fn new_intent(id: &str, bundle: &Bundle, cgroup: &cgroups::Manager) -> Result<In
             manager: cgroup.clone(),
         },
         init: None,
+        intel_rdt,
         // Known before the record is written: a `delete --force` after a crash must then
         // not kill the processes of whoever else uses the cgroup.
         shared_cgroup: cgroup.in_use()? > 0,
@@ -432,7 +507,7 @@ fn persisted(
     bundle: &Bundle,
     intent: &Intent,
     init: &ReadyInit,
-    cgroup: cgroups::Manager,
+    (cgroup, intel_rdt): (cgroups::Manager, Option<RdtGroup>),
 ) -> Persisted {
     let spec = &bundle.spec;
     Persisted {
@@ -448,6 +523,7 @@ fn persisted(
         spec: spec.clone(),
         cgroup,
         own_pid_ns: init.own_pid_ns,
+        intel_rdt,
     }
 }
 
@@ -935,6 +1011,13 @@ impl Container {
         let mut warnings = self.remove_cgroup()?;
         fault::point("delete: cgroup removed");
         trace::step("cgroup removed", &[]);
+        if let Some(g) = &self.st.intel_rdt {
+            g.remove().map_err(|error| Error::Sys {
+                context: format!("remove the resctrl group of container {}", self.st.id),
+                error,
+            })?;
+            trace::step("intel rdt group removed", &[]);
+        }
         crate::recovery::remove_state_dir(&self.dir).map_err(|e| Error::state(&self.dir, e))?;
         trace::step("state directory removed", &[]);
         drop(lock);

@@ -148,6 +148,15 @@ pub enum Error {
         threads: usize,
     },
 
+    /// An `update` of the Intel RDT schemas this host or container cannot take (runc's words).
+    #[error("{reason}")]
+    IntelRdtUpdate {
+        /// The container.
+        id: String,
+        /// Why not.
+        reason: &'static str,
+    },
+
     /// A builder option that cannot be used the way it was asked for.
     #[error("{option}: {reason}")]
     InvalidOption {
@@ -194,6 +203,15 @@ pub enum ConfigReason {
     /// The value breaks a rule of the runtime-spec, of runc or of the kernel.
     #[error("{0}")]
     Invalid(String),
+    /// A system call made to carry the field out failed (the host refused it): what the
+    /// runtime was doing with the field's value, and the syscall's operation, path and errno.
+    #[error("{context}: {error}")]
+    Sys {
+        /// What the runtime was doing ("moving \"veth0\" into the container as \"eth1\"").
+        context: String,
+        /// The syscall, its path and errno.
+        error: SysError,
+    },
 }
 
 impl From<String> for ConfigReason {

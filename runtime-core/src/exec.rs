@@ -149,6 +149,13 @@ impl Container {
         fault::point("exec: process cloned");
         // Into the cgroups it was not born in.
         self.place_process(pid, &place)?;
+        // Into the container's resctrl group too (runc: the CTRL_MON group, not the MON one).
+        if let Some(g) = &self.st.intel_rdt {
+            g.add_exec(pid).map_err(|error| Error::Sys {
+                context: format!("add pid {pid} to Intel RDT"),
+                error,
+            })?;
+        }
         fault::point("exec: process placed");
         parent_end
             .send(&Message::Go { pid })

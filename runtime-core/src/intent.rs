@@ -48,6 +48,9 @@ pub struct Intent {
     /// once nothing uses it.
     #[serde(default)]
     pub shared_cgroup: bool,
+    /// The resctrl group of `linux.intelRdt`, named before it is made.
+    #[serde(default)]
+    pub intel_rdt: Option<crate::intel_rdt::RdtGroup>,
 }
 
 /// The container's cgroup, by driver. The systemd driver (issue #15) adds its unit here.
@@ -189,6 +192,7 @@ mod tests {
             },
             init: None,
             shared_cgroup: false,
+            intel_rdt: None,
         }
     }
 

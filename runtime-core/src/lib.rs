@@ -78,6 +78,7 @@ pub mod exec;
 mod fault;
 pub mod hooks;
 mod idmap;
+pub mod intel_rdt;
 mod intent;
 mod json_path;
 pub mod lsm;

@@ -19,6 +19,7 @@ use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
 use oci_spec::runtime::{Linux, LinuxNamespaceType, LinuxNetDevice};
 
+use crate::error::ConfigReason;
 use crate::rtnetlink::{Address, Rtnl};
 use crate::sys::{self, Errno, SysError, SysResult};
 
@@ -123,8 +124,10 @@ fn sorted(devices: &HashMap<String, LinuxNetDevice>) -> Vec<(&String, &LinuxNetD
 
 /// Moves every device of `linux.netDevices` into the network namespace of process `pid` (the
 /// init, waiting for it). The first failure stops; devices already moved stay in the container's
-/// namespace and go with it (runc does the same; the spec leaves them to the kernel).
-pub(crate) fn move_into(linux: &Linux, pid: i32) -> Result<(), (String, String)> {
+/// namespace and go with it (runc does the same; the spec leaves them to the kernel). A failed
+/// system call comes back as [`ConfigReason::Sys`] (its operation and errno kept), naming the
+/// entry (`linux.netDevices.<dev>`) or, before any device, `linux.netDevices`.
+pub(crate) fn move_into(linux: &Linux, pid: i32) -> Result<(), (String, ConfigReason)> {
     let Some(devices) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) else {
         return Ok(());
     };
@@ -134,21 +137,13 @@ pub(crate) fn move_into(linux: &Linux, pid: i32) -> Result<(), (String, String)>
         OFlag::O_RDONLY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| {
-        (
-            "linux.netDevices".into(),
-            format!("container network namespace: {e}"),
-        )
-    })?;
-    let mut host =
-        Rtnl::open().map_err(|e| ("linux.netDevices".into(), format!("rtnetlink socket: {e}")))?;
+    .map_err(|e| whole(sys_reason("opening the container's network namespace", e)))?;
+    let mut host = Rtnl::open().map_err(|e| whole(sys_reason("opening a rtnetlink socket", e)))?;
     let mut inside = socket_in(&netns, &ns_path)
         .map(Rtnl::from_socket)
         .map_err(|e| {
-            (
-                "linux.netDevices".into(),
-                format!("rtnetlink socket in {ns_path}: {e}"),
-            )
+            let what = format!("opening a rtnetlink socket in {ns_path}");
+            whole(sys_reason(what, e))
         })?;
     for (host_name, dev) in sorted(devices) {
         let name = dev.name().as_deref().unwrap_or(host_name);
@@ -158,6 +153,19 @@ pub(crate) fn move_into(linux: &Linux, pid: i32) -> Result<(), (String, String)>
     Ok(())
 }
 
+/// The error of the field as a whole (before any one device).
+fn whole(reason: ConfigReason) -> (String, ConfigReason) {
+    ("linux.netDevices".into(), reason)
+}
+
+/// A failed system call while doing `context`, kept typed.
+fn sys_reason(context: impl Into<String>, error: SysError) -> ConfigReason {
+    ConfigReason::Sys {
+        context: context.into(),
+        error,
+    }
+}
+
 /// One device: checked, down, its addresses noted, moved and renamed, addresses back, up.
 fn move_one(
     host: &mut Rtnl,
@@ -165,25 +173,25 @@ fn move_one(
     host_name: &str,
     name: &str,
     netns: &OwnedFd,
-) -> Result<(), String> {
+) -> Result<(), ConfigReason> {
     // Find it in the runtime's namespace; a missing one is the caller's error, said plainly.
     let index = host.link_index(host_name).map_err(|e| match e.errno {
-        Errno::ENODEV => {
-            format!("no network device {host_name:?} in the runtime's network namespace")
-        }
-        _ => format!("looking up {host_name:?}: {e}"),
+        Errno::ENODEV => ConfigReason::Invalid(format!(
+            "no network device {host_name:?} in the runtime's network namespace"
+        )),
+        _ => sys_reason(format!("looking up {host_name:?}"), e),
     })?;
     // The spec's check before moving: a name the container already has is an error, and the
     // device stays on the host untouched.
     if inside.link_index(name).is_ok() {
-        return Err(format!(
+        return Err(ConfigReason::Invalid(format!(
             "the container's network namespace already has a device called {name:?}"
-        ));
+        )));
     }
     // The kernel drops addresses on a move: note the ones the spec says must be kept.
     let keep: Vec<Address> = host
         .addresses(index)
-        .map_err(|e| format!("listing the addresses of {host_name:?}: {e}"))?
+        .map_err(|e| sys_reason(format!("listing the addresses of {host_name:?}"), e))?
         .into_iter()
         .filter(Address::permanent_global)
         .collect();
@@ -191,34 +199,32 @@ fn move_one(
     // a move that fails leaves it as it was found (up again if it was up).
     let was_up = host
         .is_up(index)
-        .map_err(|e| format!("reading the state of {host_name:?}: {e}"))?;
+        .map_err(|e| sys_reason(format!("reading the state of {host_name:?}"), e))?;
     host.set_up(index, false)
-        .map_err(|e| format!("setting {host_name:?} down: {e}"))?;
+        .map_err(|e| sys_reason(format!("setting {host_name:?} down"), e))?;
     // Move and rename in one request, so the new name never exists on the host.
     if let Err(e) = host.move_to(index, name, netns.as_fd()) {
         if was_up {
             let _ = host.set_up(index, true);
         }
-        return Err(format!(
-            "moving {host_name:?} into the container as {name:?}: {e}"
-        ));
+        let what = format!("moving {host_name:?} into the container as {name:?}");
+        return Err(sys_reason(what, e));
     }
     // Find it again inside, by its new name.
-    let index = inside
-        .link_index(name)
-        .map_err(|e| format!("finding {name:?} in the container's network namespace: {e}"))?;
+    let index = inside.link_index(name).map_err(|e| {
+        let what = format!("finding {name:?} in the container's network namespace");
+        sys_reason(what, e)
+    })?;
     // Its addresses back, then up, as the spec asks.
     for addr in &keep {
         inside.add_address(index, addr).map_err(|e| {
-            format!(
-                "adding {} to {name:?} in the container: {e}",
-                addr.display()
-            )
+            let what = format!("adding {} to {name:?} in the container", addr.display());
+            sys_reason(what, e)
         })?;
     }
     inside
         .set_up(index, true)
-        .map_err(|e| format!("setting {name:?} up in the container: {e}"))
+        .map_err(|e| sys_reason(format!("setting {name:?} up in the container"), e))
 }
 
 /// A rtnetlink socket in the network namespace `netns`: made by a short-lived thread that

@@ -78,6 +78,61 @@ impl Container {
         state::save(&self.dir, &self.st)
     }
 
+    /// runc `update --l3-cache-schema / --mem-bw-schema`: the container's `linux.intelRdt`
+    /// schemas replaced by those given (an empty or absent one is left as it is), the group's
+    /// schemata written again in full (runc's `Set`) and the stored spec updated. Checked first,
+    /// in runc's order and words: CAT / MBA on the host, then a container created with
+    /// `linux.intelRdt` (runc cannot add a group to a running container either).
+    pub fn update_intel_rdt(&mut self, l3: Option<&str>, mem_bw: Option<&str>) -> Result<()> {
+        let (l3, mem_bw) = (
+            l3.filter(|s| !s.is_empty()),
+            mem_bw.filter(|s| !s.is_empty()),
+        );
+        if l3.is_none() && mem_bw.is_none() {
+            return Ok(());
+        }
+        let _lock = Lock::take(&self.dir)?;
+        let refuse = |reason| Error::IntelRdtUpdate {
+            id: self.st.id.clone(),
+            reason,
+        };
+        let resctrl = match &self.st.intel_rdt {
+            Some(g) => Some(crate::intel_rdt::Resctrl::at(&g.resctrl)),
+            None => crate::intel_rdt::Resctrl::find(),
+        };
+        if l3.is_some() && !resctrl.as_ref().is_some_and(|r| r.cat()) {
+            return Err(refuse("Intel RDT/CAT: l3 cache schema is not enabled"));
+        }
+        if mem_bw.is_some() && !resctrl.as_ref().is_some_and(|r| r.mba()) {
+            return Err(refuse(
+                "Intel RDT/MBA: memory bandwidth schema is not enabled",
+            ));
+        }
+        let mut linux = self.st.spec.linux().clone().unwrap_or_default();
+        let (Some(group), Some(mut rdt)) = (self.st.intel_rdt.clone(), linux.intel_rdt().clone())
+        else {
+            return Err(refuse(
+                "updating a non-existent Intel RDT configuration is not supported",
+            ));
+        };
+        if self.status()? == Status::Stopped {
+            return Err(Error::NotRunning(self.st.id.clone()));
+        }
+        if let Some(v) = l3 {
+            rdt.set_l3_cache_schema(Some(v.to_string()));
+        }
+        if let Some(v) = mem_bw {
+            rdt.set_mem_bw_schema(Some(v.to_string()));
+        }
+        group.write_schemata(&rdt).map_err(|error| Error::Sys {
+            context: format!("update the Intel RDT schemata of container {}", self.st.id),
+            error,
+        })?;
+        linux.set_intel_rdt(Some(rdt));
+        self.st.spec.set_linux(Some(linux));
+        state::save(&self.dir, &self.st)
+    }
+
     /// The container's resources as stored (create-time values with every update merged in).
     pub fn resources(&self) -> Option<&LinuxResources> {
         self.st.spec.linux().as_ref()?.resources().as_ref()
@@ -88,7 +143,12 @@ impl Container {
         if self.status()? == Status::Stopped {
             return Err(Error::NotRunning(self.st.id.clone()));
         }
-        Ok(self.st.cgroup.stats()?)
+        let mut stats = self.st.cgroup.stats()?;
+        // runc reports the resctrl group's schemata beside the cgroup's numbers.
+        if let Some(g) = &self.st.intel_rdt {
+            stats.intel_rdt = g.stats();
+        }
+        Ok(stats)
     }
 
     /// Host pids of every process in the container's cgroup (runc `ps --format json`). A
@@ -276,8 +336,8 @@ pub struct LinuxFeatures {
     pub apparmor: Enabled,
     /// Whether SELinux labels can be applied.
     pub selinux: Enabled,
-    /// Whether `linux.intelRdt` can be applied (resctrl).
-    pub intel_rdt: Enabled,
+    /// Whether `linux.intelRdt` can be applied here (a resctrl mount), with runc 1.5's members.
+    pub intel_rdt: IntelRdtFeatures,
     /// The `linux.memoryPolicy` modes and flags understood.
     pub memory_policy: MemoryPolicyFeatures,
     /// Mount extensions (idmapped mounts).
@@ -341,6 +401,18 @@ pub struct SeccompFeatures {
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// The Intel RDT part of [`LinuxFeatures`] (runtime-spec 1.3's `intelRdt`).
+#[non_exhaustive]
+pub struct IntelRdtFeatures {
+    /// A resctrl filesystem is mounted: `linux.intelRdt` can be applied.
+    pub enabled: bool,
+    /// `schemata` lines are written (wherever `enabled`).
+    pub schemata: bool,
+    /// `enableMonitoring` works: the resctrl mount has monitoring (`info/L3_MON`).
+    pub monitoring: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
 /// A feature that is either available or not.
 #[non_exhaustive]
 pub struct Enabled {
@@ -399,8 +471,7 @@ pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, Strin
             selinux: Enabled {
                 enabled: selinux_enabled(),
             },
-            // Refused at create (linux.intelRdt), whether or not the host has resctrl.
-            intel_rdt: Enabled { enabled: false },
+            intel_rdt: intel_rdt_features(crate::intel_rdt::Resctrl::find()),
             memory_policy: MemoryPolicyFeatures {
                 modes: crate::mempolicy::known_modes(),
                 flags: crate::mempolicy::known_flags(),
@@ -434,6 +505,15 @@ const SECCOMP_FLAGS: &[(&str, u32)] = &[
 ];
 
 /// AppArmor is switched on in this kernel (runc's test: the module parameter).
+/// What `linux.intelRdt` can do with this resctrl mount (none: nothing).
+fn intel_rdt_features(resctrl: Option<crate::intel_rdt::Resctrl>) -> IntelRdtFeatures {
+    IntelRdtFeatures {
+        enabled: resctrl.is_some(),
+        schemata: resctrl.is_some(),
+        monitoring: resctrl.is_some_and(|r| r.monitoring()),
+    }
+}
+
 fn apparmor_enabled() -> bool {
     std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.trim_start().starts_with('Y'))

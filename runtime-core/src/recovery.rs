@@ -212,7 +212,7 @@ fn remove_recorded(i: &Intent) -> Result<()> {
             let _ = sys::pidfd_wait_exit(fd.as_fd(), 10_000);
         }
         return match cgroup.release() {
-            Ok(()) | Err(cgroups::Error::InUse { .. }) => Ok(()),
+            Ok(()) | Err(cgroups::Error::InUse { .. }) => remove_recorded_rdt(i),
             Err(e) => Err(e.into()),
         };
     }
@@ -222,7 +222,18 @@ fn remove_recorded(i: &Intent) -> Result<()> {
         // Not in the cgroup (a new user namespace's init is placed after its clone): wait here.
         let _ = sys::pidfd_wait_exit(fd.as_fd(), 10_000);
     }
-    Ok(())
+    remove_recorded_rdt(i)
+}
+
+/// The resctrl group the record names, as far as it is the container's.
+fn remove_recorded_rdt(i: &Intent) -> Result<()> {
+    match &i.intel_rdt {
+        Some(g) => g.remove().map_err(|error| Error::Sys {
+            context: format!("remove the resctrl group of container {}", i.id),
+            error,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Removes a state directory, the intent record last: a delete killed half-way leaves the

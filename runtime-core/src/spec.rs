@@ -47,7 +47,13 @@ fn drop_nulls(v: &mut serde_json::Value) {
 pub fn parse_resources(
     raw: &[u8],
 ) -> std::result::Result<oci_spec::runtime::LinuxResources, JsonError> {
-    let mut res: oci_spec::runtime::LinuxResources = parse_json(raw)?;
+    let mut res: oci_spec::runtime::LinuxResources = match parse_json(raw) {
+        // runtime-spec 1.3: `"limit": null` is an unset limit (oci-spec reads an i64).
+        Err(e) if e.path() == "pids.limit" => {
+            parse_json(&without_null_member(raw, "/pids", "limit").ok_or(e)?)?
+        }
+        other => other?,
+    };
     let probe: Option<PidsProbe> = serde_json::from_slice::<ResourcesProbe>(raw)
         .ok()
         .and_then(|r| r.pids);
@@ -55,6 +61,19 @@ pub fn parse_resources(
         res.set_pids(None);
     }
     Ok(res)
+}
+
+/// `raw` without the member `key` of the object at `pointer`, when that member is `null`
+/// (`None` otherwise: the parse error stands). Only on a parse error's path, so a valid config
+/// is parsed once.
+fn without_null_member(raw: &[u8], pointer: &str, key: &str) -> Option<Vec<u8>> {
+    let mut doc: serde_json::Value = serde_json::from_slice(raw).ok()?;
+    let obj = doc.pointer_mut(pointer)?.as_object_mut()?;
+    if !obj.get(key)?.is_null() {
+        return None;
+    }
+    obj.remove(key);
+    serde_json::to_vec(&doc).ok()
 }
 
 /// runtime-spec 1.3 made `pids.limit` optional and 0 a real limit (runc 1.4: pids.max 1, as
@@ -141,6 +160,14 @@ impl Bundle {
             Err(e) if e.path().to_string().starts_with("process.capabilities") => {
                 drop_unknown_capabilities(raw, &mut warnings).ok_or(e)
             }
+            // runtime-spec 1.3: `"limit": null` is an unset limit (oci-spec reads an i64); the
+            // probe below then drops the `pids` object, as for a missing limit.
+            Err(e) if e.path() == "linux.resources.pids.limit" => {
+                match without_null_member(raw, "/linux/resources/pids", "limit") {
+                    Some(fixed) => parse_json(&fixed),
+                    None => Err(e),
+                }
+            }
             other => other,
         };
         let mut spec: Spec = parsed.map_err(|e| {
@@ -203,6 +230,16 @@ impl Bundle {
         bundle
             .validate()
             .map_err(|(field, reason)| bad(&field, reason))?;
+        // Fields oci-spec does not read (their runtime-spec spelling): refused, not ignored.
+        if bundle
+            .spec
+            .linux()
+            .as_ref()
+            .is_some_and(|l| l.intel_rdt().is_some())
+        {
+            crate::intel_rdt::check_replaced_flags(raw)
+                .map_err(|(field, why)| bad(&field, ConfigReason::Unsupported(why)))?;
+        }
         Ok(bundle)
     }
 
@@ -244,8 +281,10 @@ impl Bundle {
         }
         // Network devices to move in exist, and the container has a network namespace of its own.
         crate::netdev::check(linux).map_err(invalid)?;
-        // Fields runr does not implement are refused, never ignored.
-        check_unsupported(linux).map_err(unsupported)?;
+        // Intel RDT: runc's closID rule, one line per schema (the host is checked at create).
+        if let Some(rdt) = linux.intel_rdt() {
+            crate::intel_rdt::check_config(rdt).map_err(invalid)?;
+        }
         // Labels the kernel cannot apply are refused before anything is created.
         crate::lsm::check(spec).map_err(invalid)?;
         // Hooks with absolute paths and positive timeouts.
@@ -256,11 +295,6 @@ impl Bundle {
 
 /// A validation step's result: the field (a JSON path) and the reason of the first problem.
 type Check = std::result::Result<(), (String, ConfigReason)>;
-
-/// What `check_unsupported` refuses: a field runr does not implement.
-fn unsupported((field, reason): (String, String)) -> (String, ConfigReason) {
-    (field, ConfigReason::Unsupported(reason))
-}
 
 /// A helper's (field, reason) as a validation failure: the value is invalid.
 fn invalid((field, reason): (String, String)) -> (String, ConfigReason) {
@@ -556,24 +590,6 @@ fn check_without_mount_namespace(spec: &Spec) -> Check {
     }
 }
 
-/// The runtime-spec 1.2/1.3 fields runr does not carry out yet: refused, naming the field, rather
-/// than accepted and ignored (a container that silently runs without its RDT class is not the one
-/// asked for).
-fn check_unsupported(
-    linux: &oci_spec::runtime::Linux,
-) -> std::result::Result<(), (String, String)> {
-    if linux.intel_rdt().is_some() {
-        let why = if Path::new("/sys/fs/resctrl/schemata").exists() {
-            "Intel RDT (resctrl) classes are not supported by runr yet"
-        } else {
-            "Intel RDT needs the resctrl filesystem, which is not mounted at /sys/fs/resctrl \
-             on this host (or the CPU has no RDT)"
-        };
-        return Err(("linux.intelRdt".into(), why.into()));
-    }
-    Ok(())
-}
-
 /// runc's rule: a sysctl may only be set when the namespace it belongs to is the container's own.
 fn check_sysctl(
     key: &str,
@@ -748,6 +764,24 @@ mod tests {
         drop_pids_without_limit(&mut spec, raw);
         let res = spec.linux().as_ref().unwrap().resources().as_ref().unwrap();
         assert_eq!(res.pids().unwrap().limit(), 0);
+    }
+
+    #[test]
+    fn a_null_pids_limit_is_an_unset_limit() {
+        // runtime-spec 1.3: `limit` is a *int64; null reads as unset, in both documents.
+        let r = parse_resources(br#"{"pids": {"limit": null}, "cpu": {"shares": 2}}"#).unwrap();
+        assert!(r.pids().is_none());
+        assert_eq!(r.cpu().as_ref().unwrap().shares(), Some(2));
+        let e = parse_resources(br#"{"pids": {"limit": "x"}}"#).unwrap_err();
+        assert_eq!(e.path().to_string(), "pids.limit");
+        let dir = std::env::temp_dir();
+        let raw = br#"{"ociVersion": "1.3.0", "root": {"path": "."},
+            "linux": {"resources": {"pids": {"limit": null}}}}"#;
+        let err = Bundle::from_config(&dir, raw).err().map(|e| e.to_string());
+        assert!(
+            !err.as_deref().unwrap_or("").contains("pids"),
+            "a null limit is no error: {err:?}"
+        );
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub(crate) struct Persisted {
     pub cgroup: cgroups::Manager,
     /// The init has its own pid namespace: killing it kills everything in the container.
     pub own_pid_ns: bool,
+    /// The resctrl group of `linux.intelRdt` (removed by delete as far as it is the container's).
+    #[serde(default)]
+    pub intel_rdt: Option<crate::intel_rdt::RdtGroup>,
 }
 
 /// The OCI state of a container, in runc's JSON shape (`runr state`, `list --format json`, hooks).
@@ -358,6 +361,7 @@ mod tests {
             )
             .unwrap(),
             own_pid_ns: true,
+            intel_rdt: None,
         }
     }
 

@@ -266,8 +266,8 @@ fn config_errors_are_typed() {
     }
     runc_refuses(&rel);
 
-    // Intel RDT: refused as not implemented, never accepted and ignored. (runc 1.1.5 applies
-    // it where resctrl is mounted, so it is not run beside runc.)
+    // Intel RDT without resctrl on this host: refused as unsupported here, never accepted and
+    // ignored (runc 1.1.5 ignores a closID alone; tests/intel_rdt.rs has both side by side).
     let mut rdt = Bundle::shell("true");
     rdt.config["linux"]["intelRdt"] = json!({"closID": "runr-test"});
     rdt.write();

@@ -15,8 +15,9 @@ number. Signal 0 sends nothing and only checks that the container runs.",
     description: "",
     flags: &[switch(
         &["all", "a"],
-        "deprecated (as in runc 1.2+): SIGKILL reaches every process by itself when the \
-         container shares a pid namespace; still signals every process of the container",
+        "send the signal to every process of the container (runc 1.1.5's --all, kept for \
+         its callers; runc 1.5 hides it as obsoleted and signals only the init, and a \
+         SIGKILL of a container sharing a pid namespace reaches every process without it)",
     )],
     reorder: true,
 };

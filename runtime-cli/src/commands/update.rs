@@ -102,12 +102,8 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
         g.log
             .warn("Kernel memory settings are ignored and will be removed");
     }
-    if p.value("l3-cache-schema").is_some_and(|v| !v.is_empty()) {
-        anyhow::bail!("Intel RDT/CAT: l3 cache schema is not enabled");
-    }
-    if p.value("mem-bw-schema").is_some_and(|v| !v.is_empty()) {
-        anyhow::bail!("Intel RDT/MBA: memory bandwidth schema is not enabled");
-    }
+    // Checked before anything changes, as runc checks them before its Set.
+    c.update_intel_rdt(p.value("l3-cache-schema"), p.value("mem-bw-schema"))?;
     c.update(&res)?;
     Ok(0)
 }
