@@ -623,3 +623,55 @@ fn a_templated_device_whose_move_fails_is_left_on_the_host_up_with_its_address()
         );
     }
 }
+
+#[test]
+fn a_template_whose_free_number_would_not_fit_is_refused_before_the_move() {
+    // "abcdefghijklm%d" is 15 bytes: numbers 0 to 99 fit. With all of them taken in the
+    // joined namespace the kernel would pick 100 and cut the name to 15 bytes (snprintf in
+    // __dev_alloc_name). runr refuses before moving, naming the entry; the device stays on the
+    // host. runc 1.1.5 ignores the field; runc 1.5 hands the template to the kernel.
+    let veth = Veth::new();
+    let ns = NetNs::new();
+    let batch: String = (0..100)
+        .map(|n| format!("link add abcdefghijklm{n} type veth peer name nsp{n}\n"))
+        .collect();
+    let mut child = Command::new("ip")
+        .args(["-n", &ns.0, "-batch", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn ip");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(batch.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "ip -batch");
+    assert!(ns.has("abcdefghijklm99"));
+    let mut b = Bundle::shell("true");
+    for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
+        if n["type"] == "network" {
+            n["path"] = json!(ns.path());
+        }
+    }
+    b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "abcdefghijklm%d"} });
+    refused(
+        &b,
+        &format!("linux.netDevices.{}", veth.moved),
+        "longer than 15 bytes",
+    );
+    assert!(host_has(&veth.moved), "the device left the host");
+    assert!(!ns.has(&veth.moved), "the device was moved");
+    if let Some(runc) = Runtime::runc() {
+        if !moves_devices(&runc) {
+            eprintln!("runc: ignores linux.netDevices (runc < 1.4)");
+            let id = unique("netdev-long");
+            runc.create_ok(&b, &id, &[]);
+            delete_no_leaks(&runc, &id, &b);
+            assert!(host_has(&veth.moved));
+        } else {
+            tests_integration::skip("the runc half: runc 1.4+ leaves the name to the kernel");
+        }
+    }
+}
