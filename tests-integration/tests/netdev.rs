@@ -466,8 +466,9 @@ fn a_template_into_a_joined_namespace_with_eth0_at_the_devices_index_gets_eth1_a
         let ns = NetNs::new();
         let sysfs = format!("/sys/class/net/{}/ifindex", veth.moved);
         let index = std::fs::read_to_string(sysfs).unwrap().trim().to_string();
-        let own = ["-n", &ns.0, "link", "add", "eth0", "index", &index];
-        ip(&[&own[..], &["type", "veth", "peer", "name", "nsp0"]].concat());
+        // The namespace's own eth0, at the index the device has on the host.
+        let eth0 = ["link", "add", "eth0", "index", &index, "type", "veth"];
+        ip(&[&["-n", &ns.0][..], &eth0, &["peer", "name", "nsp0"]].concat());
         let eth0_before = ip(&["-n", &ns.0, "-o", "link", "show", "dev", "eth0"]);
         let mut b = Bundle::shell(
             "ip -o link show dev eth1 2>&1; ip -o addr show dev eth1 2>&1; echo END; sleep 600",
