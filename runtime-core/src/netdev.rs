@@ -9,6 +9,14 @@
 //! runtime MUST NOT; when the network namespace goes, the kernel returns physical devices to the
 //! host's initial namespace and destroys virtual ones (dummy, veth, macvlan), and a namespace
 //! joined by path keeps them (its owner decides).
+//!
+//! A `name` with a `%d` is a name template (the spec's MUST): the kernel gives the device the
+//! first free number in the container's namespace, so a name already there is no error. The
+//! device is then found again without its name: by its index (which the kernel keeps when it is
+//! free there), else as the one link new in the namespace with the device's kind and hardware
+//! address (runc 1.5 looks it up by the template itself, and fails). The name it got is
+//! reported as a `network device moved` step (`--debug`); runc's state has no place for it, and
+//! an engine finds it in the namespace, as it finds the device.
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
@@ -20,8 +28,9 @@ use nix::sys::stat::Mode;
 use oci_spec::runtime::{Linux, LinuxNamespaceType, LinuxNetDevice};
 
 use crate::error::ConfigReason;
-use crate::rtnetlink::{Address, Rtnl};
+use crate::rtnetlink::{netlink_error, Address, Link, Rtnl};
 use crate::sys::{self, Errno, SysError, SysResult};
+use crate::trace;
 
 /// The kernel's limit on an interface name, its NUL included.
 const IFNAMSIZ: usize = 16;
@@ -71,9 +80,9 @@ pub(crate) fn check(linux: &Linux) -> Result<(), (String, String)> {
         ));
     }
     for (host_name, dev) in sorted(devices) {
-        valid_name(host_name).map_err(|r| (field(host_name), r))?;
+        valid_name(host_name, false).map_err(|r| (field(host_name), r))?;
         if let Some(name) = dev.name().as_deref() {
-            valid_name(name).map_err(|r| (format!("{}.name", field(host_name)), r))?;
+            valid_name(name, true).map_err(|r| (format!("{}.name", field(host_name)), r))?;
         }
     }
     if crate::rootless::rootless_euid() || crate::rootless::running_in_user_ns() {
@@ -94,25 +103,69 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// The kernel's rule for an interface name (`dev_valid_name`, and no `%` template).
-fn valid_name(name: &str) -> Result<(), String> {
+/// The kernel's rule for an interface name (`dev_valid_name`). A `%` makes it a name template
+/// (`__dev_alloc_name`: one `%d` and no other `%`; the kernel numbers it), which only a new
+/// name (`template`) may be; a host device's own name never has one.
+fn valid_name(name: &str, template: bool) -> Result<(), String> {
+    let is_template = name.contains('%');
     if name.is_empty() || name.len() >= IFNAMSIZ {
-        return Err(format!(
-            "{name:?} is not a valid network device name (1 to {} bytes)",
-            IFNAMSIZ - 1
-        ));
+        let what = if is_template {
+            "a name template: 1 to 15 bytes with its %d (the kernel checks the template itself)"
+        } else {
+            "a network device name (1 to 15 bytes)"
+        };
+        return Err(format!("{name:?} is not valid as {what}"));
     }
     if name == "."
         || name == ".."
-        || name.contains(['/', ':', '%'])
+        || name.contains(['/', ':'])
         || name.contains(char::is_whitespace)
     {
         return Err(format!(
-            "{name:?} is not a valid network device name (no '/', ':', blanks, \".\" or \"..\"; \
-             no '%' name template: the device is found again by its name)"
+            "{name:?} is not a valid network device name (no '/', ':', blanks, \".\" or \"..\")"
+        ));
+    }
+    if is_template && !template {
+        return Err(format!(
+            "{name:?} is not a valid network device name: a host device's name has no '%' \
+             (a \"%d\" name template is for the new name, `name`)"
+        ));
+    }
+    if is_template && template_parts(name).is_none() {
+        return Err(format!(
+            "{name:?} is not a valid name template: one \"%d\" and no other '%' (the kernel's \
+             rule)"
         ));
     }
     Ok(())
+}
+
+/// The text before and after the `%d` of a name template; None when `name` is not one.
+fn template_parts(name: &str) -> Option<(&str, &str)> {
+    let (before, rest) = name.split_once('%')?;
+    let after = rest.strip_prefix('d')?;
+    (!after.contains('%')).then_some((before, after))
+}
+
+/// The name the kernel will give a device named by `template` in a namespace whose devices are
+/// called `taken` (`__dev_alloc_name`: the lowest number whose name is free), or an error when
+/// that name would not fit (the kernel would cut it short). Alternative names also count for
+/// the kernel; they are not listed here, so this may be low by those.
+fn expand(template: &str, taken: &[&str]) -> Result<String, String> {
+    let Some((before, after)) = template_parts(template) else {
+        return Ok(template.to_string());
+    };
+    let name = (0u32..)
+        .map(|n| format!("{before}{n}{after}"))
+        .find(|name| !taken.contains(&name.as_str()))
+        .unwrap_or_default();
+    if name.len() >= IFNAMSIZ {
+        return Err(format!(
+            "the name template {template:?} expands to {name:?} in the container's network \
+             namespace, longer than 15 bytes (IFNAMSIZ)"
+        ));
+    }
+    Ok(name)
 }
 
 /// Devices in name order, so that errors and moves are the same from one run to the next.
@@ -147,8 +200,17 @@ pub(crate) fn move_into(linux: &Linux, pid: i32) -> Result<(), (String, ConfigRe
         })?;
     for (host_name, dev) in sorted(devices) {
         let name = dev.name().as_deref().unwrap_or(host_name);
-        move_one(&mut host, &mut inside, host_name, name, &netns)
+        let moved = move_one(&mut host, &mut inside, host_name, name, &netns)
             .map_err(|r| (field(host_name), r))?;
+        // The name it got (a template's is the kernel's choice), for `--debug`.
+        trace::step(
+            "network device moved",
+            &[
+                ("device", host_name.clone()),
+                ("name", moved.name),
+                ("ifindex", moved.index.to_string()),
+            ],
+        );
     }
     Ok(())
 }
@@ -166,65 +228,153 @@ fn sys_reason(context: impl Into<String>, error: SysError) -> ConfigReason {
     }
 }
 
-/// One device: checked, down, its addresses noted, moved and renamed, addresses back, up.
+/// One device: checked, down, its addresses noted, moved and renamed, found again, addresses
+/// back, up. Returns it as the container's namespace has it (its name, its index there).
 fn move_one(
     host: &mut Rtnl,
     inside: &mut Rtnl,
     host_name: &str,
     name: &str,
     netns: &OwnedFd,
-) -> Result<(), ConfigReason> {
+) -> Result<Link, ConfigReason> {
     // Find it in the runtime's namespace; a missing one is the caller's error, said plainly.
-    let index = host.link_index(host_name).map_err(|e| match e.errno {
-        Errno::ENODEV => ConfigReason::Invalid(format!(
-            "no network device {host_name:?} in the runtime's network namespace"
-        )),
-        _ => sys_reason(format!("looking up {host_name:?}"), e),
-    })?;
-    // The spec's check before moving: a name the container already has is an error, and the
-    // device stays on the host untouched.
-    if inside.link_index(name).is_ok() {
-        return Err(ConfigReason::Invalid(format!(
-            "the container's network namespace already has a device called {name:?}"
-        )));
-    }
-    // The kernel drops addresses on a move: note the ones the spec says must be kept.
-    let keep: Vec<Address> = host
-        .addresses(index)
+    let dev = find_on_host(host, host_name)?;
+    // What the container's namespace has now: to check the name, and to tell the device
+    // apart from the links that were there before it once it has moved.
+    let before = inside
+        .links()
+        .map_err(|e| sys_reason("listing the links of the container's network namespace", e))?;
+    // The spec's check before moving: a plain name the container already has is an error,
+    // and the device stays on the host untouched; a `%d` template never is (the kernel
+    // numbers it), unless its number would not fit in the name.
+    let known = template_parts(name).is_none() && inside.link_index(name).is_ok();
+    let expected = check_name(name, &before, known)?;
+    // The kernel drops addresses on a move: note the permanent ones (those of global scope go
+    // into the container, as the spec says; all of them back on the host if the move fails).
+    let addresses: Vec<Address> = host
+        .addresses(dev.index)
         .map_err(|e| sys_reason(format!("listing the addresses of {host_name:?}"), e))?
         .into_iter()
-        .filter(Address::permanent_global)
+        .filter(|a| a.flags & libc::IFA_F_PERMANENT != 0)
         .collect();
-    // Down before it changes namespace and name, so nothing on the host uses it half-moved;
-    // a move that fails leaves it as it was found (up again if it was up).
-    let was_up = host
-        .is_up(index)
-        .map_err(|e| sys_reason(format!("reading the state of {host_name:?}"), e))?;
-    host.set_up(index, false)
+    // Down before it changes namespace and name, so nothing on the host uses it half-moved.
+    host.set_up(dev.index, false)
         .map_err(|e| sys_reason(format!("setting {host_name:?} down"), e))?;
-    // Move and rename in one request, so the new name never exists on the host.
-    if let Err(e) = host.move_to(index, name, netns.as_fd()) {
-        if was_up {
-            let _ = host.set_up(index, true);
-        }
+    // Move and rename in one request, so the new name never exists on the host; a move that
+    // fails leaves it on the host as it was found.
+    if let Err(e) = host.move_to(dev.index, name, netns.as_fd()) {
+        restore(host, inside, &dev, &addresses, &before);
         let what = format!("moving {host_name:?} into the container as {name:?}");
         return Err(sys_reason(what, e));
     }
-    // Find it again inside, by its new name.
-    let index = inside.link_index(name).map_err(|e| {
-        let what = format!("finding {name:?} in the container's network namespace");
+    // Find it again: by its new name; a template's is the kernel's choice, so by its index if
+    // the kernel kept it, else as the one new link there that is this device.
+    let found = match template_parts(name) {
+        None => inside.link_index(name).and_then(|index| inside.link(index)),
+        Some(_) => find_moved(inside, &dev, &before),
+    };
+    let moved = found.map_err(|e| {
+        let what =
+            format!("finding {host_name:?} ({expected:?}) in the container's network namespace");
         sys_reason(what, e)
     })?;
-    // Its addresses back, then up, as the spec asks.
-    for addr in &keep {
-        inside.add_address(index, addr).map_err(|e| {
-            let what = format!("adding {} to {name:?} in the container", addr.display());
+    // Its global addresses back, then up, as the spec asks.
+    let global = addresses.iter().filter(|a| a.permanent_global());
+    for addr in global {
+        inside.add_address(moved.index, addr).map_err(|e| {
+            let what = format!(
+                "adding {} to {:?} in the container",
+                addr.display(),
+                moved.name
+            );
             sys_reason(what, e)
         })?;
     }
     inside
-        .set_up(index, true)
-        .map_err(|e| sys_reason(format!("setting {name:?} up in the container"), e))
+        .set_up(moved.index, true)
+        .map_err(|e| sys_reason(format!("setting {:?} up in the container", moved.name), e))?;
+    Ok(moved)
+}
+
+/// The device called `host_name` in the runtime's namespace; a missing one is the caller's
+/// error, said plainly.
+fn find_on_host(host: &mut Rtnl, host_name: &str) -> Result<Link, ConfigReason> {
+    let looked_up = host
+        .link_index(host_name)
+        .and_then(|index| host.link(index));
+    looked_up.map_err(|e| match e.errno {
+        Errno::ENODEV => ConfigReason::Invalid(format!(
+            "no network device {host_name:?} in the runtime's network namespace"
+        )),
+        _ => sys_reason(format!("looking up {host_name:?}"), e),
+    })
+}
+
+/// The spec's check of the new name against the links the container's namespace has: a plain
+/// name taken there (or `known` to the kernel there: it also finds alternative names) is an
+/// error; a template is fine if the name the kernel will pick fits. Returns the name the device
+/// should get.
+fn check_name(name: &str, links: &[Link], known: bool) -> Result<String, ConfigReason> {
+    let taken: Vec<&str> = links.iter().map(|l| l.name.as_str()).collect();
+    if template_parts(name).is_some() {
+        return expand(name, &taken).map_err(ConfigReason::Invalid);
+    }
+    if known || taken.contains(&name) {
+        return Err(ConfigReason::Invalid(format!(
+            "the container's network namespace already has a device called {name:?}"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// The device `dev` (as the host had it) in the namespace of `inside`, where `before` were the
+/// links before it came: at its old index if the kernel kept it (it does when that index is
+/// free there), else the one new link of the same kind and hardware address. ENODEV when
+/// there is none, or more than one to choose from.
+fn find_moved(inside: &mut Rtnl, dev: &Link, before: &[Link]) -> SysResult<Link> {
+    let is_new = |l: &Link| !before.iter().any(|b| b.index == l.index) && l.same_device(dev);
+    if let Ok(link) = inside.link(dev.index) {
+        if is_new(&link) {
+            return Ok(link);
+        }
+    }
+    let mut candidates = inside.links()?.into_iter().filter(|l| is_new(l));
+    match (candidates.next(), candidates.next()) {
+        (Some(link), None) => Ok(link),
+        _ => Err(netlink_error(Errno::ENODEV)),
+    }
+}
+
+/// After a failed move, the device back as it was found on the host (best effort: the move's
+/// own error is the one reported). The kernel renames after moving, so a failed rename leaves
+/// the device in the container's namespace under its host name: it is moved back, and its
+/// addresses, which the kernel dropped, are added again.
+fn restore(host: &mut Rtnl, inside: &mut Rtnl, dev: &Link, addresses: &[Address], before: &[Link]) {
+    let still_here = host.link(dev.index).is_ok_and(|l| l.same_device(dev));
+    let index = if still_here {
+        dev.index
+    } else {
+        let Ok(index) = move_back(host, inside, dev, before) else {
+            return;
+        };
+        for addr in addresses {
+            let _ = host.add_address(index, addr);
+        }
+        index
+    };
+    if dev.is_up() {
+        let _ = host.set_up(index, true);
+    }
+}
+
+/// Moves `dev` from the container's namespace back into the runtime's, under its host name;
+/// its index on the host.
+fn move_back(host: &mut Rtnl, inside: &mut Rtnl, dev: &Link, before: &[Link]) -> SysResult<i32> {
+    let moved = find_moved(inside, dev, before)?;
+    let own = Path::new("/proc/thread-self/ns/net");
+    let host_ns = sys::open(own, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+    inside.move_to(moved.index, &dev.name, host_ns.as_fd())?;
+    host.link_index(&dev.name)
 }
 
 /// A rtnetlink socket in the network namespace `netns`: made by a short-lived thread that
@@ -248,21 +398,72 @@ mod tests {
     #[test]
     fn names_follow_the_kernel_rule() {
         for ok in ["eth0", "dummy0", "ctr_dummy0", "a", "123456789012345"] {
-            assert!(valid_name(ok).is_ok(), "{ok}");
+            assert!(valid_name(ok, false).is_ok(), "{ok}");
+            assert!(valid_name(ok, true).is_ok(), "{ok}");
         }
-        // A `%d` template would have to be found again by its index, which the move may change.
+        for bad in ["", ".", "..", "a/b", "a:b", "a b", "1234567890123456"] {
+            assert!(valid_name(bad, true).is_err(), "{bad}");
+        }
+        // A host device's own name is never a template.
+        assert!(valid_name("eth%d", false).is_err());
+    }
+
+    #[test]
+    fn a_template_is_one_percent_d_and_fits_as_a_template() {
+        // __dev_alloc_name: one "%d" anywhere, no other '%'; dev_valid_name on the template.
+        for ok in ["eth%d", "%d", "v%dx", "abcdefghijklm%d"] {
+            assert!(valid_name(ok, true).is_ok(), "{ok}");
+        }
         for bad in [
-            "",
-            ".",
-            "..",
-            "a/b",
-            "a:b",
-            "a b",
-            "x%d",
-            "1234567890123456",
+            "eth%s",
+            "eth%d%d",
+            "eth%",
+            "eth%%d",
+            "e%d%",
+            "abcdefghijklmn%d",
         ] {
-            assert!(valid_name(bad).is_err(), "{bad}");
+            let why = valid_name(bad, true).unwrap_err();
+            assert!(why.contains("template"), "{bad}: {why}");
         }
+    }
+
+    #[test]
+    fn a_template_expands_to_the_lowest_free_number_that_fits() {
+        assert_eq!(expand("eth%d", &["lo"]).unwrap(), "eth0");
+        assert_eq!(expand("eth%d", &["lo", "eth0", "eth2"]).unwrap(), "eth1");
+        // The kernel compares whole names: "eth01" does not take number 1.
+        assert_eq!(expand("eth%d", &["eth0", "eth01"]).unwrap(), "eth1");
+        assert_eq!(expand("v%dx", &["v0x"]).unwrap(), "v1x");
+        // 15 bytes with its %d: numbers 0 to 99 fit, 100 would be cut short by the kernel.
+        let names: Vec<String> = (0..100).map(|n| format!("abcdefghijklm{n}")).collect();
+        let taken: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(
+            expand("abcdefghijklm%d", &taken[..99]).unwrap(),
+            "abcdefghijklm99"
+        );
+        let why = expand("abcdefghijklm%d", &taken).unwrap_err();
+        assert!(why.contains("longer than 15 bytes"), "{why}");
+    }
+
+    fn link(index: i32, name: &str, mac: u8) -> Link {
+        Link {
+            index,
+            kind: 1,
+            flags: 0,
+            name: name.into(),
+            hw_addr: vec![2, 0, 0, 0, 0, mac],
+        }
+    }
+
+    #[test]
+    fn a_plain_name_taken_in_the_container_is_refused_a_template_is_numbered() {
+        let links = [link(1, "lo", 0), link(2, "eth0", 1)];
+        let why = check_name("eth0", &links, false).unwrap_err();
+        assert!(why.to_string().contains("already has"), "{why}");
+        assert_eq!(check_name("eth%d", &links, false).unwrap(), "eth1");
+        assert_eq!(check_name("ctr0", &links, false).unwrap(), "ctr0");
+        // An alternative name the kernel finds is taken too.
+        assert!(check_name("ctr0", &links, true).is_err());
     }
 
     fn linux(json: serde_json::Value) -> Linux {

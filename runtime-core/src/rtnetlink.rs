@@ -1,6 +1,6 @@
 //! The few rtnetlink requests `linux.netDevices` needs (netdev.rs), on a `NETLINK_ROUTE` socket
-//! of one network namespace: find a link, set it up or down, list and add its addresses, move it
-//! (renamed) into another network namespace. Messages are built and parsed here; the socket
+//! of one network namespace: find a link (by name or index) or list them all, set it up or down,
+//! list and add its addresses, move it (renamed) into another network namespace. Messages are built and parsed here; the socket
 //! calls are in sys.rs. See rtnetlink(7), netlink(7).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -50,6 +50,35 @@ impl Address {
     }
 }
 
+/// A link, as the kernel described it: enough to recognise it after a move (its index may
+/// change, and a name template's name is the kernel's choice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Link {
+    /// The interface index in the socket's network namespace.
+    pub index: i32,
+    /// `ARPHRD_*` (`ifi_type`).
+    pub kind: u16,
+    /// `IFF_*` (`ifi_flags`).
+    pub flags: u32,
+    /// `IFLA_IFNAME`.
+    pub name: String,
+    /// `IFLA_ADDRESS`, the hardware address (empty for a device without one).
+    pub hw_addr: Vec<u8>,
+}
+
+impl Link {
+    /// Whether the link is administratively up.
+    pub fn is_up(&self) -> bool {
+        self.flags & libc::IFF_UP as u32 != 0
+    }
+
+    /// Whether `other` can be this same device seen from another namespace: same kind, same
+    /// hardware address (what a move keeps; the index and the name it may not).
+    pub fn same_device(&self, other: &Link) -> bool {
+        self.kind == other.kind && self.hw_addr == other.hw_addr
+    }
+}
+
 /// A `NETLINK_ROUTE` socket and its request counter.
 pub(crate) struct Rtnl {
     sock: OwnedFd,
@@ -75,17 +104,30 @@ impl Rtnl {
         self.get_link(req)
     }
 
-    /// Whether the link `index` is administratively up (IFF_UP in its ifinfomsg).
-    pub fn is_up(&mut self, index: i32) -> SysResult<bool> {
+    /// The link `index`; ENODEV when there is none.
+    pub fn link(&mut self, index: i32) -> SysResult<Link> {
         let mut req = Request::new(libc::RTM_GETLINK, 0);
         req.ifinfo(index, 0, 0);
-        for (ty, body) in self.exchange(req, false)? {
-            if ty == libc::RTM_NEWLINK && body.len() >= IFINFOMSG_LEN {
-                let flags = u32::from_ne_bytes(body[8..12].try_into().unwrap_or_default());
-                return Ok(flags & libc::IFF_UP as u32 != 0);
-            }
-        }
-        Err(netlink_error(Errno::ENODEV))
+        self.exchange(req, false)?
+            .iter()
+            .find_map(|(ty, body)| {
+                (*ty == libc::RTM_NEWLINK)
+                    .then(|| parse_link(body))
+                    .flatten()
+            })
+            .ok_or(netlink_error(Errno::ENODEV))
+    }
+
+    /// Every link of the namespace.
+    pub fn links(&mut self) -> SysResult<Vec<Link>> {
+        let mut req = Request::new(libc::RTM_GETLINK, libc::NLM_F_DUMP);
+        req.ifinfo(0, 0, 0);
+        Ok(self
+            .exchange(req, true)?
+            .iter()
+            .filter(|(ty, _)| *ty == libc::RTM_NEWLINK)
+            .filter_map(|(_, body)| parse_link(body))
+            .collect())
     }
 
     /// Sets the link's administrative state (IFF_UP) and nothing else.
@@ -97,8 +139,11 @@ impl Rtnl {
     }
 
     /// Moves the link into the network namespace `netns` and names it `name` there, in one
-    /// request (the kernel renames it on arrival; an existing `name` there is EEXIST, a name
-    /// with `%d` gets the first free number).
+    /// request. The kernel (`do_setlink`) moves it first, keeping its name and index when they
+    /// are free there (else its index is a new one, and its name `name` if that is a `%d`
+    /// template, EEXIST if not), then renames it to `name` in the new namespace: an existing
+    /// `name` there is EEXIST with the device already moved; a template gets the first free
+    /// number.
     pub fn move_to(&mut self, index: i32, name: &str, netns: BorrowedFd<'_>) -> SysResult<()> {
         let mut req = Request::new(libc::RTM_NEWLINK, libc::NLM_F_ACK);
         req.ifinfo(index, 0, 0);
@@ -195,7 +240,8 @@ impl Rtnl {
     }
 }
 
-fn netlink_error(errno: Errno) -> SysError {
+/// A netlink request that failed with `errno`.
+pub(crate) fn netlink_error(errno: Errno) -> SysError {
     SysError::new(SysOp::Netlink, None, errno)
 }
 
@@ -293,6 +339,29 @@ fn attrs(body: &[u8], skip: usize) -> Vec<(u16, &[u8])> {
     out
 }
 
+/// An RTM_NEWLINK body (ifinfomsg + attributes); None when too short for its header.
+fn parse_link(body: &[u8]) -> Option<Link> {
+    let header = body.get(..IFINFOMSG_LEN)?;
+    let mut link = Link {
+        kind: u16::from_ne_bytes([header[2], header[3]]),
+        index: i32::from_ne_bytes(header[4..8].try_into().ok()?),
+        flags: u32::from_ne_bytes(header[8..12].try_into().ok()?),
+        name: String::new(),
+        hw_addr: Vec::new(),
+    };
+    for (ty, data) in attrs(body, IFINFOMSG_LEN) {
+        match ty {
+            libc::IFLA_IFNAME => {
+                let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+                link.name = String::from_utf8_lossy(&data[..end]).into_owned();
+            }
+            libc::IFLA_ADDRESS => link.hw_addr = data.to_vec(),
+            _ => {}
+        }
+    }
+    Some(link)
+}
+
 /// An RTM_NEWADDR body (ifaddrmsg + attributes).
 fn parse_address(body: &[u8]) -> Address {
     let mut addr = Address {
@@ -356,6 +425,40 @@ mod tests {
         assert!(a.permanent_global());
         assert_eq!(a.display(), "169.254.7.7/16");
         assert_eq!(a.attrs, vec![(libc::IFA_ADDRESS, vec![169, 254, 7, 7])]);
+    }
+
+    #[test]
+    fn a_link_is_read_from_its_ifinfomsg_and_attributes() {
+        let mut body = vec![libc::AF_UNSPEC as u8, 0];
+        body.extend_from_slice(&libc::ARPHRD_ETHER.to_ne_bytes());
+        body.extend_from_slice(&9i32.to_ne_bytes());
+        body.extend_from_slice(&(libc::IFF_UP as u32).to_ne_bytes());
+        body.extend_from_slice(&0u32.to_ne_bytes());
+        for (ty, data) in [
+            (libc::IFLA_IFNAME, b"eth1\0".to_vec()),
+            (libc::IFLA_ADDRESS, vec![2, 0, 0, 0, 0, 7]),
+        ] {
+            body.extend_from_slice(&u16::try_from(4 + data.len()).unwrap().to_ne_bytes());
+            body.extend_from_slice(&ty.to_ne_bytes());
+            body.extend_from_slice(&data);
+            body.resize(align(body.len()), 0);
+        }
+        let link = parse_link(&body).unwrap();
+        assert_eq!((link.index, link.name.as_str()), (9, "eth1"));
+        assert!(link.is_up());
+        let elsewhere = Link {
+            index: 3,
+            name: "veth0".into(),
+            flags: 0,
+            ..link.clone()
+        };
+        assert!(link.same_device(&elsewhere));
+        let other = Link {
+            hw_addr: vec![2, 0, 0, 0, 0, 8],
+            ..link.clone()
+        };
+        assert!(!link.same_device(&other));
+        assert_eq!(parse_link(&body[..10]), None);
     }
 
     #[test]

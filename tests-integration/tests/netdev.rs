@@ -1,7 +1,8 @@
 //! `linux.netDevices` (runtime-spec 1.3, runc 1.4+): host interfaces moved into the container's
-//! network namespace, renamed to `name` when given, set up, their permanent global addresses
-//! kept; nothing moves them back on delete (the spec says the runtime MUST NOT: the kernel
-//! destroys virtual devices with the namespace, and a namespace joined by path keeps them).
+//! network namespace, renamed to `name` when given (a `%d` name template numbered by the
+//! kernel), set up, their permanent global addresses kept; nothing moves them back on delete
+//! (the spec says the runtime MUST NOT: the kernel destroys virtual devices with the namespace,
+//! and a namespace joined by path keeps them).
 //!
 //! This host's kernel has no `dummy` driver, so the devices are veth pairs made for each test
 //! (one end moved, the other staying on the host), with link-local addresses only and no traffic.
@@ -69,6 +70,23 @@ impl Drop for Veth {
     }
 }
 
+/// A bridge on the host (a device the kernel will not move), removed on drop.
+struct Bridge(String);
+
+impl Bridge {
+    fn new() -> Bridge {
+        let name = ifname("rnb");
+        ip(&["link", "add", &name, "type", "bridge"]);
+        Bridge(name)
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.0]).output();
+    }
+}
+
 /// A named network namespace (`ip netns add`), deleted on drop.
 struct NetNs(String);
 
@@ -98,21 +116,21 @@ impl Drop for NetNs {
     }
 }
 
-/// Whether this runtime carries out linux.netDevices: runr, and runc from 1.4 on.
-fn moves_devices(rt: &Runtime) -> bool {
-    if rt.name == "runr" {
-        return true;
-    }
+/// runc's (major, minor) version, from `runc --version`.
+fn runc_version(rt: &Runtime) -> Vec<u32> {
     let v = rt.ok(&["--version"]);
-    let version: Vec<u32> = v
-        .split_whitespace()
+    v.split_whitespace()
         .nth(2)
         .unwrap_or_default()
         .split(['.', '-', '+'])
         .take(2)
         .map(|p| p.parse().unwrap_or(0))
-        .collect();
-    version >= vec![1, 4]
+        .collect()
+}
+
+/// Whether this runtime carries out linux.netDevices: runr, and runc from 1.4 on.
+fn moves_devices(rt: &Runtime) -> bool {
+    rt.name == "runr" || runc_version(rt) >= vec![1, 4]
 }
 
 /// The container's stdout once it has printed `END`.
@@ -284,13 +302,24 @@ fn bad_net_devices_are_refused_naming_the_entry_and_leave_the_device_alone() {
         &format!("linux.netDevices.{}.name", veth.moved),
         "not a valid network device name",
     );
-    // A `%d` name template: the moved device could not be found again by its name.
+    // Malformed name templates (the kernel's rule: one "%d", no other '%', at most 15 bytes
+    // with its "%d"), and a '%' in the host device's own name.
+    for bad in ["ctr%s", "ctr%d%d", "ctr%", "abcdefghijklmn%d"] {
+        let mut b = Bundle::shell("true");
+        b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": bad} });
+        refused(
+            &b,
+            &format!("linux.netDevices.{}.name", veth.moved),
+            "template",
+        );
+        assert!(host_has(&veth.moved), "{bad}: the device left the host");
+    }
     let mut b = Bundle::shell("true");
-    b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "ctr%d"} });
+    b.config["linux"]["netDevices"] = json!({"rnm%d": {"name": "ctr0"}});
     refused(
         &b,
-        &format!("linux.netDevices.{}.name", veth.moved),
-        "name template",
+        "linux.netDevices.rnm%d",
+        "a host device's name has no '%'",
     );
     // The "joined" network namespace is the host's own (this test's): the move would only rename the device
     // on the host.
@@ -332,4 +361,318 @@ fn a_device_moves_into_a_network_namespace_owned_by_the_containers_user_namespac
         wait_for(60, || !host_has(&veth.peer)),
         "the veth outlived it"
     );
+}
+
+/// `create` of `b` as `id` with `--debug --log <bundle>/debug.log`: its output and the log.
+fn create_logged(rt: &Runtime, b: &Bundle, id: &str) -> (std::process::Output, String) {
+    b.write();
+    let log = b.dir.join("debug.log");
+    let (dir, log_arg) = (b.dir.to_str().unwrap(), log.to_str().unwrap());
+    let args = ["--debug", "--log", log_arg, "create", "--bundle", dir, id];
+    let out = rt.exec_detached(&args, b);
+    (out, std::fs::read_to_string(&log).unwrap_or_default())
+}
+
+/// The `network device moved` line of runr's `--debug` log for host device `dev`.
+fn moved_line<'a>(log: &'a str, dev: &str) -> &'a str {
+    log.lines()
+        .find(|l| {
+            l.contains("msg=\"network device moved\"") && l.contains(&format!("device={dev} "))
+        })
+        .unwrap_or_else(|| panic!("no 'network device moved' step for {dev}: {log}"))
+}
+
+/// The line of `ip -o link`/`ip -o addr` output about device `name` containing `what`.
+fn ip_line<'a>(out: &'a str, name: &str, what: &str) -> Option<&'a str> {
+    let link = format!(": {name}@");
+    let addr = format!(": {name} ");
+    out.lines()
+        .find(|l| (l.contains(&link) || l.contains(&addr)) && l.contains(what))
+}
+
+/// runc 1.4/1.5 with a `%d` template, from its code (libcontainer/network_linux.go,
+/// devChangeNetNamespace): the kernel moves and numbers the device, then runc looks it up by the
+/// literal template name and fails create ("link not found for interface eth%d"). Not run here
+/// (runc 1.1.5 is installed); asserted for those versions should one be.
+fn runc_fails_on_the_template(rt: &Runtime, out: &std::process::Output) -> bool {
+    if rt.name != "runc" || !moves_devices(rt) || runc_version(rt) > vec![1, 5] {
+        return false;
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "runc accepted a template: {err}");
+    assert!(err.contains("link not found"), "runc: {err}");
+    true
+}
+
+#[test]
+fn two_devices_named_by_an_eth_percent_d_template_come_out_as_eth0_and_eth1_addressed_and_up() {
+    // runtime-spec 1.3: with a "%d" template the runtime MUST allow the move; the kernel names
+    // the device (the first free number in the container's namespace). runr moves devices in
+    // host-name order, so the first gets eth0 (runc iterates a Go map: no order).
+    // runc 1.1.5 ignores linux.netDevices: both stay on the host, the container runs without.
+    for rt in runtimes() {
+        let mut pair = [Veth::new(), Veth::new()];
+        pair.sort_by(|x, y| x.moved.cmp(&y.moved));
+        let addrs = ["169.254.173.1", "169.254.173.2"];
+        for (veth, addr) in pair.iter().zip(addrs) {
+            ip(&["addr", "add", &format!("{addr}/32"), "dev", &veth.moved]);
+        }
+        let mut b = Bundle::shell(
+            "ip -o link show 2>&1; ip -o addr show scope global 2>&1; echo END; sleep 600",
+        );
+        b.config["linux"]["netDevices"] = json!({
+            pair[0].moved.clone(): {"name": "eth%d"},
+            pair[1].moved.clone(): {"name": "eth%d"},
+        });
+        let id = unique("netdev-tpl");
+        let (out, log) = create_logged(&rt, &b, &id);
+        if runc_fails_on_the_template(&rt, &out) {
+            continue;
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: create failed: {err}", rt.name);
+        rt.ok(&["start", &id]);
+        let out = output_until_end(&b);
+        for (n, (veth, addr)) in pair.iter().zip(addrs).enumerate() {
+            let name = format!("eth{n}");
+            if rt.name == "runr" {
+                let link = ip_line(&out, &name, "mtu").unwrap_or_else(|| panic!("{name}: {out}"));
+                assert!(link.contains(",UP"), "{name} is not up: {link}");
+                let inet = format!("inet {addr}/32");
+                assert!(ip_line(&out, &name, &inet).is_some(), "{name}: {out}");
+                assert!(!host_has(&veth.moved), "{} still on the host", veth.moved);
+                assert!(host_has(&veth.peer), "the peer left the host");
+                // The name the kernel chose, with the host name, where an engine's log is.
+                let step = moved_line(&log, &veth.moved);
+                assert!(step.contains(&format!("name={name} ")), "{step}");
+            } else {
+                eprintln!("{}: ignores linux.netDevices (runc < 1.4)", rt.name);
+                assert!(host_has(&veth.moved), "{}", rt.name);
+                assert!(ip_line(&out, &name, "mtu").is_none(), "{}: {out}", rt.name);
+            }
+        }
+        delete_no_leaks(&rt, &id, &b);
+    }
+}
+
+#[test]
+fn a_template_into_a_joined_namespace_with_eth0_at_the_devices_index_gets_eth1_and_a_new_index() {
+    // The namespace already has eth0, at the very index the device has on the host: no error
+    // (a template), the kernel numbers it eth1 and gives it another index, and runr finds it
+    // again by its hardware address among the links new there. runc 1.1.5 ignores the field.
+    for rt in runtimes() {
+        let veth = Veth::new();
+        ip(&["addr", "add", "169.254.174.7/32", "dev", &veth.moved]);
+        let ns = NetNs::new();
+        let sysfs = format!("/sys/class/net/{}/ifindex", veth.moved);
+        let index = std::fs::read_to_string(sysfs).unwrap().trim().to_string();
+        // The namespace's own eth0, at the index the device has on the host.
+        let eth0 = ["link", "add", "eth0", "index", &index, "type", "veth"];
+        ip(&[&["-n", &ns.0][..], &eth0, &["peer", "name", "nsp0"]].concat());
+        let eth0_before = ip(&["-n", &ns.0, "-o", "link", "show", "dev", "eth0"]);
+        let mut b = Bundle::shell(
+            "ip -o link show dev eth1 2>&1; ip -o addr show dev eth1 2>&1; echo END; sleep 600",
+        );
+        for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
+            if n["type"] == "network" {
+                n["path"] = json!(ns.path());
+            }
+        }
+        b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "eth%d"} });
+        let id = unique("netdev-tpl-ns");
+        let (out, log) = create_logged(&rt, &b, &id);
+        if runc_fails_on_the_template(&rt, &out) {
+            continue;
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: create failed: {err}", rt.name);
+        rt.ok(&["start", &id]);
+        let out = output_until_end(&b);
+        if rt.name == "runr" {
+            let link = ip_line(&out, "eth1", "mtu").unwrap_or_else(|| panic!("eth1: {out}"));
+            assert!(link.contains(",UP"), "{link}");
+            assert!(
+                ip_line(&out, "eth1", "inet 169.254.174.7/32").is_some(),
+                "{out}"
+            );
+            let new_index = link.split(':').next().unwrap_or_default();
+            assert_ne!(new_index, index, "the kernel kept a taken index: {link}");
+            // The namespace's own eth0 untouched.
+            let eth0_after = ip(&["-n", &ns.0, "-o", "link", "show", "dev", "eth0"]);
+            assert_eq!(eth0_after, eth0_before);
+            let step = moved_line(&log, &veth.moved);
+            assert!(step.contains("name=eth1 "), "{step}");
+            assert!(step.contains(&format!("ifindex={new_index} ")), "{step}");
+            assert!(!host_has(&veth.moved) && host_has(&veth.peer));
+        } else {
+            eprintln!("{}: ignores linux.netDevices (runc < 1.4): {out}", rt.name);
+            assert!(host_has(&veth.moved), "{}", rt.name);
+            assert!(!ns.has("eth1"), "{}", rt.name);
+        }
+        delete_no_leaks(&rt, &id, &b);
+        // A namespace joined by path keeps what was moved into it (its owner's to manage).
+        assert_eq!(ns.has("eth1"), rt.name == "runr", "{}", rt.name);
+    }
+}
+
+#[test]
+fn a_plain_name_the_joined_namespace_already_has_fails_naming_the_entry_and_the_device_stays() {
+    // runtime-spec 1.3: a plain name that exists in the container's namespace MUST be an
+    // error. runr checks before moving: the device stays on the host with its address.
+    // runc 1.1.5 ignores the field (create succeeds, the device stays on the host). runc 1.5,
+    // from its code, does not check first: the kernel moves the device and then fails the
+    // rename with EEXIST ("fail to move network device"), leaving it in the namespace under
+    // its host name (do_setlink renames after the move).
+    for rt in runtimes() {
+        let veth = Veth::new();
+        ip(&["addr", "add", "169.254.175.7/32", "dev", &veth.moved]);
+        let ns = NetNs::new();
+        ip(&[
+            "-n", &ns.0, "link", "add", "eth0", "type", "veth", "peer", "name", "nsp0",
+        ]);
+        let mut b = Bundle::shell("echo END; sleep 600");
+        for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
+            if n["type"] == "network" {
+                n["path"] = json!(ns.path());
+            }
+        }
+        b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "eth0"} });
+        let id = unique("netdev-taken");
+        let out = rt.create(&b, &id, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if rt.name == "runr" {
+            assert!(!out.status.success(), "accepted: {err}");
+            let field = format!("linux.netDevices.{}", veth.moved);
+            assert!(err.contains(&field), "{err}");
+            // The log line quotes the message: `called \"eth0\"`.
+            let taken = r#"already has a device called \"eth0\""#;
+            assert!(err.contains(taken), "{err}");
+            assert_no_leaks(&rt, &id, &b);
+        } else if moves_devices(&rt) {
+            assert!(!out.status.success(), "{}: accepted: {err}", rt.name);
+            if ns.has(&veth.moved) {
+                ip(&["-n", &ns.0, "link", "set", "dev", &veth.moved, "netns", "1"]);
+            }
+            continue;
+        } else {
+            eprintln!("{}: ignores linux.netDevices (runc < 1.4)", rt.name);
+            assert!(out.status.success(), "{}: {err}", rt.name);
+            delete_no_leaks(&rt, &id, &b);
+        }
+        assert!(
+            host_has(&veth.moved),
+            "{}: the device left the host",
+            rt.name
+        );
+        assert!(host_has(&veth.peer), "{}: the peer left the host", rt.name);
+        let addr = ip(&["-o", "addr", "show", "dev", &veth.moved]);
+        assert!(
+            addr.contains("inet 169.254.175.7/32"),
+            "{}: {addr}",
+            rt.name
+        );
+        assert!(
+            !ns.has(&veth.moved),
+            "{}: moved into the namespace",
+            rt.name
+        );
+        let eth0 = ip(&["-n", &ns.0, "-o", "link", "show", "dev", "eth0"]);
+        assert!(eth0.contains("eth0@nsp0"), "{}: {eth0}", rt.name);
+    }
+}
+
+#[test]
+fn a_templated_device_whose_move_fails_is_left_on_the_host_up_with_its_address() {
+    // A bridge cannot change namespace (the kernel's netns_immutable: EINVAL). runr set it
+    // down to move it; the failed move puts it back up, its address untouched. runc 1.1.5
+    // ignores the field (the container runs, the bridge is untouched); runc 1.5, from its code,
+    // fails the move and leaves the device down (it sets it down first and never back up).
+    for rt in runtimes() {
+        let bridge = Bridge::new();
+        let name = bridge.0.clone();
+        ip(&["addr", "add", "169.254.176.7/32", "dev", &name]);
+        ip(&["link", "set", "dev", &name, "up"]);
+        let mut b = Bundle::shell("true");
+        b.config["linux"]["netDevices"] = json!({ name.clone(): {"name": "eth%d"} });
+        let id = unique("netdev-tpl-fail");
+        let out = rt.create(&b, &id, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if rt.name == "runr" {
+            assert!(!out.status.success(), "a bridge cannot move: {err}");
+            assert!(err.contains(&format!("linux.netDevices.{name}")), "{err}");
+            assert!(err.contains("Invalid argument"), "{err}");
+            assert_no_leaks(&rt, &id, &b);
+        } else if moves_devices(&rt) {
+            assert!(!out.status.success(), "{}: accepted: {err}", rt.name);
+            continue;
+        } else {
+            eprintln!("{}: ignores linux.netDevices (runc < 1.4)", rt.name);
+            assert!(out.status.success(), "{}: {err}", rt.name);
+            delete_no_leaks(&rt, &id, &b);
+        }
+        let link = ip(&["-o", "link", "show", "dev", &name]);
+        assert!(
+            link.contains(",UP") || link.contains("<UP"),
+            "{}: {link}",
+            rt.name
+        );
+        let addr = ip(&["-o", "addr", "show", "dev", &name]);
+        assert!(
+            addr.contains("inet 169.254.176.7/32"),
+            "{}: {addr}",
+            rt.name
+        );
+    }
+}
+
+#[test]
+fn a_template_whose_free_number_would_not_fit_is_refused_before_the_move() {
+    // "abcdefghijklm%d" is 15 bytes: numbers 0 to 99 fit. With all of them taken in the
+    // joined namespace the kernel would pick 100 and cut the name to 15 bytes (snprintf in
+    // __dev_alloc_name). runr refuses before moving, naming the entry; the device stays on the
+    // host. runc 1.1.5 ignores the field; runc 1.5 hands the template to the kernel.
+    let veth = Veth::new();
+    let ns = NetNs::new();
+    let batch: String = (0..100)
+        .map(|n| format!("link add abcdefghijklm{n} type veth peer name nsp{n}\n"))
+        .collect();
+    let mut child = Command::new("ip")
+        .args(["-n", &ns.0, "-batch", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn ip");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(batch.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "ip -batch");
+    assert!(ns.has("abcdefghijklm99"));
+    let mut b = Bundle::shell("true");
+    for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
+        if n["type"] == "network" {
+            n["path"] = json!(ns.path());
+        }
+    }
+    b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "abcdefghijklm%d"} });
+    refused(
+        &b,
+        &format!("linux.netDevices.{}", veth.moved),
+        "longer than 15 bytes",
+    );
+    assert!(host_has(&veth.moved), "the device left the host");
+    assert!(!ns.has(&veth.moved), "the device was moved");
+    if let Some(runc) = Runtime::runc() {
+        if !moves_devices(&runc) {
+            eprintln!("runc: ignores linux.netDevices (runc < 1.4)");
+            let id = unique("netdev-long");
+            runc.create_ok(&b, &id, &[]);
+            delete_no_leaks(&runc, &id, &b);
+            assert!(host_has(&veth.moved));
+        } else {
+            tests_integration::skip("the runc half: runc 1.4+ leaves the name to the kernel");
+        }
+    }
 }
