@@ -147,15 +147,9 @@ impl Container {
         // A crash from here on leaves a process that waits for Go: it sees the channel close
         // and exits, wherever it was placed (never half set up inside the container).
         fault::point("exec: process cloned");
-        // Into the cgroups it was not born in.
+        // Into the cgroups it was not born in, and the container's resctrl group.
         self.place_process(pid, &place)?;
-        // Into the container's resctrl group too (runc: the CTRL_MON group, not the MON one).
-        if let Some(g) = &self.st.intel_rdt {
-            g.add_exec(pid).map_err(|error| Error::Sys {
-                context: format!("add pid {pid} to Intel RDT"),
-                error,
-            })?;
-        }
+        self.join_intel_rdt(pid)?;
         fault::point("exec: process placed");
         parent_end
             .send(&Message::Go { pid })
@@ -338,6 +332,18 @@ impl Container {
             }
         }
         Ok(())
+    }
+
+    /// Into the container's resctrl group, when it has one (runc: the CTRL_MON group, not
+    /// the MON one).
+    fn join_intel_rdt(&self, pid: i32) -> Result<()> {
+        let Some(g) = &self.st.intel_rdt else {
+            return Ok(());
+        };
+        g.add_exec(pid).map_err(|error| Error::Sys {
+            context: format!("add pid {pid} to Intel RDT"),
+            error,
+        })
     }
 
     /// Reads the process's messages until its socket closes on exec after `Ready`; a seccomp

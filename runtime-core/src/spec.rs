@@ -76,6 +76,79 @@ fn without_null_member(raw: &[u8], pointer: &str, key: &str) -> Option<Vec<u8>> 
     serde_json::to_vec(&doc).ok()
 }
 
+/// config.json's bytes as a [`Spec`], or (field, reason) naming where it is malformed.
+/// Unknown capability names are warnings (runc drops them) and a null pids limit is unset
+/// (runtime-spec 1.3); both re-parse a fixed document only on that path.
+fn parse_spec(raw: &[u8], warnings: &mut Vec<String>) -> Check<Spec> {
+    let parsed: std::result::Result<Spec, _> = parse_json(raw);
+    let parsed = match parsed {
+        Err(e) if e.path().to_string().starts_with("process.capabilities") => {
+            drop_unknown_capabilities(raw, warnings).ok_or(e)
+        }
+        // oci-spec reads an i64; the probe after parsing then drops the `pids` object, as for
+        // a missing limit.
+        Err(e) if e.path() == "linux.resources.pids.limit" => {
+            match without_null_member(raw, "/linux/resources/pids", "limit") {
+                Some(fixed) => parse_json(&fixed),
+                None => Err(e),
+            }
+        }
+        other => other,
+    };
+    parsed.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        // A syntax error has no meaningful field path ("process.?"): say what it is.
+        let field = if inner.is_syntax() || inner.is_eof() {
+            "invalid JSON".to_string()
+        } else if path == "." {
+            "(document)".to_string()
+        } else {
+            path
+        };
+        let reason = parse_reason(&inner, &field);
+        (field, ConfigReason::Malformed(reason))
+    })
+}
+
+/// `root.path` resolved against the bundle directory; it must exist and be a directory.
+fn resolve_rootfs(dir: &Path, spec: &Spec) -> Check<PathBuf> {
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| ("root".to_string(), ConfigReason::Missing))?;
+    let root_path = dir.join(root.path());
+    let rootfs = std::fs::canonicalize(&root_path).map_err(|e| {
+        let reason = ConfigReason::Unreadable {
+            path: Some(root_path.clone()),
+            source: e,
+        };
+        ("root.path".to_string(), reason)
+    })?;
+    if !rootfs.is_dir() {
+        let why = format!("{} is not a directory", rootfs.display());
+        return Err(("root.path".to_string(), why.into()));
+    }
+    Ok(rootfs)
+}
+
+/// A relative destination is taken from the container's `/` (runtime-spec 1.2; runc 1.2+
+/// warns that it is deprecated and does the same).
+fn relative_destination_warnings(spec: &Spec) -> Vec<String> {
+    let mounts = spec.mounts().as_deref().unwrap_or_default();
+    let relative = mounts.iter().enumerate();
+    relative
+        .filter(|(_, m)| m.destination().is_relative())
+        .map(|(i, m)| {
+            format!(
+                "mounts[{i}].destination: relative path {:?} is deprecated, using it as \
+                 relative to /",
+                m.destination()
+            )
+        })
+        .collect()
+}
+
 /// runtime-spec 1.3 made `pids.limit` optional and 0 a real limit (runc 1.4: pids.max 1, as
 /// systemd's TasksMax cannot be 0); oci-spec still reads a missing limit as 0. A `pids` object
 /// without a `limit` is therefore dropped here, so that a `pids` left in the parsed spec always
@@ -153,80 +226,21 @@ impl Bundle {
         let config = dir.join("config.json");
         let bad = |field: &str, reason: ConfigReason| Error::config(&config, field, reason);
         let mut warnings = Vec::new();
-        let parsed: std::result::Result<Spec, _> = parse_json(raw);
-        let parsed = match parsed {
-            // An unknown capability name is a warning, as in runc: drop those names and parse
-            // again (only on this path, so a valid config is parsed once).
-            Err(e) if e.path().to_string().starts_with("process.capabilities") => {
-                drop_unknown_capabilities(raw, &mut warnings).ok_or(e)
-            }
-            // runtime-spec 1.3: `"limit": null` is an unset limit (oci-spec reads an i64); the
-            // probe below then drops the `pids` object, as for a missing limit.
-            Err(e) if e.path() == "linux.resources.pids.limit" => {
-                match without_null_member(raw, "/linux/resources/pids", "limit") {
-                    Some(fixed) => parse_json(&fixed),
-                    None => Err(e),
-                }
-            }
-            other => other,
-        };
-        let mut spec: Spec = parsed.map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            // A syntax error has no meaningful field path ("process.?"): say what it is.
-            let field = if inner.is_syntax() || inner.is_eof() {
-                "invalid JSON".to_string()
-            } else if path == "." {
-                "(document)".to_string()
-            } else {
-                path
-            };
-            let reason = parse_reason(&inner, &field);
-            bad(&field, ConfigReason::Malformed(reason))
-        })?;
+        // The document, typed, with runtime-spec 1.3's optional pids limit made plain.
+        let mut spec = parse_spec(raw, &mut warnings).map_err(|(f, r)| bad(&f, r))?;
         drop_pids_without_limit(&mut spec, raw);
-        let root = spec
-            .root()
-            .as_ref()
-            .ok_or_else(|| bad("root", ConfigReason::Missing))?;
-        let root_path = dir.join(root.path());
-        let rootfs = std::fs::canonicalize(&root_path).map_err(|e| {
-            let reason = ConfigReason::Unreadable {
-                path: Some(root_path.clone()),
-                source: e,
-            };
-            bad("root.path", reason)
-        })?;
-        if !rootfs.is_dir() {
-            return Err(bad(
-                "root.path",
-                format!("{} is not a directory", rootfs.display()).into(),
-            ));
-        }
+        // The rootfs, resolved against the bundle, must be a directory.
+        let rootfs = resolve_rootfs(&dir, &spec).map_err(|(f, r)| bad(&f, r))?;
+        // Warnings runc prints and goes on: an SELinux mount label, relative destinations.
         warnings.extend(crate::lsm::mount_label_warning(&spec));
-        // A relative destination is taken from the container's `/` (runtime-spec 1.2; runc 1.2+
-        // warns that it is deprecated and does the same).
-        for (i, m) in spec
-            .mounts()
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            if m.destination().is_relative() {
-                warnings.push(format!(
-                    "mounts[{i}].destination: relative path {:?} is deprecated, using it as \
-                     relative to /",
-                    m.destination()
-                ));
-            }
-        }
+        warnings.extend(relative_destination_warnings(&spec));
         let bundle = Bundle {
             dir,
             rootfs,
             spec,
             warnings,
         };
+        // Every rule of the spec and of runc on the fields oci-spec read.
         bundle
             .validate()
             .map_err(|(field, reason)| bad(&field, reason))?;
@@ -294,7 +308,7 @@ impl Bundle {
 }
 
 /// A validation step's result: the field (a JSON path) and the reason of the first problem.
-type Check = std::result::Result<(), (String, ConfigReason)>;
+type Check<T = ()> = std::result::Result<T, (String, ConfigReason)>;
 
 /// A helper's (field, reason) as a validation failure: the value is invalid.
 fn invalid((field, reason): (String, String)) -> (String, ConfigReason) {
