@@ -102,28 +102,56 @@ pub fn spec13() -> Vec<Case> {
             "a netDevices device is moved in, renamed and up",
             |ctx| {
                 needs_spec(ctx, "1.3")?;
-                // A veth pair (no dummy driver everywhere), no address, no traffic.
-                let n = crate::harness::unique("");
-                let digits: String = n.chars().filter(char::is_ascii_digit).collect();
-                let tail = &digits[digits.len().saturating_sub(11)..];
-                let (dev, peer) = (format!("ocm{tail}"), format!("ocp{tail}"));
-                let made = std::process::Command::new("ip")
-                    .args(["link", "add", &dev, "type", "veth", "peer", "name", &peer])
-                    .status();
-                if !made.is_ok_and(|s| s.success()) {
+                let Some(pair) = VethPair::make() else {
                     skip!("cannot make a veth pair on this host (ip link add … type veth)");
-                }
+                };
                 let mut b = Bundle::sh(ctx, "ip -o link show dev oci0");
-                b.config["linux"]["netDevices"] = json!({ dev.clone(): {"name": "oci0"} });
-                let out = b.run_ok();
-                for d in [&dev, &peer] {
-                    let _ = std::process::Command::new("ip")
-                        .args(["link", "del", d])
-                        .output();
-                }
-                let out = out?;
+                b.config["linux"]["netDevices"] = json!({ pair.dev.clone(): {"name": "oci0"} });
+                let out = b.run_ok()?;
                 check!(out.contains(": oci0@"), "no oci0 in the container: {out:?}");
                 check!(out.contains(",UP"), "oci0 is not up: {out:?}");
+                Ok(())
+            },
+        ),
+        case(
+            A,
+            "a netDevices name template (%d) is allowed, the kernel picks the number",
+            |ctx| {
+                needs_spec(ctx, "1.3")?;
+                let Some(pair) = VethPair::make() else {
+                    skip!("cannot make a veth pair on this host (ip link add … type veth)");
+                };
+                // A fresh network namespace has only `lo`: the first free number is 0.
+                let mut b = Bundle::sh(ctx, "ip -o link show dev oct0");
+                b.config["linux"]["netDevices"] = json!({ pair.dev.clone(): {"name": "oct%d"} });
+                let out = b.run_ok()?;
+                check!(out.contains(": oct0@"), "no oct0 in the container: {out:?}");
+                check!(out.contains(",UP"), "oct0 is not up: {out:?}");
+                Ok(())
+            },
+        ),
+        case(A, "intelRdt without a mounted resctrl is an error", |ctx| {
+            needs_spec(ctx, "1.3")?;
+            let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+            if mountinfo.lines().any(|l| l.contains(" - resctrl ")) {
+                skip!("this host has resctrl mounted: the error case cannot be shown");
+            }
+            // config-linux.md: "If no mounted resctrl pseudo-filesystem is available in the
+            // runtime mount namespace, the runtime MUST generate an error."
+            rejected(ctx, |c| {
+                c["linux"]["intelRdt"] = json!({"closID": "oci-conformance"});
+            })
+        }),
+        case(
+            A,
+            "a null pids limit is an unset limit, not an error",
+            |ctx| {
+                needs_spec(ctx, "1.3")?;
+                // runtime-spec 1.3 made `limit` optional: null is no limit, not an error.
+                let mut b = Bundle::sh(ctx, "echo ok");
+                b.config["linux"]["resources"] = json!({"pids": {"limit": null}});
+                let out = b.run_ok()?;
+                check_eq!(out.trim(), "ok", "output");
                 Ok(())
             },
         ),
@@ -142,4 +170,35 @@ pub fn spec13() -> Vec<Case> {
             })
         }),
     ]
+}
+
+/// A veth pair made on the host for one case (no dummy driver everywhere; no address, no
+/// traffic), deleted when dropped wherever its ends went (a moved end dies with its namespace).
+struct VethPair {
+    dev: String,
+    peer: String,
+}
+
+impl VethPair {
+    fn make() -> Option<VethPair> {
+        let n = crate::harness::unique("");
+        let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+        let tail = &digits[digits.len().saturating_sub(11)..];
+        let (dev, peer) = (format!("ocm{tail}"), format!("ocp{tail}"));
+        let made = std::process::Command::new("ip")
+            .args(["link", "add", &dev, "type", "veth", "peer", "name", &peer])
+            .status();
+        made.is_ok_and(|s| s.success())
+            .then_some(VethPair { dev, peer })
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        for d in [&self.dev, &self.peer] {
+            let _ = std::process::Command::new("ip")
+                .args(["link", "del", d])
+                .output();
+        }
+    }
 }
