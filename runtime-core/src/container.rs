@@ -194,6 +194,8 @@ struct Creating {
     /// Held for the state transitions, let go while user code (hooks) runs.
     lock: Option<Lock>,
     intent: Intent,
+    /// The init's record, visible but not yet on disk (synced while the init sets up).
+    unsynced: Option<state::Unsynced>,
     rollback: Rollback,
 }
 
@@ -224,16 +226,30 @@ impl Creating {
             dir,
             lock: Some(lock),
             intent,
+            unsynced: None,
             rollback,
         })
     }
 
-    /// Records the init (pid and start time) before anything else happens to it.
+    /// Records the init (pid and start time) before anything else happens to it: visible to
+    /// every reader at once, durable by [`Creating::sync_record`].
     fn record_init(&mut self, pid: i32) -> Result<()> {
         self.intent.init = Some(InitRecord::of(pid)?);
-        intent::write(&self.dir, &self.intent)?;
+        let unsynced = intent::write_visible(&self.dir, &self.intent)?;
+        // A record replaced before the last one was synced: that one's sync is this one's.
+        self.unsynced = Some(unsynced);
         fault::point("create: init recorded");
         Ok(())
+    }
+
+    /// The init's record on disk (nothing to do when it already is). Called once the init is
+    /// busy with its own set-up, so that the disk's flush overlaps that work instead of
+    /// delaying it, and again before the init is reported ready.
+    fn sync_record(&mut self) -> Result<()> {
+        match self.unsynced.take() {
+            Some(u) => u.sync().map_err(Error::sys("write intent record")),
+            None => Ok(()),
+        }
     }
 
     /// Runs user code (hooks) without the lock: a hook may call `runr state|kill` on us.
@@ -601,6 +617,8 @@ fn spawn_init(
     let maps = (ns.new_user && !ns.user_after_joins).then_some(linux);
     let cgroup = place.then_some(cgroup);
     let_init_go(&parent_end, pid, maps, cgroup, &config)?;
+    // The init's record durable while the init sets itself up (the flush overlaps its work).
+    c.sync_record()?;
     wait_ready(&parent_end, c, &mut pid, spec, &hook_state)?;
     fault::point("create: init ready");
     trace::step("init ready", &[("pid", pid.to_string())]);
@@ -1217,7 +1235,8 @@ fn wait_ready(
                 ch.send(&Message::HooksDone)
                     .map_err(Error::sys("signal container init"))?;
             }
-            Some(Message::Ready) => return Ok(()),
+            // A record of the init made after its fork (InitPid) on disk before it is ready.
+            Some(Message::Ready) => return c.sync_record(),
             Some(Message::Timings(marks)) => marks.report("init"),
             Some(Message::InitPid { pid: new }) => {
                 // The init forked into its pid namespace: reap the one that forked, and follow

@@ -8,13 +8,16 @@
 //! [`crate::recovery`]). It is small and fixed in shape, so it also survives what damages the
 //! full `state.json` (which holds the whole spec).
 //!
-//! Each write goes to a temporary file that is fsynced and renamed into place, and the
-//! directory is fsynced after the rename ([`crate::state::write_durably`]): whoever reads it,
-//! at any instant, finds the old record or the new one, complete, and so does the next boot
-//! after a power loss. A record that still cannot be read and was written before the current
-//! boot (a disk that lied about its flushes) is removed as is, since nothing it names survives
-//! a reboot (see [`written_before_boot`]), and a readable one of another boot names no live
-//! process (its `boot_id` differs).
+//! Each write goes to a temporary file renamed into place ([`crate::state::write_visible`]):
+//! whoever reads it, at any instant, finds the old record or the new one, complete. The first
+//! record is then made durable (file fdatasynced, directory fsynced) before the first side
+//! effect it names, the cgroup, is made ([`write`]); the init's record is made durable while
+//! the init sets itself up, before create reports it ready ([`write_visible`]; a pid names
+//! nothing a power loss leaves alive). So the next boot after a power loss finds a complete
+//! record of everything made before it. A record that still cannot be read and was written
+//! before the current boot (a disk that lied about its flushes) is removed as is, since
+//! nothing it names survives a reboot (see [`written_before_boot`]), and a readable one of
+//! another boot names no live process (its `boot_id` differs).
 
 use std::path::{Path, PathBuf};
 
@@ -127,6 +130,15 @@ pub fn write(dir: &Path, intent: &Intent) -> Result<()> {
     let path = dir.join(INTENT_FILE);
     let data = serde_json::to_vec(intent).map_err(|e| Error::state(&path, e))?;
     state::write_durably(dir, INTENT_FILE, &data).map_err(Error::sys("write intent record"))
+}
+
+/// Writes the record atomically, visible to every reader when this returns; the caller makes
+/// it durable with [`state::Unsynced::sync`] once it has let the work run that may overlap the
+/// disk's flush.
+pub(crate) fn write_visible(dir: &Path, intent: &Intent) -> Result<state::Unsynced> {
+    let path = dir.join(INTENT_FILE);
+    let data = serde_json::to_vec(intent).map_err(|e| Error::state(&path, e))?;
+    state::write_visible(dir, INTENT_FILE, &data).map_err(Error::sys("write intent record"))
 }
 
 /// Was `path` last changed before this boot? Then nothing it could name is alive: a record

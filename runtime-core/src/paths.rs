@@ -61,6 +61,11 @@ pub fn ensure(root: BorrowedFd<'_>, dest: &Path, leaf: Leaf) -> SysResult<OwnedF
         Err(e) if e.errno == Errno::ENOENT => {}
         other => return other,
     }
+    // The common case, a missing leaf in an existing directory (a mount target under a fresh
+    // tmpfs): made in its parent, resolved inside the root, without walking the path again.
+    if let Some(fd) = ensure_leaf(root, dest, leaf)? {
+        return Ok(fd);
+    }
     let rel = resolve(root, dest)?;
     let parts: Vec<&std::ffi::OsStr> = rel.iter().collect();
     let mut prefix = PathBuf::new();
@@ -95,6 +100,39 @@ pub fn ensure(root: BorrowedFd<'_>, dest: &Path, leaf: Leaf) -> SysResult<OwnedF
         path: Some(dest.to_path_buf()),
         ..e
     })
+}
+
+/// `dest`'s last component made in its parent when the parent exists (opened inside `root`,
+/// so every symlink on the way was followed as if `root` were `/`) and the leaf does not (a
+/// dangling symlink there gives EEXIST: `None`, for [`ensure`]'s full walk to follow it).
+fn ensure_leaf(root: BorrowedFd<'_>, dest: &Path, leaf: Leaf) -> SysResult<Option<OwnedFd>> {
+    let rel = relative(dest);
+    let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+        return Ok(None);
+    };
+    // Any error on the way (a missing parent, a file in the way) is the full walk's to report.
+    let Ok(dir) = open_path(root, parent) else {
+        return Ok(None);
+    };
+    let shown = Path::new("/").join(&rel);
+    let made = match leaf {
+        Leaf::File => sys::openat(
+            dir.as_fd(),
+            Path::new(name),
+            OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDONLY | OFlag::O_NOFOLLOW,
+            Mode::from_bits_truncate(0o644),
+        )
+        .map(drop),
+        Leaf::Dir => sys::mkdirat(dir.as_fd(), Path::new(name), 0o755, &shown),
+    };
+    match made {
+        Ok(()) => open_path(root, &rel).map(Some),
+        Err(e) if e.errno == Errno::EEXIST => Ok(None),
+        Err(e) => Err(SysError {
+            path: Some(shown),
+            ..e
+        }),
+    }
 }
 
 /// How many symlinks one path may go through (the kernel's own limit).
@@ -185,6 +223,23 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(d.join("etc")).unwrap();
         d
+    }
+
+    #[test]
+    fn ensure_makes_a_missing_leaf_in_its_parent_and_leaves_dangling_leaves_to_the_walk() {
+        let d = tempdir("leaf");
+        let root = root_fd(&d);
+        ensure(root.as_fd(), Path::new("/etc/sub"), Leaf::Dir).unwrap();
+        ensure(root.as_fd(), Path::new("/etc/file"), Leaf::File).unwrap();
+        assert!(d.join("etc/sub").is_dir());
+        assert!(d.join("etc/file").is_file());
+        // An existing leaf is opened as it is, not made again.
+        ensure(root.as_fd(), Path::new("/etc/sub"), Leaf::Dir).unwrap();
+        // A dangling symlink as the leaf: its target is made inside the root (the full walk).
+        symlink("/made/here", d.join("etc/link")).unwrap();
+        ensure(root.as_fd(), Path::new("/etc/link"), Leaf::Dir).unwrap();
+        assert!(d.join("made/here").is_dir());
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

@@ -149,17 +149,51 @@ pub(crate) fn write_atomically(dir: &Path, name: &str, data: &[u8]) -> sys::SysR
 }
 
 /// Writes `dir/name` so that any reader, and the disk after a power loss, finds either the old
-/// file or the new one, whole: the data goes to a temporary file that is fsynced, renamed over
-/// `name`, and the directory is fsynced so that the rename itself is on disk.
+/// file or the new one, whole: [`write_visible`], then [`Unsynced::sync`].
 pub(crate) fn write_durably(dir: &Path, name: &str, data: &[u8]) -> sys::SysResult<()> {
-    let (tmp, f) = write_temp(dir, name, data)?;
-    // The data on disk before the name points at it: else a crash can leave an empty file.
-    sys::fsync(f.as_fd(), &tmp)?;
-    drop(f);
-    sys::rename(&tmp, &dir.join(name))?;
-    // The new directory entry on disk: else a crash can bring back the old file, or none.
-    let d = sys::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
-    sys::fsync(d.as_fd(), dir)
+    write_visible(dir, name, data)?.sync()
+}
+
+/// Writes `dir/name` atomically for every reader (a temporary file renamed over `name`, as
+/// [`write_atomically`]) and keeps what [`Unsynced::sync`] needs to make it durable. A runtime
+/// killed in between leaves the new file to every later reader (the page cache outlives the
+/// process); only a power loss can lose it.
+pub(crate) fn write_visible(dir: &Path, name: &str, data: &[u8]) -> sys::SysResult<Unsynced> {
+    let (tmp, file) = write_temp(dir, name, data)?;
+    // Renamed before it is synced, so that the sync below finds the rename in the same ext4
+    // journal transaction as the data: one commit for both (the directory's fsync then has
+    // nothing left to commit) instead of one for the file and one for the directory.
+    let path = dir.join(name);
+    sys::rename(&tmp, &path)?;
+    Ok(Unsynced {
+        file,
+        path,
+        dir: dir.to_path_buf(),
+    })
+}
+
+/// A file renamed into place whose data and directory entry may not be on disk yet.
+#[must_use = "the file is durable only once synced"]
+pub(crate) struct Unsynced {
+    file: OwnedFd,
+    path: PathBuf,
+    dir: PathBuf,
+}
+
+impl Unsynced {
+    /// The file's data and its directory entry on disk: after a power loss the next boot finds
+    /// this file, whole, under its name. fdatasync is enough for the file (its data and size;
+    /// its times are not needed to read it back); the directory is fsynced for the entry.
+    pub(crate) fn sync(self) -> sys::SysResult<()> {
+        sys::fdatasync(self.file.as_fd(), &self.path)?;
+        drop(self.file);
+        let d = sys::open(
+            &self.dir,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+            Mode::empty(),
+        )?;
+        sys::fsync(d.as_fd(), &self.dir)
+    }
 }
 
 /// `data` written to `dir/.name.tmp` (created or truncated, mode 0600): its path and open fd.

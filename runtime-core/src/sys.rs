@@ -115,6 +115,7 @@ sys_ops! {
     Pipe => "pipe2",
     SetMempolicy => "set_mempolicy",
     Fsync => "fsync",
+    Fdatasync => "fdatasync",
     // Not a syscall: a request the kernel's rtnetlink answered with an error (netdev.rs).
     Netlink => "rtnetlink",
 }
@@ -391,6 +392,12 @@ pub fn flock_exclusive(fd: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
 /// the path reported on error.
 pub fn fsync(fd: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
     retry(|| nix::unistd::fsync(fd)).ctx(SysOp::Fsync, Some(display))
+}
+
+/// `fdatasync(2)`: the file's data, and the metadata needed to read it back (its size and
+/// blocks, not its times), reach the disk. `display` is the path reported on error.
+pub fn fdatasync(fd: BorrowedFd<'_>, display: &Path) -> SysResult<()> {
+    retry(|| nix::unistd::fdatasync(fd)).ctx(SysOp::Fdatasync, Some(display))
 }
 
 pub fn rename(from: &Path, to: &Path) -> SysResult<()> {
