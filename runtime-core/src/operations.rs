@@ -51,7 +51,7 @@ impl Container {
     /// period given alone keeps the other one. On
     /// success the new values are merged into the container's stored spec (so later updates and
     /// readers see them); on failure every field the update wrote is written back to its stored
-    /// value, or to "no limit" where none was stored (best effort: [`rollback_fields`]).
+    /// value, or to "no limit" where none was stored (best effort).
     pub fn update(&mut self, res: &LinuxResources) -> Result<()> {
         let _lock = Lock::take(&self.dir)?;
         if self.status()? == Status::Stopped {
