@@ -20,6 +20,7 @@ use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use serde_json::{json, Value};
 
 pub mod host_check;
+pub mod in_process;
 pub mod rootless_user;
 mod runr_bin;
 pub use runr_bin::runr_bin;
