@@ -23,6 +23,7 @@ pub mod host_check;
 pub mod in_process;
 pub mod rootless_user;
 mod runr_bin;
+pub mod seccomp;
 pub use runr_bin::runr_bin;
 pub use test_skip::skip;
 
