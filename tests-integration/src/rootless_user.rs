@@ -5,7 +5,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use crate::wait_for;
@@ -157,6 +157,23 @@ impl Tester {
         let f = std::fs::File::create(path).unwrap();
         std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid)).unwrap();
         f
+    }
+
+    /// Runs `c` (a command as the user) to completion with its stdout and stderr in files the
+    /// user owns in `dir` (a runtime's children may outlive it: a pipe would stay open), and
+    /// reads them back.
+    pub fn output_via_files(&self, c: &mut Command, dir: &Path) -> Output {
+        let (out_path, err_path) = (dir.join("stdout"), dir.join("stderr"));
+        let status = c
+            .stdout(self.file(&out_path))
+            .stderr(self.file(&err_path))
+            .status()
+            .unwrap();
+        Output {
+            status,
+            stdout: std::fs::read(&out_path).unwrap_or_default(),
+            stderr: std::fs::read(&err_path).unwrap_or_default(),
+        }
     }
 
     /// `chown -R` of `dir` to the user, after giving its hard-linked files copies of their own

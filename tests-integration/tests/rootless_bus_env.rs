@@ -77,7 +77,6 @@ impl UserRuntime {
 
     /// `runtime --root R --systemd-cgroup args` as the user in `env`, stdio to files.
     fn run(&self, t: &Tester, env: Env, args: &[&str], b: &UserBundle) -> Output {
-        let (out_path, err_path) = (b.dir.join("stdout"), b.dir.join("stderr"));
         let mut argv = vec![self.bin.to_str().unwrap(), "--root"];
         argv.push(self.root.to_str().unwrap());
         argv.push("--systemd-cgroup");
@@ -88,18 +87,7 @@ impl UserRuntime {
             Env::Bare => &[],
             Env::WrongBus => &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")],
         };
-        let status = t
-            .command(&argv, vars)
-            .current_dir(&b.dir)
-            .stdout(t.file(&out_path))
-            .stderr(t.file(&err_path))
-            .status()
-            .unwrap();
-        Output {
-            status,
-            stdout: std::fs::read(&out_path).unwrap_or_default(),
-            stderr: std::fs::read(&err_path).unwrap_or_default(),
-        }
+        t.output_via_files(t.command(&argv, vars).current_dir(&b.dir), &b.dir)
     }
 
     fn ok(&self, t: &Tester, env: Env, args: &[&str], b: &UserBundle) -> Output {

@@ -81,21 +81,9 @@ impl UserRuntime {
 
     /// `runtime --systemd-cgroup args` as the user in the bundle, stdio to files the user owns.
     fn run(&self, t: &Tester, args: &[&str], b: &UserBundle) -> Output {
-        let (out_path, err_path) = (b.dir.join("stdout"), b.dir.join("stderr"));
         let mut argv = vec![self.bin.to_str().unwrap(), "--systemd-cgroup"];
         argv.extend_from_slice(args);
-        let status = t
-            .with_xdg(&argv)
-            .current_dir(&b.dir)
-            .stdout(t.file(&out_path))
-            .stderr(t.file(&err_path))
-            .status()
-            .unwrap();
-        Output {
-            status,
-            stdout: std::fs::read(&out_path).unwrap_or_default(),
-            stderr: std::fs::read(&err_path).unwrap_or_default(),
-        }
+        t.output_via_files(t.with_xdg(&argv).current_dir(&b.dir), &b.dir)
     }
 
     fn ok(&self, t: &Tester, args: &[&str], b: &UserBundle) -> Output {
