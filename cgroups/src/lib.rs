@@ -701,7 +701,12 @@ impl Manager {
         if let Some(unit) = &self.systemd {
             // systemd removes the unit's cgroups; what is left (v1 hierarchies it does not
             // manage, sub-cgroups older systemd keeps) goes below.
-            systemd::stop(self.systemd_scope(), unit)?;
+            match systemd::stop(self.systemd_scope(), unit) {
+                // The user's manager is gone and its units with it (it stops them when it
+                // stops): with the unit's cgroup gone too, there is nothing left to stop.
+                Err(Error::UserBusGone { .. }) if self.dirs().iter().all(|d| !d.exists()) => {}
+                other => other?,
+            }
         }
         let dirs = self.dirs();
         for dir in &dirs {

@@ -65,8 +65,9 @@ impl Tester {
         PathBuf::from(format!("/run/user/{}", self.uid))
     }
 
-    /// `systemctl start user@UID.service`, as a login does, and wait for its session bus.
-    fn start_manager(&self) {
+    /// `systemctl start user@UID.service`, as a login does, and wait for its session bus (again
+    /// after a test stopped it; a running manager is left as it is).
+    pub fn start_manager(&self) {
         // user@.service runs the PAM stack "systemd-user", which sets XDG_RUNTIME_DIR for the
         // manager (pam_systemd). A host without that stack file (this one: no libpam-systemd
         // config) gets a runtime drop-in doing the same, gone at the next boot.

@@ -106,13 +106,16 @@ impl UserRuntime {
     }
 }
 
-/// A bundle the user owns running `sleep 1000` under a memory limit, `spec --rootless`'s config.
+/// A bundle the user owns running `args` under a memory limit, `spec --rootless`'s config.
 struct UserBundle {
     dir: PathBuf,
 }
 
+/// The container process of most tests: it waits (as pid 1 of its namespace it ignores SIGTERM).
+const SLEEP: &[&str] = &["sleep", "1000"];
+
 impl UserBundle {
-    fn new(t: &Tester) -> UserBundle {
+    fn new(t: &Tester, args: &[&str]) -> UserBundle {
         let parent = t.home.join("runr-it");
         let dir = parent.join(unique("bus-env"));
         make_rootfs(&dir.join("rootfs"));
@@ -128,7 +131,7 @@ impl UserBundle {
         let path = dir.join("config.json");
         let mut config: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         config["process"]["terminal"] = json!(false);
-        config["process"]["args"] = json!(["sleep", "1000"]);
+        config["process"]["args"] = json!(args);
         config["linux"]["resources"] = json!({ "memory": { "limit": LIMIT } });
         std::fs::write(&path, config.to_string()).unwrap();
         std::os::unix::fs::chown(&path, Some(t.uid), Some(t.gid)).unwrap();
@@ -173,7 +176,7 @@ fn update_and_delete_reach_the_users_systemd_from_another_environment() {
         return;
     };
     for rt in UserRuntime::all(t) {
-        let b = UserBundle::new(t);
+        let b = UserBundle::new(t, SLEEP);
         let id = unique(&format!("busenv-{}", rt.name));
         rt.ok(t, Env::Login, &["run", "-d", &id], &b);
         let (unit, dir) = (rt.unit(&id), cgroup_dir(t, &rt, &id));
@@ -243,7 +246,7 @@ fn a_recorded_bus_that_is_gone_or_leads_elsewhere_is_a_clear_error() {
         return;
     };
     let rt = UserRuntime::all(t).remove(0);
-    let b = UserBundle::new(t);
+    let b = UserBundle::new(t, SLEEP);
     let id = unique("busenv-gone");
     rt.ok(t, Env::Login, &["run", "-d", &id], &b);
     let (unit, dir) = (rt.unit(&id), cgroup_dir(t, &rt, &id));
@@ -286,4 +289,74 @@ fn a_recorded_bus_that_is_gone_or_leads_elsewhere_is_a_clear_error() {
     set_recorded_socket(&state, &real);
     rt.ok(t, Env::Bare, &["delete", "--force", &id], &b);
     assert_nothing_left(t, &rt, &id, &dir);
+}
+
+/// Starts the user's manager again when dropped (also when the test fails half-way), for the
+/// tests after it.
+struct RestartManager(&'static Tester);
+
+impl Drop for RestartManager {
+    fn drop(&mut self) {
+        self.0.start_manager();
+    }
+}
+
+#[test]
+fn after_the_users_manager_stopped_delete_cleans_up() {
+    let Some(t) = tester() else {
+        return;
+    };
+    for mut rt in UserRuntime::all(t) {
+        // A state root that outlives the manager (its runtime directory goes with it), as a
+        // shim's or podman's does.
+        rt.root = t.home.join("runr-it").join(format!("{}-state", rt.name));
+        // Ends on the SIGTERM systemd sends when the manager stops (else it waits 90 s to kill).
+        let b = UserBundle::new(t, &["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]);
+        let id = unique(&format!("busenv-stop-{}", rt.name));
+        rt.ok(t, Env::Login, &["run", "-d", &id], &b);
+        let dir = cgroup_dir(t, &rt, &id);
+        // The user logs out without lingering: the manager stops, and its units with it. (runc 1.1.5
+        // deletes too: it looks the bus up again and, in the login environment, finds none.)
+        let restart = RestartManager(t);
+        let manager = format!("user@{}.service", t.uid);
+        let stop = std::process::Command::new("systemctl")
+            .args(["stop", &manager])
+            .output()
+            .unwrap();
+        assert!(stop.status.success(), "systemctl stop {manager}");
+        assert!(
+            tests_integration::wait_for(60, || !dir.exists()),
+            "{}: the scope's cgroup outlived its manager",
+            rt.name
+        );
+        let doubled = (2 * LIMIT).to_string();
+        let out = rt.run(t, Env::Login, &["update", "--memory", &doubled, &id], &b);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        eprintln!("{} update, manager stopped: {} {err}", rt.name, out.status);
+        assert!(
+            !out.status.success(),
+            "{}: update without its manager",
+            rt.name
+        );
+        // Its processes went with the unit: the container has stopped (a live container whose
+        // recorded bus is gone: a_recorded_bus_that_is_gone_or_leads_elsewhere_is_a_clear_error).
+        if rt.name == "runr" {
+            assert!(err.contains("container not running"), "{err}");
+        }
+        // delete --force: the unit and its cgroup are gone with the manager; the rest is removed.
+        let out = rt.run(t, Env::Login, &["delete", "--force", &id], &b);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        eprintln!(
+            "{} delete --force, manager stopped: {} {err}",
+            rt.name, out.status
+        );
+        if rt.name == "runr" {
+            assert!(out.status.success(), "runr: delete --force: {err}");
+        }
+        drop(restart);
+        if rt.root.join(&id).exists() {
+            let _ = rt.run(t, Env::Login, &["delete", "--force", &id], &b);
+        }
+        assert_nothing_left(t, &rt, &id, &dir);
+    }
 }
