@@ -40,7 +40,8 @@ echo '== systemd.rs'; $driver --test-threads=1 -q $filter"
   if [ "$layout" = v2 ]; then
     script="$script; echo '== rootless_systemd.rs'; RUNR_SKIP_LOG=$vmlog RUNR_SKIP_ENGINES=${RUNR_SKIP_ENGINES:-0} $rootless_sd --test-threads=1 -q $filter"
     # The same user's scopes driven from another environment than create's (a shim, sudo -u,
-    # cron: tests/rootless_bus_env.rs, runr and runc), the recorded bus gone or another's.
+    # cron: tests/rootless_bus_env.rs, runr and runc), the recorded bus gone or another's, the
+    # manager stopped. Adds 33-75 s to the v2 VM (measured here under load).
     script="$script; echo '== rootless_bus_env.rs'; RUNR_SKIP_LOG=$vmlog $bus_env --test-threads=1 -q $filter"
   fi
   # The CRI scenarios with containerd's SystemdCgroup = true and kubelet-like pod slices
