@@ -222,6 +222,29 @@ pub enum Error {
         reason: String,
     },
 
+    /// The user's systemd that made the container's unit cannot be reached at the session bus
+    /// create used (the user's manager stopped: logged out without lingering, rebooted).
+    #[error("the session bus {socket} of the user's systemd that made this container ({manager}) cannot be reached: {reason}; start it again (`systemctl start user@UID.service`, or `loginctl enable-linger USER` to keep it) or remove what is left with the cgroupfs paths by hand")]
+    UserBusGone {
+        /// The socket create used.
+        socket: PathBuf,
+        /// The manager's `ControlGroup` then.
+        manager: String,
+        /// Why connecting failed.
+        reason: String,
+    },
+
+    /// The session bus create used now leads to another user's systemd.
+    #[error("the session bus {socket} now leads to the systemd of {found}, not to the one that made this container ({manager}): refusing to drive another user's manager")]
+    UserBusNowOther {
+        /// The socket create used.
+        socket: PathBuf,
+        /// The manager's `ControlGroup` at create.
+        manager: String,
+        /// The `ControlGroup` of the manager there now.
+        found: String,
+    },
+
     /// `--systemd-cgroup` unprivileged on a host without pure cgroup v2 (as runc: a user's
     /// systemd can only delegate a cgroup v2 subtree).
     #[error("--systemd-cgroup as an unprivileged user needs a pure cgroup v2 host (this one is {layout:?}): the user's systemd can only delegate a cgroup v2 subtree; use the cgroupfs driver")]

@@ -66,6 +66,7 @@ fn v2_lifecycle_on_a_real_cgroup2_mount() {
         skipped: vec![],
         systemd: None,
         systemd_user: false,
+        systemd_user_bus: None,
         systemd_slice: String::new(),
         journal: Default::default(),
     };

@@ -137,6 +137,10 @@ pub struct Manager {
     /// system's: runc's rootless systemd driver.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     systemd_user: bool,
+    /// The user's systemd create found (bus socket, manager): later commands reach it there,
+    /// whatever their environment. `None` in states written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    systemd_user_bus: Option<systemd::UserBus>,
     /// The slice the unit is started in (only the creating process needs it).
     #[serde(skip)]
     systemd_slice: String,
@@ -194,13 +198,15 @@ impl Manager {
         if layout != Layout::Unified {
             return Err(Error::SystemdUserNeedsV2 { layout });
         }
-        // The user's units live below its manager's own cgroup.
-        let base = systemd::user_manager_cgroup()?;
-        let inner = format!("{}{}", base.trim_end_matches('/'), unit.cgroup);
+        // The user's units live below its manager's own cgroup; the manager is kept so that a
+        // later command with another environment reaches the same one.
+        let user_bus = systemd::user_bus()?;
+        let inner = format!("{}{}", user_bus.manager.trim_end_matches('/'), unit.cgroup);
         let mut m = Self::build(&host, layout, &inner)?;
         m.created.clear();
         m.systemd = Some(unit.name);
         m.systemd_user = true;
+        m.systemd_user_bus = Some(user_bus);
         m.systemd_slice = unit.slice;
         m.rootless = true;
         Ok(m)
@@ -246,6 +252,7 @@ impl Manager {
             skipped: Vec::new(),
             systemd: None,
             systemd_user: false,
+            systemd_user_bus: None,
             systemd_slice: String::new(),
             journal: Journal::default(),
         };
@@ -299,9 +306,9 @@ impl Manager {
         self.systemd_user
     }
 
-    fn systemd_scope(&self) -> systemd::Scope {
+    fn systemd_scope(&self) -> systemd::Scope<'_> {
         match self.systemd_user {
-            true => systemd::Scope::User,
+            true => systemd::Scope::User(self.systemd_user_bus.as_ref()),
             false => systemd::Scope::System,
         }
     }
@@ -694,7 +701,12 @@ impl Manager {
         if let Some(unit) = &self.systemd {
             // systemd removes the unit's cgroups; what is left (v1 hierarchies it does not
             // manage, sub-cgroups older systemd keeps) goes below.
-            systemd::stop(self.systemd_scope(), unit)?;
+            match systemd::stop(self.systemd_scope(), unit) {
+                // The user's manager is gone and its units with it (it stops them when it
+                // stops): with the unit's cgroup gone too, there is nothing left to stop.
+                Err(Error::UserBusGone { .. }) if self.dirs().iter().all(|d| !d.exists()) => {}
+                other => other?,
+            }
         }
         let dirs = self.dirs();
         for dir in &dirs {

@@ -1290,16 +1290,8 @@ fn create_container_hook_error(spec: &Spec, index: usize, failure: &hooks::HookF
 
 /// prestart and createRuntime hooks, in the runtime's namespaces, with the state on stdin.
 fn run_parent_hooks(spec: &Spec, st: &serde_json::Value) -> Result<()> {
-    let state = serde_json::to_vec(st).unwrap_or_default();
     for kind in [HookKind::Prestart, HookKind::CreateRuntime] {
-        hooks::run_all(kind.list(spec.hooks().as_ref()), &state).map_err(|(index, path, f)| {
-            Error::Hook {
-                kind,
-                index,
-                path,
-                failure: f,
-            }
-        })?;
+        run_hook_list(kind, spec, st)?;
     }
     Ok(())
 }

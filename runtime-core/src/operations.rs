@@ -50,7 +50,8 @@ impl Container {
     /// the current setting as it is (but a pids limit of 0 is a limit, runc 1.4); a quota or
     /// period given alone keeps the other one. On
     /// success the new values are merged into the container's stored spec (so later updates and
-    /// readers see them); on failure the previous values are written back (best effort).
+    /// readers see them); on failure every field the update wrote is written back to its stored
+    /// value, or to "no limit" where none was stored (best effort).
     pub fn update(&mut self, res: &LinuxResources) -> Result<()> {
         let _lock = Lock::take(&self.dir)?;
         if self.status()? == Status::Stopped {
@@ -65,7 +66,8 @@ impl Container {
             .unwrap_or_default();
         let wanted = update_fields(res, &old);
         if let Err(e) = self.st.cgroup.update(&wanted) {
-            let _ = self.st.cgroup.update(&update_fields(&old, &old));
+            // runc does not roll back; a half-applied update would leave limits nobody asked for.
+            let _ = self.st.cgroup.update(&rollback_fields(&wanted, &old));
             return Err(e.into());
         }
         // Killed here, the cgroup has the new limits and the stored spec the old ones: a later
@@ -244,6 +246,61 @@ fn update_fields(res: &LinuxResources, old: &LinuxResources) -> LinuxResources {
         out.set_unified(Some(u.clone()));
     }
     out
+}
+
+/// What a failed update writes back: only the fields the update wrote (`wanted`), each with its
+/// stored value in `old`; where `old` has none, the "no limit" value (-1) for memory limit and
+/// swap, cpu quota and the pids limit. A field with neither (shares, cpus, realtime, a unified
+/// key, a device that had no entry) has no value to go back to and is left as written.
+fn rollback_fields(wanted: &LinuxResources, old: &LinuxResources) -> LinuxResources {
+    let stored = update_fields(old, old);
+    let unlimited = |w: Option<i64>, o: Option<i64>| w.and(o.or(Some(-1)));
+    let mut out = LinuxResources::default();
+    if let Some(w) = wanted.memory() {
+        let o = stored.memory().unwrap_or_default();
+        let mut m = LinuxMemory::default();
+        m.set_limit(unlimited(w.limit(), o.limit()));
+        m.set_swap(unlimited(w.swap(), o.swap()));
+        m.set_reservation(w.reservation().and(o.reservation()));
+        out.set_memory(Some(m));
+    }
+    if let Some(w) = wanted.cpu() {
+        out.set_cpu(Some(cpu_rollback(
+            w,
+            &stored.cpu().clone().unwrap_or_default(),
+        )));
+    }
+    if wanted.block_io().is_some() {
+        out.set_block_io(stored.block_io().clone());
+    }
+    if wanted.pids().is_some() {
+        let mut p = LinuxPids::default();
+        p.set_limit(stored.pids().map_or(-1, |p| p.limit()));
+        out.set_pids(Some(p));
+    }
+    if let (Some(w), Some(o)) = (wanted.unified(), stored.unified()) {
+        let back: std::collections::HashMap<String, String> = w
+            .keys()
+            .filter_map(|k| Some((k.clone(), o.get(k)?.clone())))
+            .collect();
+        out.set_unified(Some(back).filter(|b| !b.is_empty()));
+    }
+    out
+}
+
+/// The cpu half of [`rollback_fields`].
+fn cpu_rollback(w: &LinuxCpu, o: &LinuxCpu) -> LinuxCpu {
+    let mut c = LinuxCpu::default();
+    c.set_shares(w.shares().and(o.shares()));
+    c.set_quota(w.quota().and(o.quota().or(Some(-1))));
+    c.set_period(w.period().and(o.period()));
+    c.set_realtime_runtime(w.realtime_runtime().and(o.realtime_runtime()));
+    c.set_realtime_period(w.realtime_period().and(o.realtime_period()));
+    c.set_cpus(w.cpus().as_ref().and(o.cpus().clone()));
+    c.set_mems(w.mems().as_ref().and(o.mems().clone()));
+    c.set_idle(w.idle().and(o.idle()));
+    c.set_burst(w.burst().and(o.burst()));
+    c
 }
 
 /// `old` with every value set in `new` (already filtered: no zeros) replacing it.
@@ -640,5 +697,42 @@ mod tests {
         assert_eq!(merged.cpu().as_ref().unwrap().quota(), Some(50000));
         assert_eq!(merged.cpu().as_ref().unwrap().shares(), Some(512));
         assert_eq!(merged.pids().as_ref().unwrap().limit(), 50);
+    }
+
+    #[test]
+    fn rollback_writes_back_only_what_the_update_wrote() {
+        let old = res(serde_json::json!({
+            "memory": {"limit": 100},
+            "cpu": {"shares": 512, "period": 100000},
+            "pids": {"limit": 10}
+        }));
+        let wanted = update_fields(
+            &res(serde_json::json!({
+                "memory": {"limit": 200, "swap": 400},
+                "cpu": {"quota": 5000}
+            })),
+            &old,
+        );
+        let back = rollback_fields(&wanted, &old);
+        let m = back.memory().as_ref().unwrap();
+        assert_eq!(
+            (m.limit(), m.swap()),
+            (Some(100), Some(-1)),
+            "no stored swap: no limit"
+        );
+        let c = back.cpu().as_ref().unwrap();
+        assert_eq!(
+            (c.quota(), c.period(), c.shares()),
+            (Some(-1), Some(100000), None)
+        );
+        assert!(back.pids().is_none(), "pids not updated: not re-applied");
+        let only_pids = update_fields(&res(serde_json::json!({"pids": {"limit": 5}})), &old);
+        let back = rollback_fields(&only_pids, &res(serde_json::json!({})));
+        assert_eq!(
+            back.pids().as_ref().unwrap().limit(),
+            -1,
+            "no stored limit: max"
+        );
+        assert!(back.memory().is_none() && back.cpu().is_none());
     }
 }

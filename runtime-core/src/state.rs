@@ -21,8 +21,12 @@ use crate::error::{Error, Result};
 use crate::sys;
 
 pub(crate) const STATE_FILE: &str = "state.json";
-/// state.json's schema: 0 is the one before versions (read as is), a newer one is refused.
-pub(crate) const VERSION: u32 = 1;
+/// state.json's schema, a newer one is refused. 0 is the one before versions; 0 and 1 stored a
+/// `pids.limit` of 0 meaning "unset" (runtime-spec < 1.3), from 2 on it is a real limit
+/// (pids.max 1): [`load`] reads an older file's 0 as no limit ([`upgrade`]).
+pub(crate) const VERSION: u32 = 2;
+/// The first schema in which a stored `pids.limit` of 0 is a limit.
+const PIDS_ZERO_IS_A_LIMIT: u32 = 2;
 pub(crate) const EXEC_FIFO: &str = "exec.fifo";
 
 /// The container's status, as the runtime-spec defines it (plus runc's `paused`).
@@ -227,7 +231,33 @@ pub(crate) fn load(dir: &Path) -> Result<Persisted> {
             )),
         ));
     }
-    Ok(st)
+    Ok(upgrade(st))
+}
+
+/// An older schema's state in this schema's meaning: a `pids.limit` of 0 stored before 0 was a
+/// limit meant "unset" (the cgroup's pids.max was left alone), so it is dropped; re-applying
+/// it (an `update` rolling back) would set pids.max 1. Saved again, the file is this version.
+fn upgrade(mut st: Persisted) -> Persisted {
+    if st.version < PIDS_ZERO_IS_A_LIMIT {
+        drop_unset_pids(&mut st.spec);
+    }
+    st.version = VERSION;
+    st
+}
+
+/// Removes `linux.resources.pids` when its limit is 0 (runtime-spec < 1.3's "unset").
+fn drop_unset_pids(spec: &mut oci_spec::runtime::Spec) {
+    let Some(mut linux) = spec.linux().clone() else {
+        return;
+    };
+    let Some(mut res) = linux.resources().clone() else {
+        return;
+    };
+    if res.pids().is_some_and(|p| p.limit() == 0) {
+        res.set_pids(None);
+        linux.set_resources(Some(res));
+        spec.set_linux(Some(linux));
+    }
 }
 
 /// Whether a recorded process is still that process.
@@ -422,6 +452,49 @@ mod tests {
         child.wait().unwrap();
         // Reaped: no /proc entry, and pidfd_open says ESRCH (not a hidden process).
         assert_eq!(liveness(pid, start), Liveness::Gone);
+    }
+
+    /// A state.json as runr wrote it before schema 2 (here: version 1), with `pids.limit` 0.
+    fn old_state_with_pids_zero(version: u32, dir: &Path) {
+        let mut v = serde_json::to_value(persisted(1, 1)).unwrap();
+        v["version"] = version.into();
+        v["spec"]["linux"] =
+            serde_json::json!({"resources": {"pids": {"limit": 0}, "memory": {"limit": 1048576}}});
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(STATE_FILE), serde_json::to_vec(&v).unwrap()).unwrap();
+    }
+
+    fn stored_pids(st: &Persisted) -> Option<i64> {
+        let res = st.spec.linux().as_ref()?.resources().clone()?;
+        res.pids().map(|p| p.limit())
+    }
+
+    #[test]
+    fn an_old_schema_pids_limit_of_zero_is_read_as_unset() {
+        let dir = std::env::temp_dir().join(format!("runr-state-old-{}", std::process::id()));
+        for old in [0, 1] {
+            old_state_with_pids_zero(old, &dir);
+            let st = load(&dir).unwrap();
+            assert_eq!(stored_pids(&st), None, "schema {old}: 0 meant unset");
+            assert_eq!(st.version, VERSION, "saved again, it is this schema");
+            let mem = st
+                .spec
+                .linux()
+                .as_ref()
+                .unwrap()
+                .resources()
+                .clone()
+                .unwrap();
+            assert_eq!(
+                mem.memory().unwrap().limit(),
+                Some(1048576),
+                "the rest is kept"
+            );
+        }
+        // This schema's 0 is a limit (pids.max 1) and stays.
+        old_state_with_pids_zero(VERSION, &dir);
+        assert_eq!(stored_pids(&load(&dir).unwrap()), Some(0));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

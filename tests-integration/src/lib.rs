@@ -20,7 +20,10 @@ use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use serde_json::{json, Value};
 
 pub mod host_check;
+pub mod in_process;
+pub mod rootless_user;
 mod runr_bin;
+pub mod seccomp;
 pub use runr_bin::runr_bin;
 pub use test_skip::skip;
 
@@ -183,6 +186,23 @@ impl Runtime {
     pub fn state(&self, id: &str) -> Value {
         serde_json::from_str(&self.ok(&["state", id])).expect("state is JSON")
     }
+
+    /// The runc release this runtime behaves as, (major, minor), for tests whose reference
+    /// changed between runc versions: runr counts as today's runc (1.5); runc says it in the
+    /// first line of `runc --version` ("runc version 1.1.5").
+    pub fn version(&self) -> (u32, u32) {
+        if self.name == "runr" {
+            return (1, 5);
+        }
+        let v = self.ok(&["--version"]);
+        let mut parts = v
+            .split_whitespace()
+            .nth(2)
+            .unwrap_or_default()
+            .split(['.', '-', '+'])
+            .map(|p| p.parse().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    }
 }
 
 impl Drop for Runtime {
@@ -241,6 +261,19 @@ impl Bundle {
             .as_str()
             .unwrap_or_default()
             .to_string()
+    }
+
+    /// The `cgroup.procs` of this bundle's container: the v1 pids hierarchy's, or on a pure
+    /// cgroup v2 host the unified one's.
+    pub fn procs_file(&self) -> PathBuf {
+        let path = self.cgroup_path();
+        let rel = path.trim_start_matches('/');
+        let v1 = Path::new("/sys/fs/cgroup/pids");
+        if v1.join("tasks").exists() {
+            v1.join(rel).join("cgroup.procs")
+        } else {
+            Path::new("/sys/fs/cgroup").join(rel).join("cgroup.procs")
+        }
     }
 
     pub fn write(&self) {

@@ -636,7 +636,7 @@ fn a_state_of_a_newer_schema_is_refused_clearly() {
     );
     let path = rt.root.join(&id).join("state.json");
     let mut st: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    assert_eq!(st["version"], 1, "state.json carries its schema version");
+    assert_eq!(st["version"], 2, "state.json carries its schema version");
     st["version"] = json!(99);
     std::fs::write(&path, serde_json::to_vec(&st).unwrap()).unwrap();
     let out = rt.exec(&["state", &id]);

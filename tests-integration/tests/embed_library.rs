@@ -14,9 +14,8 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use runtime_core::oci_spec::runtime::Process;
-use runtime_core::{
-    Container, ContainerBuilder, Error, ExecBuilder, ExitStatus, KillTarget, Signal, Stdio,
-};
+use runtime_core::{Container, Error, ExecBuilder, ExitStatus, KillTarget, Signal, Stdio};
+use tests_integration::in_process::{builder, create, run_cases};
 use tests_integration::{assert_no_leaks, runtimes, unique, Bundle, Runtime};
 
 /// Set in the environment of this binary's own child run by
@@ -31,11 +30,7 @@ fn main() {
     // As every embedder must: first thing, run from a read-only view of this binary.
     runtime_core::protect_binary();
     assert!(runtime_core::binary_is_protected());
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let cases: &[(&str, fn())] = &[
+    run_cases(&[
         ("stdin_null_and_stdout_piped", stdin_null_and_stdout_piped),
         (
             "stdin_piped_reaches_the_container",
@@ -65,18 +60,7 @@ fn main() {
             "writable_binary_is_a_warning_unless_opted_out",
             writable_binary_is_a_warning_unless_opted_out,
         ),
-    ];
-    let mut ran = 0;
-    for (name, case) in cases {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        eprintln!("test {name} ...");
-        case();
-        eprintln!("test {name} ... ok");
-        ran += 1;
-    }
-    eprintln!("test result: ok. {ran} passed");
+    ]);
 }
 
 /// Reads a pipe end to EOF.
@@ -104,12 +88,7 @@ fn stdin_null_and_stdout_piped() {
     bundle.write();
     let rt = Runtime::runr();
     let id = unique("embed-null");
-    let c = ContainerBuilder::new(&id, &bundle.dir)
-        .root(&rt.root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .create()
-        .expect("create");
+    let c = create(&rt, &id, &bundle, Stdio::null(), Stdio::piped());
     assert!(c.warnings().is_empty(), "{:?}", c.warnings());
     let (out, status) = start_read_wait(c, &rt, &bundle);
     assert_eq!(out, "eof\n");
@@ -129,12 +108,7 @@ fn stdin_piped_reaches_the_container() {
     bundle.write();
     let rt = Runtime::runr();
     let id = unique("embed-stdin");
-    let mut c = ContainerBuilder::new(&id, &bundle.dir)
-        .root(&rt.root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .create()
-        .expect("create");
+    let mut c = create(&rt, &id, &bundle, Stdio::piped(), Stdio::piped());
     let mut stdin = File::from(c.take_stdin().expect("stdin was piped"));
     assert!(c.take_stdin().is_none(), "a pipe end is handed out once");
     stdin.write_all(b"ping\n").expect("write stdin");
@@ -152,8 +126,7 @@ fn stdout_to_a_file_and_stderr_piped() {
     let id = unique("embed-file");
     let path = bundle.dir.join("stdout.txt");
     let file = File::create(&path).expect("create stdout file");
-    let mut c = ContainerBuilder::new(&id, &bundle.dir)
-        .root(&rt.root)
+    let mut c = builder(&rt, &id, &bundle)
         .stdin(Stdio::null())
         .stdout(file.into())
         .stderr(Stdio::piped())
@@ -194,12 +167,7 @@ fn exec_with_piped_stdout_and_typed_signals() {
     bundle.write();
     let rt = Runtime::runr();
     let id = unique("embed-exec");
-    let mut c = ContainerBuilder::new(&id, &bundle.dir)
-        .root(&rt.root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .create()
-        .expect("create");
+    let mut c = create(&rt, &id, &bundle, Stdio::null(), Stdio::null());
     assert!(c.start().expect("start").is_clean());
     let mut process: Process = c.spec().process().clone().expect("process");
     process.set_args(Some(vec![
@@ -239,9 +207,7 @@ fn multi_threaded_caller_is_refused() {
     let id = unique("embed-threads");
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let other = std::thread::spawn(move || rx.recv());
-    let result = ContainerBuilder::new(&id, &bundle.dir)
-        .root(&rt.root)
-        .create();
+    let result = builder(&rt, &id, &bundle).create();
     drop(tx);
     let _ = other.join();
     match result {
@@ -259,8 +225,7 @@ fn terminal_with_redirected_stdio_is_refused() {
     let rt = Runtime::runr();
     let id = unique("embed-tty");
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
-    let result = ContainerBuilder::new(&id, &bundle.dir)
-        .root(&rt.root)
+    let result = builder(&rt, &id, &bundle)
         .console(runtime_core::Console::Connected(theirs.into()))
         .stdout(Stdio::piped())
         .create();
@@ -281,10 +246,7 @@ fn run_helper() {
     bundle.write();
     let rt = Runtime::runr();
     let id = unique("embed-run");
-    let refused = ContainerBuilder::new(&id, &bundle.dir)
-        .root(&rt.root)
-        .stdout(Stdio::piped())
-        .run();
+    let refused = builder(&rt, &id, &bundle).stdout(Stdio::piped()).run();
     assert!(
         matches!(
             refused,
@@ -296,8 +258,7 @@ fn run_helper() {
         "{refused:?}"
     );
     assert_no_leaks(&rt, &id, &bundle);
-    let status = ContainerBuilder::new(&id, &bundle.dir)
-        .root(&rt.root)
+    let status = builder(&rt, &id, &bundle)
         .stdin(Stdio::null())
         .run()
         .expect("run");
@@ -314,8 +275,7 @@ fn unprotected_create(opt_out: bool) {
     bundle.write();
     let rt = Runtime::runr();
     let id = unique("embed-writable");
-    let mut c = ContainerBuilder::new(&id, &bundle.dir)
-        .root(&rt.root)
+    let mut c = builder(&rt, &id, &bundle)
         .stdin(Stdio::null())
         .allow_writable_binary(opt_out)
         .create()

@@ -14,19 +14,15 @@ use std::io::{BufRead, BufReader};
 
 use runtime_core::hooks::{HookExit, HookFailure, HookKind};
 use runtime_core::{
-    ConfigReason, Container, ContainerBuilder, Error, ExitStatus, KillTarget, Signal, Stdio,
-    Warning,
+    ConfigReason, Container, Error, ExitStatus, KillTarget, Signal, Stdio, Warning,
 };
 use serde_json::json;
+use tests_integration::in_process::{builder, create, run_cases};
 use tests_integration::{assert_no_leaks, runtimes, unique, wait_for, Bundle, Runtime};
 
 fn main() {
     runtime_core::protect_binary();
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let cases: &[(&str, fn())] = &[
+    run_cases(&[
         (
             "kill_all_processes_reaches_a_child_the_init_ignores_for",
             kill_all_processes_reaches_a_child,
@@ -43,18 +39,7 @@ fn main() {
             "a_corrupt_state_is_a_state_error_with_its_io_error_as_source",
             corrupt_state_is_a_state_error,
         ),
-    ];
-    let mut ran = 0;
-    for (name, case) in cases {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        eprintln!("test {name} ...");
-        case();
-        eprintln!("test {name} ... ok");
-        ran += 1;
-    }
-    eprintln!("test result: ok. {ran} passed");
+    ]);
 }
 
 /// The container's init (a shell, pid 1 of its namespace: SIGTERM without a handler does not
@@ -66,12 +51,7 @@ fn kill_all_processes_reaches_a_child() {
     bundle.write();
     let rt = Runtime::runr();
     let id = unique("embed-killall");
-    let mut c = ContainerBuilder::new(&id, &bundle.dir)
-        .root(&rt.root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .create()
-        .expect("create");
+    let mut c = create(&rt, &id, &bundle, Stdio::null(), Stdio::piped());
     let mut lines = BufReader::new(File::from(c.take_stdout().expect("piped"))).lines();
     assert!(c.start().expect("start").is_clean());
     // The sleep exists once the shell said so.
@@ -120,12 +100,7 @@ fn failing_poststop_hook_is_a_warning() {
     bundle.write();
     let rt = Runtime::runr();
     let id = unique("embed-poststop");
-    let mut c = ContainerBuilder::new(&id, &bundle.dir)
-        .root(&rt.root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .create()
-        .expect("create");
+    let mut c = create(&rt, &id, &bundle, Stdio::null(), Stdio::null());
     assert!(c.start().expect("start").is_clean());
     assert_eq!(c.wait().expect("wait"), ExitStatus::Exited(0));
     let outcome = c.delete(false).expect("delete succeeds despite the hook");
@@ -169,11 +144,7 @@ fn failing_poststop_hook_is_a_warning() {
 fn config_error(bundle: &Bundle) -> (String, ConfigReason, String) {
     let rt = Runtime::runr();
     let id = unique("embed-badcfg");
-    let e = match ContainerBuilder::new(&id, &bundle.dir)
-        .root(&rt.root)
-        .stdin(Stdio::null())
-        .create()
-    {
+    let e = match builder(&rt, &id, bundle).stdin(Stdio::null()).create() {
         Ok(_) => panic!("create succeeded"),
         Err(e) => e,
     };

@@ -7,35 +7,7 @@
 
 use std::path::PathBuf;
 
-use tests_integration::{delete_no_leaks, runtimes, unique, wait_for, Bundle, Runtime};
-
-/// The runtime's version as (major, minor): runr counts as today's runc.
-fn version(rt: &Runtime) -> (u32, u32) {
-    if rt.name == "runr" {
-        return (1, 5);
-    }
-    let v = rt.ok(&["--version"]);
-    let mut parts = v
-        .split_whitespace()
-        .nth(2)
-        .unwrap_or_default()
-        .split(['.', '-', '+'])
-        .map(|p| p.parse().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
-}
-
-/// The container's cgroup.procs: the unified cgroup (v2 host, or hybrid) else the v1 pids one.
-fn procs_file(b: &Bundle) -> PathBuf {
-    let rel = b.cgroup_path();
-    let rel = rel.trim_start_matches('/');
-    let pure_v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
-    let dir = if pure_v2 {
-        PathBuf::from("/sys/fs/cgroup").join(rel)
-    } else {
-        PathBuf::from("/sys/fs/cgroup/pids").join(rel)
-    };
-    dir.join("cgroup.procs")
-}
+use tests_integration::{delete_no_leaks, runtimes, unique, wait_for, Bundle};
 
 fn count(f: &PathBuf) -> usize {
     std::fs::read_to_string(f)
@@ -58,7 +30,7 @@ fn sigkill_reaches_every_process_of_a_container_sharing_the_pid_namespace() {
             std::fs::read_to_string(&out).is_ok_and(|s| s.contains("ready"))
         });
         assert!(ready, "{}: the container never said ready", rt.name);
-        let procs = procs_file(&b);
+        let procs = b.procs_file();
         assert!(
             wait_for(60, || count(&procs) == 3),
             "{}: sh and two sleeps in {}",
@@ -67,7 +39,7 @@ fn sigkill_reaches_every_process_of_a_container_sharing_the_pid_namespace() {
         );
         // No --all.
         rt.ok(&["kill", &id, "KILL"]);
-        if version(&rt) >= (1, 2) {
+        if rt.version() >= (1, 2) {
             let gone = wait_for(60, || count(&procs) == 0);
             assert!(gone, "{}: {} processes left", rt.name, count(&procs));
             let stopped = wait_for(60, || rt.state(&id)["status"] == "stopped");
@@ -116,10 +88,10 @@ fn deprecated_all_is_still_accepted_and_signals_every_process() {
             "{}: never said ready",
             rt.name
         );
-        let procs = procs_file(&b);
+        let procs = b.procs_file();
         assert!(wait_for(60, || count(&procs) == 2), "{}", rt.name);
         rt.ok(&["kill", "-a", &id, "TERM"]);
-        if rt.name == "runr" || version(&rt) < (1, 2) {
+        if rt.name == "runr" || rt.version() < (1, 2) {
             assert!(
                 wait_for(60, || said("waited")),
                 "{}: the child lived on",

@@ -20,18 +20,6 @@ fn hybrid_unified_root() -> Option<PathBuf> {
         .and_then(|f| f.parent().map(Path::to_path_buf))
 }
 
-/// The file listing the processes of cgroup `path` (a cgroupsPath): the v1 pids hierarchy's,
-/// or on a pure v2 host the unified one's.
-fn procs_file(path: &str) -> PathBuf {
-    let rel = path.trim_start_matches('/');
-    let v1 = Path::new("/sys/fs/cgroup/pids");
-    if v1.join("tasks").exists() {
-        v1.join(rel).join("cgroup.procs")
-    } else {
-        Path::new("/sys/fs/cgroup").join(rel).join("cgroup.procs")
-    }
-}
-
 fn count_lines(p: &Path) -> usize {
     std::fs::read_to_string(p)
         .unwrap_or_default()
@@ -195,7 +183,7 @@ fn two_containers_can_share_a_cgroup() {
             "{}: {warned}",
             rt.name
         );
-        let procs = procs_file(&first.cgroup_path());
+        let procs = first.procs_file();
         let pids = |p: &Path| count_lines(p);
         assert_eq!(pids(&procs), 2, "{}: both inits in one cgroup", rt.name);
         // Deleting the first leaves the second running in the cgroup it still uses.

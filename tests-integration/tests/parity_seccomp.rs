@@ -13,18 +13,15 @@
 //! `errno N`; `probe faccess PATH` calls glibc's `faccessat(…, AT_EACCESS)`, which tries
 //! `faccessat2` first and falls back only on ENOSYS).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use libseccomp::{ScmpArch, ScmpSyscall};
 use serde_json::{json, Value};
-use tests_integration::{
-    assert_no_leaks, compile_static_c, processes_mentioning, runtimes, scratch, unique, Bundle,
-    Runtime,
+use tests_integration::seccomp::{
+    answer_notifications, docker_config, profile, receive_listener, Probe, Response, FLAG_CONTINUE,
 };
+use tests_integration::{assert_no_leaks, processes_mentioning, runtimes, unique, Bundle, Runtime};
 
 // The scenarios name x86_64 syscall numbers and architectures.
 #[cfg(not(target_arch = "x86_64"))]
@@ -55,35 +52,15 @@ int main(int argc, char **argv) {
 }
 "#;
 
-fn probe_bin() -> &'static [u8] {
-    static BIN: OnceLock<Vec<u8>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = scratch().join(unique("probe-parity-seccomp"));
-        let built = compile_static_c(PROBE_C, &dir, "probe").map(std::fs::read);
-        let _ = std::fs::remove_dir_all(&dir);
-        built
-            .expect("gcc is needed to build the syscall probe")
-            .expect("read the built probe")
-    })
-}
+static PROBE: Probe = Probe::new(PROBE_C);
 
 /// A bundle running `script` with /bin/probe in its rootfs.
 fn probe_bundle(script: &str) -> Bundle {
-    let b = Bundle::shell(script);
-    let path = b.rootfs().join("bin/probe");
-    std::fs::write(&path, probe_bin()).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    b
+    PROBE.bundle(script)
 }
 
 fn docker_seccomp() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/engine-configs/docker-config-default.json"
-    );
-    let cfg: Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).unwrap();
-    cfg["linux"]["seccomp"].clone()
+    docker_config()["linux"]["seccomp"].clone()
 }
 
 /// `run` with a deadline: (exit code, stdout, stderr); a runtime still running after `secs` is
@@ -238,36 +215,6 @@ fn an_older_profile_does_not_deny_the_runtimes_own_work_like_runc() {
 // ---------------------------------------------------------------------------------------------
 // 3. SCMP_ACT_NOTIFY
 
-#[repr(C)]
-#[derive(Default)]
-struct SeccompData {
-    nr: i32,
-    arch: u32,
-    ip: u64,
-    args: [u64; 6],
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct SeccompNotif {
-    id: u64,
-    pid: u32,
-    flags: u32,
-    data: SeccompData,
-}
-
-#[repr(C)]
-struct SeccompNotifResp {
-    id: u64,
-    val: i64,
-    error: i32,
-    flags: u32,
-}
-
-const NOTIF_RECV: libc::c_ulong = 0xc050_2100;
-const NOTIF_SEND: libc::c_ulong = 0xc018_2101;
-const USER_NOTIF_FLAG_CONTINUE: u32 = 1;
-
 /// runc's test agent (tests/cmd/seccompagent), for what these tests need: serves `connections`
 /// runtime connections (one per container process with a filter), each in its own thread:
 /// takes the listener and lets every notified syscall go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE)
@@ -281,55 +228,14 @@ fn continuing_agent(listener: UnixListener, connections: usize) -> usize {
 }
 
 fn serve(conn: std::os::unix::net::UnixStream) -> usize {
-    let mut buf = vec![0u8; 1 << 16];
-    let mut cmsg = vec![0u8; 64];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: msghdr is plain data; every pointer below refers to a live local buffer.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg.as_mut_ptr().cast();
-    msg.msg_controllen = cmsg.len();
-    // SAFETY: a valid socket and a msghdr whose buffers outlive the call.
-    let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    // SAFETY: the kernel filled msg_control; CMSG_FIRSTHDR/CMSG_DATA stay inside it.
-    let c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
-    if n <= 0 || c.is_null() {
+    let Some((_, fd)) = receive_listener(&conn) else {
         return 0; // the test's own wake-up connection
-    }
-    // SAFETY: an SCM_RIGHTS message carries one fd the kernel just installed for us.
-    let fd =
-        unsafe { OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32)) };
-    let mut answered = 0;
-    loop {
-        let mut pfd = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, 30_000) };
-        if r <= 0 || pfd.revents & libc::POLLIN == 0 {
-            return answered; // the filter's last user is gone (POLLHUP) or nothing came
-        }
-        let mut req = SeccompNotif::default();
-        // SAFETY: NOTIF_RECV fills a seccomp_notif of exactly this layout.
-        if unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_RECV, &mut req) } != 0 {
-            continue; // the notifying process was killed meanwhile
-        }
-        let resp = SeccompNotifResp {
-            id: req.id,
-            val: 0,
-            error: 0,
-            flags: USER_NOTIF_FLAG_CONTINUE,
-        };
-        // SAFETY: NOTIF_SEND reads a seccomp_notif_resp of exactly this layout.
-        unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_SEND, &resp) };
-        answered += 1;
-    }
+    };
+    answer_notifications(&fd, 30_000, |req| Response {
+        id: req.id,
+        flags: FLAG_CONTINUE,
+        ..Default::default()
+    })
 }
 
 /// Wakes an agent still waiting in accept for a runtime that never connected.
@@ -341,13 +247,11 @@ fn wake(sock: &std::path::Path, times: usize) {
 
 /// runc's seccomp-notify.bats template: allow by default, notify `names`, agent at `socket`.
 fn notify_profile(socket: &std::path::Path, names: &[&str]) -> Value {
-    json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "listenerPath": socket,
-        "listenerMetadata": "bar",
-        "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_X86_64"],
-        "syscalls": [{"names": names, "action": "SCMP_ACT_NOTIFY"}]
-    })
+    let mut p = profile("SCMP_ACT_ALLOW", &[(names, "SCMP_ACT_NOTIFY")]);
+    p["listenerPath"] = json!(socket);
+    p["listenerMetadata"] = json!("bar");
+    p["architectures"] = json!(["SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_X86_64"]);
+    p
 }
 
 #[test]
@@ -501,10 +405,9 @@ fn start_container_hook_runs_under_the_filter_like_runc() {
         for rt in runtimes() {
             let mut b = Bundle::new(&["/bin/true"]);
             b.config["process"]["noNewPrivileges"] = json!(nnp);
-            b.config["linux"]["seccomp"] = json!({
-                "defaultAction": "SCMP_ACT_ALLOW",
-                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL"}]
-            });
+            let kill_mkdir: &[&str] = &["mkdir", "mkdirat"];
+            b.config["linux"]["seccomp"] =
+                profile("SCMP_ACT_ALLOW", &[(kill_mkdir, "SCMP_ACT_KILL")]);
             b.config["hooks"] = json!({"startContainer": [
                 {"path": "/bin/sh", "args": ["sh", "-c", "mkdir /dev/shm/foo"]}
             ]});

@@ -41,19 +41,7 @@ fn ran(b: &Bundle, name: &str) -> bool {
 
 /// runc before 1.2 runs poststart hooks in `create`.
 fn old_runc(rt: &Runtime) -> bool {
-    if rt.name == "runr" {
-        return false;
-    }
-    let v = rt.ok(&["--version"]);
-    let version: Vec<u32> = v
-        .split_whitespace()
-        .nth(2)
-        .unwrap_or_default()
-        .split(['.', '-', '+'])
-        .take(2)
-        .map(|p| p.parse().unwrap_or(0))
-        .collect();
-    version < vec![1, 2]
+    rt.version() < (1, 2)
 }
 
 #[test]

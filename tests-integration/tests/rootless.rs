@@ -9,86 +9,14 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 use serde_json::{json, Value};
+use tests_integration::rootless_user::{runr_for_user, Tester};
 use tests_integration::{make_rootfs, processes_mentioning, unique, wait_for, which};
 
-/// The unprivileged user, made once per test process.
-struct Tester {
-    name: String,
-    uid: u32,
-    gid: u32,
-    home: PathBuf,
-}
-
+/// The unprivileged user (tests_integration::rootless_user), made once per test process.
 fn tester() -> &'static Tester {
-    static T: OnceLock<Tester> = OnceLock::new();
-    T.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/rootless-user.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .output()
-            .expect("run scripts/rootless-user.sh");
-        assert!(
-            out.status.success(),
-            "rootless-user.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        let mut words = text.split_whitespace();
-        let name = words.next().expect("user name").to_string();
-        let uid: u32 = words.next().and_then(|u| u.parse().ok()).expect("uid");
-        let gid = id_field(&name, "-g");
-        Tester {
-            home: PathBuf::from(format!("/home/{name}")),
-            name,
-            uid,
-            gid,
-        }
-    })
-}
-
-fn id_field(user: &str, flag: &str) -> u32 {
-    let out = Command::new("id").args([flag, user]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
-
-impl Tester {
-    fn xdg(&self) -> PathBuf {
-        PathBuf::from(format!("/run/user/{}", self.uid))
-    }
-
-    /// The command line running `argv` as the user with a login-like clean environment; `env`
-    /// adds to it.
-    fn argv(&self, argv: &[&str], env: &[(&str, &str)]) -> Vec<String> {
-        let mut v: Vec<String> = ["setpriv", "--reuid", &self.name, "--regid", &self.name]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        v.extend(["--init-groups", "env", "-i"].map(String::from));
-        v.push("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".into());
-        v.push(format!("HOME={}", self.home.display()));
-        v.push(format!("USER={}", self.name));
-        v.push(format!("LOGNAME={}", self.name));
-        v.extend(env.iter().map(|(k, val)| format!("{k}={val}")));
-        v.extend(argv.iter().map(|s| s.to_string()));
-        v
-    }
-
-    /// `argv` as the user (see [`Tester::argv`]).
-    fn command(&self, argv: &[&str], env: &[(&str, &str)]) -> Command {
-        let full = self.argv(argv, env);
-        let mut c = Command::new(&full[0]);
-        c.args(&full[1..]);
-        c.stdin(Stdio::null());
-        c
-    }
-
-    fn with_xdg(&self, argv: &[&str]) -> Command {
-        let xdg = self.xdg();
-        self.command(argv, &[("XDG_RUNTIME_DIR", xdg.to_str().unwrap())])
-    }
+    Tester::get()
 }
 
 /// A runtime as the user sees it: its binary (readable by the user) and its state root.
@@ -159,37 +87,6 @@ impl UserRuntime {
     }
 }
 
-/// runr's binary copied where the user can read it (the workspace may not be): one copy per test
-/// process, `/tmp/runr-rootless-bin/<pid>/runr`. A fixed path shared by every process let a test
-/// run of another checkout on the same machine (CI beside a developer) rename its own build over
-/// this one's mid-run. The copies of processes that are gone are removed first.
-fn runr_for_user() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let src = std::env::var_os("RUNR_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/runr"));
-        let top = PathBuf::from("/tmp/runr-rootless-bin");
-        std::fs::create_dir_all(&top).unwrap();
-        std::fs::set_permissions(&top, std::fs::Permissions::from_mode(0o755)).unwrap();
-        for e in std::fs::read_dir(&top).unwrap().flatten() {
-            // (Other entries are left: a process of an older checkout may be running them.)
-            let pid = e.file_name().to_string_lossy().parse::<u32>().ok();
-            if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-        let dir = top.join(std::process::id().to_string());
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let bin = dir.join("runr");
-        std::fs::copy(&src, &bin).expect("copy runr for the user (cargo build first)");
-        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-        bin
-    })
-    .clone()
-}
-
 /// A bundle under the user's home, owned by the user, with `runr spec --rootless`'s config.
 struct UserBundle {
     dir: PathBuf,
@@ -204,7 +101,7 @@ impl UserBundle {
         // The shared parent alone, then this bundle (other tests' bundles come and go).
         let parent = t.home.join("runr-it");
         std::os::unix::fs::chown(&parent, Some(t.uid), Some(t.gid)).unwrap();
-        chown_tree(&dir, t.uid, t.gid);
+        t.chown_tree(&dir);
         let runr = UserRuntime {
             name: "runr",
             bin: runr_for_user(),
@@ -229,17 +126,6 @@ impl Drop for UserBundle {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn chown_tree(dir: &Path, uid: u32, gid: u32) {
-    // Not the host's files: a rootfs links the host's busybox.
-    tests_integration::break_hard_links(dir);
-    let status = Command::new("chown")
-        .args(["-R", &format!("{uid}:{gid}")])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "chown: {}", stderr(&status));
 }
 
 /// Every directory named `id` in any cgroup hierarchy (a few levels down: the user's own
@@ -296,7 +182,7 @@ fn spec_rootless_is_runcs() {
     for rt in UserRuntime::all() {
         let d = dir.join(rt.name);
         std::fs::create_dir_all(&d).unwrap();
-        chown_tree(&dir, t.uid, t.gid);
+        t.chown_tree(&dir);
         rt.ok(&["spec", "--rootless"], &d);
     }
     let runr = std::fs::read_to_string(dir.join("runr/config.json")).unwrap();
@@ -710,7 +596,7 @@ fn without_xdg_runtime_dir_the_default_root_is_a_clear_error() {
     // spec needs no state root.
     let dir = t.home.join("runr-it").join(unique("noxdg"));
     std::fs::create_dir_all(&dir).unwrap();
-    chown_tree(&dir, t.uid, t.gid);
+    t.chown_tree(&dir);
     let out = t
         .command(&[bin.to_str().unwrap(), "spec", "--rootless"], &[])
         .current_dir(&dir)
@@ -751,7 +637,7 @@ impl UserPodman {
             .output()
             .unwrap();
         assert!(out.status.success(), "tar: {}", stderr(&out));
-        chown_tree(&dir, t.uid, t.gid);
+        t.chown_tree(&dir);
         let image = format!("localhost/runr-rootless:{}", std::process::id());
         let p = UserPodman { image };
         let out = p.podman(

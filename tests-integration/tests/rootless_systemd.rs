@@ -11,23 +11,14 @@
 //! runtime command then runs as the user (`setpriv`, a clean environment with only
 //! `XDG_RUNTIME_DIR` set, so the bus is found as `$XDG_RUNTIME_DIR/bus`).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Output};
 
 use serde_json::{json, Value};
+use tests_integration::rootless_user::{runr_for_user, Tester};
 use tests_integration::{make_rootfs, processes_mentioning, skip, unique, wait_for, which};
 
 const LIMIT: u64 = 64 << 20;
-
-/// The unprivileged user with its systemd running, made once per test process.
-struct Tester {
-    name: String,
-    uid: u32,
-    gid: u32,
-    home: PathBuf,
-}
 
 /// systemd is PID 1 on pure cgroup v2 here, else why not (the test is then skipped).
 fn unusable_host() -> Option<&'static str> {
@@ -47,121 +38,7 @@ fn tester() -> Option<&'static Tester> {
         skip(why);
         return None;
     }
-    static T: OnceLock<Tester> = OnceLock::new();
-    Some(T.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/rootless-user.sh");
-        let out = Command::new("bash").arg(&script).output().unwrap();
-        assert!(out.status.success(), "rootless-user.sh: {}", stderr(&out));
-        let text = String::from_utf8_lossy(&out.stdout);
-        let mut words = text.split_whitespace();
-        let name = words.next().expect("user name").to_string();
-        let uid: u32 = words.next().and_then(|u| u.parse().ok()).expect("uid");
-        let gid = id_field(&name, "-g");
-        let t = Tester {
-            home: PathBuf::from(format!("/home/{name}")),
-            name,
-            uid,
-            gid,
-        };
-        t.start_manager();
-        t
-    }))
-}
-
-fn id_field(user: &str, flag: &str) -> u32 {
-    let out = Command::new("id").args([flag, user]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
-
-impl Tester {
-    fn xdg(&self) -> PathBuf {
-        PathBuf::from(format!("/run/user/{}", self.uid))
-    }
-
-    /// `systemctl start user@UID.service`, as a login does, and wait for its session bus.
-    fn start_manager(&self) {
-        // user@.service runs the PAM stack "systemd-user", which sets XDG_RUNTIME_DIR for the
-        // manager (pam_systemd). A host without that stack file (this one: no libpam-systemd
-        // config) gets a runtime drop-in doing the same, gone at the next boot.
-        if !Path::new("/etc/pam.d/systemd-user").exists() {
-            let dir = Path::new("/run/systemd/system/user@.service.d");
-            std::fs::create_dir_all(dir).unwrap();
-            std::fs::write(
-                dir.join("runr-rootless-test.conf"),
-                "[Service]\nPAMName=\nEnvironment=XDG_RUNTIME_DIR=/run/user/%i\n",
-            )
-            .unwrap();
-            assert_ok(Command::new("systemctl").arg("daemon-reload"));
-        }
-        let unit = format!("user@{}.service", self.uid);
-        assert_ok(Command::new("systemctl").args(["start", &unit]));
-        let bus = self.xdg().join("bus");
-        assert!(
-            wait_for(60, || bus.exists()),
-            "{unit} started but its session bus {} never appeared (is dbus-user-session installed?)",
-            bus.display()
-        );
-    }
-
-    /// `argv` as the user with a login-like clean environment plus `env`.
-    fn command(&self, argv: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid",
-            &self.name,
-            "--regid",
-            &self.name,
-            "--init-groups",
-        ]);
-        c.args([
-            "env",
-            "-i",
-            "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-        ]);
-        c.arg(format!("HOME={}", self.home.display()));
-        c.arg(format!("USER={}", self.name));
-        c.arg(format!("LOGNAME={}", self.name));
-        for (k, v) in env {
-            c.arg(format!("{k}={v}"));
-        }
-        c.args(argv);
-        c.stdin(Stdio::null());
-        c
-    }
-
-    fn with_xdg(&self, argv: &[&str]) -> Command {
-        let xdg = self.xdg();
-        self.command(argv, &[("XDG_RUNTIME_DIR", xdg.to_str().unwrap())])
-    }
-
-    /// `systemctl --user ARGS` as the user: the user's manager, not the system's.
-    fn systemctl(&self, args: &[&str]) -> String {
-        let mut argv = vec!["systemctl", "--user", "--no-pager"];
-        argv.extend_from_slice(args);
-        let out = self.with_xdg(&argv).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// A property of one of the user's units (`systemctl --user show UNIT -p PROP --value`).
-    fn show(&self, unit: &str, prop: &str) -> String {
-        self.systemctl(&["show", unit, "-p", prop, "--value"])
-            .trim()
-            .to_string()
-    }
-
-    /// Whether the user's manager lists `unit` (`list-units --all`: loaded, failed or not).
-    fn listed(&self, unit: &str) -> bool {
-        self.systemctl(&["list-units", "--all", "--plain", "--no-legend"])
-            .lines()
-            .any(|l| l.split_whitespace().next() == Some(unit))
-    }
-
-    /// The user's manager's cgroup, e.g. `/user.slice/user-1001.slice/user@1001.service`.
-    fn manager_cgroup(&self) -> String {
-        self.systemctl(&["show", "-p", "ControlGroup", "--value"])
-            .trim()
-            .to_string()
-    }
+    Some(Tester::with_manager())
 }
 
 fn assert_ok(c: &mut Command) -> String {
@@ -204,21 +81,9 @@ impl UserRuntime {
 
     /// `runtime --systemd-cgroup args` as the user in the bundle, stdio to files the user owns.
     fn run(&self, t: &Tester, args: &[&str], b: &UserBundle) -> Output {
-        let (out_path, err_path) = (b.dir.join("stdout"), b.dir.join("stderr"));
         let mut argv = vec![self.bin.to_str().unwrap(), "--systemd-cgroup"];
         argv.extend_from_slice(args);
-        let status = t
-            .with_xdg(&argv)
-            .current_dir(&b.dir)
-            .stdout(user_file(t, &out_path))
-            .stderr(user_file(t, &err_path))
-            .status()
-            .unwrap();
-        Output {
-            status,
-            stdout: std::fs::read(&out_path).unwrap_or_default(),
-            stderr: std::fs::read(&err_path).unwrap_or_default(),
-        }
+        t.output_via_files(t.with_xdg(&argv).current_dir(&b.dir), &b.dir)
     }
 
     fn ok(&self, t: &Tester, args: &[&str], b: &UserBundle) -> Output {
@@ -233,33 +98,6 @@ impl UserRuntime {
     }
 }
 
-/// A file the user owns (a runtime chowns its stdio to the container's root: the user).
-fn user_file(t: &Tester, path: &Path) -> std::fs::File {
-    let f = std::fs::File::create(path).unwrap();
-    std::os::unix::fs::chown(path, Some(t.uid), Some(t.gid)).unwrap();
-    f
-}
-
-/// runr's binary copied where the user can read it.
-fn runr_for_user() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let src = std::env::var_os("RUNR_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/runr"));
-        let dir = PathBuf::from("/tmp/runr-rootless-systemd-bin");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let bin = dir.join("runr");
-        let fresh = dir.join(format!(".runr-{}", std::process::id()));
-        std::fs::copy(&src, &fresh).expect("copy runr for the user (cargo build first)");
-        std::fs::set_permissions(&fresh, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::rename(&fresh, &bin).unwrap();
-        bin
-    })
-    .clone()
-}
-
 /// A bundle the user owns, with `spec --rootless`'s config (made by the user, so the mappings
 /// are the user's) and the given args.
 struct UserBundle {
@@ -271,15 +109,8 @@ impl UserBundle {
         let parent = t.home.join("runr-it");
         let dir = parent.join(unique("sd-bundle"));
         make_rootfs(&dir.join("rootfs"));
-        // Not the host's busybox: the chown below would change it.
-        tests_integration::break_hard_links(&dir.join("rootfs"));
         std::os::unix::fs::chown(&parent, Some(t.uid), Some(t.gid)).unwrap();
-        assert_ok(
-            Command::new("chown")
-                .arg("-R")
-                .arg(format!("{}:{}", t.uid, t.gid))
-                .arg(&dir),
-        );
+        t.chown_tree(&dir);
         let runr = runr_for_user();
         assert_ok(
             t.with_xdg(&[runr.to_str().unwrap(), "spec", "--rootless"])

@@ -12,17 +12,16 @@
 //! and the outputs compared.
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 use serde_json::{json, Value};
+use tests_integration::seccomp::{
+    answer_notifications, docker_config, profile, receive_listener, Probe, Response,
+};
 use tests_integration::{
-    assert_no_leaks, compile_static_c, delete_no_leaks, runtimes, scratch, unique, wait_for,
-    Bundle, Runtime,
+    assert_no_leaks, delete_no_leaks, runtimes, scratch, unique, wait_for, Bundle, Runtime,
 };
 
 // The seccomp scenarios name x86_64 syscall numbers and architectures.
@@ -119,27 +118,11 @@ int main(int argc, char **argv) {
 }
 "#;
 
-/// The compiled probe (once per test binary), kept in memory: the build directory is removed
-/// at once, so nothing stays in the scratch directory after the tests.
-fn probe_bin() -> &'static [u8] {
-    static BIN: OnceLock<Vec<u8>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = scratch().join(unique("probe"));
-        let built = compile_static_c(PROBE_C, &dir, "probe").map(std::fs::read);
-        let _ = std::fs::remove_dir_all(&dir);
-        built
-            .expect("gcc is needed to build the syscall probe")
-            .expect("read the built probe")
-    })
-}
+static PROBE: Probe = Probe::new(PROBE_C);
 
 /// A bundle running `script` with /bin/probe in its rootfs.
 fn probe_bundle(script: &str) -> Bundle {
-    let b = Bundle::shell(script);
-    let path = b.rootfs().join("bin/probe");
-    std::fs::write(&path, probe_bin()).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    b
+    PROBE.bundle(script)
 }
 
 /// Runs a fresh bundle from `make` under every runtime; returns (name, exit code, stdout).
@@ -172,14 +155,6 @@ fn same_everywhere(make: impl Fn() -> Bundle, what: &str) -> (i32, String) {
         );
     }
     (outs[0].1, outs[0].2.clone())
-}
-
-fn docker_config() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/engine-configs/docker-config-default.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("docker fixture")).unwrap()
 }
 
 /// `probe NR args…` as a shell line that prints `label: <result>` (the exit status for kills).
@@ -505,36 +480,6 @@ fn seccomp_without_no_new_privs_still_filters() {
 // ---------------------------------------------------------------------------------------------
 // SCMP_ACT_NOTIFY
 
-#[repr(C)]
-#[derive(Default, Debug)]
-struct SeccompData {
-    nr: i32,
-    arch: u32,
-    ip: u64,
-    args: [u64; 6],
-}
-
-#[repr(C)]
-#[derive(Default, Debug)]
-struct SeccompNotif {
-    id: u64,
-    pid: u32,
-    flags: u32,
-    data: SeccompData,
-}
-
-#[repr(C)]
-#[derive(Default, Debug)]
-struct SeccompNotifResp {
-    id: u64,
-    val: i64,
-    error: i32,
-    flags: u32,
-}
-
-const NOTIF_RECV: libc::c_ulong = 0xc050_2100;
-const NOTIF_SEND: libc::c_ulong = 0xc018_2101;
-
 /// What the agent saw: the JSON runr sent with the fd, and the syscalls it answered.
 struct AgentReport {
     state: Value,
@@ -545,63 +490,22 @@ struct AgentReport {
 /// then answers notifications in turn: the first with fake success, the others with ENOSPC.
 fn agent(listener: UnixListener) -> AgentReport {
     let (conn, _) = listener.accept().expect("runtime connects to listenerPath");
-    let mut buf = vec![0u8; 1 << 16];
-    let mut cmsg = vec![0u8; 64];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: msghdr is plain data; every pointer below refers to a live local buffer.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg.as_mut_ptr().cast();
-    msg.msg_controllen = cmsg.len();
-    // SAFETY: a valid socket and a msghdr whose buffers outlive the call.
-    let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    assert!(n > 0, "recvmsg: {}", std::io::Error::last_os_error());
-    // SAFETY: the kernel filled msg_control; CMSG_FIRSTHDR/CMSG_DATA stay inside it.
-    let fd = unsafe {
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        assert!(!c.is_null(), "no SCM_RIGHTS with the state");
-        assert_eq!(
-            ((*c).cmsg_level, (*c).cmsg_type),
-            (libc::SOL_SOCKET, libc::SCM_RIGHTS)
-        );
-        OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32))
-    };
-    let state: Value = serde_json::from_slice(&buf[..n as usize]).expect("state JSON");
+    let (payload, fd) = receive_listener(&conn).expect("the state with the listener fd");
+    let state: Value = serde_json::from_slice(&payload).expect("state JSON");
     let mut answered = Vec::new();
-    loop {
-        let mut pfd = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, 20_000) };
-        if r <= 0 || pfd.revents & libc::POLLIN == 0 {
-            break; // the filter's last user is gone (POLLHUP) or nothing came
-        }
-        let mut req = SeccompNotif::default();
-        // SAFETY: NOTIF_RECV fills a seccomp_notif of exactly this layout.
-        if unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_RECV, &mut req) } != 0 {
-            break;
-        }
-        let resp = SeccompNotifResp {
-            id: req.id,
-            val: 0,
-            error: if answered.is_empty() {
-                0
-            } else {
-                -libc::ENOSPC
-            },
-            flags: 0,
+    answer_notifications(&fd, 20_000, |req| {
+        let error = if answered.is_empty() {
+            0
+        } else {
+            -libc::ENOSPC
         };
         answered.push(req.data.nr);
-        // SAFETY: NOTIF_SEND reads a seccomp_notif_resp of exactly this layout.
-        unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_SEND, &resp) };
-    }
+        Response {
+            id: req.id,
+            error,
+            ..Default::default()
+        }
+    });
     AgentReport { state, answered }
 }
 
@@ -616,12 +520,11 @@ fn notify_agent_gets_state_and_fd_and_answers_like_runc() {
         let sock = b.dir.join("agent.sock");
         let listener = UnixListener::bind(&sock).unwrap();
         b.config["root"]["readonly"] = json!(false);
-        b.config["linux"]["seccomp"] = json!({
-            "defaultAction": "SCMP_ACT_ALLOW",
-            "listenerPath": sock,
-            "listenerMetadata": "meta-for-agent",
-            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
-        });
+        let notify_mkdir: &[&str] = &["mkdir", "mkdirat"];
+        let mut sc = profile("SCMP_ACT_ALLOW", &[(notify_mkdir, "SCMP_ACT_NOTIFY")]);
+        sc["listenerPath"] = json!(sock);
+        sc["listenerMetadata"] = json!("meta-for-agent");
+        b.config["linux"]["seccomp"] = sc;
         if rt.name == "runr" {
             // runc 1.1 knows no flags; runr passes this one with the listener.
             b.config["linux"]["seccomp"]["flags"] =

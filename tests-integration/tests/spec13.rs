@@ -61,7 +61,7 @@ fn root_owned_source(b: &mut Bundle, options: Value, extra: Value) -> std::path:
 
 /// The runtime is a runc 1.1 (which predates runtime-spec 1.2 and runc 1.2's additions).
 fn runc_1_1(rt: &Runtime) -> bool {
-    rt.name == "runc" && rt.ok(&["--version"]).starts_with("runc version 1.1.")
+    rt.version() == (1, 1)
 }
 
 // ---------------------------------------------------------------------------------------------

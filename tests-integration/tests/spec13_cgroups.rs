@@ -5,22 +5,7 @@
 use std::path::PathBuf;
 
 use serde_json::json;
-use tests_integration::{delete_no_leaks, runtimes, unique, Bundle, Runtime};
-
-/// The runtime's version as (major, minor): runr counts as today's runc.
-fn runc_version(rt: &Runtime) -> (u32, u32) {
-    if rt.name == "runr" {
-        return (1, 5);
-    }
-    let v = rt.ok(&["--version"]);
-    let mut parts = v
-        .split_whitespace()
-        .nth(2)
-        .unwrap_or_default()
-        .split(['.', '-', '+'])
-        .map(|p| p.parse().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
-}
+use tests_integration::{delete_no_leaks, runtimes, unique, Bundle};
 
 /// The container's pids.max (the pids controller's v1 hierarchy, or the unified one).
 fn pids_max(b: &Bundle) -> String {
@@ -40,7 +25,7 @@ fn pids_max(b: &Bundle) -> String {
 #[test]
 fn pids_limit_zero_is_a_limit_and_a_missing_limit_leaves_pids_max_alone() {
     for rt in runtimes() {
-        let today = runc_version(&rt) >= (1, 4);
+        let today = rt.version() >= (1, 4);
         // What 0 becomes: 1 (runc 1.4: systemd's TasksMax cannot be 0, both drivers agree);
         // runc 1.1.5 read 0 as "unset" and left the kernel's default, max.
         let zero = if today { "1" } else { "max" };
@@ -90,7 +75,7 @@ fn a_container_limited_to_zero_pids_cannot_fork() {
         b.config["linux"]["resources"]["pids"] = json!({"limit": 0});
         let id = unique("pids0-fork");
         let (code, out, err) = rt.run(&b, &id);
-        if runc_version(&rt) >= (1, 4) {
+        if rt.version() >= (1, 4) {
             assert_ne!(code, 0, "{}: {out}", rt.name);
             assert!(err.contains("can't fork"), "{}: {out} {err}", rt.name);
             assert!(!out.contains("forked"), "{}: {out}", rt.name);
@@ -188,7 +173,7 @@ fn update_r_sets_per_device_weights_and_throttles_on_v1() {
     let disk = format!("{dmaj}:{dmin}");
     let lo = format!("{lmaj}:{lmin}");
     for rt in runtimes() {
-        let today = runc_version(&rt) >= (1, 4);
+        let today = rt.version() >= (1, 4);
         let b = Bundle::shell("sleep 600");
         let id = unique("blkio-dev");
         rt.create_ok(&b, &id, &[]);

@@ -10,15 +10,15 @@ use std::process::Command;
 
 use serde_json::json;
 use tests_integration::{
-    assert_no_leaks, cgroup_hierarchies, processes_mentioning, runtimes, unique, wait_for, Bundle,
-    Runtime,
+    assert_no_leaks, cgroup_hierarchies, processes_mentioning, runtimes, skip, unique, wait_for,
+    Bundle, Runtime,
 };
 
-/// systemd runs here (sd_booted); otherwise say why the test does nothing.
-fn systemd_here(test: &str) -> bool {
+/// systemd runs here (sd_booted); otherwise say why the test does nothing (a `SKIP` line).
+fn systemd_here() -> bool {
     let here = Path::new("/run/systemd/system").is_dir();
     if !here {
-        eprintln!("SKIP {test}: systemd is not PID 1 here (scripts/test-systemd.sh runs this in a systemd VM)");
+        skip("systemd is not PID 1 here (scripts/test-systemd.sh runs this in a systemd VM)");
     }
     here
 }
@@ -34,6 +34,21 @@ fn show(unit: &str, prop: &str) -> String {
         .output()
         .expect("systemctl");
     String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// Each (property, value) of `unit` as `systemctl show` has it; `rt` names the runtime.
+fn assert_props(rt: &str, unit: &str, want: &[(&str, &str)]) {
+    for (prop, value) in want {
+        assert_eq!(show(unit, prop), *value, "{rt}: {unit} {prop}");
+    }
+}
+
+/// Each (controller, v2 file, v1 file, value) of the unit's cgroup ([`unit_file`]).
+fn assert_files(rt: &str, cgroup: &str, want: &[(&str, &str, &str, &str)]) {
+    for (ctrl, v2_name, v1_name, value) in want {
+        let got = unit_file(cgroup, ctrl, v2_name, v1_name);
+        assert_eq!(got, *value, "{rt}: {cgroup} {ctrl} ({v2_name}/{v1_name})");
+    }
 }
 
 /// Whether `systemctl list-units --all` lists `unit`.
@@ -102,11 +117,7 @@ fn sd_run_detached(rt: &Runtime, b: &Bundle, id: &str) {
 /// no state, process or mount, no unit listed, no cgroup directory.
 fn delete_no_unit_left(rt: &Runtime, id: &str, b: &Bundle, unit: &str, cgroup: &str) {
     rt.ok(&["delete", "--force", id]);
-    no_leaks(rt, id, b);
-    assert!(!listed(unit), "{}: unit {unit} still listed", rt.name);
-    for d in unit_dirs(cgroup) {
-        assert!(!d.exists(), "{}: cgroup {} left", rt.name, d.display());
-    }
+    delete_check(rt, id, b, unit, cgroup);
 }
 
 /// [`assert_no_leaks`], after letting the kernel's cgroup release agent finish: on a v1 host
@@ -124,7 +135,7 @@ fn init_cgroup(pid: i64) -> String {
 
 #[test]
 fn scope_gets_the_init_and_the_resource_properties() {
-    if !systemd_here("scope_gets_the_init_and_the_resource_properties") {
+    if !systemd_here() {
         return;
     }
     for rt in runtimes() {
@@ -137,33 +148,42 @@ fn scope_gets_the_init_and_the_resource_properties() {
         });
         sd_run_detached(&rt, &b, &id);
         let n = rt.name;
-        assert_eq!(show(&unit, "ActiveState"), "active", "{n}");
-        assert_eq!(show(&unit, "Slice"), "system.slice", "{n}");
-        assert_eq!(show(&unit, "ControlGroup"), cgroup, "{n}");
-        assert_eq!(show(&unit, "Delegate"), "yes", "{n}");
-        assert_eq!(show(&unit, "DefaultDependencies"), "no", "{n}");
-        assert_eq!(show(&unit, "MemoryAccounting"), "yes", "{n}");
-        assert_eq!(show(&unit, "TasksMax"), "77", "{n}");
-        // systemd keeps whole percents: 5001/100000 → 60 ms per second.
-        assert_eq!(show(&unit, "CPUQuotaPerSecUSec"), "60ms", "{n}");
+        assert_props(
+            n,
+            &unit,
+            &[
+                ("ActiveState", "active"),
+                ("Slice", "system.slice"),
+                ("ControlGroup", &cgroup),
+                ("Delegate", "yes"),
+                ("DefaultDependencies", "no"),
+                ("MemoryAccounting", "yes"),
+                ("TasksMax", "77"),
+                // systemd keeps whole percents: 5001/100000 → 60 ms per second.
+                ("CPUQuotaPerSecUSec", "60ms"),
+            ],
+        );
         let pid = rt.state(&id)["pid"].as_i64().unwrap();
         let own = init_cgroup(pid);
         assert!(own.contains(&cgroup), "{n}: init in {own}");
         if v2() {
-            assert_eq!(show(&unit, "MemoryMax"), "67108864", "{n}");
             // runc 1.1.5's shares → weight: 1 + (512 - 2) * 9999 / 262142 = 20.
-            assert_eq!(show(&unit, "CPUWeight"), "20", "{n}");
+            assert_props(n, &unit, &[("MemoryMax", "67108864"), ("CPUWeight", "20")]);
             assert!(own.starts_with(&format!("0::{cgroup}")), "{n}: {own}");
         } else {
-            assert_eq!(show(&unit, "MemoryLimit"), "67108864", "{n}");
-            assert_eq!(show(&unit, "CPUShares"), "512", "{n}");
+            assert_props(
+                n,
+                &unit,
+                &[("MemoryLimit", "67108864"), ("CPUShares", "512")],
+            );
         }
-        let mem = unit_file(&cgroup, "memory", "memory.max", "memory.limit_in_bytes");
-        assert_eq!(mem, "67108864", "{n}");
-        assert_eq!(
-            unit_file(&cgroup, "pids", "pids.max", "pids.max"),
-            "77",
-            "{n}"
+        assert_files(
+            n,
+            &cgroup,
+            &[
+                ("memory", "memory.max", "memory.limit_in_bytes", "67108864"),
+                ("pids", "pids.max", "pids.max", "77"),
+            ],
         );
         // runr writes the quota systemd's rounding implies (runc 1.2+ does; runc 1.1.5 writes
         // the spec's 5001 after systemd wrote 6000).
@@ -179,7 +199,7 @@ fn scope_gets_the_init_and_the_resource_properties() {
 
 #[test]
 fn empty_cgroups_path_is_a_scope_named_after_the_runtime_and_id() {
-    if !systemd_here("empty_cgroups_path_is_a_scope_named_after_the_runtime_and_id") {
+    if !systemd_here() {
         return;
     }
     for rt in runtimes() {
@@ -192,8 +212,8 @@ fn empty_cgroups_path_is_a_scope_named_after_the_runtime_and_id() {
         sd_run_detached(&rt, &b, &id);
         // runc: system.slice:runc:<id>; runr: system.slice:runr:<id>.
         let unit = format!("{}-{id}.scope", rt.name);
-        assert_eq!(show(&unit, "ActiveState"), "active", "{}", rt.name);
-        assert_eq!(show(&unit, "Slice"), "system.slice", "{}", rt.name);
+        let want = [("ActiveState", "active"), ("Slice", "system.slice")];
+        assert_props(rt.name, &unit, &want);
         let cgroup = format!("/system.slice/{unit}");
         delete_no_unit_left(&rt, &id, &b, &unit, &cgroup);
     }
@@ -201,7 +221,7 @@ fn empty_cgroups_path_is_a_scope_named_after_the_runtime_and_id() {
 
 #[test]
 fn update_changes_the_unit_and_the_files() {
-    if !systemd_here("update_changes_the_unit_and_the_files") {
+    if !systemd_here() {
         return;
     }
     for rt in runtimes() {
@@ -223,15 +243,19 @@ fn update_changes_the_unit_and_the_files() {
         ]);
         let n = rt.name;
         let mem_prop = if v2() { "MemoryMax" } else { "MemoryLimit" };
-        assert_eq!(show(&unit, mem_prop), "104857600", "{n}");
-        assert_eq!(show(&unit, "TasksMax"), "50", "{n}");
-        assert_eq!(show(&unit, "CPUQuotaPerSecUSec"), "200ms", "{n}");
-        let mem = unit_file(&cgroup, "memory", "memory.max", "memory.limit_in_bytes");
-        assert_eq!(mem, "104857600", "{n}");
-        assert_eq!(
-            unit_file(&cgroup, "pids", "pids.max", "pids.max"),
-            "50",
-            "{n}"
+        let want = [
+            (mem_prop, "104857600"),
+            ("TasksMax", "50"),
+            ("CPUQuotaPerSecUSec", "200ms"),
+        ];
+        assert_props(n, &unit, &want);
+        assert_files(
+            n,
+            &cgroup,
+            &[
+                ("memory", "memory.max", "memory.limit_in_bytes", "104857600"),
+                ("pids", "pids.max", "pids.max", "50"),
+            ],
         );
         delete_no_unit_left(&rt, &id, &b, &unit, &cgroup);
     }
@@ -239,7 +263,7 @@ fn update_changes_the_unit_and_the_files() {
 
 #[test]
 fn pause_ps_stats_exec_and_kill_all_work_on_the_scope() {
-    if !systemd_here("pause_ps_stats_exec_and_kill_all_work_on_the_scope") {
+    if !systemd_here() {
         return;
     }
     for rt in runtimes() {
@@ -292,7 +316,7 @@ fn pause_ps_stats_exec_and_kill_all_work_on_the_scope() {
 
 #[test]
 fn oom_kills_inside_the_scope_and_it_is_counted() {
-    if !systemd_here("oom_kills_inside_the_scope_and_it_is_counted") {
+    if !systemd_here() {
         return;
     }
     for rt in runtimes() {
@@ -330,7 +354,7 @@ fn oom_kills_inside_the_scope_and_it_is_counted() {
 
 #[test]
 fn stopped_container_unit_is_gone_after_delete() {
-    if !systemd_here("stopped_container_unit_is_gone_after_delete") {
+    if !systemd_here() {
         return;
     }
     for rt in runtimes() {
@@ -380,7 +404,7 @@ fn delete_check(rt: &Runtime, id: &str, b: &Bundle, unit: &str, cgroup: &str) {
 
 #[test]
 fn unit_properties_from_annotations() {
-    if !systemd_here("unit_properties_from_annotations") {
+    if !systemd_here() {
         return;
     }
     for rt in runtimes() {
@@ -391,20 +415,18 @@ fn unit_properties_from_annotations() {
             "org.systemd.property.TimeoutStopSec": "uint64 7",
         });
         sd_run_detached(&rt, &b, &id);
-        assert_eq!(
-            show(&unit, "CollectMode"),
-            "inactive-or-failed",
-            "{}",
-            rt.name
-        );
-        assert_eq!(show(&unit, "TimeoutStopUSec"), "7s", "{}", rt.name);
+        let want = [
+            ("CollectMode", "inactive-or-failed"),
+            ("TimeoutStopUSec", "7s"),
+        ];
+        assert_props(rt.name, &unit, &want);
         delete_no_unit_left(&rt, &id, &b, &unit, &cgroup);
     }
 }
 
 #[test]
 fn bad_paths_and_annotations_fail_naming_them_and_leave_nothing() {
-    if !systemd_here("bad_paths_and_annotations_fail_naming_them_and_leave_nothing") {
+    if !systemd_here() {
         return;
     }
     for rt in runtimes() {
@@ -413,65 +435,34 @@ fn bad_paths_and_annotations_fail_naming_them_and_leave_nothing() {
         let id = unique("sdbad");
         let mut b = Bundle::new(&["true"]);
         b.config["linux"]["cgroupsPath"] = json!("system.slice:only-two");
-        b.write();
-        let o = rt.exec_detached(
-            &[
-                "--systemd-cgroup",
-                "create",
-                "-b",
-                b.dir.to_str().unwrap(),
-                &id,
-            ],
-            &b,
-        );
-        assert_eq!(o.status.code(), Some(1), "{n}");
-        let err = String::from_utf8_lossy(&o.stderr).to_string();
-        assert!(err.contains("slice:prefix:name"), "{n}: {err}");
-        no_leaks(&rt, &id, &b);
+        create_fails_naming(&rt, &b, &id, "slice:prefix:name");
         // A slice name systemd cannot have.
         let id = unique("sdbad");
         b.config["linux"]["cgroupsPath"] = json!(format!("a--b.slice:x:{id}"));
-        b.write();
-        let o = rt.exec_detached(
-            &[
-                "--systemd-cgroup",
-                "create",
-                "-b",
-                b.dir.to_str().unwrap(),
-                &id,
-            ],
-            &b,
-        );
-        assert_eq!(o.status.code(), Some(1), "{n}");
-        let err = String::from_utf8_lossy(&o.stderr).to_string();
-        assert!(err.contains("a--b.slice"), "{n}: {err}");
-        no_leaks(&rt, &id, &b);
+        create_fails_naming(&rt, &b, &id, "a--b.slice");
         // A property name systemd rejects (runc: "too short").
         let id = unique("sdbad");
         let (mut b, unit, _) = sd_bundle(&rt, &id, &["true"]);
         b.config["annotations"] = json!({"org.systemd.property.x": "1"});
-        b.write();
-        let o = rt.exec_detached(
-            &[
-                "--systemd-cgroup",
-                "create",
-                "-b",
-                b.dir.to_str().unwrap(),
-                &id,
-            ],
-            &b,
-        );
-        assert_eq!(o.status.code(), Some(1), "{n}");
-        let err = String::from_utf8_lossy(&o.stderr).to_string();
-        assert!(err.contains("org.systemd.property.x"), "{n}: {err}");
-        no_leaks(&rt, &id, &b);
+        create_fails_naming(&rt, &b, &id, "org.systemd.property.x");
         assert!(!listed(&unit), "{n}: {unit} listed");
     }
 }
 
+/// `--systemd-cgroup create` of `b` exits 1 with an error containing `needle`, leaving nothing.
+fn create_fails_naming(rt: &Runtime, b: &Bundle, id: &str, needle: &str) {
+    b.write();
+    let dir = b.dir.to_str().unwrap();
+    let o = rt.exec_detached(&["--systemd-cgroup", "create", "-b", dir, id], b);
+    assert_eq!(o.status.code(), Some(1), "{}", rt.name);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.contains(needle), "{}: {err}", rt.name);
+    no_leaks(rt, id, b);
+}
+
 #[test]
 fn the_same_id_gets_a_new_unit_after_delete() {
-    if !systemd_here("the_same_id_gets_a_new_unit_after_delete") {
+    if !systemd_here() {
         return;
     }
     for rt in runtimes() {

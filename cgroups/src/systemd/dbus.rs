@@ -51,16 +51,6 @@ pub(crate) struct Refused {
     pub message: String,
 }
 
-/// Which systemd to talk to: the system's (PID 1) or the user's own instance
-/// (`user@UID.service`, over the user's session bus), as runc's rootless driver does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Scope {
-    /// The system bus, or systemd's private socket.
-    System,
-    /// The session bus of the user's systemd.
-    User,
-}
-
 /// A connection. Dropping it closes the socket.
 pub(crate) struct Bus {
     stream: UnixStream,
@@ -97,20 +87,22 @@ impl Bus {
         }
     }
 
-    /// Connect to the bus of the systemd `scope` names.
-    pub(crate) fn connect(scope: Scope) -> Result<Bus> {
-        match scope {
-            Scope::System => Bus::system(),
-            Scope::User => Bus::session(),
-        }
+    /// Connect to the user's session bus found in the environment (runc's
+    /// `DetectUserDbusSessionBusAddress`: `DBUS_SESSION_BUS_ADDRESS`, else
+    /// `$XDG_RUNTIME_DIR/bus`), where the user's systemd is.
+    pub(crate) fn session() -> Result<Bus> {
+        Bus::session_at(&session_bus_path()?)
     }
 
-    /// Connect to the user's session bus (runc's `DetectUserDbusSessionBusAddress`:
-    /// `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`), where the user's systemd is.
-    pub(crate) fn session() -> Result<Bus> {
-        let socket = session_bus_path()?;
-        let stream = UnixStream::connect(&socket).map_err(|e| dbus_err(&socket, "connect", e))?;
-        Bus::begin(stream, &socket, false, true)
+    /// Connect to the session bus at `socket` (one found earlier, whatever the environment now).
+    pub(crate) fn session_at(socket: &Path) -> Result<Bus> {
+        let stream = UnixStream::connect(socket).map_err(|e| dbus_err(socket, "connect", e))?;
+        Bus::begin(stream, socket, false, true)
+    }
+
+    /// The socket this connection is on.
+    pub(crate) fn socket(&self) -> &Path {
+        &self.socket
     }
 
     /// Connect to one socket; `is_bus`: a bus daemon (say Hello and subscribe through it),

@@ -15,7 +15,11 @@
 //! - Unprivileged (runc's rootless systemd driver): the user's own systemd
 //!   (`user@UID.service`) over the session bus makes the unit, in `user.slice` by default, and
 //!   its cgroup lies below that manager's (`ControlGroup`, e.g.
-//!   `/user.slice/user-1000.slice/user@1000.service`). Pure cgroup v2 only.
+//!   `/user.slice/user-1000.slice/user@1000.service`). Pure cgroup v2 only. The bus socket and
+//!   that manager's `ControlGroup` are kept with the unit ([`UserBus`]): a later update or
+//!   delete reaches the same manager whatever its environment (a shim, `sudo -u`, cron), and
+//!   says so clearly when it is gone or the socket now leads to another manager. (runc looks
+//!   the bus up in each command's environment again.)
 //!
 //! # Why an own D-Bus client
 //! zbus (the maintained pure-Rust client) is async at heart: its blocking API runs an
@@ -28,14 +32,13 @@
 //! no thread, no allocation after the call and no dependency.
 
 mod dbus;
-
-pub(crate) use dbus::Scope;
 mod properties;
 mod unit;
 mod wire;
 
 use std::collections::HashMap;
 use std::os::fd::RawFd;
+use std::path::PathBuf;
 
 use oci_spec::runtime::LinuxResources;
 
@@ -43,6 +46,62 @@ use crate::error::{Error, Result};
 use crate::Layout;
 
 pub(crate) use properties::cpu_quota;
+
+/// Which systemd to talk to: the system's (PID 1) or the user's own instance
+/// (`user@UID.service`, over the user's session bus), as runc's rootless driver does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope<'a> {
+    /// The system bus, or systemd's private socket.
+    System,
+    /// The user's systemd: the one create found, or (a state written before it was kept)
+    /// the one this environment names.
+    User(Option<&'a UserBus>),
+}
+
+/// The user's systemd a container's unit belongs to, as create found it: the session bus
+/// socket and the manager's `ControlGroup`, which names the manager
+/// (`/user.slice/user-1000.slice/user@1000.service`). Kept in state.json.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct UserBus {
+    /// The session bus socket.
+    pub socket: PathBuf,
+    /// The manager's `ControlGroup`.
+    pub manager: String,
+}
+
+/// The user's systemd this environment names (create): its bus socket and `ControlGroup`.
+pub(crate) fn user_bus() -> Result<UserBus> {
+    let mut bus = dbus::Bus::session()?;
+    let manager = unit::manager_cgroup(&mut bus)?;
+    Ok(UserBus {
+        socket: bus.socket().to_path_buf(),
+        manager,
+    })
+}
+
+/// A connection to the systemd `scope` names. The user's systemd create recorded is reached
+/// at its socket and must still be that manager.
+fn connect(scope: Scope<'_>) -> Result<dbus::Bus> {
+    let recorded = match scope {
+        Scope::System => return dbus::Bus::system(),
+        Scope::User(None) => return dbus::Bus::session(),
+        Scope::User(Some(recorded)) => recorded,
+    };
+    let mut bus = dbus::Bus::session_at(&recorded.socket).map_err(|e| Error::UserBusGone {
+        socket: recorded.socket.clone(),
+        manager: recorded.manager.clone(),
+        reason: e.to_string(),
+    })?;
+    let manager = unit::manager_cgroup(&mut bus)?;
+    if manager != recorded.manager {
+        return Err(Error::UserBusNowOther {
+            socket: recorded.socket.clone(),
+            manager: recorded.manager.clone(),
+            found: manager,
+        });
+    }
+    Ok(bus)
+}
 
 /// The container's systemd unit (its name is kept in state.json with the rest of the manager).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,7 +219,7 @@ impl Prepared {
 /// Connect and build the unit's start properties (runc's Apply: description, Slice= and
 /// Delegate= or Wants=, accounting, DefaultDependencies=no, annotations, resources).
 pub(crate) fn prepare(
-    scope: Scope,
+    scope: Scope<'_>,
     name: &str,
     slice: &str,
     layout: Layout,
@@ -169,7 +228,7 @@ pub(crate) fn prepare(
 ) -> Result<Prepared> {
     let extra = properties::from_annotations(annotations)?;
     check_booted(name)?;
-    let mut bus = dbus::Bus::connect(scope)?;
+    let mut bus = connect(scope)?;
     let version = unit::version(&mut bus)?;
     let mut props = vec![(
         "Description".to_string(),
@@ -210,16 +269,21 @@ pub(crate) fn start(name: &str, pid: i32, prepared: Prepared) -> Result<()> {
 }
 
 /// SetUnitProperties for an update (devices are not changed by update).
-pub(crate) fn update(scope: Scope, name: &str, layout: Layout, res: &LinuxResources) -> Result<()> {
-    let mut bus = dbus::Bus::connect(scope)?;
+pub(crate) fn update(
+    scope: Scope<'_>,
+    name: &str,
+    layout: Layout,
+    res: &LinuxResources,
+) -> Result<()> {
+    let mut bus = connect(scope)?;
     let version = unit::version(&mut bus)?;
     let props = properties::resources(layout, version, res, true)?;
     unit::set_properties(&mut bus, name, props)
 }
 
 /// StopUnit (wait) and ResetFailedUnit.
-pub(crate) fn stop(scope: Scope, name: &str) -> Result<()> {
-    let mut bus = dbus::Bus::connect(scope)?;
+pub(crate) fn stop(scope: Scope<'_>, name: &str) -> Result<()> {
+    let mut bus = connect(scope)?;
     unit::stop(&mut bus, name)
 }
 
@@ -231,13 +295,6 @@ pub(crate) fn check_booted(unit: &str) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// The cgroup of the user's systemd (its Manager's `ControlGroup`, e.g.
-/// `/user.slice/user-1000.slice/user@1000.service`), below which its units' cgroups are.
-pub(crate) fn user_manager_cgroup() -> Result<String> {
-    let mut bus = dbus::Bus::session()?;
-    unit::manager_cgroup(&mut bus)
 }
 
 /// Whether the user's session bus is named or present (see [`dbus::Bus::session`]).
@@ -257,6 +314,23 @@ pub fn usable() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recorded_user_bus_is_used_whatever_the_environment_and_named_when_gone() {
+        let recorded = UserBus {
+            socket: PathBuf::from("/nonexistent/runr-test/bus"),
+            manager: "/user.slice/user-7.slice/user@7.service".into(),
+        };
+        // Whatever DBUS_SESSION_BUS_ADDRESS / XDG_RUNTIME_DIR say, the recorded socket is the
+        // one connected to; it is gone, and the error names it and the manager.
+        let Err(e) = connect(Scope::User(Some(&recorded))) else {
+            panic!("connected to a socket that does not exist");
+        };
+        let msg = e.to_string();
+        assert!(matches!(e, Error::UserBusGone { .. }), "{msg}");
+        assert!(msg.contains("/nonexistent/runr-test/bus"), "{msg}");
+        assert!(msg.contains("user@7.service"), "{msg}");
+    }
 
     #[test]
     fn slices_expand_like_runc() {

@@ -37,27 +37,20 @@ fn refused(method: &'static str, unit: &str, r: Refused) -> Error {
 
 /// systemd's version number ("252.38-1~deb12u1" → 252); 0 if it cannot be read.
 pub(crate) fn version(bus: &mut Bus) -> Result<u32> {
-    let args = [Value::Str(MANAGER.into()), Value::Str("Version".into())];
-    let reply = bus.call(&Call {
-        destination: DEST,
-        path: PATH,
-        interface: "org.freedesktop.DBus.Properties",
-        member: "Get",
-        args: &args,
-    })?;
-    let body = reply.map_err(|r| refused("Get(Version)", MANAGER, r))?;
-    Ok(parse_version(
-        body.first().and_then(Decoded::as_str).unwrap_or(""),
-    ))
+    let v = manager_string(bus, "Version", "Get(Version)")?;
+    Ok(parse_version(&v))
 }
 
 /// The manager's `ControlGroup` property: where its units' cgroups are rooted ("" or "/" for
 /// the system's systemd, `/user.slice/user-UID.slice/user@UID.service` for a user's).
 pub(crate) fn manager_cgroup(bus: &mut Bus) -> Result<String> {
-    let args = [
-        Value::Str(MANAGER.into()),
-        Value::Str("ControlGroup".into()),
-    ];
+    manager_string(bus, "ControlGroup", "Get(ControlGroup)")
+}
+
+/// A string property of the manager object ("" when the reply holds no string); `method`
+/// names the call in a refusal.
+fn manager_string(bus: &mut Bus, property: &str, method: &'static str) -> Result<String> {
+    let args = [Value::Str(MANAGER.into()), Value::Str(property.into())];
     let reply = bus.call(&Call {
         destination: DEST,
         path: PATH,
@@ -65,7 +58,7 @@ pub(crate) fn manager_cgroup(bus: &mut Bus) -> Result<String> {
         member: "Get",
         args: &args,
     })?;
-    let body = reply.map_err(|r| refused("Get(ControlGroup)", MANAGER, r))?;
+    let body = reply.map_err(|r| refused(method, MANAGER, r))?;
     Ok(body
         .first()
         .and_then(Decoded::as_str)
