@@ -428,10 +428,11 @@ fn apply_intel_rdt(
     let (Some(rdt), Some(mut group)) = (linux.intel_rdt(), group) else {
         return Ok(None);
     };
+    let applied = group.apply(rdt, pid);
+    // The rollback removes what apply made, as it found it (a group that appeared since the
+    // plan is not ours: apply cleared `remove`).
     c.rollback.rdt = Some(group.clone());
-    group
-        .apply(rdt, pid)
-        .map_err(|(field, reason)| Error::config(config, field, reason))?;
+    applied.map_err(|(field, reason)| Error::config(config, field, reason))?;
     fault::point("create: intel rdt applied");
     trace::step(
         "intel rdt applied",

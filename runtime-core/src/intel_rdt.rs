@@ -279,10 +279,12 @@ impl RdtGroup {
             };
             (field(f), ConfigReason::Sys { context, error })
         };
-        // The group: made unless it exists (then it is shared, and not ours to remove).
+        // The group: made unless it exists (then it is shared, and not ours to remove, even
+        // if the plan found it absent: something made it since).
         if self.path != self.resctrl {
-            if let Err(e) = make_dir(&self.path) {
-                return Err(fail("closID", "creating the resctrl group".into(), e));
+            match make_dir(&self.path) {
+                Ok(created) => self.remove &= created,
+                Err(e) => return Err(fail("closID", "creating the resctrl group".into(), e)),
             }
         }
         // The schemata, in one write, before any task runs under the group.
@@ -443,11 +445,11 @@ fn sys_error(op: SysOp, path: &Path, e: &std::io::Error) -> SysError {
     )
 }
 
-/// mkdir, an existing directory being fine (a shared group).
-fn make_dir(path: &Path) -> Result<(), SysError> {
+/// mkdir, an existing directory being fine (a shared group); whether this call made it.
+fn make_dir(path: &Path) -> Result<bool, SysError> {
     match std::fs::create_dir(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(sys_error(SysOp::Mkdir, path, &e)),
     }
 }
@@ -476,10 +478,54 @@ fn remove_dir(path: &Path) -> Result<(), SysError> {
             if e.raw_os_error() == Some(libc::ENOTEMPTY)
                 && sys::fs_magic(path).is_ok_and(|m| m != RDTGROUP_SUPER_MAGIC) =>
         {
-            std::fs::remove_dir_all(path).map_err(|e| sys_error(SysOp::Unlink, path, &e))
+            remove_plain_group(path)
         }
         Err(e) => Err(sys_error(SysOp::Unlink, path, &e)),
     }
+}
+
+/// A plain directory standing in for a group: only what a group holds is removed (its regular
+/// files, `mon_data/<domain>/` files, and `mon_groups/` with its groups); anything else (a
+/// symlink, another directory) stays, and the rmdir then fails naming the group, so a wrong
+/// `resctrl_root` is never emptied recursively.
+fn remove_plain_group(path: &Path) -> Result<(), SysError> {
+    let unlink = |p: &Path| std::fs::remove_file(p).map_err(|e| sys_error(SysOp::Unlink, p, &e));
+    let entries = std::fs::read_dir(path).map_err(|e| sys_error(SysOp::Open, path, &e))?;
+    for entry in entries.flatten() {
+        let (p, kind) = (entry.path(), entry.file_type().ok());
+        if kind.is_some_and(|k| k.is_file()) {
+            unlink(&p)?;
+        } else if kind.is_some_and(|k| k.is_dir()) {
+            // Groups in mon_groups, files per domain in mon_data.
+            let inner: fn(&Path) -> Result<(), SysError> = match entry.file_name().to_str() {
+                Some("mon_groups") => remove_plain_group,
+                Some("mon_data") => remove_plain_files,
+                _ => continue,
+            };
+            let subs = std::fs::read_dir(&p).map_err(|e| sys_error(SysOp::Open, &p, &e))?;
+            for d in subs
+                .flatten()
+                .filter(|d| d.file_type().is_ok_and(|k| k.is_dir()))
+            {
+                inner(&d.path())?;
+            }
+            std::fs::remove_dir(&p).map_err(|e| sys_error(SysOp::Unlink, &p, &e))?;
+        }
+    }
+    std::fs::remove_dir(path).map_err(|e| sys_error(SysOp::Unlink, path, &e))
+}
+
+/// A directory of regular files only (a fake `mon_data` domain), then the directory.
+fn remove_plain_files(path: &Path) -> Result<(), SysError> {
+    let entries = std::fs::read_dir(path).map_err(|e| sys_error(SysOp::Open, path, &e))?;
+    for f in entries
+        .flatten()
+        .filter(|f| f.file_type().is_ok_and(|k| k.is_file()))
+    {
+        let p = f.path();
+        std::fs::remove_file(&p).map_err(|e| sys_error(SysOp::Unlink, &p, &e))?;
+    }
+    std::fs::remove_dir(path).map_err(|e| sys_error(SysOp::Unlink, path, &e))
 }
 
 #[cfg(test)]

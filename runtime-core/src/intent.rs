@@ -29,7 +29,8 @@ use crate::sys;
 
 pub const INTENT_FILE: &str = "intent.json";
 /// The record's schema; a newer one is refused (its meaning is unknown), an older one read.
-pub const VERSION: u32 = 1;
+/// 2: `intel_rdt` (a group delete --force must remove; a runr of schema 1 would leak it).
+pub const VERSION: u32 = 2;
 
 /// What a container is made of, as far as cleaning it up needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -93,6 +93,13 @@ impl Container {
         if l3.is_none() && mem_bw.is_none() {
             return Ok(());
         }
+        // One schema line each, as create requires (the spec: no newlines).
+        if [l3, mem_bw].iter().flatten().any(|v| v.contains('\n')) {
+            return Err(Error::IntelRdtUpdate {
+                id: self.st.id.clone(),
+                reason: "--l3-cache-schema and --mem-bw-schema take one line each (no newlines)",
+            });
+        }
         let _lock = Lock::take(&self.dir)?;
         let refuse = |reason| Error::IntelRdtUpdate {
             id: self.st.id.clone(),
@@ -528,7 +535,7 @@ pub fn features(oci_version_max: &str, extra_annotations: BTreeMap<String, Strin
             selinux: Enabled {
                 enabled: selinux_enabled(),
             },
-            intel_rdt: intel_rdt_features(crate::intel_rdt::Resctrl::find()),
+            intel_rdt: intel_rdt_features(),
             memory_policy: MemoryPolicyFeatures {
                 modes: crate::mempolicy::known_modes(),
                 flags: crate::mempolicy::known_flags(),
@@ -561,16 +568,18 @@ const SECCOMP_FLAGS: &[(&str, u32)] = &[
     ),
 ];
 
-/// AppArmor is switched on in this kernel (runc's test: the module parameter).
-/// What `linux.intelRdt` can do with this resctrl mount (none: nothing).
-fn intel_rdt_features(resctrl: Option<crate::intel_rdt::Resctrl>) -> IntelRdtFeatures {
+/// What runr implements of `linux.intelRdt`: everything. features-linux.md: the runtime's
+/// implementation status, "irrelevant to the availability of Intel RDT on the host" (runc 1.5
+/// says the same); a host without resctrl is refused at create, naming the field.
+fn intel_rdt_features() -> IntelRdtFeatures {
     IntelRdtFeatures {
-        enabled: resctrl.is_some(),
-        schemata: resctrl.is_some(),
-        monitoring: resctrl.is_some_and(|r| r.monitoring()),
+        enabled: true,
+        schemata: true,
+        monitoring: true,
     }
 }
 
+/// AppArmor is switched on in this kernel (runc's test: the module parameter).
 fn apparmor_enabled() -> bool {
     std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.trim_start().starts_with('Y'))

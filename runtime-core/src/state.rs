@@ -152,8 +152,11 @@ pub(crate) fn write_atomically(dir: &Path, name: &str, data: &[u8]) -> sys::SysR
     sys::rename(&tmp, &dir.join(name))
 }
 
-/// Writes `dir/name` so that any reader, and the disk after a power loss, finds either the old
-/// file or the new one, whole: [`write_visible`], then [`Unsynced::sync`].
+/// Writes `dir/name` so that any reader finds either the old file or the new one, whole, and
+/// the new one is on disk when this returns: [`write_visible`], then [`Unsynced::sync`]. A
+/// power loss *during* the call (after the rename, before the sync) can leave an empty or torn
+/// record on some filesystems (the rename may be committed before the data); recovery removes
+/// such a record, since it was written before the current boot and nothing it names survives one.
 pub(crate) fn write_durably(dir: &Path, name: &str, data: &[u8]) -> sys::SysResult<()> {
     write_visible(dir, name, data)?.sync()
 }

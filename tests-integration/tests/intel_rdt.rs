@@ -40,6 +40,10 @@ fn main() {
             update_refusals,
         ),
         (
+            "a_group_made_by_someone_else_after_the_plan_is_kept_on_delete",
+            a_group_made_meanwhile_is_kept,
+        ),
+        (
             "clos_id_slash_is_the_root_group_never_removed",
             clos_id_slash_is_the_root,
         ),
@@ -56,8 +60,8 @@ fn main() {
             cli_refusal_beside_runc,
         ),
         (
-            "features_report_intel_rdt_as_the_host_has_it",
-            features_follow_the_host,
+            "features_report_intel_rdt_as_runr_implements_it",
+            features_say_what_runr_implements,
         ),
     ];
     let mut ran = 0;
@@ -260,6 +264,29 @@ fn a_new_group_is_made_and_removed() {
     );
     assert_no_leaks(&rt, &id, &bundle);
     drop(c);
+}
+
+fn a_group_made_meanwhile_is_kept() {
+    // config-linux.md: "If ... the runtime has not created the sub-directory, the runtime MUST
+    // NOT remove the sub-directory when the container is deleted." A createRuntime hook (run
+    // after create looked, before the group is made) makes `<id>` first: runr's mkdir finds it
+    // there, so delete leaves it (runc 1.5 decides the same way, by its mkdir's result).
+    let fake = FakeResctrl::new(true, true, false);
+    let id = unique("rdt-meanwhile");
+    let made_by_hook = fake.dir.join(&id);
+    let mut bundle = Bundle::shell("sleep 600");
+    bundle.config["linux"]["intelRdt"] = json!({"l3CacheSchema": "L3:0=7f0;1=1f"});
+    let script = format!("mkdir {}", made_by_hook.display());
+    bundle.config["hooks"] = json!({"createRuntime": [
+        {"path": "/bin/sh", "args": ["sh", "-c", script]}
+    ]});
+    let rt = Runtime::runr();
+    let c = create(&rt, &id, &bundle, &fake).expect("create");
+    assert_eq!(fake.read(&format!("{id}/tasks")), c.pid().to_string());
+    assert_eq!(fake.read(&format!("{id}/schemata")), "L3:0=7f0;1=1f\n");
+    assert!(c.delete(true).expect("delete").is_clean());
+    assert!(made_by_hook.is_dir(), "a group runr did not make is kept");
+    assert_no_leaks(&rt, &id, &bundle);
 }
 
 fn a_shared_clos_id_is_kept() {
@@ -580,17 +607,16 @@ fn cli_refusal_beside_runc() {
     }
 }
 
-fn features_follow_the_host() {
+fn features_say_what_runr_implements() {
+    // features-linux.md: intelRdt is "the runtime's implementation status ... irrelevant to the
+    // availability of Intel RDT on the host"; runc 1.5 reports true for all three, as runr.
     let rt = Runtime::runr();
     let f: serde_json::Value = serde_json::from_str(&rt.ok(&["features"])).unwrap();
     let rdt = &f["linux"]["intelRdt"];
-    let has = host_has_resctrl();
-    assert_eq!(rdt["enabled"], has, "{rdt}");
-    assert_eq!(rdt["schemata"], has, "{rdt}");
-    if !has {
-        assert_eq!(rdt["monitoring"], false, "{rdt}");
+    for member in ["enabled", "schemata", "monitoring"] {
+        assert_eq!(rdt[member], true, "{member}: {rdt}");
     }
-    // runc 1.1.5's features has no intelRdt member; runc 1.5 says true whatever the host has.
+    // runc 1.1.5's features has no intelRdt member.
     for rt in runtimes().into_iter().filter(|r| r.name == "runc") {
         let f: serde_json::Value = serde_json::from_str(&rt.ok(&["features"])).unwrap();
         let v = rt.ok(&["--version"]);
