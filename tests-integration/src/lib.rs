@@ -276,6 +276,15 @@ impl Bundle {
         }
     }
 
+    /// The container's `pids.max` (the pids controller's v1 hierarchy, or the unified one).
+    pub fn pids_max(&self) -> String {
+        let file = self.procs_file().with_file_name("pids.max");
+        std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+            .trim()
+            .to_string()
+    }
+
     pub fn write(&self) {
         let text = serde_json::to_string_pretty(&self.config).unwrap();
         std::fs::write(self.dir.join("config.json"), text).expect("write config.json");

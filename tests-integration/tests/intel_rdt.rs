@@ -22,11 +22,7 @@ use tests_integration::{assert_no_leaks, runtimes, scratch, unique, Bundle, Runt
 
 fn main() {
     runtime_core::protect_binary();
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let cases: &[(&str, fn())] = &[
+    let cases: &[tests_integration::in_process::Case] = &[
         (
             "a_new_group_gets_the_schemata_in_order_the_init_and_a_mon_group_and_goes_on_delete",
             a_new_group_is_made_and_removed,
@@ -64,17 +60,7 @@ fn main() {
             features_say_what_runr_implements,
         ),
     ];
-    let mut ran = 0;
-    for (name, case) in cases {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        eprintln!("test {name} ...");
-        case();
-        eprintln!("test {name} ... ok");
-        ran += 1;
-    }
-    eprintln!("test result: ok. {ran} passed");
+    tests_integration::in_process::run_cases(cases);
 }
 
 /// A directory laid out as the kernel's resctrl, removed on drop.

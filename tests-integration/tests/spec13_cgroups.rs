@@ -7,21 +7,6 @@ use std::path::PathBuf;
 use serde_json::json;
 use tests_integration::{delete_no_leaks, runtimes, unique, Bundle};
 
-/// The container's pids.max (the pids controller's v1 hierarchy, or the unified one).
-fn pids_max(b: &Bundle) -> String {
-    let rel = b.cgroup_path();
-    let rel = rel.trim_start_matches('/');
-    let v1 = PathBuf::from("/sys/fs/cgroup/pids")
-        .join(rel)
-        .join("pids.max");
-    let v2 = PathBuf::from("/sys/fs/cgroup").join(rel).join("pids.max");
-    let file = if v1.exists() { v1 } else { v2 };
-    std::fs::read_to_string(&file)
-        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn pids_limit_zero_is_a_limit_and_a_missing_limit_leaves_pids_max_alone() {
     for rt in runtimes() {
@@ -33,24 +18,24 @@ fn pids_limit_zero_is_a_limit_and_a_missing_limit_leaves_pids_max_alone() {
         b.config["linux"]["resources"]["pids"] = json!({"limit": 0});
         let id = unique("pids0");
         rt.create_ok(&b, &id, &[]);
-        assert_eq!(pids_max(&b), zero, "{}: pids.limit 0", rt.name);
+        assert_eq!(b.pids_max(), zero, "{}: pids.limit 0", rt.name);
         // update --pids-limit 5, then a resources document whose pids has no limit: left alone.
         rt.ok(&["update", "--pids-limit", "5", &id]);
-        assert_eq!(pids_max(&b), "5", "{}", rt.name);
+        assert_eq!(b.pids_max(), "5", "{}", rt.name);
         let res = b.dir.join("res.json");
         std::fs::write(&res, r#"{"pids": {}}"#).unwrap();
         rt.ok(&["update", "-r", res.to_str().unwrap(), &id]);
-        assert_eq!(pids_max(&b), "5", "{}: pids without a limit", rt.name);
+        assert_eq!(b.pids_max(), "5", "{}: pids without a limit", rt.name);
         // Flags without --pids-limit leave it alone too.
         rt.ok(&["update", "--cpu-share", "512", &id]);
-        assert_eq!(pids_max(&b), "5", "{}: no --pids-limit", rt.name);
+        assert_eq!(b.pids_max(), "5", "{}: no --pids-limit", rt.name);
         // update --pids-limit 0 (runc 1.1.5: 0 = leave it) and -1 (no limit).
         rt.ok(&["update", "--pids-limit", "0", &id]);
         let after_zero = if today { "1" } else { "5" };
-        assert_eq!(pids_max(&b), after_zero, "{}: --pids-limit 0", rt.name);
+        assert_eq!(b.pids_max(), after_zero, "{}: --pids-limit 0", rt.name);
         std::fs::write(&res, r#"{"pids": {"limit": -1}}"#).unwrap();
         rt.ok(&["update", "-r", res.to_str().unwrap(), &id]);
-        assert_eq!(pids_max(&b), "max", "{}: -1", rt.name);
+        assert_eq!(b.pids_max(), "max", "{}: -1", rt.name);
         if !today {
             eprintln!("{}: pids.limit 0 is 'unset' before runc 1.4", rt.name);
         }
@@ -61,7 +46,7 @@ fn pids_limit_zero_is_a_limit_and_a_missing_limit_leaves_pids_max_alone() {
         b.config["linux"]["resources"]["pids"] = json!({});
         let id = unique("pids-unset");
         rt.create_ok(&b, &id, &[]);
-        assert_eq!(pids_max(&b), "max", "{}: pids {{}}", rt.name);
+        assert_eq!(b.pids_max(), "max", "{}: pids {{}}", rt.name);
         delete_no_leaks(&rt, &id, &b);
     }
 }

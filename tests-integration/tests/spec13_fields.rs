@@ -5,26 +5,10 @@
 //! pids.max either way. Also: a `linux.netDevices` move the kernel refuses is reported with the
 //! syscall's error (operation and errno) and the entry named, and `kill --all`'s help.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::json;
 use tests_integration::{assert_no_leaks, delete_no_leaks, runtimes, unique, Bundle};
-
-/// The container's pids.max (the pids controller's v1 hierarchy, or the unified one).
-fn pids_max(b: &Bundle) -> String {
-    let rel = b.cgroup_path();
-    let rel = rel.trim_start_matches('/');
-    let v1 = PathBuf::from("/sys/fs/cgroup/pids")
-        .join(rel)
-        .join("pids.max");
-    let v2 = PathBuf::from("/sys/fs/cgroup").join(rel).join("pids.max");
-    let file = if v1.exists() { v1 } else { v2 };
-    std::fs::read_to_string(&file)
-        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
-        .trim()
-        .to_string()
-}
 
 #[test]
 fn a_null_pids_limit_is_unset_at_create_and_in_update() {
@@ -35,7 +19,7 @@ fn a_null_pids_limit_is_unset_at_create_and_in_update() {
         let id = unique("pids-null");
         rt.create_ok(&b, &id, &[]);
         assert_eq!(
-            pids_max(&b),
+            b.pids_max(),
             "max",
             "{}: pids.limit null at create",
             rt.name
@@ -43,19 +27,19 @@ fn a_null_pids_limit_is_unset_at_create_and_in_update() {
 
         // update -r: a null limit leaves the current one alone, the other members apply.
         rt.ok(&["update", "--pids-limit", "7", &id]);
-        assert_eq!(pids_max(&b), "7", "{}", rt.name);
+        assert_eq!(b.pids_max(), "7", "{}", rt.name);
         let res = b.dir.join("res.json");
         std::fs::write(&res, r#"{"pids": {"limit": null}}"#).unwrap();
         rt.ok(&["update", "-r", res.to_str().unwrap(), &id]);
         assert_eq!(
-            pids_max(&b),
+            b.pids_max(),
             "7",
             "{}: update -r with a null limit",
             rt.name
         );
         std::fs::write(&res, r#"{"pids": {"limit": 9}}"#).unwrap();
         rt.ok(&["update", "-r", res.to_str().unwrap(), &id]);
-        assert_eq!(pids_max(&b), "9", "{}: update -r with a limit", rt.name);
+        assert_eq!(b.pids_max(), "9", "{}: update -r with a limit", rt.name);
         delete_no_leaks(&rt, &id, &b);
     }
 }
