@@ -676,3 +676,213 @@ fn a_template_whose_free_number_would_not_fit_is_refused_before_the_move() {
         }
     }
 }
+
+/// Makes the bundle's network namespace the one at `ns` (joined by path).
+fn join(b: &mut Bundle, ns: &NetNs) {
+    for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
+        if n["type"] == "network" {
+            n["path"] = json!(ns.path());
+        }
+    }
+}
+
+/// `dev` is on the host, up, with each of `addrs` (as `ip -o addr` prints them).
+fn on_host_as_found(rt: &Runtime, dev: &str, addrs: &[&str]) {
+    assert!(host_has(dev), "{}: {dev} is not on the host", rt.name);
+    let link = ip(&["-o", "link", "show", "dev", dev]);
+    assert!(
+        link.contains(",UP") || link.contains("<UP"),
+        "{}: {dev} is not up: {link}",
+        rt.name
+    );
+    let shown = ip(&["-o", "addr", "show", "dev", dev]);
+    for addr in addrs {
+        assert!(
+            shown.contains(addr),
+            "{}: {dev} lost {addr}: {shown}",
+            rt.name
+        );
+    }
+}
+
+/// A veth whose moved end has a global IPv4 and a global IPv6 address (no DAD, so it is
+/// there at once) and is up.
+fn addressed_veth(v4: &str, v6: &str) -> Veth {
+    let veth = Veth::new();
+    ip(&["addr", "add", v4, "dev", &veth.moved]);
+    ip(&["-6", "addr", "add", v6, "dev", &veth.moved, "nodad"]);
+    ip(&["link", "set", "dev", &veth.moved, "up"]);
+    veth
+}
+
+#[test]
+fn a_second_entry_whose_plain_name_the_joined_namespace_has_fails_before_the_first_moves() {
+    // runtime-spec 1.3: a plain name the namespace has MUST be an error. runr checks every
+    // entry before moving any: the error names the second entry and the first device is on
+    // the host as it was (address, up, its peer there). runc 1.1.5 ignores the field (both
+    // stay on the host, the container runs). runc 1.5, from its code, moves the entries in Go
+    // map order and stops at the failing one: a first entry already moved stays in the
+    // namespace.
+    for rt in runtimes() {
+        let mut pair = [
+            addressed_veth("169.254.177.1/32", "fd00:177::1/64"),
+            addressed_veth("169.254.177.2/32", "fd00:177::2/64"),
+        ];
+        pair.sort_by(|x, y| x.moved.cmp(&y.moved));
+        let ns = NetNs::new();
+        ip(&[
+            "-n", &ns.0, "link", "add", "eth0", "type", "veth", "peer", "name", "nsp0",
+        ]);
+        let mut b = Bundle::shell("echo END; sleep 600");
+        join(&mut b, &ns);
+        b.config["linux"]["netDevices"] = json!({
+            pair[0].moved.clone(): {"name": "ctr0"},
+            pair[1].moved.clone(): {"name": "eth0"},
+        });
+        let id = unique("netdev-second");
+        let out = rt.create(&b, &id, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if rt.name == "runr" {
+            assert!(!out.status.success(), "accepted: {err}");
+            let field = format!("linux.netDevices.{}", pair[1].moved);
+            assert!(err.contains(&field), "{err}");
+            assert!(
+                err.contains(r#"already has a device called \"eth0\""#),
+                "{err}"
+            );
+            assert_no_leaks(&rt, &id, &b);
+        } else if moves_devices(&rt) {
+            assert!(!out.status.success(), "{}: accepted: {err}", rt.name);
+            for dev in ["ctr0", pair[0].moved.as_str()] {
+                if ns.has(dev) {
+                    let name = pair[0].moved.as_str();
+                    ip(&[
+                        "-n", &ns.0, "link", "set", "dev", dev, "netns", "1", "name", name,
+                    ]);
+                }
+            }
+            continue;
+        } else {
+            eprintln!("{}: ignores linux.netDevices (runc < 1.4)", rt.name);
+            assert!(out.status.success(), "{}: {err}", rt.name);
+            delete_no_leaks(&rt, &id, &b);
+        }
+        let v4 = ["inet 169.254.177.1/32", "inet6 fd00:177::1/64"];
+        on_host_as_found(&rt, &pair[0].moved, &v4);
+        assert!(
+            host_has(&pair[0].peer),
+            "{}: the first's peer went",
+            rt.name
+        );
+        on_host_as_found(&rt, &pair[1].moved, &["inet 169.254.177.2/32"]);
+        assert!(!ns.has("ctr0") && !ns.has(&pair[0].moved), "{}", rt.name);
+    }
+}
+
+/// A bridge whose name sorts after every veth of these tests ("rnz…" > "rnm…"): an entry
+/// moved after them, whose move the kernel refuses (a bridge is netns-immutable: EINVAL).
+fn late_bridge() -> Bridge {
+    let name = ifname("rnz");
+    ip(&["link", "add", &name, "type", "bridge"]);
+    Bridge(name)
+}
+
+#[test]
+fn a_failed_move_after_a_device_moved_puts_that_device_back_on_the_host_as_it_was() {
+    // The first entry (a veth) moves, is addressed and up in the container; the second (a
+    // bridge) cannot move. runr puts the first back on the host under its host name, with
+    // its addresses and up, in a new namespace (where it would be destroyed with it, and its
+    // peer with it) and in one joined by path (where it would stay). runc 1.1.5 ignores the
+    // field (create succeeds, nothing moves). runc 1.5, from its code, returns at the bridge
+    // and leaves a veth moved before it in the container's namespace.
+    for joined in [false, true] {
+        for rt in runtimes() {
+            let veth = addressed_veth("169.254.178.7/32", "fd00:178::7/64");
+            let bridge = late_bridge();
+            ip(&["addr", "add", "169.254.178.8/32", "dev", &bridge.0]);
+            ip(&["link", "set", "dev", &bridge.0, "up"]);
+            let ns = NetNs::new();
+            let mut b = Bundle::shell("echo END; sleep 600");
+            if joined {
+                join(&mut b, &ns);
+            }
+            b.config["linux"]["netDevices"] = json!({
+                veth.moved.clone(): {"name": "ctr0"},
+                bridge.0.clone(): {"name": "ctr1"},
+            });
+            let id = unique("netdev-undo");
+            let out = rt.create(&b, &id, &[]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            let what = format!("{} (joined: {joined})", rt.name);
+            if rt.name == "runr" {
+                assert!(!out.status.success(), "{what}: a bridge cannot move: {err}");
+                let field = format!("linux.netDevices.{}", bridge.0);
+                assert!(err.contains(&field), "{what}: {err}");
+                assert!(err.contains("Invalid argument"), "{what}: {err}");
+                assert_no_leaks(&rt, &id, &b);
+            } else if moves_devices(&rt) {
+                assert!(!out.status.success(), "{what}: accepted: {err}");
+                continue;
+            } else {
+                eprintln!("{what}: ignores linux.netDevices (runc < 1.4)");
+                assert!(out.status.success(), "{what}: {err}");
+                delete_no_leaks(&rt, &id, &b);
+            }
+            // The container's namespace is gone (or, joined, has nothing of ours): the veth and
+            // its peer are on the host, as they were.
+            let addrs = ["inet 169.254.178.7/32", "inet6 fd00:178::7/64"];
+            on_host_as_found(&rt, &veth.moved, &addrs);
+            assert!(host_has(&veth.peer), "{what}: the peer went");
+            assert!(!host_has("ctr0") && !ns.has("ctr0"), "{what}");
+            assert!(!ns.has(&veth.moved), "{what}: left in the namespace");
+            on_host_as_found(&rt, &bridge.0, &["inet 169.254.178.8/32"]);
+        }
+    }
+}
+
+#[test]
+fn an_address_the_joined_namespace_refuses_puts_the_moved_device_back_on_the_host() {
+    // The joined namespace gives devices that come in IPv6 disabled (its default
+    // disable_ipv6=1): the move succeeds, adding the device's global IPv6 address there fails
+    // (EACCES). runr reports it naming the entry and moves the device back, addresses and up
+    // as it was; else it would stay in the namespace down and unaddressed. runc 1.1.5
+    // ignores the field; runc 1.5, from its code, fails ("fail to set up address") and leaves
+    // the device in the namespace, down.
+    for rt in runtimes() {
+        let veth = addressed_veth("169.254.179.7/32", "fd00:179::7/64");
+        let ns = NetNs::new();
+        let sysctl = "net.ipv6.conf.default.disable_ipv6=1";
+        ip(&["netns", "exec", &ns.0, "sysctl", "-q", "-w", sysctl]);
+        let mut b = Bundle::shell("echo END; sleep 600");
+        join(&mut b, &ns);
+        b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "ctr0"} });
+        let id = unique("netdev-noaddr");
+        let out = rt.create(&b, &id, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if rt.name == "runr" {
+            assert!(!out.status.success(), "accepted: {err}");
+            let field = format!("linux.netDevices.{}", veth.moved);
+            assert!(err.contains(&field), "{err}");
+            assert!(err.contains("fd00:179::7/64"), "{err}");
+            assert!(err.contains("Permission denied"), "{err}");
+            assert_no_leaks(&rt, &id, &b);
+        } else if moves_devices(&rt) {
+            assert!(!out.status.success(), "{}: accepted: {err}", rt.name);
+            if ns.has("ctr0") {
+                let name = veth.moved.as_str();
+                ip(&[
+                    "-n", &ns.0, "link", "set", "dev", "ctr0", "netns", "1", "name", name,
+                ]);
+            }
+            continue;
+        } else {
+            eprintln!("{}: ignores linux.netDevices (runc < 1.4)", rt.name);
+            assert!(out.status.success(), "{}: {err}", rt.name);
+            delete_no_leaks(&rt, &id, &b);
+        }
+        let addrs = ["inet 169.254.179.7/32", "inet6 fd00:179::7/64"];
+        on_host_as_found(&rt, &veth.moved, &addrs);
+        assert!(host_has(&veth.peer), "{}: the peer went", rt.name);
+        assert!(!ns.has("ctr0"), "{}: left in the namespace", rt.name);
+    }
+}
