@@ -582,15 +582,19 @@ fn a_plain_name_the_joined_namespace_already_has_fails_naming_the_entry_and_the_
 }
 
 #[test]
-fn a_templated_device_whose_move_fails_is_left_on_the_host_up_with_its_address() {
+fn a_templated_device_whose_move_fails_is_left_on_the_host_up_with_its_addresses() {
     // A bridge cannot change namespace (the kernel's netns_immutable: EINVAL). runr set it
-    // down to move it; the failed move puts it back up, its address untouched. runc 1.1.5
+    // down to move it; the failed move puts it back up with its addresses (the IPv6 one, which
+    // the down flushed, added again). runc 1.1.5
     // ignores the field (the container runs, the bridge is untouched); runc 1.5, from its code,
     // fails the move and leaves the device down (it sets it down first and never back up).
     for rt in runtimes() {
         let bridge = Bridge::new();
         let name = bridge.0.clone();
         ip(&["addr", "add", "169.254.176.7/32", "dev", &name]);
+        // A static IPv6 address too: setting the bridge down flushes it (keep_addr_on_down=0),
+        // so it is back only if added again.
+        ip(&["-6", "addr", "add", "fd00:176::7/64", "dev", &name, "nodad"]);
         ip(&["link", "set", "dev", &name, "up"]);
         let mut b = Bundle::shell("true");
         b.config["linux"]["netDevices"] = json!({ name.clone(): {"name": "eth%d"} });
@@ -622,6 +626,7 @@ fn a_templated_device_whose_move_fails_is_left_on_the_host_up_with_its_address()
             "{}: {addr}",
             rt.name
         );
+        assert!(addr.contains("inet6 fd00:176::7/64"), "{}: {addr}", rt.name);
     }
 }
 
