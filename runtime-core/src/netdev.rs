@@ -17,11 +17,12 @@
 //!
 //! A `name` with a `%d` is a name template (the spec's MUST): the kernel gives the device the
 //! first free number in the container's namespace, so a name already there is no error. The
-//! device is then found again without its name: by its index (which the kernel keeps when it is
-//! free there), else as the one link new in the namespace with the device's kind and hardware
-//! address (runc 1.5 looks it up by the template itself, and fails). The name it got is
-//! reported as a `network device moved` step (`--debug`); runc's state has no place for it, and
-//! an engine finds it in the namespace, as it finds the device.
+//! device moves under a temporary plain name checked free there, which finds it again exactly
+//! (its index, kind or hardware address would not: the kernel may change the index, and VLANs,
+//! ipvlans or address-less devices share the rest), is renamed by index with the template, and
+//! its name is read back by index (runc 1.5 looks it up by the template itself, and fails). The
+//! name it got is reported as a `network device moved` step (`--debug`); runc's state has no
+//! place for it, and an engine finds it in the namespace, as it finds the device.
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
@@ -256,18 +257,23 @@ impl Namespaces {
 }
 
 /// One entry, checked: the device as the host has it, the name asked for (plain or a
-/// template) and the name it will get.
+/// template), the name it should get, and the plain name it moves under (`name` itself, or
+/// for a template a temporary name free in the container's namespace, which finds it there
+/// exactly).
 struct Planned<'a> {
     host_name: &'a str,
     name: &'a str,
     expected: String,
+    via: String,
     dev: Link,
 }
 
-/// A device taken from the host: as it was there (its index, name and state), its permanent
-/// addresses, and its index in the container's namespace once it is found there.
+/// A device taken from the host: as it was there (its index, name and state), the plain name
+/// it moved under, its permanent addresses, and its index in the container's namespace once
+/// it is found there.
 struct Taken {
     dev: Link,
+    via: String,
     addresses: Vec<Address>,
     inside: Option<i32>,
 }
@@ -319,12 +325,47 @@ fn plan_one<'a>(
     taken.extend(earlier.iter().map(|p| p.expected.as_str()));
     let known = template_parts(name).is_none() && ns.inside.link_index(name).is_ok();
     let expected = check_name(name, &taken, known)?;
+    // A template's device moves under a plain name free there, renamed by index once in.
+    let via = match template_parts(name) {
+        None => name.to_string(),
+        Some(_) => {
+            taken.extend(earlier.iter().map(|p| p.via.as_str()));
+            temporary_name(&mut ns.inside, &taken)?
+        }
+    };
     Ok(Planned {
         host_name,
         name,
         expected,
+        via,
         dev,
     })
+}
+
+/// A plain name for a device on its way in: free in the container's namespace (not `taken`,
+/// unknown to the kernel there, alternative names included) and this runtime's own.
+fn temporary_name(inside: &mut Rtnl, taken: &[&str]) -> Result<String, ConfigReason> {
+    let pid = std::process::id();
+    for n in 0u32..100 {
+        // "rn" + at most 8 hex digits + "t" + at most 2 digits: within 15 bytes.
+        let name = format!("rn{pid:x}t{n}");
+        if taken.contains(&name.as_str()) {
+            continue;
+        }
+        match inside.link_index(&name) {
+            Err(e) if e.errno == Errno::ENODEV => return Ok(name),
+            Err(e) => {
+                return Err(sys_reason(
+                    format!("looking up {name:?} in the container"),
+                    e,
+                ))
+            }
+            Ok(_) => continue,
+        }
+    }
+    Err(ConfigReason::Invalid(
+        "no free temporary name in the container's network namespace".into(),
+    ))
 }
 
 /// The error of the field as a whole (before any one device).
@@ -361,6 +402,7 @@ fn move_one(
         .collect();
     taken.push(Taken {
         dev: dev.clone(),
+        via: entry.via.clone(),
         addresses,
         inside: None,
     });
@@ -368,29 +410,30 @@ fn move_one(
     ns.host
         .set_up(dev.index, false)
         .map_err(|e| sys_reason(format!("setting {host_name:?} down"), e))?;
-    // Move and rename in one request, so the new name never exists on the host.
+    // Move and rename in one request, so the new name never exists on the host; a template's
+    // device under its temporary name.
+    let via = entry.via.as_str();
     ns.host
-        .move_to(dev.index, name, ns.netns.as_fd())
+        .move_to(dev.index, via, ns.netns.as_fd())
         .map_err(|e| {
-            let what = format!("moving {host_name:?} into the container as {name:?}");
+            let what = format!("moving {host_name:?} into the container as {via:?}");
             sys_reason(what, e)
         })?;
-    // Find it again: by its new name; a template's is the kernel's choice, so by its index if
-    // the kernel kept it, else as the one new link there that is this device.
-    let found = match template_parts(name) {
-        None => ns.inside.link_index(name).and_then(|i| ns.inside.link(i)),
-        Some(_) => find_moved(&mut ns.inside, dev, seen),
-    };
-    let moved = found.map_err(|e| {
-        let expected = &entry.expected;
-        let what =
-            format!("finding {host_name:?} ({expected:?}) in the container's network namespace");
+    // Find it again by that name, which was free there: exactly this device.
+    let found = ns.inside.link_index(via).and_then(|i| ns.inside.link(i));
+    let mut moved = found.map_err(|e| {
+        let what = format!("finding {host_name:?} ({via:?}) in the container's network namespace");
         sys_reason(what, e)
     })?;
     if let Some(t) = taken.last_mut() {
         t.inside = Some(moved.index);
     }
     seen.push(moved.clone());
+    // A template: the kernel numbers it (the first free number there), by its index; the
+    // name it got read back by index.
+    if template_parts(name).is_some() {
+        moved = number(&mut ns.inside, &moved, name)?;
+    }
     // Its global addresses back, then up, as the spec asks.
     let addresses = taken
         .last()
@@ -398,6 +441,18 @@ fn move_one(
         .unwrap_or_default();
     configure(&mut ns.inside, &moved, addresses)?;
     Ok(moved)
+}
+
+/// The device `moved` renamed by the name template `template` in the container's namespace;
+/// as it is then (the name the kernel gave it).
+fn number(inside: &mut Rtnl, moved: &Link, template: &str) -> Result<Link, ConfigReason> {
+    let renamed = inside
+        .rename(moved.index, template)
+        .and_then(|()| inside.link(moved.index));
+    renamed.map_err(|e| {
+        let what = format!("naming {:?} by {template:?} in the container", moved.name);
+        sys_reason(what, e)
+    })
 }
 
 /// The moved device's permanent global addresses added in the container, then set up.
@@ -447,22 +502,20 @@ fn check_name(name: &str, taken: &[&str], known: bool) -> Result<String, ConfigR
     Ok(name.to_string())
 }
 
-/// The device `dev` (as the host had it) in the namespace of `inside`, where `seen` are the
-/// links known there (those before it came, and devices moved before it): at its old index if
-/// the kernel kept it (it does when that index is free there), else the one other link of the
-/// same kind and hardware address. ENODEV when there is none, or more than one to choose from.
-fn find_moved(inside: &mut Rtnl, dev: &Link, seen: &[Link]) -> SysResult<Link> {
-    let is_new = |l: &Link| !seen.iter().any(|b| b.index == l.index) && l.same_device(dev);
-    if let Ok(link) = inside.link(dev.index) {
-        if is_new(&link) {
+/// A taken device left in the container's namespace by a move that failed part-way (the
+/// kernel moves before it renames): by its host name, else the name it moved under, when that
+/// link is this device (same kind and hardware address) and none of those `seen` there.
+/// ENODEV when it is not there.
+fn find_left(inside: &mut Rtnl, t: &Taken, seen: &[Link]) -> SysResult<Link> {
+    for name in [&t.dev.name, &t.via] {
+        let Ok(link) = inside.link_index(name).and_then(|i| inside.link(i)) else {
+            continue;
+        };
+        if link.same_device(&t.dev) && !seen.iter().any(|s| s.index == link.index) {
             return Ok(link);
         }
     }
-    let mut candidates = inside.links()?.into_iter().filter(|l| is_new(l));
-    match (candidates.next(), candidates.next()) {
-        (Some(link), None) => Ok(link),
-        _ => Err(netlink_error(Errno::ENODEV)),
-    }
+    Err(netlink_error(Errno::ENODEV))
 }
 
 /// A device taken from the host put back as it was found (best effort: the error that made
@@ -500,7 +553,7 @@ fn put_back(ns: &mut Namespaces, t: &Taken, seen: &[Link]) {
 fn move_back(ns: &mut Namespaces, t: &Taken, seen: &[Link]) -> SysResult<i32> {
     let index = match t.inside {
         Some(index) => index,
-        None => find_moved(&mut ns.inside, &t.dev, seen)?.index,
+        None => find_left(&mut ns.inside, t, seen)?.index,
     };
     let own = Path::new("/proc/thread-self/ns/net");
     let host_ns = sys::open(own, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;

@@ -158,6 +158,15 @@ impl Rtnl {
         self.ack(req)
     }
 
+    /// Renames the link `index` to `name` (a `%d` template gets the first free number, as
+    /// `dev_change_name` does); the link must be down.
+    pub fn rename(&mut self, index: i32, name: &str) -> SysResult<()> {
+        let mut req = Request::new(libc::RTM_NEWLINK, libc::NLM_F_ACK);
+        req.ifinfo(index, 0, 0);
+        req.attr(libc::IFLA_IFNAME, &nul_terminated(name));
+        self.ack(req)
+    }
+
     /// Every address of the link `index`, of any family.
     pub fn addresses(&mut self, index: i32) -> SysResult<Vec<Address>> {
         let replies = self.dump(|| {

@@ -457,17 +457,23 @@ fn two_devices_named_by_an_eth_percent_d_template_come_out_as_eth0_and_eth1_addr
 
 #[test]
 fn a_template_into_a_joined_namespace_with_eth0_at_the_devices_index_gets_eth1_and_a_new_index() {
-    // The namespace already has eth0, at the very index the device has on the host: no error
-    // (a template), the kernel numbers it eth1 and gives it another index, and runr finds it
-    // again by its hardware address among the links new there. runc 1.1.5 ignores the field.
+    // The namespace already has eth0, at the very index the device has on the host and with
+    // its hardware address: no error (a template), the kernel numbers it eth1 and gives it
+    // another index, and runr finds it again by the temporary name it moved under. runc 1.1.5
+    // ignores the field.
     for rt in runtimes() {
         let veth = Veth::new();
         ip(&["addr", "add", "169.254.174.7/32", "dev", &veth.moved]);
         let ns = NetNs::new();
         let sysfs = format!("/sys/class/net/{}/ifindex", veth.moved);
         let index = std::fs::read_to_string(sysfs).unwrap().trim().to_string();
-        // The namespace's own eth0, at the index the device has on the host.
-        let eth0 = ["link", "add", "eth0", "index", &index, "type", "veth"];
+        // The namespace's own eth0, at the index the device has on the host and with its
+        // hardware address: neither tells the device apart there.
+        let sysfs = format!("/sys/class/net/{}/address", veth.moved);
+        let mac = std::fs::read_to_string(sysfs).unwrap().trim().to_string();
+        let eth0 = [
+            "link", "add", "eth0", "index", &index, "address", &mac, "type", "veth",
+        ];
         ip(&[&["-n", &ns.0][..], &eth0, &["peer", "name", "nsp0"]].concat());
         let eth0_before = ip(&["-n", &ns.0, "-o", "link", "show", "dev", "eth0"]);
         let mut b = Bundle::shell(
