@@ -805,8 +805,13 @@ fn a_failed_move_after_a_device_moved_puts_that_device_back_on_the_host_as_it_wa
     // its addresses and up, in a new namespace (where it would be destroyed with it, and its
     // peer with it) and in one joined by path (where it would stay). runc 1.1.5 ignores the
     // field (create succeeds, nothing moves). runc 1.5, from its code, returns at the bridge
-    // and leaves a veth moved before it in the container's namespace.
-    for joined in [false, true] {
+    // and leaves a veth moved before it in the container's namespace. The veth named by a
+    // template too: it is numbered ctr0 in the namespace, and back under its host name.
+    for (joined, name, there) in [
+        (false, "ctr0", "ctr0"),
+        (true, "ctr0", "ctr0"),
+        (true, "ctr%d", "ctr0"),
+    ] {
         for rt in runtimes() {
             let veth = addressed_veth("169.254.178.7/32", "fd00:178::7/64");
             let bridge = late_bridge();
@@ -818,13 +823,13 @@ fn a_failed_move_after_a_device_moved_puts_that_device_back_on_the_host_as_it_wa
                 join(&mut b, &ns);
             }
             b.config["linux"]["netDevices"] = json!({
-                veth.moved.clone(): {"name": "ctr0"},
+                veth.moved.clone(): {"name": name},
                 bridge.0.clone(): {"name": "ctr1"},
             });
             let id = unique("netdev-undo");
             let out = rt.create(&b, &id, &[]);
             let err = String::from_utf8_lossy(&out.stderr);
-            let what = format!("{} (joined: {joined})", rt.name);
+            let what = format!("{} (joined: {joined}, {name})", rt.name);
             if rt.name == "runr" {
                 assert!(!out.status.success(), "{what}: a bridge cannot move: {err}");
                 let field = format!("linux.netDevices.{}", bridge.0);
@@ -844,7 +849,7 @@ fn a_failed_move_after_a_device_moved_puts_that_device_back_on_the_host_as_it_wa
             let addrs = ["inet 169.254.178.7/32", "inet6 fd00:178::7/64"];
             on_host_as_found(&rt, &veth.moved, &addrs);
             assert!(host_has(&veth.peer), "{what}: the peer went");
-            assert!(!host_has("ctr0") && !ns.has("ctr0"), "{what}");
+            assert!(!host_has(there) && !ns.has(there), "{what}");
             assert!(!ns.has(&veth.moved), "{what}: left in the namespace");
             on_host_as_found(&rt, &bridge.0, &["inet 169.254.178.8/32"]);
         }
