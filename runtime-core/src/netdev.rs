@@ -203,11 +203,12 @@ pub(crate) fn move_into(linux: &Linux, pid: i32) -> Result<(), (String, ConfigRe
         let moved = match move_one(&mut ns, entry, &mut seen, &mut taken) {
             Ok(moved) => moved,
             Err(reason) => {
-                // Every device taken so far back, the failing one first, as it was found.
-                for t in taken.iter().rev() {
-                    put_back(&mut ns, t, &seen);
-                }
-                return Err((field(entry.host_name), reason));
+                // Every device taken so far back, the failing one first, as it was found;
+                // any that cannot be is named in the error.
+                let stranded: Vec<String> = (taken.iter().rev())
+                    .filter_map(|t| put_back(&mut ns, t, &seen).err())
+                    .collect();
+                return Err((field(entry.host_name), noting(reason, &stranded)));
             }
         };
         // The name it got (a template's is the kernel's choice), for `--debug`.
@@ -518,12 +519,28 @@ fn find_left(inside: &mut Rtnl, t: &Taken, seen: &[Link]) -> SysResult<Link> {
     Err(netlink_error(Errno::ENODEV))
 }
 
+/// `reason` with the host names of devices that could not be put back (`stranded`) noted.
+fn noting(reason: ConfigReason, stranded: &[String]) -> ConfigReason {
+    if stranded.is_empty() {
+        return reason;
+    }
+    let note = format!(" (not put back on the host: {})", stranded.join(", "));
+    match reason {
+        ConfigReason::Sys { context, error } => ConfigReason::Sys {
+            context: context + &note,
+            error,
+        },
+        other => ConfigReason::Invalid(format!("{other}{note}")),
+    }
+}
+
 /// A device taken from the host put back as it was found (best effort: the error that made
-/// it come back is the one reported). Moved back under its host name if it left (the kernel
-/// renames after moving, so a failed rename leaves it in the container's namespace); then all
-/// its permanent addresses again, since a move drops them and setting it down flushed the
-/// IPv6 ones (keep_addr_on_down=0; EEXIST for those still there); then up if it was.
-fn put_back(ns: &mut Namespaces, t: &Taken, seen: &[Link]) {
+/// it come back is the one reported; a device that cannot be moved back is Err, its host
+/// name). Moved back under its host name if it left (the kernel renames after moving, so a
+/// failed rename leaves it in the container's namespace); then all its permanent addresses
+/// again, since a move drops them and setting it down flushed the IPv6 ones
+/// (keep_addr_on_down=0; EEXIST for those still there); then up if it was.
+fn put_back(ns: &mut Namespaces, t: &Taken, seen: &[Link]) -> Result<(), String> {
     let still_here = ns
         .host
         .link(t.dev.index)
@@ -534,11 +551,7 @@ fn put_back(ns: &mut Namespaces, t: &Taken, seen: &[Link]) {
         move_back(ns, t, seen)
     };
     let Ok(index) = index else {
-        trace::step(
-            "network device not put back",
-            &[("device", t.dev.name.clone())],
-        );
-        return;
+        return Err(t.dev.name.clone());
     };
     for addr in &t.addresses {
         let _ = ns.host.add_address(index, addr);
@@ -546,6 +559,8 @@ fn put_back(ns: &mut Namespaces, t: &Taken, seen: &[Link]) {
     if t.dev.is_up() {
         let _ = ns.host.set_up(index, true);
     }
+    trace::step("network device put back", &[("device", t.dev.name.clone())]);
+    Ok(())
 }
 
 /// Moves a taken device from the container's namespace back into the runtime's, under its
@@ -638,6 +653,24 @@ mod tests {
         assert_eq!(check_name("ctr0", &taken, false).unwrap(), "ctr0");
         // An alternative name the kernel finds is taken too.
         assert!(check_name("ctr0", &taken, true).is_err());
+    }
+
+    #[test]
+    fn devices_not_put_back_are_named_in_the_error() {
+        let sys = sys_reason("moving", netlink_error(Errno::EINVAL));
+        let stranded = ["rnm1".to_string(), "rnm0".to_string()];
+        let noted = noting(sys, &stranded).to_string();
+        assert!(
+            noted.starts_with("moving (not put back on the host: rnm1, rnm0): "),
+            "{noted}"
+        );
+        let invalid = ConfigReason::Invalid("taken".into());
+        assert_eq!(
+            noting(invalid, &stranded[..1]).to_string(),
+            "taken (not put back on the host: rnm1)"
+        );
+        let alone = noting(ConfigReason::Invalid("taken".into()), &[]);
+        assert_eq!(alone.to_string(), "taken");
     }
 
     fn linux(json: serde_json::Value) -> Linux {

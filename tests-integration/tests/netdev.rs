@@ -827,7 +827,7 @@ fn a_failed_move_after_a_device_moved_puts_that_device_back_on_the_host_as_it_wa
                 bridge.0.clone(): {"name": "ctr1"},
             });
             let id = unique("netdev-undo");
-            let out = rt.create(&b, &id, &[]);
+            let (out, log) = create_logged(&rt, &b, &id);
             let err = String::from_utf8_lossy(&out.stderr);
             let what = format!("{} (joined: {joined}, {name})", rt.name);
             if rt.name == "runr" {
@@ -835,6 +835,15 @@ fn a_failed_move_after_a_device_moved_puts_that_device_back_on_the_host_as_it_wa
                 let field = format!("linux.netDevices.{}", bridge.0);
                 assert!(err.contains(&field), "{what}: {err}");
                 assert!(err.contains("Invalid argument"), "{what}: {err}");
+                assert!(!err.contains("not put back"), "{what}: {err}");
+                // The veth moved (its name there, for --debug), then came back.
+                let step = moved_line(&log, &veth.moved);
+                assert!(step.contains(&format!("name={there} ")), "{what}: {step}");
+                let back = format!("device={}", veth.moved);
+                let put_back = log
+                    .lines()
+                    .any(|l| l.contains("msg=\"network device put back\"") && l.contains(&back));
+                assert!(put_back, "{what}: no put-back step: {log}");
                 assert_no_leaks(&rt, &id, &b);
             } else if moves_devices(&rt) {
                 assert!(!out.status.success(), "{what}: accepted: {err}");
