@@ -417,7 +417,10 @@ fn move_one(
     ns.host
         .move_to(dev.index, via, ns.netns.as_fd())
         .map_err(|e| {
-            let what = format!("moving {host_name:?} into the container as {via:?}");
+            let mut what = format!("moving {host_name:?} into the container as {name:?}");
+            if via != name {
+                what += &format!(" (under the temporary name {via:?})");
+            }
             sys_reason(what, e)
         })?;
     // Find it again by that name, which was free there: exactly this device.

@@ -611,6 +611,11 @@ fn a_templated_device_whose_move_fails_is_left_on_the_host_up_with_its_addresses
             assert!(!out.status.success(), "a bridge cannot move: {err}");
             assert!(err.contains(&format!("linux.netDevices.{name}")), "{err}");
             assert!(err.contains("Invalid argument"), "{err}");
+            // The name asked for, then the temporary one it was to move under.
+            assert!(
+                err.contains(r#"as \"eth%d\" (under the temporary name"#),
+                "{err}"
+            );
             assert_no_leaks(&rt, &id, &b);
         } else if moves_devices(&rt) {
             assert!(!out.status.success(), "{}: accepted: {err}", rt.name);
