@@ -5,18 +5,24 @@
 //! network namespace (new or joined by path) and before the container's set-up goes on (so
 //! prestart hooks and the container's program see them). Each device is set down, its permanent
 //! global-scope addresses noted, moved and renamed in one request, given those addresses again
-//! (the kernel drops them on the way) and set up. Nothing moves them back: the spec says the
-//! runtime MUST NOT; when the network namespace goes, the kernel returns physical devices to the
-//! host's initial namespace and destroys virtual ones (dummy, veth, macvlan), and a namespace
-//! joined by path keeps them (its owner decides).
+//! (the kernel drops them on the way) and set up. Once the container is created nothing moves
+//! them back: the spec says the runtime MUST NOT; when the network namespace goes, the kernel
+//! returns physical devices to the host's initial namespace and destroys virtual ones (dummy,
+//! veth, macvlan), and a namespace joined by path keeps them (its owner decides).
+//!
+//! The move is all or none: every entry is checked (its device on the host, its name free in
+//! the container's namespace and not another entry's) before any device moves, and a failure
+//! after a move puts every device taken so far back on the host, in reverse order, under its
+//! host name, with its addresses and up as it was found.
 //!
 //! A `name` with a `%d` is a name template (the spec's MUST): the kernel gives the device the
 //! first free number in the container's namespace, so a name already there is no error. The
-//! device is then found again without its name: by its index (which the kernel keeps when it is
-//! free there), else as the one link new in the namespace with the device's kind and hardware
-//! address (runc 1.5 looks it up by the template itself, and fails). The name it got is
-//! reported as a `network device moved` step (`--debug`); runc's state has no place for it, and
-//! an engine finds it in the namespace, as it finds the device.
+//! device moves under a temporary plain name checked free there, which finds it again exactly
+//! (its index, kind or hardware address would not: the kernel may change the index, and VLANs,
+//! ipvlans or address-less devices share the rest), is renamed by index with the template, and
+//! its name is read back by index (runc 1.5 looks it up by the template itself, and fails). The
+//! name it got is reported as a `network device moved` step (`--debug`); runc's state has no
+//! place for it, and an engine finds it in the namespace, as it finds the device.
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
@@ -176,43 +182,191 @@ fn sorted(devices: &HashMap<String, LinuxNetDevice>) -> Vec<(&String, &LinuxNetD
 }
 
 /// Moves every device of `linux.netDevices` into the network namespace of process `pid` (the
-/// init, waiting for it). The first failure stops; devices already moved stay in the container's
-/// namespace and go with it (runc does the same; the spec leaves them to the kernel). A failed
-/// system call comes back as [`ConfigReason::Sys`] (its operation and errno kept), naming the
-/// entry (`linux.netDevices.<dev>`) or, before any device, `linux.netDevices`.
+/// init, waiting for it), all or none: every entry is checked before any device moves, and a
+/// failure after a move puts every device taken so far back on the host as it was found, in
+/// reverse order (runc 1.5 returns at the first failure and leaves the devices moved before it
+/// in the container's namespace, where a new one destroys a veth with it). A failed system
+/// call comes back as [`ConfigReason::Sys`] (its operation and errno kept), naming the entry
+/// (`linux.netDevices.<dev>`) or, before any device, `linux.netDevices`.
 pub(crate) fn move_into(linux: &Linux, pid: i32) -> Result<(), (String, ConfigReason)> {
     let Some(devices) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) else {
         return Ok(());
     };
-    let ns_path = format!("/proc/{pid}/ns/net");
-    let netns = sys::open(
-        Path::new(&ns_path),
-        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| whole(sys_reason("opening the container's network namespace", e)))?;
-    let mut host = Rtnl::open().map_err(|e| whole(sys_reason("opening a rtnetlink socket", e)))?;
-    let mut inside = socket_in(&netns, &ns_path)
-        .map(Rtnl::from_socket)
-        .map_err(|e| {
-            let what = format!("opening a rtnetlink socket in {ns_path}");
-            whole(sys_reason(what, e))
-        })?;
-    for (host_name, dev) in sorted(devices) {
-        let name = dev.name().as_deref().unwrap_or(host_name);
-        let moved = move_one(&mut host, &mut inside, host_name, name, &netns)
-            .map_err(|r| (field(host_name), r))?;
+    // Sockets in both namespaces, and the container's namespace as an fd for the moves.
+    let mut ns = Namespaces::open(pid)?;
+    // Every entry checked first: a missing device or a name the container already has (or
+    // another entry takes) leaves every device where it is.
+    let (plan, mut seen) = plan(&mut ns, devices)?;
+    // Moved in name order; what each took from the host is noted, to put it back on failure.
+    let mut taken: Vec<Taken> = Vec::new();
+    for entry in &plan {
+        let moved = match move_one(&mut ns, entry, &mut seen, &mut taken) {
+            Ok(moved) => moved,
+            Err(reason) => {
+                // Every device taken so far back, the failing one first, as it was found;
+                // any that cannot be is named in the error.
+                let stranded: Vec<String> = (taken.iter().rev())
+                    .filter_map(|t| put_back(&mut ns, t, &seen).err())
+                    .collect();
+                return Err((field(entry.host_name), noting(reason, &stranded)));
+            }
+        };
         // The name it got (a template's is the kernel's choice), for `--debug`.
         trace::step(
             "network device moved",
             &[
-                ("device", host_name.clone()),
+                ("device", entry.host_name.to_string()),
                 ("name", moved.name),
                 ("ifindex", moved.index.to_string()),
             ],
         );
     }
     Ok(())
+}
+
+/// The container's network namespace (an fd, for the moves) and a rtnetlink socket on each
+/// side.
+struct Namespaces {
+    netns: OwnedFd,
+    host: Rtnl,
+    inside: Rtnl,
+}
+
+impl Namespaces {
+    /// The namespace of process `pid`, and the two sockets.
+    fn open(pid: i32) -> Result<Namespaces, (String, ConfigReason)> {
+        let ns_path = format!("/proc/{pid}/ns/net");
+        let netns = sys::open(
+            Path::new(&ns_path),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| whole(sys_reason("opening the container's network namespace", e)))?;
+        let host = Rtnl::open().map_err(|e| whole(sys_reason("opening a rtnetlink socket", e)))?;
+        let inside = socket_in(&netns, &ns_path)
+            .map(Rtnl::from_socket)
+            .map_err(|e| {
+                let what = format!("opening a rtnetlink socket in {ns_path}");
+                whole(sys_reason(what, e))
+            })?;
+        Ok(Namespaces {
+            netns,
+            host,
+            inside,
+        })
+    }
+}
+
+/// One entry, checked: the device as the host has it, the name asked for (plain or a
+/// template), the name it should get, and the plain name it moves under (`name` itself, or
+/// for a template a temporary name free in the container's namespace, which finds it there
+/// exactly).
+struct Planned<'a> {
+    host_name: &'a str,
+    name: &'a str,
+    expected: String,
+    via: String,
+    dev: Link,
+}
+
+/// A device taken from the host: as it was there (its index, name and state), the plain name
+/// it moved under, its permanent addresses, and its index in the container's namespace once
+/// it is found there.
+struct Taken {
+    dev: Link,
+    via: String,
+    addresses: Vec<Address>,
+    inside: Option<i32>,
+}
+
+/// Every entry checked against the host and the container's namespace before anything moves
+/// (the spec's check; runc checks nothing first). Returns the entries in name order, and the
+/// links the container's namespace has (to tell a moved device apart from them).
+fn plan<'a>(
+    ns: &mut Namespaces,
+    devices: &'a HashMap<String, LinuxNetDevice>,
+) -> Result<(Vec<Planned<'a>>, Vec<Link>), (String, ConfigReason)> {
+    let before = ns.inside.links().map_err(|e| {
+        whole(sys_reason(
+            "listing the links of the container's network namespace",
+            e,
+        ))
+    })?;
+    let mut plan: Vec<Planned<'a>> = Vec::new();
+    for (host_name, dev) in sorted(devices) {
+        let name = dev.name().as_deref().unwrap_or(host_name);
+        let entry =
+            plan_one(ns, host_name, name, &before, &plan).map_err(|r| (field(host_name), r))?;
+        plan.push(entry);
+    }
+    Ok((plan, before))
+}
+
+/// One entry checked: its device on the host, and its new name free in the container's
+/// namespace (`links`) and not taken by an entry before it (`earlier`).
+fn plan_one<'a>(
+    ns: &mut Namespaces,
+    host_name: &'a str,
+    name: &'a str,
+    links: &[Link],
+    earlier: &[Planned<'_>],
+) -> Result<Planned<'a>, ConfigReason> {
+    // Find it in the runtime's namespace; a missing one is the caller's error, said plainly.
+    let dev = find_on_host(&mut ns.host, host_name)?;
+    // A plain name another entry gets is refused here, not by the kernel half-way.
+    if let Some(other) = earlier.iter().find(|p| p.expected == name) {
+        return Err(ConfigReason::Invalid(format!(
+            "{}'s device gets the name {name:?} in the container's network namespace",
+            field(other.host_name)
+        )));
+    }
+    // The names there once the entries before it have moved: what a template is numbered
+    // against. The kernel also finds a plain name among alternative names.
+    let mut taken: Vec<&str> = links.iter().map(|l| l.name.as_str()).collect();
+    taken.extend(earlier.iter().map(|p| p.expected.as_str()));
+    let known = template_parts(name).is_none() && ns.inside.link_index(name).is_ok();
+    let expected = check_name(name, &taken, known)?;
+    // A template's device moves under a plain name free there, renamed by index once in.
+    let via = match template_parts(name) {
+        None => name.to_string(),
+        Some(_) => {
+            taken.extend(earlier.iter().map(|p| p.via.as_str()));
+            temporary_name(&mut ns.inside, &taken)?
+        }
+    };
+    Ok(Planned {
+        host_name,
+        name,
+        expected,
+        via,
+        dev,
+    })
+}
+
+/// A plain name for a device on its way in: free in the container's namespace (not `taken`,
+/// unknown to the kernel there, alternative names included) and this runtime's own.
+fn temporary_name(inside: &mut Rtnl, taken: &[&str]) -> Result<String, ConfigReason> {
+    let pid = std::process::id();
+    for n in 0u32..100 {
+        // "rn" + at most 8 hex digits + "t" + at most 2 digits: within 15 bytes.
+        let name = format!("rn{pid:x}t{n}");
+        if taken.contains(&name.as_str()) {
+            continue;
+        }
+        match inside.link_index(&name) {
+            Err(e) if e.errno == Errno::ENODEV => return Ok(name),
+            Err(e) => {
+                return Err(sys_reason(
+                    format!("looking up {name:?} in the container"),
+                    e,
+                ))
+            }
+            Ok(_) => continue,
+        }
+    }
+    Err(ConfigReason::Invalid(
+        "no free temporary name in the container's network namespace".into(),
+    ))
 }
 
 /// The error of the field as a whole (before any one device).
@@ -228,59 +382,86 @@ fn sys_reason(context: impl Into<String>, error: SysError) -> ConfigReason {
     }
 }
 
-/// One device: checked, down, its addresses noted, moved and renamed, found again, addresses
-/// back, up. Returns it as the container's namespace has it (its name, its index there).
+/// One checked entry: its addresses noted, down, moved and renamed, found again, addresses
+/// back, up. What it takes from the host is pushed on `taken` before it changes, and the link
+/// it becomes on `seen`. Returns it as the container's namespace has it.
 fn move_one(
-    host: &mut Rtnl,
-    inside: &mut Rtnl,
-    host_name: &str,
-    name: &str,
-    netns: &OwnedFd,
+    ns: &mut Namespaces,
+    entry: &Planned<'_>,
+    seen: &mut Vec<Link>,
+    taken: &mut Vec<Taken>,
 ) -> Result<Link, ConfigReason> {
-    // Find it in the runtime's namespace; a missing one is the caller's error, said plainly.
-    let dev = find_on_host(host, host_name)?;
-    // What the container's namespace has now: to check the name, and to tell the device
-    // apart from the links that were there before it once it has moved.
-    let before = inside
-        .links()
-        .map_err(|e| sys_reason("listing the links of the container's network namespace", e))?;
-    // The spec's check before moving: a plain name the container already has is an error,
-    // and the device stays on the host untouched; a `%d` template never is (the kernel
-    // numbers it), unless its number would not fit in the name.
-    let known = template_parts(name).is_none() && inside.link_index(name).is_ok();
-    let expected = check_name(name, &before, known)?;
+    let (host_name, name, dev) = (entry.host_name, entry.name, &entry.dev);
     // The kernel drops addresses on a move: note the permanent ones (those of global scope go
-    // into the container, as the spec says; all of them back on the host if the move fails).
-    let addresses: Vec<Address> = host
+    // into the container, as the spec says; all of them back on the host on failure).
+    let addresses: Vec<Address> = ns
+        .host
         .addresses(dev.index)
         .map_err(|e| sys_reason(format!("listing the addresses of {host_name:?}"), e))?
         .into_iter()
         .filter(|a| a.flags & libc::IFA_F_PERMANENT != 0)
         .collect();
+    taken.push(Taken {
+        dev: dev.clone(),
+        via: entry.via.clone(),
+        addresses,
+        inside: None,
+    });
     // Down before it changes namespace and name, so nothing on the host uses it half-moved.
-    host.set_up(dev.index, false)
+    ns.host
+        .set_up(dev.index, false)
         .map_err(|e| sys_reason(format!("setting {host_name:?} down"), e))?;
-    // Move and rename in one request, so the new name never exists on the host; a move that
-    // fails leaves it on the host as it was found.
-    if let Err(e) = host.move_to(dev.index, name, netns.as_fd()) {
-        restore(host, inside, &dev, &addresses, &before);
-        let what = format!("moving {host_name:?} into the container as {name:?}");
-        return Err(sys_reason(what, e));
-    }
-    // Find it again: by its new name; a template's is the kernel's choice, so by its index if
-    // the kernel kept it, else as the one new link there that is this device.
-    let found = match template_parts(name) {
-        None => inside.link_index(name).and_then(|index| inside.link(index)),
-        Some(_) => find_moved(inside, &dev, &before),
-    };
-    let moved = found.map_err(|e| {
-        let what =
-            format!("finding {host_name:?} ({expected:?}) in the container's network namespace");
+    // Move and rename in one request, so the new name never exists on the host; a template's
+    // device under its temporary name.
+    let via = entry.via.as_str();
+    ns.host
+        .move_to(dev.index, via, ns.netns.as_fd())
+        .map_err(|e| {
+            let mut what = format!("moving {host_name:?} into the container as {name:?}");
+            if via != name {
+                what += &format!(" (under the temporary name {via:?})");
+            }
+            sys_reason(what, e)
+        })?;
+    // Find it again by that name, which was free there: exactly this device.
+    let found = ns.inside.link_index(via).and_then(|i| ns.inside.link(i));
+    let mut moved = found.map_err(|e| {
+        let what = format!("finding {host_name:?} ({via:?}) in the container's network namespace");
         sys_reason(what, e)
     })?;
+    if let Some(t) = taken.last_mut() {
+        t.inside = Some(moved.index);
+    }
+    seen.push(moved.clone());
+    // A template: the kernel numbers it (the first free number there), by its index; the
+    // name it got read back by index.
+    if template_parts(name).is_some() {
+        moved = number(&mut ns.inside, &moved, name)?;
+    }
     // Its global addresses back, then up, as the spec asks.
-    let global = addresses.iter().filter(|a| a.permanent_global());
-    for addr in global {
+    let addresses = taken
+        .last()
+        .map(|t| t.addresses.as_slice())
+        .unwrap_or_default();
+    configure(&mut ns.inside, &moved, addresses)?;
+    Ok(moved)
+}
+
+/// The device `moved` renamed by the name template `template` in the container's namespace;
+/// as it is then (the name the kernel gave it).
+fn number(inside: &mut Rtnl, moved: &Link, template: &str) -> Result<Link, ConfigReason> {
+    let renamed = inside
+        .rename(moved.index, template)
+        .and_then(|()| inside.link(moved.index));
+    renamed.map_err(|e| {
+        let what = format!("naming {:?} by {template:?} in the container", moved.name);
+        sys_reason(what, e)
+    })
+}
+
+/// The moved device's permanent global addresses added in the container, then set up.
+fn configure(inside: &mut Rtnl, moved: &Link, addresses: &[Address]) -> Result<(), ConfigReason> {
+    for addr in addresses.iter().filter(|a| a.permanent_global()) {
         inside.add_address(moved.index, addr).map_err(|e| {
             let what = format!(
                 "adding {} to {:?} in the container",
@@ -292,8 +473,7 @@ fn move_one(
     }
     inside
         .set_up(moved.index, true)
-        .map_err(|e| sys_reason(format!("setting {:?} up in the container", moved.name), e))?;
-    Ok(moved)
+        .map_err(|e| sys_reason(format!("setting {:?} up in the container", moved.name), e))
 }
 
 /// The device called `host_name` in the runtime's namespace; a missing one is the caller's
@@ -310,14 +490,13 @@ fn find_on_host(host: &mut Rtnl, host_name: &str) -> Result<Link, ConfigReason> 
     })
 }
 
-/// The spec's check of the new name against the links the container's namespace has: a plain
-/// name taken there (or `known` to the kernel there: it also finds alternative names) is an
-/// error; a template is fine if the name the kernel will pick fits. Returns the name the device
-/// should get.
-fn check_name(name: &str, links: &[Link], known: bool) -> Result<String, ConfigReason> {
-    let taken: Vec<&str> = links.iter().map(|l| l.name.as_str()).collect();
+/// The spec's check of the new name against the names the container's namespace will have
+/// (`taken`): a plain name taken there (or `known` to the kernel there: it also finds
+/// alternative names) is an error; a template is fine if the name the kernel will pick fits.
+/// Returns the name the device should get.
+fn check_name(name: &str, taken: &[&str], known: bool) -> Result<String, ConfigReason> {
     if template_parts(name).is_some() {
-        return expand(name, &taken).map_err(ConfigReason::Invalid);
+        return expand(name, taken).map_err(ConfigReason::Invalid);
     }
     if known || taken.contains(&name) {
         return Err(ConfigReason::Invalid(format!(
@@ -327,54 +506,77 @@ fn check_name(name: &str, links: &[Link], known: bool) -> Result<String, ConfigR
     Ok(name.to_string())
 }
 
-/// The device `dev` (as the host had it) in the namespace of `inside`, where `before` were the
-/// links before it came: at its old index if the kernel kept it (it does when that index is
-/// free there), else the one new link of the same kind and hardware address. ENODEV when
-/// there is none, or more than one to choose from.
-fn find_moved(inside: &mut Rtnl, dev: &Link, before: &[Link]) -> SysResult<Link> {
-    let is_new = |l: &Link| !before.iter().any(|b| b.index == l.index) && l.same_device(dev);
-    if let Ok(link) = inside.link(dev.index) {
-        if is_new(&link) {
+/// A taken device left in the container's namespace by a move that failed part-way (the
+/// kernel moves before it renames): by its host name, else the name it moved under, when that
+/// link is this device (same kind and hardware address) and none of those `seen` there.
+/// ENODEV when it is not there.
+fn find_left(inside: &mut Rtnl, t: &Taken, seen: &[Link]) -> SysResult<Link> {
+    for name in [&t.dev.name, &t.via] {
+        let Ok(link) = inside.link_index(name).and_then(|i| inside.link(i)) else {
+            continue;
+        };
+        if link.same_device(&t.dev) && !seen.iter().any(|s| s.index == link.index) {
             return Ok(link);
         }
     }
-    let mut candidates = inside.links()?.into_iter().filter(|l| is_new(l));
-    match (candidates.next(), candidates.next()) {
-        (Some(link), None) => Ok(link),
-        _ => Err(netlink_error(Errno::ENODEV)),
+    Err(netlink_error(Errno::ENODEV))
+}
+
+/// `reason` with the host names of devices that could not be put back (`stranded`) noted.
+fn noting(reason: ConfigReason, stranded: &[String]) -> ConfigReason {
+    if stranded.is_empty() {
+        return reason;
+    }
+    let note = format!(" (not put back on the host: {})", stranded.join(", "));
+    match reason {
+        ConfigReason::Sys { context, error } => ConfigReason::Sys {
+            context: context + &note,
+            error,
+        },
+        other => ConfigReason::Invalid(format!("{other}{note}")),
     }
 }
 
-/// After a failed move, the device back as it was found on the host (best effort: the move's
-/// own error is the one reported). The kernel renames after moving, so a failed rename leaves
-/// the device in the container's namespace under its host name: it is moved back, and its
-/// addresses, which the kernel dropped, are added again.
-fn restore(host: &mut Rtnl, inside: &mut Rtnl, dev: &Link, addresses: &[Address], before: &[Link]) {
-    let still_here = host.link(dev.index).is_ok_and(|l| l.same_device(dev));
+/// A device taken from the host put back as it was found (best effort: the error that made
+/// it come back is the one reported; a device that cannot be moved back is Err, its host
+/// name). Moved back under its host name if it left (the kernel renames after moving, so a
+/// failed rename leaves it in the container's namespace); then all its permanent addresses
+/// again, since a move drops them and setting it down flushed the IPv6 ones
+/// (keep_addr_on_down=0; EEXIST for those still there); then up if it was.
+fn put_back(ns: &mut Namespaces, t: &Taken, seen: &[Link]) -> Result<(), String> {
+    let still_here = ns
+        .host
+        .link(t.dev.index)
+        .is_ok_and(|l| l.same_device(&t.dev));
     let index = if still_here {
-        dev.index
+        Ok(t.dev.index)
     } else {
-        let Ok(index) = move_back(host, inside, dev, before) else {
-            return;
-        };
-        for addr in addresses {
-            let _ = host.add_address(index, addr);
-        }
-        index
+        move_back(ns, t, seen)
     };
-    if dev.is_up() {
-        let _ = host.set_up(index, true);
+    let Ok(index) = index else {
+        return Err(t.dev.name.clone());
+    };
+    for addr in &t.addresses {
+        let _ = ns.host.add_address(index, addr);
     }
+    if t.dev.is_up() {
+        let _ = ns.host.set_up(index, true);
+    }
+    trace::step("network device put back", &[("device", t.dev.name.clone())]);
+    Ok(())
 }
 
-/// Moves `dev` from the container's namespace back into the runtime's, under its host name;
-/// its index on the host.
-fn move_back(host: &mut Rtnl, inside: &mut Rtnl, dev: &Link, before: &[Link]) -> SysResult<i32> {
-    let moved = find_moved(inside, dev, before)?;
+/// Moves a taken device from the container's namespace back into the runtime's, under its
+/// host name; its index on the host.
+fn move_back(ns: &mut Namespaces, t: &Taken, seen: &[Link]) -> SysResult<i32> {
+    let index = match t.inside {
+        Some(index) => index,
+        None => find_left(&mut ns.inside, t, seen)?.index,
+    };
     let own = Path::new("/proc/thread-self/ns/net");
     let host_ns = sys::open(own, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
-    inside.move_to(moved.index, &dev.name, host_ns.as_fd())?;
-    host.link_index(&dev.name)
+    ns.inside.move_to(index, &t.dev.name, host_ns.as_fd())?;
+    ns.host.link_index(&t.dev.name)
 }
 
 /// A rtnetlink socket in the network namespace `netns`: made by a short-lived thread that
@@ -445,25 +647,33 @@ mod tests {
         assert!(why.contains("longer than 15 bytes"), "{why}");
     }
 
-    fn link(index: i32, name: &str, mac: u8) -> Link {
-        Link {
-            index,
-            kind: 1,
-            flags: 0,
-            name: name.into(),
-            hw_addr: vec![2, 0, 0, 0, 0, mac],
-        }
+    #[test]
+    fn a_plain_name_taken_in_the_container_is_refused_a_template_is_numbered() {
+        let taken = ["lo", "eth0"];
+        let why = check_name("eth0", &taken, false).unwrap_err();
+        assert!(why.to_string().contains("already has"), "{why}");
+        assert_eq!(check_name("eth%d", &taken, false).unwrap(), "eth1");
+        assert_eq!(check_name("ctr0", &taken, false).unwrap(), "ctr0");
+        // An alternative name the kernel finds is taken too.
+        assert!(check_name("ctr0", &taken, true).is_err());
     }
 
     #[test]
-    fn a_plain_name_taken_in_the_container_is_refused_a_template_is_numbered() {
-        let links = [link(1, "lo", 0), link(2, "eth0", 1)];
-        let why = check_name("eth0", &links, false).unwrap_err();
-        assert!(why.to_string().contains("already has"), "{why}");
-        assert_eq!(check_name("eth%d", &links, false).unwrap(), "eth1");
-        assert_eq!(check_name("ctr0", &links, false).unwrap(), "ctr0");
-        // An alternative name the kernel finds is taken too.
-        assert!(check_name("ctr0", &links, true).is_err());
+    fn devices_not_put_back_are_named_in_the_error() {
+        let sys = sys_reason("moving", netlink_error(Errno::EINVAL));
+        let stranded = ["rnm1".to_string(), "rnm0".to_string()];
+        let noted = noting(sys, &stranded).to_string();
+        assert!(
+            noted.starts_with("moving (not put back on the host: rnm1, rnm0): "),
+            "{noted}"
+        );
+        let invalid = ConfigReason::Invalid("taken".into());
+        assert_eq!(
+            noting(invalid, &stranded[..1]).to_string(),
+            "taken (not put back on the host: rnm1)"
+        );
+        let alone = noting(ConfigReason::Invalid("taken".into()), &[]);
+        assert_eq!(alone.to_string(), "taken");
     }
 
     fn linux(json: serde_json::Value) -> Linux {

@@ -1,7 +1,8 @@
 //! The few rtnetlink requests `linux.netDevices` needs (netdev.rs), on a `NETLINK_ROUTE` socket
 //! of one network namespace: find a link (by name or index) or list them all, set it up or down,
-//! list and add its addresses, move it (renamed) into another network namespace. Messages are built and parsed here; the socket
-//! calls are in sys.rs. See rtnetlink(7), netlink(7).
+//! list and add its addresses, move it (renamed) into another network namespace. Messages are
+//! built and parsed here; the socket calls are in sys.rs. A dump the kernel flags
+//! NLM_F_DUMP_INTR (the table changed under it) is asked again. See rtnetlink(7), netlink(7).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -10,6 +11,8 @@ use crate::sys::{self, Errno, SysError, SysOp, SysResult};
 const NLMSG_HDRLEN: usize = 16;
 const IFINFOMSG_LEN: usize = 16;
 const IFADDRMSG_LEN: usize = 8;
+/// How many times a dump the kernel flags NLM_F_DUMP_INTR is asked for before giving up.
+const DUMP_TRIES: u32 = 5;
 
 /// An address of a link, as the kernel listed it: enough to add it again elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,10 +123,12 @@ impl Rtnl {
 
     /// Every link of the namespace.
     pub fn links(&mut self) -> SysResult<Vec<Link>> {
-        let mut req = Request::new(libc::RTM_GETLINK, libc::NLM_F_DUMP);
-        req.ifinfo(0, 0, 0);
-        Ok(self
-            .exchange(req, true)?
+        let replies = self.dump(|| {
+            let mut req = Request::new(libc::RTM_GETLINK, libc::NLM_F_DUMP);
+            req.ifinfo(0, 0, 0);
+            req
+        })?;
+        Ok(replies
             .iter()
             .filter(|(ty, _)| *ty == libc::RTM_NEWLINK)
             .filter_map(|(_, body)| parse_link(body))
@@ -153,12 +158,24 @@ impl Rtnl {
         self.ack(req)
     }
 
+    /// Renames the link `index` to `name` (a `%d` template gets the first free number, as
+    /// `dev_change_name` does); the link must be down.
+    pub fn rename(&mut self, index: i32, name: &str) -> SysResult<()> {
+        let mut req = Request::new(libc::RTM_NEWLINK, libc::NLM_F_ACK);
+        req.ifinfo(index, 0, 0);
+        req.attr(libc::IFLA_IFNAME, &nul_terminated(name));
+        self.ack(req)
+    }
+
     /// Every address of the link `index`, of any family.
     pub fn addresses(&mut self, index: i32) -> SysResult<Vec<Address>> {
-        let mut req = Request::new(libc::RTM_GETADDR, libc::NLM_F_DUMP);
-        req.ifaddr(libc::AF_UNSPEC as u8, 0, 0, 0);
+        let replies = self.dump(|| {
+            let mut req = Request::new(libc::RTM_GETADDR, libc::NLM_F_DUMP);
+            req.ifaddr(libc::AF_UNSPEC as u8, 0, 0, 0);
+            req
+        })?;
         let mut found = Vec::new();
-        for (ty, body) in self.exchange(req, true)? {
+        for (ty, body) in replies {
             if ty != libc::RTM_NEWADDR || body.len() < IFADDRMSG_LEN {
                 continue;
             }
@@ -197,24 +214,41 @@ impl Rtnl {
         self.exchange(req, false).map(drop)
     }
 
+    /// A dump (the request made by `build`), whole: one the kernel flags NLM_F_DUMP_INTR (the
+    /// table changed while it was sent, so it may miss or repeat entries) is asked again, up to
+    /// `DUMP_TRIES` times, then EINTR.
+    fn dump(&mut self, build: impl Fn() -> Request) -> SysResult<Vec<(u16, Vec<u8>)>> {
+        let mut tries = 1;
+        loop {
+            match self.exchange(build(), true) {
+                Err(e) if e.errno == Errno::EINTR && tries < DUMP_TRIES => tries += 1,
+                done => return done,
+            }
+        }
+    }
+
     /// Sends `req` and collects the replies to it: until the ack (or error) of a request, until
-    /// NLMSG_DONE of a dump. Returns (type, body) of each data message.
+    /// NLMSG_DONE of a dump. Returns (type, body) of each data message; EINTR for a dump the
+    /// kernel flagged NLM_F_DUMP_INTR (read to its end first; recv's own EINTR is retried in
+    /// sys.rs).
     fn exchange(&mut self, req: Request, dump: bool) -> SysResult<Vec<(u16, Vec<u8>)>> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let acked = req.flags & (libc::NLM_F_ACK as u16) != 0;
         sys::netlink_send(self.sock.as_fd(), &req.finish(seq))?;
         let mut replies = Vec::new();
+        let mut interrupted = false;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = sys::netlink_recv(self.sock.as_fd(), &mut buf)?;
             if n == 0 {
                 return Err(netlink_error(Errno::EPROTO));
             }
-            for (ty, msg_seq, body) in split(&buf[..n])? {
+            for (ty, flags, msg_seq, body) in split(&buf[..n])? {
                 if msg_seq != seq {
                     continue;
                 }
+                interrupted |= flags & (libc::NLM_F_DUMP_INTR as u16) != 0;
                 match ty {
                     t if t == libc::NLMSG_ERROR as u16 => {
                         let code = body
@@ -225,6 +259,9 @@ impl Rtnl {
                             return Err(netlink_error(Errno::from_raw(-code)));
                         }
                         return Ok(replies);
+                    }
+                    t if t == libc::NLMSG_DONE as u16 && interrupted => {
+                        return Err(netlink_error(Errno::EINTR))
                     }
                     t if t == libc::NLMSG_DONE as u16 => return Ok(replies),
                     _ => {
@@ -307,8 +344,11 @@ fn nul_terminated(s: &str) -> Vec<u8> {
     v
 }
 
-/// The messages of one datagram: (type, sequence number, body after the header).
-fn split(mut data: &[u8]) -> SysResult<Vec<(u16, u32, &[u8])>> {
+/// One message of a datagram: (type, flags, sequence number, body after the header).
+type Message<'a> = (u16, u16, u32, &'a [u8]);
+
+/// The messages of one datagram.
+fn split(mut data: &[u8]) -> SysResult<Vec<Message<'_>>> {
     let mut out = Vec::new();
     while data.len() >= NLMSG_HDRLEN {
         let len = u32::from_ne_bytes(data[0..4].try_into().unwrap_or_default()) as usize;
@@ -316,8 +356,9 @@ fn split(mut data: &[u8]) -> SysResult<Vec<(u16, u32, &[u8])>> {
             return Err(netlink_error(Errno::EPROTO));
         }
         let ty = u16::from_ne_bytes(data[4..6].try_into().unwrap_or_default());
+        let flags = u16::from_ne_bytes(data[6..8].try_into().unwrap_or_default());
         let seq = u32::from_ne_bytes(data[8..12].try_into().unwrap_or_default());
-        out.push((ty, seq, &data[NLMSG_HDRLEN..len]));
+        out.push((ty, flags, seq, &data[NLMSG_HDRLEN..len]));
         data = &data[align(len).min(data.len())..];
     }
     Ok(out)
@@ -459,6 +500,64 @@ mod tests {
         };
         assert!(!link.same_device(&other));
         assert_eq!(parse_link(&body[..10]), None);
+    }
+
+    /// One netlink message: header then `body`.
+    fn message(ty: u16, flags: u16, seq: u32, body: &[u8]) -> Vec<u8> {
+        let len = u32::try_from(NLMSG_HDRLEN + body.len()).unwrap();
+        let mut m = len.to_ne_bytes().to_vec();
+        m.extend_from_slice(&ty.to_ne_bytes());
+        m.extend_from_slice(&flags.to_ne_bytes());
+        m.extend_from_slice(&seq.to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        m.extend_from_slice(body);
+        m
+    }
+
+    /// A fake kernel on the other end of a socket pair: answers each of `interrupted.len()`
+    /// link dumps with one link and NLMSG_DONE, the link flagged NLM_F_DUMP_INTR when
+    /// `interrupted[n]`. Returns the socket for an Rtnl and the thread (the dumps it served).
+    fn fake_kernel(interrupted: Vec<bool>) -> (OwnedFd, std::thread::JoinHandle<usize>) {
+        let (ours, theirs) = sys::seqpacket_pair().unwrap();
+        let kernel = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 4096];
+            let mut served = 0;
+            for intr in interrupted {
+                if sys::netlink_recv(theirs.as_fd(), &mut buf).unwrap_or(0) == 0 {
+                    break;
+                }
+                let seq = u32::from_ne_bytes(buf[8..12].try_into().unwrap());
+                let mut flags = libc::NLM_F_MULTI as u16;
+                if intr {
+                    flags |= libc::NLM_F_DUMP_INTR as u16;
+                }
+                let mut link = vec![0u8; IFINFOMSG_LEN];
+                link[4..8].copy_from_slice(&7i32.to_ne_bytes());
+                let mut reply = message(libc::RTM_NEWLINK, flags, seq, &link);
+                reply.extend(message(libc::NLMSG_DONE as u16, flags, seq, &[0u8; 4]));
+                sys::netlink_send(theirs.as_fd(), &reply).unwrap();
+                served += 1;
+            }
+            served
+        });
+        (ours, kernel)
+    }
+
+    #[test]
+    fn a_dump_flagged_interrupted_is_asked_again() {
+        let (sock, kernel) = fake_kernel(vec![true, true, false]);
+        let links = Rtnl::from_socket(sock).links().unwrap();
+        assert_eq!(links.iter().map(|l| l.index).collect::<Vec<_>>(), [7]);
+        assert_eq!(kernel.join().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_dump_interrupted_every_time_is_eintr() {
+        let tries = usize::try_from(DUMP_TRIES).unwrap();
+        let (sock, kernel) = fake_kernel(vec![true; tries]);
+        let err = Rtnl::from_socket(sock).links().unwrap_err();
+        assert_eq!(err.errno, Errno::EINTR);
+        assert_eq!(kernel.join().unwrap(), tries);
     }
 
     #[test]

@@ -457,17 +457,23 @@ fn two_devices_named_by_an_eth_percent_d_template_come_out_as_eth0_and_eth1_addr
 
 #[test]
 fn a_template_into_a_joined_namespace_with_eth0_at_the_devices_index_gets_eth1_and_a_new_index() {
-    // The namespace already has eth0, at the very index the device has on the host: no error
-    // (a template), the kernel numbers it eth1 and gives it another index, and runr finds it
-    // again by its hardware address among the links new there. runc 1.1.5 ignores the field.
+    // The namespace already has eth0, at the very index the device has on the host and with
+    // its hardware address: no error (a template), the kernel numbers it eth1 and gives it
+    // another index, and runr finds it again by the temporary name it moved under. runc 1.1.5
+    // ignores the field.
     for rt in runtimes() {
         let veth = Veth::new();
         ip(&["addr", "add", "169.254.174.7/32", "dev", &veth.moved]);
         let ns = NetNs::new();
         let sysfs = format!("/sys/class/net/{}/ifindex", veth.moved);
         let index = std::fs::read_to_string(sysfs).unwrap().trim().to_string();
-        // The namespace's own eth0, at the index the device has on the host.
-        let eth0 = ["link", "add", "eth0", "index", &index, "type", "veth"];
+        // The namespace's own eth0, at the index the device has on the host and with its
+        // hardware address: neither tells the device apart there.
+        let sysfs = format!("/sys/class/net/{}/address", veth.moved);
+        let mac = std::fs::read_to_string(sysfs).unwrap().trim().to_string();
+        let eth0 = [
+            "link", "add", "eth0", "index", &index, "address", &mac, "type", "veth",
+        ];
         ip(&[&["-n", &ns.0][..], &eth0, &["peer", "name", "nsp0"]].concat());
         let eth0_before = ip(&["-n", &ns.0, "-o", "link", "show", "dev", "eth0"]);
         let mut b = Bundle::shell(
@@ -582,15 +588,19 @@ fn a_plain_name_the_joined_namespace_already_has_fails_naming_the_entry_and_the_
 }
 
 #[test]
-fn a_templated_device_whose_move_fails_is_left_on_the_host_up_with_its_address() {
+fn a_templated_device_whose_move_fails_is_left_on_the_host_up_with_its_addresses() {
     // A bridge cannot change namespace (the kernel's netns_immutable: EINVAL). runr set it
-    // down to move it; the failed move puts it back up, its address untouched. runc 1.1.5
+    // down to move it; the failed move puts it back up with its addresses (the IPv6 one, which
+    // the down flushed, added again). runc 1.1.5
     // ignores the field (the container runs, the bridge is untouched); runc 1.5, from its code,
     // fails the move and leaves the device down (it sets it down first and never back up).
     for rt in runtimes() {
         let bridge = Bridge::new();
         let name = bridge.0.clone();
         ip(&["addr", "add", "169.254.176.7/32", "dev", &name]);
+        // A static IPv6 address too: setting the bridge down flushes it (keep_addr_on_down=0),
+        // so it is back only if added again.
+        ip(&["-6", "addr", "add", "fd00:176::7/64", "dev", &name, "nodad"]);
         ip(&["link", "set", "dev", &name, "up"]);
         let mut b = Bundle::shell("true");
         b.config["linux"]["netDevices"] = json!({ name.clone(): {"name": "eth%d"} });
@@ -601,6 +611,11 @@ fn a_templated_device_whose_move_fails_is_left_on_the_host_up_with_its_address()
             assert!(!out.status.success(), "a bridge cannot move: {err}");
             assert!(err.contains(&format!("linux.netDevices.{name}")), "{err}");
             assert!(err.contains("Invalid argument"), "{err}");
+            // The name asked for, then the temporary one it was to move under.
+            assert!(
+                err.contains(r#"as \"eth%d\" (under the temporary name"#),
+                "{err}"
+            );
             assert_no_leaks(&rt, &id, &b);
         } else if moves_devices(&rt) {
             assert!(!out.status.success(), "{}: accepted: {err}", rt.name);
@@ -622,6 +637,7 @@ fn a_templated_device_whose_move_fails_is_left_on_the_host_up_with_its_address()
             "{}: {addr}",
             rt.name
         );
+        assert!(addr.contains("inet6 fd00:176::7/64"), "{}: {addr}", rt.name);
     }
 }
 
@@ -674,5 +690,230 @@ fn a_template_whose_free_number_would_not_fit_is_refused_before_the_move() {
         } else {
             tests_integration::skip("the runc half: runc 1.4+ leaves the name to the kernel");
         }
+    }
+}
+
+/// Makes the bundle's network namespace the one at `ns` (joined by path).
+fn join(b: &mut Bundle, ns: &NetNs) {
+    for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
+        if n["type"] == "network" {
+            n["path"] = json!(ns.path());
+        }
+    }
+}
+
+/// `dev` is on the host, up, with each of `addrs` (as `ip -o addr` prints them).
+fn on_host_as_found(rt: &Runtime, dev: &str, addrs: &[&str]) {
+    assert!(host_has(dev), "{}: {dev} is not on the host", rt.name);
+    let link = ip(&["-o", "link", "show", "dev", dev]);
+    assert!(
+        link.contains(",UP") || link.contains("<UP"),
+        "{}: {dev} is not up: {link}",
+        rt.name
+    );
+    let shown = ip(&["-o", "addr", "show", "dev", dev]);
+    for addr in addrs {
+        assert!(
+            shown.contains(addr),
+            "{}: {dev} lost {addr}: {shown}",
+            rt.name
+        );
+    }
+}
+
+/// A veth whose moved end has a global IPv4 and a global IPv6 address (no DAD, so it is
+/// there at once) and is up.
+fn addressed_veth(v4: &str, v6: &str) -> Veth {
+    let veth = Veth::new();
+    ip(&["addr", "add", v4, "dev", &veth.moved]);
+    ip(&["-6", "addr", "add", v6, "dev", &veth.moved, "nodad"]);
+    ip(&["link", "set", "dev", &veth.moved, "up"]);
+    veth
+}
+
+#[test]
+fn a_second_entry_whose_plain_name_the_joined_namespace_has_fails_before_the_first_moves() {
+    // runtime-spec 1.3: a plain name the namespace has MUST be an error. runr checks every
+    // entry before moving any: the error names the second entry and the first device is on
+    // the host as it was (address, up, its peer there). runc 1.1.5 ignores the field (both
+    // stay on the host, the container runs). runc 1.5, from its code, moves the entries in Go
+    // map order and stops at the failing one: a first entry already moved stays in the
+    // namespace.
+    for rt in runtimes() {
+        let mut pair = [
+            addressed_veth("169.254.177.1/32", "fd00:177::1/64"),
+            addressed_veth("169.254.177.2/32", "fd00:177::2/64"),
+        ];
+        pair.sort_by(|x, y| x.moved.cmp(&y.moved));
+        let ns = NetNs::new();
+        ip(&[
+            "-n", &ns.0, "link", "add", "eth0", "type", "veth", "peer", "name", "nsp0",
+        ]);
+        let mut b = Bundle::shell("echo END; sleep 600");
+        join(&mut b, &ns);
+        b.config["linux"]["netDevices"] = json!({
+            pair[0].moved.clone(): {"name": "ctr0"},
+            pair[1].moved.clone(): {"name": "eth0"},
+        });
+        let id = unique("netdev-second");
+        let out = rt.create(&b, &id, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if rt.name == "runr" {
+            assert!(!out.status.success(), "accepted: {err}");
+            let field = format!("linux.netDevices.{}", pair[1].moved);
+            assert!(err.contains(&field), "{err}");
+            assert!(
+                err.contains(r#"already has a device called \"eth0\""#),
+                "{err}"
+            );
+            assert_no_leaks(&rt, &id, &b);
+        } else if moves_devices(&rt) {
+            assert!(!out.status.success(), "{}: accepted: {err}", rt.name);
+            for dev in ["ctr0", pair[0].moved.as_str()] {
+                if ns.has(dev) {
+                    let name = pair[0].moved.as_str();
+                    ip(&[
+                        "-n", &ns.0, "link", "set", "dev", dev, "netns", "1", "name", name,
+                    ]);
+                }
+            }
+            continue;
+        } else {
+            eprintln!("{}: ignores linux.netDevices (runc < 1.4)", rt.name);
+            assert!(out.status.success(), "{}: {err}", rt.name);
+            delete_no_leaks(&rt, &id, &b);
+        }
+        let v4 = ["inet 169.254.177.1/32", "inet6 fd00:177::1/64"];
+        on_host_as_found(&rt, &pair[0].moved, &v4);
+        assert!(
+            host_has(&pair[0].peer),
+            "{}: the first's peer went",
+            rt.name
+        );
+        on_host_as_found(&rt, &pair[1].moved, &["inet 169.254.177.2/32"]);
+        assert!(!ns.has("ctr0") && !ns.has(&pair[0].moved), "{}", rt.name);
+    }
+}
+
+/// A bridge whose name sorts after every veth of these tests ("rnz…" > "rnm…"): an entry
+/// moved after them, whose move the kernel refuses (a bridge is netns-immutable: EINVAL).
+fn late_bridge() -> Bridge {
+    let name = ifname("rnz");
+    ip(&["link", "add", &name, "type", "bridge"]);
+    Bridge(name)
+}
+
+#[test]
+fn a_failed_move_after_a_device_moved_puts_that_device_back_on_the_host_as_it_was() {
+    // The first entry (a veth) moves, is addressed and up in the container; the second (a
+    // bridge) cannot move. runr puts the first back on the host under its host name, with
+    // its addresses and up, in a new namespace (where it would be destroyed with it, and its
+    // peer with it) and in one joined by path (where it would stay). runc 1.1.5 ignores the
+    // field (create succeeds, nothing moves). runc 1.5, from its code, returns at the bridge
+    // and leaves a veth moved before it in the container's namespace. The veth named by a
+    // template too: it is numbered ctr0 in the namespace, and back under its host name.
+    for (joined, name, there) in [
+        (false, "ctr0", "ctr0"),
+        (true, "ctr0", "ctr0"),
+        (true, "ctr%d", "ctr0"),
+    ] {
+        for rt in runtimes() {
+            let veth = addressed_veth("169.254.178.7/32", "fd00:178::7/64");
+            let bridge = late_bridge();
+            ip(&["addr", "add", "169.254.178.8/32", "dev", &bridge.0]);
+            ip(&["link", "set", "dev", &bridge.0, "up"]);
+            let ns = NetNs::new();
+            let mut b = Bundle::shell("echo END; sleep 600");
+            if joined {
+                join(&mut b, &ns);
+            }
+            b.config["linux"]["netDevices"] = json!({
+                veth.moved.clone(): {"name": name},
+                bridge.0.clone(): {"name": "ctr1"},
+            });
+            let id = unique("netdev-undo");
+            let (out, log) = create_logged(&rt, &b, &id);
+            let err = String::from_utf8_lossy(&out.stderr);
+            let what = format!("{} (joined: {joined}, {name})", rt.name);
+            if rt.name == "runr" {
+                assert!(!out.status.success(), "{what}: a bridge cannot move: {err}");
+                let field = format!("linux.netDevices.{}", bridge.0);
+                assert!(err.contains(&field), "{what}: {err}");
+                assert!(err.contains("Invalid argument"), "{what}: {err}");
+                assert!(!err.contains("not put back"), "{what}: {err}");
+                // The veth moved (its name there, for --debug), then came back.
+                let step = moved_line(&log, &veth.moved);
+                assert!(step.contains(&format!("name={there} ")), "{what}: {step}");
+                let back = format!("device={}", veth.moved);
+                let put_back = log
+                    .lines()
+                    .any(|l| l.contains("msg=\"network device put back\"") && l.contains(&back));
+                assert!(put_back, "{what}: no put-back step: {log}");
+                assert_no_leaks(&rt, &id, &b);
+            } else if moves_devices(&rt) {
+                assert!(!out.status.success(), "{what}: accepted: {err}");
+                continue;
+            } else {
+                eprintln!("{what}: ignores linux.netDevices (runc < 1.4)");
+                assert!(out.status.success(), "{what}: {err}");
+                delete_no_leaks(&rt, &id, &b);
+            }
+            // The container's namespace is gone (or, joined, has nothing of ours): the veth and
+            // its peer are on the host, as they were.
+            let addrs = ["inet 169.254.178.7/32", "inet6 fd00:178::7/64"];
+            on_host_as_found(&rt, &veth.moved, &addrs);
+            assert!(host_has(&veth.peer), "{what}: the peer went");
+            assert!(!host_has(there) && !ns.has(there), "{what}");
+            assert!(!ns.has(&veth.moved), "{what}: left in the namespace");
+            on_host_as_found(&rt, &bridge.0, &["inet 169.254.178.8/32"]);
+        }
+    }
+}
+
+#[test]
+fn an_address_the_joined_namespace_refuses_puts_the_moved_device_back_on_the_host() {
+    // The joined namespace gives devices that come in IPv6 disabled (its default
+    // disable_ipv6=1): the move succeeds, adding the device's global IPv6 address there fails
+    // (EACCES). runr reports it naming the entry and moves the device back, addresses and up
+    // as it was; else it would stay in the namespace down and unaddressed. runc 1.1.5
+    // ignores the field; runc 1.5, from its code, fails ("fail to set up address") and leaves
+    // the device in the namespace, down.
+    for rt in runtimes() {
+        let veth = addressed_veth("169.254.179.7/32", "fd00:179::7/64");
+        let ns = NetNs::new();
+        // (Written through /proc inside the namespace: no procps needed.)
+        let sysctl = "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6";
+        ip(&["netns", "exec", &ns.0, "sh", "-c", sysctl]);
+        let mut b = Bundle::shell("echo END; sleep 600");
+        join(&mut b, &ns);
+        b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "ctr0"} });
+        let id = unique("netdev-noaddr");
+        let out = rt.create(&b, &id, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if rt.name == "runr" {
+            assert!(!out.status.success(), "accepted: {err}");
+            let field = format!("linux.netDevices.{}", veth.moved);
+            assert!(err.contains(&field), "{err}");
+            assert!(err.contains("fd00:179::7/64"), "{err}");
+            assert!(err.contains("Permission denied"), "{err}");
+            assert_no_leaks(&rt, &id, &b);
+        } else if moves_devices(&rt) {
+            assert!(!out.status.success(), "{}: accepted: {err}", rt.name);
+            if ns.has("ctr0") {
+                let name = veth.moved.as_str();
+                ip(&[
+                    "-n", &ns.0, "link", "set", "dev", "ctr0", "netns", "1", "name", name,
+                ]);
+            }
+            continue;
+        } else {
+            eprintln!("{}: ignores linux.netDevices (runc < 1.4)", rt.name);
+            assert!(out.status.success(), "{}: {err}", rt.name);
+            delete_no_leaks(&rt, &id, &b);
+        }
+        let addrs = ["inet 169.254.179.7/32", "inet6 fd00:179::7/64"];
+        on_host_as_found(&rt, &veth.moved, &addrs);
+        assert!(host_has(&veth.peer), "{}: the peer went", rt.name);
+        assert!(!ns.has("ctr0"), "{}: left in the namespace", rt.name);
     }
 }
