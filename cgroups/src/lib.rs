@@ -537,6 +537,13 @@ impl Manager {
         resources::set(self, &self.rounded(res))
     }
 
+    /// The checks [`Manager::update`] makes before it writes anything (every controller
+    /// there, every value one the kernel takes), without writing: an error here means an
+    /// update of `res` would change nothing.
+    pub fn check_update(&self, res: &LinuxResources) -> Result<()> {
+        resources::check(self, &self.rounded(res))
+    }
+
     /// Update a running container (runc update semantics: zero/absent fields are left as they
     /// are). Device rules given here are applied with the fewest writes (v1) or a filter
     /// attached before the old one is detached (v2), so the container never loses a device it

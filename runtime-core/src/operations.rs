@@ -6,7 +6,7 @@
 //! running" otherwise), resume a paused one ("container not paused"), update a container that
 //! has not stopped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
 use serde::Serialize;
@@ -50,8 +50,11 @@ impl Container {
     /// the current setting as it is (but a pids limit of 0 is a limit, runc 1.4); a quota or
     /// period given alone keeps the other one. On
     /// success the new values are merged into the container's stored spec (so later updates and
-    /// readers see them); on failure every field the update wrote is written back to its stored
-    /// value, or to "no limit" where none was stored (best effort).
+    /// readers see them). An update refused before anything is written (a missing controller, a
+    /// value the kernel would refuse) changes nothing; one that fails half-way has every field
+    /// it wrote written back to its stored value, or to "no limit" where none was stored and
+    /// nothing else (a `unified` key of that controller, an `org.systemd.property.`
+    /// annotation) can have set it; otherwise left as written (best effort).
     pub fn update(&mut self, res: &LinuxResources) -> Result<()> {
         let _lock = Lock::take(&self.dir)?;
         if self.status()? == Status::Stopped {
@@ -65,9 +68,13 @@ impl Container {
             .and_then(|l| l.resources().clone())
             .unwrap_or_default();
         let wanted = update_fields(res, &old);
+        // Refused before anything is written (a missing controller, swap below the limit, …):
+        // nothing to roll back.
+        self.st.cgroup.check_update(&wanted)?;
         if let Err(e) = self.st.cgroup.update(&wanted) {
             // runc does not roll back; a half-applied update would leave limits nobody asked for.
-            let _ = self.st.cgroup.update(&rollback_fields(&wanted, &old));
+            let lift = liftable(&old, &self.st.annotations);
+            let _ = self.st.cgroup.update(&rollback_fields(&wanted, &old, lift));
             return Err(e.into());
         }
         // Killed here, the cgroup has the new limits and the stored spec the old ones: a later
@@ -255,38 +262,69 @@ fn update_fields(res: &LinuxResources, old: &LinuxResources) -> LinuxResources {
     out
 }
 
+/// Which limits a failed update may lift back to "no limit" when the stored spec has no value
+/// for them: only those nothing else can have set. A `unified` key of the same controller or
+/// an `org.systemd.property.` annotation may have set the file (memory.max=64M with no
+/// `memory.limit`): lifting would remove a limit the container really had, so those stay as
+/// the failed update wrote them.
+#[derive(Debug, Clone, Copy)]
+struct Liftable {
+    memory: bool,
+    cpu: bool,
+    pids: bool,
+}
+
+fn liftable(old: &LinuxResources, annotations: &HashMap<String, String>) -> Liftable {
+    let by_systemd = annotations
+        .keys()
+        .any(|k| k.starts_with("org.systemd.property."));
+    let unified = old.unified().clone().unwrap_or_default();
+    let free = |ctrl: &str| !by_systemd && !unified.keys().any(|k| k.starts_with(ctrl));
+    Liftable {
+        memory: free("memory."),
+        cpu: free("cpu."),
+        pids: free("pids."),
+    }
+}
+
 /// What a failed update writes back: only the fields the update wrote (`wanted`), each with its
 /// stored value in `old`; where `old` has none, the "no limit" value (-1) for memory limit and
-/// swap, cpu quota and the pids limit. A field with neither (shares, cpus, realtime, a unified
-/// key, a device that had no entry) has no value to go back to and is left as written.
-fn rollback_fields(wanted: &LinuxResources, old: &LinuxResources) -> LinuxResources {
+/// swap, cpu quota and the pids limit when [`Liftable`] says nothing else set them. A field
+/// with neither (shares, cpus, realtime, a unified key, a device that had no entry) has no
+/// value to go back to and is left as written.
+fn rollback_fields(
+    wanted: &LinuxResources,
+    old: &LinuxResources,
+    lift: Liftable,
+) -> LinuxResources {
     let stored = update_fields(old, old);
-    let unlimited = |w: Option<i64>, o: Option<i64>| w.and(o.or(Some(-1)));
+    let back = |free: bool| move |w: Option<i64>, o: Option<i64>| w.and(o.or(free.then_some(-1)));
     let mut out = LinuxResources::default();
     if let Some(w) = wanted.memory() {
         let o = stored.memory().unwrap_or_default();
         let mut m = LinuxMemory::default();
-        m.set_limit(unlimited(w.limit(), o.limit()));
-        m.set_swap(unlimited(w.swap(), o.swap()));
+        m.set_limit(back(lift.memory)(w.limit(), o.limit()));
+        m.set_swap(back(lift.memory)(w.swap(), o.swap()));
         m.set_reservation(w.reservation().and(o.reservation()));
         out.set_memory(Some(m));
     }
     if let Some(w) = wanted.cpu() {
-        out.set_cpu(Some(cpu_rollback(
-            w,
-            &stored.cpu().clone().unwrap_or_default(),
-        )));
+        let o = stored.cpu().clone().unwrap_or_default();
+        out.set_cpu(Some(cpu_rollback(w, &o, lift.cpu)));
     }
     if wanted.block_io().is_some() {
         out.set_block_io(stored.block_io().clone());
     }
-    if wanted.pids().is_some() {
+    let pids_back = wanted
+        .pids()
+        .and_then(|_| stored.pids().map(|p| p.limit()).or(lift.pids.then_some(-1)));
+    if let Some(limit) = pids_back {
         let mut p = LinuxPids::default();
-        p.set_limit(stored.pids().map_or(-1, |p| p.limit()));
+        p.set_limit(limit);
         out.set_pids(Some(p));
     }
     if let (Some(w), Some(o)) = (wanted.unified(), stored.unified()) {
-        let back: std::collections::HashMap<String, String> = w
+        let back: HashMap<String, String> = w
             .keys()
             .filter_map(|k| Some((k.clone(), o.get(k)?.clone())))
             .collect();
@@ -296,10 +334,10 @@ fn rollback_fields(wanted: &LinuxResources, old: &LinuxResources) -> LinuxResour
 }
 
 /// The cpu half of [`rollback_fields`].
-fn cpu_rollback(w: &LinuxCpu, o: &LinuxCpu) -> LinuxCpu {
+fn cpu_rollback(w: &LinuxCpu, o: &LinuxCpu, lift: bool) -> LinuxCpu {
     let mut c = LinuxCpu::default();
     c.set_shares(w.shares().and(o.shares()));
-    c.set_quota(w.quota().and(o.quota().or(Some(-1))));
+    c.set_quota(w.quota().and(o.quota().or(lift.then_some(-1))));
     c.set_period(w.period().and(o.period()));
     c.set_realtime_runtime(w.realtime_runtime().and(o.realtime_runtime()));
     c.set_realtime_period(w.realtime_period().and(o.realtime_period()));
@@ -722,7 +760,8 @@ mod tests {
             })),
             &old,
         );
-        let back = rollback_fields(&wanted, &old);
+        let free = liftable(&old, &HashMap::new());
+        let back = rollback_fields(&wanted, &old, free);
         let m = back.memory().as_ref().unwrap();
         assert_eq!(
             (m.limit(), m.swap()),
@@ -736,12 +775,42 @@ mod tests {
         );
         assert!(back.pids().is_none(), "pids not updated: not re-applied");
         let only_pids = update_fields(&res(serde_json::json!({"pids": {"limit": 5}})), &old);
-        let back = rollback_fields(&only_pids, &res(serde_json::json!({})));
+        let back = rollback_fields(&only_pids, &res(serde_json::json!({})), free);
         assert_eq!(
             back.pids().as_ref().unwrap().limit(),
             -1,
             "no stored limit: max"
         );
         assert!(back.memory().is_none() && back.cpu().is_none());
+    }
+
+    #[test]
+    fn a_limit_a_unified_key_or_a_systemd_property_may_have_set_is_not_lifted() {
+        // memory.max=64M through unified, no memory.limit: a failed update must not lift it.
+        let old = res(serde_json::json!({"unified": {"memory.max": "67108864", "pids.max": "10"}}));
+        let wanted = update_fields(
+            &res(
+                serde_json::json!({"memory": {"limit": 200}, "pids": {"limit": 20}, "cpu": {"quota": 5000}}),
+            ),
+            &old,
+        );
+        let back = rollback_fields(&wanted, &old, liftable(&old, &HashMap::new()));
+        assert_eq!(back.memory().as_ref().unwrap().limit(), None);
+        assert!(back.pids().is_none(), "pids.max may be the unified 10");
+        assert_eq!(
+            back.cpu().as_ref().unwrap().quota(),
+            Some(-1),
+            "cpu is free"
+        );
+        // An org.systemd.property. annotation (MemoryMax=…) may have set any of them.
+        let none = res(serde_json::json!({}));
+        let by_systemd = HashMap::from([(
+            "org.systemd.property.MemoryMax".to_string(),
+            "67108864".to_string(),
+        )]);
+        let back = rollback_fields(&wanted, &none, liftable(&none, &by_systemd));
+        assert_eq!(back.memory().as_ref().unwrap().limit(), None);
+        assert!(back.pids().is_none());
+        assert_eq!(back.cpu().as_ref().unwrap().quota(), None);
     }
 }

@@ -135,6 +135,12 @@ pub fn ignored_fields(layout: Layout, res: &LinuxResources) -> Vec<&'static str>
     out
 }
 
+/// The requirements [`set`] checks before it writes anything.
+pub(crate) fn check(m: &Manager, res: &LinuxResources) -> Result<()> {
+    require_controllers(m, res)?;
+    validate_values(m, res)
+}
+
 /// Check every requirement, then write every controller, in runc's order.
 pub(crate) fn set(m: &Manager, res: &LinuxResources) -> Result<()> {
     // Every controller the spec needs is there (on hybrid: usable through cgroup2) before
