@@ -341,7 +341,18 @@ fn after_the_users_manager_stopped_delete_cleans_up() {
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "{}: delete --force: {err}", rt.name);
         drop(restart);
-        if rt.root.join(&id).exists() {
+        // runr's first delete --force removes the state too; runc 1.1.5 may leave it (its
+        // delete of a container it cannot reach the manager of), so runc gets a second one.
+        if rt.name == "runr" {
+            assert!(
+                !rt.root.join(&id).exists(),
+                "runr: state left by delete --force"
+            );
+        } else if rt.root.join(&id).exists() {
+            eprintln!(
+                "{}: state left after delete --force, deleting again",
+                rt.name
+            );
             let _ = rt.run(t, Env::Login, &["delete", "--force", &id], &b);
         }
         assert_nothing_left(t, &rt, &id, &dir);

@@ -73,10 +73,11 @@ pub(crate) struct UserBus {
 pub(crate) fn user_bus() -> Result<UserBus> {
     let mut bus = dbus::Bus::session()?;
     let manager = unit::manager_cgroup(&mut bus)?;
-    Ok(UserBus {
-        socket: bus.socket().to_path_buf(),
-        manager,
-    })
+    // Absolute: a relative `unix:path=` would resolve against each later command's cwd.
+    let socket = std::fs::canonicalize(bus.socket())
+        .or_else(|_| std::path::absolute(bus.socket()))
+        .unwrap_or_else(|_| bus.socket().to_path_buf());
+    Ok(UserBus { socket, manager })
 }
 
 /// A connection to the systemd `scope` names. The user's systemd create recorded is reached
