@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 pub mod host_check;
 pub mod in_process;
+pub mod loop_disk;
 pub mod rootless_user;
 mod runr_bin;
 pub mod seccomp;

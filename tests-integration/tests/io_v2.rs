@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
+use tests_integration::loop_disk::LoopDisk;
 use tests_integration::{delete_no_leaks, runtimes, unique, Bundle, Runtime};
 
 /// Pure cgroup v2: the unified hierarchy is mounted at /sys/fs/cgroup itself.
@@ -23,65 +24,12 @@ fn pure_v2(test: &str) -> bool {
     v2
 }
 
-/// A loop device over a small file, with BFQ as its scheduler when the kernel has it;
-/// detached and removed on drop.
-struct LoopDisk {
-    dev: String,
-    file: PathBuf,
-    major_minor: String,
-    bfq: bool,
-}
-
-impl LoopDisk {
-    /// `None` (and a SKIP line) when no loop device can be made here.
-    fn new(test: &str) -> Option<LoopDisk> {
-        let file = tests_integration::scratch().join(unique("io-loop"));
-        std::fs::write(&file, vec![0u8; 4 << 20]).unwrap();
-        let out = std::process::Command::new("losetup")
-            .args(["--find", "--show"])
-            .arg(&file)
-            .output()
-            .expect("spawn losetup");
-        if !out.status.success() {
-            let _ = std::fs::remove_file(&file);
-            let why = String::from_utf8_lossy(&out.stderr);
-            test_skip::skip_as(test, format!("no loop device (losetup: {})", why.trim()));
-            return None;
-        }
-        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let queue = PathBuf::from("/sys/block").join(dev.trim_start_matches("/dev/"));
-        let schedulers = std::fs::read_to_string(queue.join("queue/scheduler")).unwrap_or_default();
-        let bfq = schedulers
-            .split_whitespace()
-            .any(|s| s.trim_matches(['[', ']']) == "bfq");
-        if bfq {
-            std::fs::write(queue.join("queue/scheduler"), "bfq").expect("select bfq");
-        }
-        let major_minor = std::fs::read_to_string(queue.join("dev"))
-            .unwrap()
-            .trim()
-            .to_string();
-        Some(LoopDisk {
-            dev,
-            file,
-            major_minor,
-            bfq,
-        })
-    }
-
-    fn numbers(&self) -> (u32, u32) {
-        let (maj, min) = self.major_minor.split_once(':').unwrap();
-        (maj.parse().unwrap(), min.parse().unwrap())
-    }
-}
-
-impl Drop for LoopDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("losetup")
-            .args(["-d", &self.dev])
-            .output();
-        let _ = std::fs::remove_file(&self.file);
-    }
+/// A loop device (tests_integration::loop_disk), or `None` and a SKIP line when none can be
+/// made here.
+fn loop_disk(test: &str) -> Option<LoopDisk> {
+    LoopDisk::attach()
+        .map_err(|why| test_skip::skip_as(test, format!("no loop device (losetup: {why})")))
+        .ok()
 }
 
 /// A file of the container's v2 cgroup.
@@ -125,11 +73,11 @@ fn block_io_at_create_is_written_as_runc_writes_it() {
     if !pure_v2(test) {
         return;
     }
-    let Some(disk) = LoopDisk::new(test) else {
+    let Some(disk) = loop_disk(test) else {
         return;
     };
-    let (maj, min) = disk.numbers();
-    let dev = disk.major_minor.clone();
+    let (maj, min) = disk.major_minor;
+    let dev = disk.numbers();
     let mut seen: Vec<(String, Written)> = Vec::new();
     for rt in runtimes() {
         let mut b = Bundle::shell("sleep 600");
@@ -189,11 +137,11 @@ fn update_r_per_device_on_v2_as_runc_1_4() {
     if !pure_v2(test) {
         return;
     }
-    let Some(disk) = LoopDisk::new(test) else {
+    let Some(disk) = loop_disk(test) else {
         return;
     };
-    let (maj, min) = disk.numbers();
-    let dev = disk.major_minor.clone();
+    let (maj, min) = disk.major_minor;
+    let dev = disk.numbers();
     for rt in runtimes() {
         let mut b = Bundle::shell("sleep 600");
         b.config["linux"]["resources"]["blockIO"] = json!({

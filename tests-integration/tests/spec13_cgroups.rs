@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use serde_json::json;
+use tests_integration::loop_disk::LoopDisk;
 use tests_integration::{delete_no_leaks, runtimes, unique, Bundle};
 
 #[test]
@@ -95,45 +96,11 @@ fn root_disk() -> Option<(u32, u32)> {
     Some((maj.parse().ok()?, min.parse().ok()?))
 }
 
-/// A loop device over a small file, with the BFQ scheduler (per-device weights are BFQ's);
-/// detached and removed on drop.
-struct LoopDisk {
-    dev: String,
-    file: PathBuf,
-    major_minor: (u32, u32),
-}
-
-impl LoopDisk {
-    fn new() -> LoopDisk {
-        let file = tests_integration::scratch().join(unique("blkio-loop"));
-        std::fs::write(&file, vec![0u8; 4 << 20]).unwrap();
-        let out = std::process::Command::new("losetup")
-            .args(["--find", "--show"])
-            .arg(&file)
-            .output()
-            .expect("spawn losetup");
-        assert!(out.status.success(), "losetup: {out:?}");
-        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let name = dev.trim_start_matches("/dev/");
-        let queue = PathBuf::from("/sys/block").join(name);
-        std::fs::write(queue.join("queue/scheduler"), "bfq").expect("select bfq");
-        let mm = std::fs::read_to_string(queue.join("dev")).unwrap();
-        let (maj, min) = mm.trim().split_once(':').unwrap();
-        LoopDisk {
-            dev,
-            file,
-            major_minor: (maj.parse().unwrap(), min.parse().unwrap()),
-        }
-    }
-}
-
-impl Drop for LoopDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("losetup")
-            .args(["-d", &self.dev])
-            .output();
-        let _ = std::fs::remove_file(&self.file);
-    }
+/// A loop device with the BFQ scheduler (per-device weights are BFQ's): both required here.
+fn bfq_loop_disk() -> LoopDisk {
+    let disk = LoopDisk::attach().unwrap_or_else(|e| panic!("losetup: {e}"));
+    assert!(disk.bfq, "{}: the kernel offers no bfq scheduler", disk.dev);
+    disk
 }
 
 /// A blkio (v1) file of the container's cgroup.
@@ -151,7 +118,7 @@ fn update_r_sets_per_device_weights_and_throttles_on_v1() {
         eprintln!("SKIP update_r_sets_per_device_weights_and_throttles_on_v1: no v1 blkio");
         return;
     }
-    let bfq = LoopDisk::new();
+    let bfq = bfq_loop_disk();
     // Throttles on the disk behind / (a loop device when / is not on one).
     let (dmaj, dmin) = root_disk().unwrap_or(bfq.major_minor);
     let (lmaj, lmin) = bfq.major_minor;
