@@ -103,6 +103,14 @@ fn bfq_loop_disk() -> LoopDisk {
     disk
 }
 
+/// Each file's content has its `"<device> <value>"` line.
+fn assert_lines(rt: &str, files: [&String; 3], want: [(&str, u64); 3]) {
+    for (content, (dev, value)) in files.into_iter().zip(want) {
+        let line = format!("{dev} {value}");
+        assert!(content.contains(&line), "{rt}: no {line:?} in {content:?}");
+    }
+}
+
 /// A blkio (v1) file of the container's cgroup.
 fn blkio_file(b: &Bundle, name: &str) -> String {
     let rel = b.cgroup_path();
@@ -151,21 +159,12 @@ fn update_r_sets_per_device_weights_and_throttles_on_v1() {
             delete_no_leaks(&rt, &id, &b);
             continue;
         }
-        assert!(
-            weights.contains(&format!("{lo} 200")),
-            "{}: {weights}",
-            rt.name
-        );
-        assert!(
-            read_bps.contains(&format!("{disk} 1048576")),
-            "{}: {read_bps}",
-            rt.name
-        );
-        assert!(
-            write_iops.contains(&format!("{disk} 100")),
-            "{}: {write_iops}",
-            rt.name
-        );
+        let want = [
+            (lo.as_str(), 200),
+            (disk.as_str(), 1048576),
+            (disk.as_str(), 100),
+        ];
+        assert_lines(rt.name, [&weights, &read_bps, &write_iops], want);
         // A second update changes the devices it names and keeps the others.
         let second = json!({"blockIO": {
             "weightDevice": [{"major": lmaj, "minor": lmin, "weight": 300}],
@@ -176,21 +175,12 @@ fn update_r_sets_per_device_weights_and_throttles_on_v1() {
         let weights = blkio_file(&b, "blkio.bfq.weight_device");
         let read_bps = blkio_file(&b, "blkio.throttle.read_bps_device");
         let write_iops = blkio_file(&b, "blkio.throttle.write_iops_device");
-        assert!(
-            weights.contains(&format!("{lo} 300")),
-            "{}: {weights}",
-            rt.name
-        );
-        assert!(
-            read_bps.contains(&format!("{disk} 2097152")),
-            "{}: {read_bps}",
-            rt.name
-        );
-        assert!(
-            write_iops.contains(&format!("{disk} 100")),
-            "{}: {write_iops}",
-            rt.name
-        );
+        let want = [
+            (lo.as_str(), 300),
+            (disk.as_str(), 2097152),
+            (disk.as_str(), 100),
+        ];
+        assert_lines(rt.name, [&weights, &read_bps, &write_iops], want);
         delete_no_leaks(&rt, &id, &b);
     }
 }
