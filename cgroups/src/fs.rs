@@ -82,6 +82,13 @@ pub(crate) fn parse_u64(path: &Path, s: &str) -> Result<u64> {
 
 /// mkdir -p, returning the directories that were created, top first.
 pub(crate) fn mkdir_all(path: &Path) -> Result<Vec<PathBuf>> {
+    // The usual case first, a new cgroup in an existing parent: one mkdir, no stat of the path
+    // and its parents (two system calls per hierarchy less, eleven hierarchies on a v1 host).
+    match fs::create_dir(path) {
+        Ok(()) => return Ok(vec![path.to_path_buf()]),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(Vec::new()),
+        Err(_) => {} // a parent missing, or an error the walk below reports for its directory
+    }
     let mut missing = Vec::new();
     let mut cur = Some(path);
     while let Some(p) = cur {
@@ -121,6 +128,14 @@ pub(crate) fn missing_dirs(path: &Path, stop: &Path) -> Vec<PathBuf> {
 /// rmdir `path`, after its sub-cgroups (depth first), retrying while the kernel says EBUSY
 /// (tasks that were just killed may take a moment to leave). ENOENT counts as success.
 pub(crate) fn remove_cgroup(path: &Path) -> Result<()> {
+    // The usual case first, a cgroup without sub-cgroups or tasks: one rmdir, without listing
+    // its control files (eleven directories on a v1 host). Anything else (EBUSY: sub-cgroups or
+    // tasks leaving; ENOTEMPTY: a plain tree) takes the full way below.
+    match fs::remove_dir(path) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(_) => {}
+    }
     match fs::read_dir(path) {
         Ok(entries) => {
             for entry in entries.flatten() {
