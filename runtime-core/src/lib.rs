@@ -116,7 +116,7 @@ pub use oci_spec;
 pub use operations::{features, Features};
 pub use outcome::{Outcome, Warning};
 pub use pidfd_socket::{PidfdKind, PidfdSocket};
-pub use protect::{binary_is_protected, protect_binary};
+pub use protect::{binary_is_protected, entry_setup, protect_binary};
 pub use recovery::{list, Found, Listing};
 pub use signal::{KillTarget, Signal, UnknownSignal};
 pub use spec::Bundle;

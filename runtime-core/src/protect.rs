@@ -62,6 +62,17 @@ pub fn protect_binary() -> bool {
     false
 }
 
+/// What Rust's own generated `main` does before user code, for a program that brings its own C
+/// `main` instead (`#![no_main]`, as the `runr` binary does to start faster): the standard file
+/// descriptors 0, 1 and 2 are made to exist (on `/dev/null` where closed), and SIGPIPE is
+/// ignored, so writing to a reader that went away is an EPIPE error, not death by signal. Call
+/// it first thing; a program with an ordinary `fn main` does not need it. The container's
+/// processes get every signal's default action back whatever the runtime had.
+pub fn entry_setup() {
+    sys::open_missing_stdio();
+    sys::ignore_sigpipe();
+}
+
 /// True when this process's binary cannot be written through `/proc/self/exe`: it lives on a
 /// read-only mount, or is a sealed memfd copy (what [`protect_binary`] makes of it).
 pub fn binary_is_protected() -> bool {

@@ -1174,6 +1174,46 @@ pub fn reset_signals() {
     let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
 }
 
+/// Opens `/dev/null` on each of the file descriptors 0, 1 and 2 that is closed, so that no file
+/// the program opens later takes one of them and gets written to as its stdout or stderr. One
+/// `poll` tells which are closed (`POLLNVAL`); `open` takes the lowest free number, the closed
+/// one, as they are filled in order. Failures are left as they are: the program then runs as it
+/// would have without this.
+pub fn open_missing_stdio() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: three valid pollfds in a live array of that length; a zero timeout never blocks.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) };
+    if rc < 0 {
+        return;
+    }
+    for pfd in fds.iter().filter(|p| p.revents & libc::POLLNVAL != 0) {
+        // Not `open` above, which adds O_CLOEXEC: stdio must survive exec. The fd stays open
+        // for the process's life, as std's own main leaves it: no owner.
+        if let Ok(fd) = nix::fcntl::open("/dev/null", OFlag::O_RDWR, Mode::empty()) {
+            if fd.as_raw_fd() != pfd.fd {
+                // A lower one was still closed: filled in order, so this cannot happen; do not
+                // leave a stray fd behind if it does.
+                drop(fd);
+                return;
+            }
+            std::mem::forget(fd);
+        }
+    }
+}
+
+/// SIGPIPE ignored: a write to a pipe nobody reads fails with EPIPE, which the caller reports,
+/// instead of killing the process. (The container's process gets the default back from
+/// [`reset_signals`].)
+pub fn ignore_sigpipe() {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    // SAFETY: SIG_IGN installs no handler, so no code runs in signal context.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+}
+
 /// `readlinkat(2)`: the target of the symlink `name` in `dir`; EINVAL when it is not a symlink.
 /// Safe code (nix); no SAFETY needed.
 pub fn readlinkat(dir: BorrowedFd<'_>, name: &Path, display: &Path) -> SysResult<PathBuf> {

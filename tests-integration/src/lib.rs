@@ -25,7 +25,7 @@ pub mod loop_disk;
 pub mod rootless_user;
 mod runr_bin;
 pub mod seccomp;
-pub use runr_bin::runr_bin;
+pub use runr_bin::{runr_bin, runr_release_bin};
 pub use test_skip::skip;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -68,6 +68,16 @@ impl Runtime {
             name: "runr",
             bin: runr_bin(),
             root: scratch().join(unique("root-runr")),
+        }
+    }
+
+    /// runr's release build ([`runr_release_bin`]: panic=abort, no unwind tables, its own
+    /// unwinder entry points), for what only that build does differently.
+    pub fn runr_release() -> Runtime {
+        Runtime {
+            name: "runr (release)",
+            bin: runr_release_bin(),
+            root: scratch().join(unique("root-runr-release")),
         }
     }
 

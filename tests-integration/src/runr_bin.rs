@@ -41,8 +41,21 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-fn built_from_this_tree() -> PathBuf {
-    // <target>/<profile>/deps/<test binary>: build runr with the same target dir and profile.
+/// runr built from this tree with the release profile (panic=abort, stripped, no unwind tables:
+/// what `scripts/setup.sh` installs and the benchmark measures), whatever profile the tests run
+/// under; built once per test process into the tests' own target directory and checked fresh.
+pub fn runr_release_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let (target, _) = test_target_and_profile();
+        build_in(&target, "release")
+    })
+    .clone()
+}
+
+/// The target directory and profile of the running test binary.
+fn test_target_and_profile() -> (PathBuf, String) {
+    // <target>/<profile>/deps/<test binary>.
     // argv[0] when /proc/self/exe is not the file cargo built (a test that called
     // `protect_binary` runs from a detached read-only view of it; cargo passes an absolute path).
     let in_deps = |p: &PathBuf| p.parent().and_then(Path::file_name) == Some("deps".as_ref());
@@ -58,13 +71,24 @@ fn built_from_this_tree() -> PathBuf {
         .expect("the test binary lives in <target>/<profile>/deps");
     let target = profile_dir.parent().expect("<target>/<profile>");
     let profile = profile_dir.file_name().unwrap().to_string_lossy();
+    (target.to_path_buf(), profile.into_owned())
+}
+
+fn built_from_this_tree() -> PathBuf {
+    // Build runr with the test binary's own target dir and profile.
+    let (target, profile) = test_target_and_profile();
+    build_in(&target, &profile)
+}
+
+/// `cargo build -p runtime-cli` into `target` with `profile`; the binary, checked fresh.
+fn build_in(target: &Path, profile: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(&cargo);
     build
         .current_dir(workspace())
         .args(["build", "--quiet", "-p", "runtime-cli", "--target-dir"])
         .arg(target);
-    match profile.as_ref() {
+    match profile {
         "debug" => {}
         "release" => {
             build.arg("--release");
@@ -82,7 +106,7 @@ fn built_from_this_tree() -> PathBuf {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    let bin = profile_dir.join("runr");
+    let bin = target.join(profile).join("runr");
     assert_fresh(&bin);
     bin
 }
