@@ -623,17 +623,21 @@ fn spawn_init(
     wait_ready(&parent_end, c, &mut pid, spec, &hook_state)?;
     fault::point("create: init ready");
     trace::step("init ready", &[("pid", pid.to_string())]);
-    // The start time recorded with the pid (record_init), never a made-up 0.
-    let start = match c.intent.init {
-        Some(init) if init.pid == pid => init.start,
-        _ => InitRecord::of(pid)?.start,
-    };
     Ok(ReadyInit {
         pid,
-        start,
+        start: recorded_start(c, pid)?,
         channel: parent_end,
         own_pid_ns: ns.new_pid,
     })
+}
+
+/// The init's start time as recorded with its pid (record_init), read again only when the pid
+/// is another (a pid namespace's extra fork): never a made-up 0.
+fn recorded_start(c: &Creating, pid: i32) -> Result<u64> {
+    match c.intent.init {
+        Some(init) if init.pid == pid => Ok(init.start),
+        _ => Ok(InitRecord::of(pid)?.start),
+    }
 }
 
 /// Whether the spec has prestart or createRuntime hooks (the init asks for them to be run).

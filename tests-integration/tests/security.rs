@@ -589,71 +589,151 @@ fn sha(path: &Path) -> Vec<u8> {
 #[test]
 fn runtime_binary_cannot_be_overwritten_through_proc_exe() {
     for rt in runtimes() {
-        let before = sha(&rt.bin);
-        let mut b = probe_bundle("mkfifo /tmp/block && sleep 1000");
-        b.config["root"]["readonly"] = json!(false);
-        // A real image has a libc: give it the runtime's loader and libraries, so the runtime's
-        // binary can actually run inside (otherwise execve fails with ENOENT on the loader).
-        copy_libraries(&rt.bin, &b.rootfs());
-        let id = unique("cve5736");
-        rt.create_ok(&b, &id, &[]);
-        rt.ok(&["start", &id]);
-        assert!(wait_for(30, || b.rootfs().join("tmp/block").exists()));
-        // The malicious image's entry point: the runtime's own binary, reached through the
-        // clone's /proc/self/exe; it blocks opening its --log fifo, so the attacker has time.
-        let victim = rt
-            .command(&[
-                "exec",
-                "-d",
-                &id,
-                "/proc/self/exe",
-                "--log",
-                "/tmp/block",
-                "state",
-                "x",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(victim.success(), "{}: exec of /proc/self/exe", rt.name);
-        let spy = rt.exec(&["exec", &id, "probe", "spy", "/tmp/block"]);
-        let report = String::from_utf8_lossy(&spy.stdout).into_owned();
+        overwrite_through_proc_exe_fails(&rt);
+    }
+}
+
+/// The CVE-2019-5736 attack on `rt`: the container runs the runtime's binary through
+/// `/proc/self/exe` and a spy in it tries to reopen that binary for writing.
+fn overwrite_through_proc_exe_fails(rt: &Runtime) {
+    let before = sha(&rt.bin);
+    let mut b = probe_bundle("mkfifo /tmp/block && sleep 1000");
+    b.config["root"]["readonly"] = json!(false);
+    // A real image has a libc: give it the runtime's loader and libraries, so the runtime's
+    // binary can actually run inside (otherwise execve fails with ENOENT on the loader).
+    copy_libraries(&rt.bin, &b.rootfs());
+    let id = unique("cve5736");
+    rt.create_ok(&b, &id, &[]);
+    rt.ok(&["start", &id]);
+    assert!(wait_for(30, || b.rootfs().join("tmp/block").exists()));
+    // The malicious image's entry point: the runtime's own binary, reached through the
+    // clone's /proc/self/exe; it blocks opening its --log fifo, so the attacker has time.
+    let victim = rt
+        .command(&[
+            "exec",
+            "-d",
+            &id,
+            "/proc/self/exe",
+            "--log",
+            "/tmp/block",
+            "state",
+            "x",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(victim.success(), "{}: exec of /proc/self/exe", rt.name);
+    let spy = rt.exec(&["exec", &id, "probe", "spy", "/tmp/block"]);
+    let report = String::from_utf8_lossy(&spy.stdout).into_owned();
+    assert!(
+        !report.contains("nothing found"),
+        "{}: the runtime copy never ran: {report}",
+        rt.name
+    );
+    // The attacker may not get the exe at all, or gets one it can never write: a read-only
+    // mount (runr: a detached read-only bind mount) or a sealed memfd copy (runc 1.1).
+    let protected = report.contains("exe-open errno")
+        || report.contains("readonly-mount 1")
+        || report.contains("sealed 1");
+    assert!(
+        protected,
+        "{}: exe reachable and not sealed: {report}",
+        rt.name
+    );
+    assert!(
+        !report.contains("write-open OPENED"),
+        "{}: {report}",
+        rt.name
+    );
+    if rt.name == "runr" {
+        assert!(report.contains("readonly-mount 1"), "{report}");
+        // EROFS, or ETXTBSY first while some runr (this test's own `exec`) still runs it.
         assert!(
-            !report.contains("nothing found"),
-            "{}: the runtime copy never ran: {report}",
-            rt.name
-        );
-        // The attacker may not get the exe at all, or gets one it can never write: a read-only
-        // mount (runr: a detached read-only bind mount) or a sealed memfd copy (runc 1.1).
-        let protected = report.contains("exe-open errno")
-            || report.contains("readonly-mount 1")
-            || report.contains("sealed 1");
-        assert!(
-            protected,
-            "{}: exe reachable and not sealed: {report}",
-            rt.name
-        );
-        assert!(
-            !report.contains("write-open OPENED"),
-            "{}: {report}",
-            rt.name
-        );
-        if rt.name == "runr" {
-            assert!(report.contains("readonly-mount 1"), "{report}");
-            // EROFS, or ETXTBSY first while some runr (this test's own `exec`) still runs it.
-            assert!(
-                report.contains("write-open errno 30") || report.contains("write-open errno 26"),
-                "{report}"
-            );
-        }
-        delete_no_leaks(&rt, &id, &b);
-        assert!(
-            sha(&rt.bin) == before,
-            "{}: the runtime binary changed",
-            rt.name
+            report.contains("write-open errno 30") || report.contains("write-open errno 26"),
+            "{report}"
         );
     }
+    delete_no_leaks(rt, &id, &b);
+    assert!(
+        sha(&rt.bin) == before,
+        "{}: the runtime binary changed",
+        rt.name
+    );
+}
+
+/// A copy of runr's binary on a read-only bind mount of its own directory (a read-only `/usr`
+/// on an image-based host); unmounted and removed on drop.
+struct ReadOnlyCopy {
+    dir: PathBuf,
+    bin: PathBuf,
+}
+
+impl ReadOnlyCopy {
+    fn of(bin: &Path) -> ReadOnlyCopy {
+        use nix::mount::{mount, MsFlags};
+        let dir = scratch().join(unique("ro-bin"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join("runr");
+        std::fs::copy(bin, &copy).unwrap();
+        let none: Option<&str> = None;
+        mount(Some(&dir), &dir, none, MsFlags::MS_BIND, none).expect("bind the copy's dir");
+        let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+        let guard = ReadOnlyCopy { dir, bin: copy };
+        mount(none, &guard.dir, none, ro, none).expect("remount it read-only");
+        guard
+    }
+}
+
+impl Drop for ReadOnlyCopy {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.dir, nix::mount::MntFlags::MNT_DETACH);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn a_binary_on_a_read_only_mount_runs_without_the_re_exec_and_stays_unwritable() {
+    // The one way past create's re-exec (README, Performance): a binary nobody can write
+    // through /proc/<pid>/exe already. It must be as safe as the re-executed one.
+    let ro = ReadOnlyCopy::of(&Runtime::runr().bin);
+    let rt = Runtime {
+        name: "runr",
+        bin: ro.bin.clone(),
+        root: scratch().join(unique("root-runr-ro")),
+    };
+    // Not re-executed: create's debug log (its phase timings) has no re-exec step; the
+    // writable build's has.
+    let b = Bundle::new(&["true"]);
+    let writable = Runtime::runr();
+    for (runtime, re_exec) in [(&writable, true), (&rt, false)] {
+        let id = unique("ro-exec");
+        let log = scratch().join(unique("log"));
+        let dir = b.dir.to_str().unwrap();
+        let args = [
+            "--log",
+            log.to_str().unwrap(),
+            "--debug",
+            "create",
+            "--bundle",
+            dir,
+            &id,
+        ];
+        b.write();
+        let out = runtime.exec_detached(&args, &b);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("config loaded"), "{text}");
+        let bin = runtime.bin.display();
+        assert_eq!(text.contains("re-exec"), re_exec, "{bin}: {text}");
+        delete_no_leaks(runtime, &id, &b);
+        let _ = std::fs::remove_file(&log);
+    }
+    overwrite_through_proc_exe_fails(&rt);
 }
 
 #[test]
