@@ -210,11 +210,7 @@ fn into_a_namespace_joined_by_path_the_device_stays_there_after_delete() {
             .as_array_mut()
             .unwrap()
             .push(json!(format!("DEV={}", veth.moved)));
-        for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
-            if n["type"] == "network" {
-                n["path"] = json!(ns.path());
-            }
-        }
+        join(&mut b, &ns);
         // No `name`: it keeps its host name.
         b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {} });
         let id = unique("netdev-ns");
@@ -479,11 +475,7 @@ fn a_template_into_a_joined_namespace_with_eth0_at_the_devices_index_gets_eth1_a
         let mut b = Bundle::shell(
             "ip -o link show dev eth1 2>&1; ip -o addr show dev eth1 2>&1; echo END; sleep 600",
         );
-        for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
-            if n["type"] == "network" {
-                n["path"] = json!(ns.path());
-            }
-        }
+        join(&mut b, &ns);
         b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "eth%d"} });
         let id = unique("netdev-tpl-ns");
         let (out, log) = create_logged(&rt, &b, &id);
@@ -537,11 +529,7 @@ fn a_plain_name_the_joined_namespace_already_has_fails_naming_the_entry_and_the_
             "-n", &ns.0, "link", "add", "eth0", "type", "veth", "peer", "name", "nsp0",
         ]);
         let mut b = Bundle::shell("echo END; sleep 600");
-        for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
-            if n["type"] == "network" {
-                n["path"] = json!(ns.path());
-            }
-        }
+        join(&mut b, &ns);
         b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "eth0"} });
         let id = unique("netdev-taken");
         let out = rt.create(&b, &id, &[]);
@@ -667,11 +655,7 @@ fn a_template_whose_free_number_would_not_fit_is_refused_before_the_move() {
     assert!(child.wait().unwrap().success(), "ip -batch");
     assert!(ns.has("abcdefghijklm99"));
     let mut b = Bundle::shell("true");
-    for n in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
-        if n["type"] == "network" {
-            n["path"] = json!(ns.path());
-        }
-    }
+    join(&mut b, &ns);
     b.config["linux"]["netDevices"] = json!({ veth.moved.clone(): {"name": "abcdefghijklm%d"} });
     refused(
         &b,
