@@ -19,6 +19,16 @@ bench=$(cargo bench -p tests-integration --bench runtimes --no-run --quiet \
 mkdir -p target/rootless-fixtures
 cp ../shared/fixtures/engine-configs/docker-config-default.json target/rootless-fixtures/
 chmod -R a+rX target/rootless-fixtures
+# Debian's crun 1.8.1 refuses a hybrid host while cgroup2 holds a controller; the benchmark
+# mounts hugetlb as a v1 hierarchy for it, which the user cannot: do it here, as root, for the
+# run, and take it away after (as the benchmark does).
+hugetlb=/sys/fs/cgroup/hugetlb
+if [ -e /sys/fs/cgroup/unified/cgroup.controllers ] && ! mountpoint -q "$hugetlb" \
+  && awk '$1 == "hugetlb" && $2 == 0 { found = 1 } END { exit !found }' /proc/cgroups; then
+  mkdir -p "$hugetlb" && mount -t cgroup -o hugetlb none "$hugetlb"
+  trap 'umount "$hugetlb"; rmdir "$hugetlb"' EXIT
+  echo "# mounted hugetlb as a v1 hierarchy at $hugetlb for crun; unmounted at the end"
+fi
 tmp=$(su "$user" -c 'mktemp -d')
 su "$user" -c "cd / && env TMPDIR=$tmp XDG_RUNTIME_DIR=/run/user/$uid \
   RUNR_BIN=$(pwd)/target/release/runr RUNR_FIXTURES=$(pwd)/target/rootless-fixtures \

@@ -23,6 +23,10 @@
 //! Each runtime has its own `--root`; containers, roots and bundles are removed at the end.
 //! They live under `$TMPDIR/runr-it` (`/tmp`: ext4 on this VM; `TMPDIR=/dev/shm` for tmpfs).
 //!
+//! Under the table, as root: what one cgroup move costs (`cgroup-move.c`): another process's pid
+//! written into `cgroup.procs` (how crun and runc place their init; it waits for an RCU grace
+//! period) against a thread writing `0` into its own v1 `tasks` (how runr's init joins).
+//!
 //! Last, runr alone: "where the time goes", the medians of runr's own phase timings
 //! (`RUNR_PHASE_TIMINGS`, runtimes/phases.rs) for run, create, start, delete, exec and a run
 //! with Docker's seccomp profile, beside the wall times of the same commands.
@@ -196,6 +200,9 @@ fn main() {
         println!();
     }
 
+    // What one cgroup move costs: the cause of crun's varying `create` here (README).
+    cgroup_move_probe(runs);
+
     // (7) Where runr's time goes, from its own phase timings.
     if let Some(runr) = rts.iter().find(|r| r.name == "runr") {
         phases::where_the_time_goes(runr, &plain, &sec, runs);
@@ -358,6 +365,64 @@ fn spawn(c: &mut Command) -> Result<Duration, String> {
 
 fn fail(rt: &Runtime, e: &str) -> ! {
     panic!("{} failed during the benchmark: {e}", rt.name)
+}
+
+/// `cgroup-move.c`: what moving a process into a cgroup costs, the way crun and runc place
+/// their init (its pid written into `cgroup.procs` by the parent) and the way runr's init joins
+/// its v1 cgroups (`0` written into `tasks` by itself). Printed as a note under the table; as
+/// root only (it makes cgroups in the host's tree, and removes them).
+fn cgroup_move_probe(runs: usize) {
+    let v1 = Path::new("/sys/fs/cgroup/pids/tasks").exists();
+    let hierarchy = if v1 {
+        "/sys/fs/cgroup/pids"
+    } else {
+        "/sys/fs/cgroup"
+    };
+    if rootless() || !Path::new(hierarchy).join("cgroup.procs").exists() {
+        println!(
+            "# cgroup move cost: not measured (needs root and a pids v1 or cgroup2 hierarchy)"
+        );
+        return;
+    }
+    let runs = runs.clamp(5, 50).to_string();
+    let out = compile_static_c(include_str!("cgroup-move.c"), bench_dir(), "cgroup-move").and_then(
+        |bin| {
+            let o = Command::new(bin)
+                .args([hierarchy, &runs, if v1 { "1" } else { "0" }])
+                .output()
+                .map_err(|e| e.to_string())?;
+            match o.status.success() {
+                true => Ok(String::from_utf8_lossy(&o.stdout).trim().to_string()),
+                false => Err(String::from_utf8_lossy(&o.stderr).trim().to_string()),
+            }
+        },
+    );
+    let nums: Vec<f64> = match &out {
+        Ok(s) => s
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect(),
+        Err(e) => {
+            println!("# cgroup move cost: not measured: {e}");
+            return;
+        }
+    };
+    let [moved, own] = nums[..] else {
+        println!("# cgroup move cost: not measured: cgroup-move printed {out:?}");
+        return;
+    };
+    print!(
+        "# cgroup move cost ({hierarchy}, {runs} runs after 20 ms idle, medians): another \
+         process's pid written into cgroup.procs {:.2} ms (how crun and runc place their init)",
+        moved / 1000.0
+    );
+    match own >= 0.0 {
+        true => println!(
+            "; a thread writing 0 into its own tasks {:.2} ms (how runr's init joins v1)",
+            own / 1000.0
+        ),
+        false => println!(),
+    }
 }
 
 /// `rss-spawn.c`, built into the bench directory.
