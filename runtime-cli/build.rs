@@ -27,4 +27,11 @@ fn main() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/link/no-unwind-tables.ld");
     println!("cargo:rustc-link-arg-bins=-Wl,-T,{script}");
     println!("cargo:rerun-if-changed=link/no-unwind-tables.ld");
+    // src/unwind.rs's entry points stay the binary's own: lld exports a definition that a shared
+    // library on the link line also has (libgcc_s, even once --as-needed drops it), so that it
+    // could interpose on it. Were libgcc_s ever loaded into runr (a library that dlopens it), its
+    // callers must get its unwinder, not the stand-ins: local, they leave .dynsym.
+    let map = concat!(env!("CARGO_MANIFEST_DIR"), "/link/unwind-local.map");
+    println!("cargo:rustc-link-arg-bins=-Wl,--version-script={map}");
+    println!("cargo:rerun-if-changed=link/unwind-local.map");
 }

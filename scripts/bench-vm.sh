@@ -30,7 +30,7 @@ case $shape in
   systemd) init=systemd; env="$env BENCH_GLOBAL_ARGS=--systemd-cgroup" ;;
   *) echo "bench-vm: unknown shape $shape (v2 or systemd)" >&2; exit 1 ;;
 esac
-script="cp $(pwd)/target/release/runr $guest_runr && \
+script="cp $(pwd)/target/release/runr $guest_runr || exit 1; \
 echo \"# host shape: $shape, kernel \$(uname -r), cgroup2: \$(cat /sys/fs/cgroup/cgroup.controllers)\"; \
 runc --version | head -1; crun --version | head -1; env $env $bench"
 if [ "$init" = systemd ]; then

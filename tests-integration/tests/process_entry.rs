@@ -190,4 +190,21 @@ fn the_release_build_loads_no_libgcc_s() {
     rt.ok(&["kill", &id, "KILL"]);
     run.wait().expect("wait for run");
     assert_no_leaks(&rt, &id, &b);
+    // And the stand-ins are not exported: a libgcc_s loaded later into a runr process (by a
+    // library that dlopens it) must resolve to its own unwinder, not to them (build.rs).
+    let dynsyms = Command::new("readelf")
+        .args(["--dyn-syms", "-W"])
+        .arg(&rt.bin)
+        .output()
+        .expect("readelf (binutils, which the linker cc needs, has it)");
+    assert!(dynsyms.status.success(), "readelf: {dynsyms:?}");
+    let exported: Vec<&str> = std::str::from_utf8(&dynsyms.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(" _Unwind_") && !l.contains(" UND "))
+        .collect();
+    assert!(
+        exported.is_empty(),
+        "exported unwinder symbols: {exported:?}"
+    );
 }
