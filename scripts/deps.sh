@@ -6,14 +6,15 @@
 #                      pkg-config (seccomp), procps (ps, for `runr ps`), protobuf-compiler
 #                      (protoc: tests-integration's CRI client generates its gRPC code at build),
 #                      iproute2 (ip: the netDevices tests make and inspect veth pairs), strace
-#                      (tests/intent_durability.rs: the order of the intent record's syncs)
+#                      (tests/intent_durability.rs: the order of the intent record's syncs), libcap2-bin
+#                      (setcap: file capabilities in the exec stub's capability test)
 #   deps.sh --engines  also the engines the engine suite drives runr with:
 #                      docker.io, containerd, podman, tini (docker --init), uidmap and
 #                      dbus-user-session (the rootless tests test.sh runs, also in the systemd VM)
 #   deps.sh --rootless also uidmap (newuidmap/newgidmap: the rootless tests' wider id mappings)
 #                      and dbus-user-session (the user's session bus, for rootless --systemd-cgroup)
 set -euo pipefail
-packages=(busybox-static runc crun libseccomp-dev pkg-config procps protobuf-compiler iproute2 strace)
+packages=(busybox-static runc crun libseccomp-dev pkg-config procps protobuf-compiler iproute2 strace libcap2-bin)
 [ "${1:-}" = --engines ] && packages+=(docker.io containerd podman tini uidmap dbus-user-session)
 [ "${1:-}" = --rootless ] && packages+=(uidmap dbus-user-session)
 missing=()

@@ -53,6 +53,8 @@ pub const GLOBAL_FLAGS: &[Flag] = &[
 
 /// What every command gets from the global flags.
 pub struct Global {
+    /// When the command started (first image), when it traces its phases.
+    pub started: Option<u64>,
     pub root: std::path::PathBuf,
     pub systemd_cgroup: bool,
     /// runc's `--rootless true|false|auto`: the rootless cgroup rule (auto: detected).
@@ -144,16 +146,21 @@ fn run(argv: &[String]) -> i32 {
             return 1;
         }
     };
-    // CVE-2019-5736: the commands that make container processes (clones of this binary until
-    // their execve) run from a read-only view of it, re-executed before they open anything;
-    // the others need not pay the re-exec, nor does a binary already on a read-only mount (or
-    // already re-executed).
+    // CVE-2019-5736: the processes that create, run and exec make are clones of this binary
+    // until their execve. They leave it through the exec stub (runtime-core's exec_stub.rs),
+    // unless the container rules that out: then the command re-executes from a read-only view
+    // of the binary once it knows (`reexec_protected`). With --pidfd-socket it does so first
+    // thing, before connecting: a late re-exec would connect twice.
     let timings_file = timings::file_from_env();
     let traced = parsed.is_set("debug") || timings_file.is_some();
     let reexec = matches!(
         parsed.args.first().map(String::as_str),
         Some("create" | "run" | "exec")
-    ) && !runtime_core::binary_is_protected();
+    ) && parsed
+        .args
+        .iter()
+        .any(|a| a.starts_with("--pidfd-socket") || a.starts_with("-pidfd-socket"))
+        && !runtime_core::binary_is_protected();
     if reexec {
         if traced {
             timings::keep_start_across_exec(started);
@@ -190,6 +197,7 @@ fn run(argv: &[String]) -> i32 {
         timings::Recorder::install(logger.debug_copy(), timings_file, &first)
     });
     let mut global = Global {
+        started: traced.then_some(started),
         root: runtime_core::spec::absolute(&root),
         systemd_cgroup: parsed.is_set("systemd-cgroup"),
         rootless,
@@ -205,6 +213,21 @@ fn run(argv: &[String]) -> i32 {
         global.log.warn(&format!("{}={e}", timings::FILE_ENV));
     }
     code
+}
+
+/// Re-executes this command from a read-only view of the binary (`protect_binary`), for a
+/// container the exec stub cannot serve (`why`, logged at debug level). Returns only where
+/// that is impossible; the library then warns that the binary is writable.
+pub fn reexec_protected(g: &mut Global, why: &str) {
+    g.log.debug(
+        "re-executing from a read-only binary",
+        &[("why", why.to_string())],
+    );
+    if let Some(started) = g.started {
+        timings::keep_start_across_exec(started);
+    }
+    runtime_core::protect_binary();
+    let _ = timings::start_before_exec();
 }
 
 /// Every command but `spec`, `features` and help reads or writes the state root.

@@ -5,7 +5,7 @@
 //! ```no_run
 //! use runtime_core::{ContainerBuilder, Stdio};
 //! # fn main() -> Result<(), runtime_core::Error> {
-//! runtime_core::protect_binary(); // first thing in main (CVE-2019-5736)
+//! runtime_core::protect_binary(); // or only when needs_protected_binary() says (CVE-2019-5736)
 //! let status = ContainerBuilder::new("web-1", "/srv/bundles/web")
 //!     .root("/run/my-engine")
 //!     .stdin(Stdio::null())
@@ -23,7 +23,7 @@ use oci_spec::runtime::Process;
 use crate::container::{Console, Container, CreateOptions, ExitStatus};
 use crate::error::{Error, Result};
 use crate::exec::{ExecOptions, ExecProcess};
-use crate::protect;
+use crate::protect::{self, Unprotected};
 use crate::stdio::{self, Stdio, StdioChoice};
 
 /// How to create a container: `ContainerBuilder::new(id, bundle)`, options as methods, then
@@ -39,7 +39,9 @@ pub struct ContainerBuilder {
     bundle: PathBuf,
     opts: CreateOptions,
     stdio: StdioChoice,
-    allow_writable_binary: bool,
+    unprotected: Unprotected,
+    /// The bundle, once [`needs_protected_binary`](Self::needs_protected_binary) loaded it.
+    loaded: Option<crate::Bundle>,
 }
 
 impl ContainerBuilder {
@@ -51,7 +53,8 @@ impl ContainerBuilder {
             bundle: bundle.into(),
             opts: CreateOptions::default(),
             stdio: StdioChoice::default(),
-            allow_writable_binary: false,
+            unprotected: Unprotected::Warn,
+            loaded: None,
         }
     }
 
@@ -145,11 +148,46 @@ impl ContainerBuilder {
         self
     }
 
-    /// Do not warn when the calling binary is writable through `/proc/self/exe` (see
-    /// [`protect_binary`](crate::protect_binary)): for callers that protect it another way
-    /// (a read-only filesystem is detected by itself).
+    /// Do not warn when the calling binary is writable through `/proc/self/exe` and the exec
+    /// stub cannot stand in (see [`require_protected_binary`](Self::require_protected_binary)):
+    /// for callers that protect it another way (a read-only filesystem is detected by itself).
     pub fn allow_writable_binary(mut self, on: bool) -> Self {
-        self.allow_writable_binary = on;
+        self.unprotected = self.unprotected.with(Unprotected::Allow, on);
+        self
+    }
+
+    /// Why this container's init could not leave the calling binary through the exec stub
+    /// while that binary is writable (`None`: it can, or the binary is protected already), so
+    /// that the caller re-executes from a protected binary first ([`protect_binary`](crate::protect_binary)),
+    /// as the `runr` binary does. Loads the bundle (kept for `create`, which then does not read
+    /// it again): its errors are `create`'s.
+    pub fn needs_protected_binary(&mut self) -> Result<Option<&'static str>> {
+        if protect::binary_is_protected() {
+            return Ok(None);
+        }
+        crate::validate_id(&self.id)?;
+        let bundle = match self.loaded.take() {
+            Some(b) => b,
+            None => crate::Bundle::load(&self.bundle)?,
+        };
+        let why = crate::exec_stub::refusal(&bundle.spec, None);
+        self.loaded = Some(bundle);
+        Ok(why)
+    }
+
+    /// Fail with [`Error::UnprotectedBinary`], before anything is created, when the calling
+    /// binary is writable through `/proc/self/exe` and the exec stub cannot stand in for this
+    /// container; the caller then re-executes from a protected binary
+    /// ([`protect_binary`](crate::protect_binary)) and tries again, as the `runr` binary does.
+    ///
+    /// Why: the container's processes are clones of the caller until their `execve`. They
+    /// normally leave through the exec stub (a sealed, ~2 KB helper: a container running
+    /// `/proc/self/exe` gets the stub, never the caller's file; CVE-2019-5736), which saves the
+    /// re-exec. Where a process of the container could open the clone's `/proc/<pid>/exe` before
+    /// that (CAP_SYS_PTRACE, a shared pid namespace, hooks inside the container, LSM labels, a
+    /// seccomp profile that denies the stub's calls), only a protected binary is safe.
+    pub fn require_protected_binary(mut self, on: bool) -> Self {
+        self.unprotected = self.unprotected.with(Unprotected::Refuse, on);
         self
     }
 
@@ -165,18 +203,19 @@ impl ContainerBuilder {
     pub fn create(self) -> Result<Container> {
         // The init is a clone of the calling thread only: refuse a multi-threaded caller.
         protect::check_single_threaded()?;
-        // The init is the caller's binary until its execve: say so if that binary is writable.
-        let warning = match self.allow_writable_binary {
-            true => None,
-            false => protect::writable_binary_warning(),
-        };
         // The streams: /dev/null and pipes opened, every child source moved above fd 2.
         let (child_stdio, pipes) = stdio::plumb(self.stdio)?;
         let mut opts = self.opts;
         opts.stdio = child_stdio;
-        let mut container = Container::create(&self.id, &self.bundle, opts)?;
+        // How the init leaves the caller's binary (create checks it against the config).
+        opts.unprotected = self.unprotected;
+        crate::validate_id(&self.id)?;
+        let bundle = match self.loaded {
+            Some(b) => b,
+            None => crate::Bundle::load(&self.bundle)?,
+        };
+        let mut container = Container::create(&self.id, bundle, opts)?;
         container.pipes = pipes;
-        container.warnings.extend(warning);
         Ok(container)
     }
 
@@ -230,7 +269,7 @@ pub struct ExecBuilder<'c> {
     process: Process,
     opts: ExecOptions,
     stdio: StdioChoice,
-    allow_writable_binary: bool,
+    unprotected: Unprotected,
 }
 
 impl<'c> ExecBuilder<'c> {
@@ -242,7 +281,7 @@ impl<'c> ExecBuilder<'c> {
             process,
             opts: ExecOptions::default(),
             stdio: StdioChoice::default(),
-            allow_writable_binary: false,
+            unprotected: Unprotected::Warn,
         }
     }
 
@@ -316,7 +355,14 @@ impl<'c> ExecBuilder<'c> {
     /// Do not warn when the calling binary is writable (see
     /// [`ContainerBuilder::allow_writable_binary`]).
     pub fn allow_writable_binary(mut self, on: bool) -> Self {
-        self.allow_writable_binary = on;
+        self.unprotected = self.unprotected.with(Unprotected::Allow, on);
+        self
+    }
+
+    /// Fail before anything is made when the binary is writable and the exec stub cannot
+    /// stand in (see [`ContainerBuilder::require_protected_binary`]).
+    pub fn require_protected_binary(mut self, on: bool) -> Self {
+        self.unprotected = self.unprotected.with(Unprotected::Refuse, on);
         self
     }
 
@@ -325,18 +371,13 @@ impl<'c> ExecBuilder<'c> {
     pub fn spawn(self) -> Result<ExecProcess> {
         // The process is a clone of the calling thread only: refuse a multi-threaded caller.
         protect::check_single_threaded()?;
-        // It is the caller's binary until its execve: say so if that binary is writable.
-        let warning = match self.allow_writable_binary {
-            true => None,
-            false => protect::writable_binary_warning(),
-        };
         // The streams: /dev/null and pipes opened, every child source moved above fd 2.
         let (child_stdio, pipes) = stdio::plumb(self.stdio)?;
         let mut opts = self.opts;
         opts.stdio = child_stdio;
+        opts.unprotected = self.unprotected;
         let mut process = self.container.exec(&self.process, opts)?;
         process.pipes = pipes;
-        process.warnings.extend(warning);
         Ok(process)
     }
 

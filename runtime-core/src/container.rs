@@ -9,6 +9,7 @@ use nix::sys::stat::Mode;
 use oci_spec::runtime::Spec;
 
 use crate::error::{Error, Result};
+use crate::exec_stub::ExecStub;
 use crate::fault;
 use crate::hooks::{self, HookKind};
 use crate::intel_rdt::RdtGroup;
@@ -68,6 +69,8 @@ pub(crate) struct CreateOptions {
     pub rootless: bool,
     /// The resctrl filesystem for `linux.intelRdt` (`None`: the host's, found as runc does).
     pub resctrl: Option<crate::intel_rdt::Resctrl>,
+    /// A writable binary the exec stub cannot stand in for: warn, allow or refuse.
+    pub unprotected: crate::protect::Unprotected,
 }
 
 impl Default for CreateOptions {
@@ -84,6 +87,7 @@ impl Default for CreateOptions {
             stdio: ChildStdio::default(),
             rootless: crate::rootless::detect(),
             resctrl: None,
+            unprotected: crate::protect::Unprotected::Warn,
         }
     }
 }
@@ -276,9 +280,8 @@ impl Container {
     /// Crash-safe: each side effect is named in the intent record before it happens (see
     /// [`crate::intent`]), and the init exits by itself if this process dies before the final
     /// handover, so `delete --force` can always undo a create killed at any instant.
-    pub(crate) fn create(id: &str, bundle: &Path, mut opts: CreateOptions) -> Result<Container> {
+    pub(crate) fn create(id: &str, bundle: Bundle, mut opts: CreateOptions) -> Result<Container> {
         validate_id(id)?;
-        let bundle = Bundle::load(bundle)?;
         trace::step(
             "config loaded",
             &[("bundle", bundle.dir.display().to_string())],
@@ -299,6 +302,9 @@ impl Container {
         // Intel RDT: the host's resctrl checked and the group resolved, not made.
         let rdt = plan_intel_rdt(linux, id, opts.resctrl.take(), &config)?;
         let intent = new_intent(id, &bundle, &cgroup, rdt.clone())?;
+        // How the init leaves this binary: the exec stub, unless the binary is protected or
+        // this config rules the stub out (then warn, or refuse before anything is made).
+        let (stub, unprotected) = crate::protect::launch(spec, None, false, opts.unprotected)?;
 
         // 1. The name: the state directory, made and locked.
         let mut c = Creating::take_name(&root, intent)?;
@@ -317,9 +323,11 @@ impl Container {
         trace::step("cgroup created", &[("cgroupsPath", shown)]);
         let mut warnings = bundle.warnings.clone();
         warnings.extend((found > 0).then(|| shared_cgroup_warning(found)));
+        warnings.extend(unprotected);
 
         // 4. The init: cloned, recorded, placed, told to go, waited for until ready.
-        let init = spawn_init(&mut c, &bundle, &mut opts, ns, &cgroup, unit_start)?;
+        let launch = (ns, stub.as_ref());
+        let init = spawn_init(&mut c, &bundle, &mut opts, launch, &cgroup, unit_start)?;
 
         // 5. Limits apply from here, once the init's set-up (not the container's work) is done.
         cgroup
@@ -550,7 +558,7 @@ fn spawn_init(
     c: &mut Creating,
     bundle: &Bundle,
     opts: &mut CreateOptions,
-    ns: NamespacePlan,
+    (ns, stub): (NamespacePlan, Option<&ExecStub>),
     cgroup: &cgroups::Manager,
     unit_start: cgroups::Prepared,
 ) -> Result<ReadyInit> {
@@ -598,6 +606,7 @@ fn spawn_init(
         parent_hooks: needs_parent_hooks(spec),
         net_devices: linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()),
         hook_state: hook_state.clone(),
+        stub,
         seccomp: seccomp.as_ref(),
     };
     // An unprivileged runtime writes the id maps of a child that is still dumpable (clone.rs).

@@ -148,6 +148,15 @@ pub enum Error {
         threads: usize,
     },
 
+    /// The calling binary is writable through `/proc/self/exe` and the exec stub cannot stand
+    /// in for this container (`reason`, see [`crate::ContainerBuilder::require_protected_binary`]):
+    /// nothing was created. Re-execute from a protected binary ([`crate::protect_binary`]).
+    #[error("the runtime's binary is writable and the exec stub cannot protect it here: {reason}")]
+    UnprotectedBinary {
+        /// What rules the exec stub out.
+        reason: String,
+    },
+
     /// An `update` of the Intel RDT schemas this host or container cannot take (runc's words).
     #[error("{reason}")]
     IntelRdtUpdate {

@@ -23,7 +23,7 @@ use crate::seccomp::Compiled;
 use crate::seccomp_cache;
 use crate::state::{self, Status};
 use crate::stdio::{self, ChildStdio, Pipes};
-use crate::sys::{self, Errno};
+use crate::sys::{self, Errno, SysOp};
 use crate::trace;
 
 /// How to exec; `Default` is a foreground process with the caller's stdio. Filled in by
@@ -44,6 +44,8 @@ pub(crate) struct ExecOptions {
     pub sub_cgroups: std::collections::BTreeMap<String, String>,
     /// What the process moves onto its fds 0, 1, 2 (stdio.rs).
     pub stdio: ChildStdio,
+    /// A writable binary the exec stub cannot stand in for: warn, allow or refuse.
+    pub unprotected: crate::protect::Unprotected,
 }
 
 /// A process started by [`crate::ExecBuilder::spawn`]; a child of the calling process.
@@ -80,6 +82,10 @@ impl ExecProcess {
     }
 }
 
+/// In the state directory once an exec'd process was given CAP_SYS_PTRACE (without a user
+/// namespace): from then on no exec'd process of the container uses the exec stub.
+const PTRACE_EXEC: &str = "exec-ptrace";
+
 /// Where an exec'd process is born and which cgroups it joins.
 struct Placement {
     /// The `--cgroup` sub-cgroup directories (one per hierarchy), `None` for the container's own.
@@ -91,6 +97,20 @@ struct Placement {
 }
 
 impl Container {
+    /// Why `process` could not leave the calling binary through the exec stub while that
+    /// binary is writable (`None`: it can, or the binary is protected already): the caller
+    /// then re-executes from a protected binary first ([`crate::protect_binary`]), as the
+    /// `runr` binary does (see [`crate::ContainerBuilder::require_protected_binary`]).
+    pub fn exec_needs_protected_binary(&self, process: &Process) -> Option<&'static str> {
+        if crate::protect::binary_is_protected() {
+            return None;
+        }
+        if self.dir.join(PTRACE_EXEC).exists() {
+            return Some("an exec'd process of the container may have CAP_SYS_PTRACE");
+        }
+        crate::exec_stub::refusal(&self.st.spec, Some(process))
+    }
+
     /// Runs `process` inside this container. Returns once the process has exec'd (or with the
     /// step that failed).
     pub(crate) fn exec(&self, process: &Process, opts: ExecOptions) -> Result<ExecProcess> {
@@ -99,6 +119,16 @@ impl Container {
         let terminal = process.terminal().unwrap_or(false);
         // A process that could not run is refused before anything is created.
         check_process(process, &config)?;
+        // How the process leaves this binary: the exec stub, unless the binary is protected
+        // or the stub is not safe here (protect.rs), also because an earlier exec'd process
+        // may have CAP_SYS_PTRACE; this one, if it may, rules the stub out for later ones.
+        let marker = self.dir.join(PTRACE_EXEC);
+        let ptrace_seen = marker.exists();
+        let (stub, unprotected) =
+            crate::protect::launch(&self.st.spec, Some(process), ptrace_seen, opts.unprotected)?;
+        if !ptrace_seen && crate::exec_stub::gives_ptrace(&self.st.spec, process) {
+            std::fs::write(&marker, b"").map_err(|e| Error::state(&marker, e))?;
+        }
         // The init's pidfd, taken while the container is known to run and not paused.
         let init_pidfd = self.pin_running_init(opts.ignore_paused)?;
         // The container's namespaces, and its seccomp filter (create cached it).
@@ -126,6 +156,7 @@ impl Container {
             namespaces: flags & !CloneFlags::CLONE_NEWPID,
             console_socket,
             seccomp: filter.as_ref(),
+            stub: stub.as_ref(),
             preserve_fds: opts.preserve_fds,
             extra_env: &opts.extra_env,
             stdio: &opts.stdio,
@@ -156,7 +187,8 @@ impl Container {
             .map_err(Error::sys("signal exec'd process"))?;
         fault::point("exec: process told to go");
         // Until it has exec'd (the socket closes after Ready) or failed.
-        self.await_exec(&parent_end, &child)?;
+        self.await_exec(&parent_end, &child)
+            .map_err(|e| name_the_program(e, process))?;
         fault::point("exec: process running");
         if let Some(p) = &opts.pid_file {
             crate::container::write_pid_file(&crate::spec::absolute(p), pid)?;
@@ -167,7 +199,7 @@ impl Container {
         Ok(ExecProcess {
             child,
             pipes: Pipes::default(),
-            warnings: Vec::new(),
+            warnings: unprotected.into_iter().collect(),
         })
     }
 
@@ -392,6 +424,18 @@ impl Container {
                 }
             }
         }
+    }
+}
+
+/// The exec stub reports a failed `execve` by its errno alone: name the program it ran.
+fn name_the_program(e: Error, process: &Process) -> Error {
+    match e {
+        Error::Exec { step, mut error } if error.path.is_none() && error.op == SysOp::Execve => {
+            let arg0 = process.args().as_deref().and_then(|a| a.first());
+            error.path = arg0.map(std::path::PathBuf::from);
+            Error::Exec { step, error }
+        }
+        other => other,
     }
 }
 

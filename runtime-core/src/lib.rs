@@ -7,12 +7,14 @@
 //! use runtime_core::{ContainerBuilder, Stdio};
 //!
 //! # fn main() -> Result<(), runtime_core::Error> {
-//! runtime_core::protect_binary(); // first thing in main: see "Safety rules"
-//! let mut c = ContainerBuilder::new("web-1", "/srv/bundles/web")
+//! let mut b = ContainerBuilder::new("web-1", "/srv/bundles/web")
 //!     .root("/run/my-engine")
 //!     .stdin(Stdio::null())
-//!     .stdout(Stdio::piped())
-//!     .create()?;                   // the init is set up and waits for start
+//!     .stdout(Stdio::piped());
+//! if b.needs_protected_binary()?.is_some() {
+//!     runtime_core::protect_binary(); // re-executes this program: see "Safety rules"
+//! }
+//! let mut c = b.create()?;          // the init is set up and waits for start
 //! let out = c.take_stdout().expect("piped");
 //! let started = c.start()?;         // an Outcome; a failing poststart hook fails it (spec 1.3)
 //! for line in BufReader::new(std::fs::File::from(out)).lines() {
@@ -40,12 +42,19 @@
 //!
 //! # Safety rules for the calling process
 //!
-//! - **Protect the binary** ([`protect_binary`], first thing in `main`): the init and exec'd
-//!   processes are clones of the caller until their `execve`, so a container running
-//!   `/proc/self/exe` runs the caller's binary and could reopen it for writing once the caller
-//!   exits (CVE-2019-5736). `protect_binary` re-executes the program from a read-only view of its
-//!   binary. `create` and `spawn` warn through their result ([`Container::warnings`],
-//!   [`ExecProcess::warnings`]) when it is writable, unless the caller opted out with
+//! - **The binary stays safe** (CVE-2019-5736): the init and exec'd processes are clones of the
+//!   caller until their `execve`, so a container running `/proc/self/exe` would run the caller's
+//!   binary and could reopen it for writing. They leave through the exec stub instead (a ~2 KB
+//!   freestanding program in a sealed memfd made per call: `/proc/self/exe` in the container
+//!   names that copy, never the caller's file). Where a process of the container could reach
+//!   the clone before that `execve` (CAP_SYS_PTRACE, a shared pid namespace, hooks inside the
+//!   container, LSM labels, a seccomp profile denying the stub's calls),
+//!   [`ContainerBuilder::needs_protected_binary`] and [`Container::exec_needs_protected_binary`]
+//!   say why, and the caller re-executes from a read-only view of its binary with
+//!   [`protect_binary`] (which a caller may also simply call first thing in `main`). `create`
+//!   and `spawn` otherwise warn through their result ([`Container::warnings`],
+//!   [`ExecProcess::warnings`]), or fail with [`Error::UnprotectedBinary`] when asked to
+//!   (`require_protected_binary(true)`), unless the caller opted out with
 //!   `allow_writable_binary(true)`.
 //! - **Be single-threaded** when creating or exec'ing: the clone copies only the calling thread,
 //!   and a lock another thread held (the allocator's) would stay held in the init. Checked: a
@@ -75,6 +84,7 @@ mod copyup;
 mod devices;
 pub mod error;
 pub mod exec;
+mod exec_stub;
 mod fault;
 pub mod hooks;
 mod idmap;

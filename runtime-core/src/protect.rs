@@ -6,11 +6,14 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::exec_stub::{self, ExecStub};
 use crate::sys;
 
 /// Makes sure the calling program runs from a binary nobody can write through
 /// `/proc/<pid>/exe`, re-executing itself once if not: call it first thing in `main`, before any
-/// thread or file is opened. It may not return: the process is replaced by the same program with
+/// thread or file is opened, or later, only for a container the exec stub cannot serve
+/// ([`ContainerBuilder::needs_protected_binary`](crate::ContainerBuilder::needs_protected_binary)),
+/// before anything of the first image's that a second run would repeat. It may not return: the process is replaced by the same program with
 /// the same arguments and environment, this time from a read-only view of its binary. Returns
 /// whether the binary is protected (false only where neither way below is possible).
 ///
@@ -83,19 +86,75 @@ pub fn binary_is_protected() -> bool {
     std::fs::read_link(exe).is_ok_and(|p| p.to_string_lossy().starts_with("/memfd:runr"))
 }
 
-/// The warning `create` gives when the binary is writable and the caller did not opt out.
-pub(crate) fn writable_binary_warning() -> Option<String> {
-    if binary_is_protected() {
-        return None;
+/// What `create` and `exec` do when the binary is writable and the exec stub cannot stand in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Unprotected {
+    /// Go on, with a warning.
+    #[default]
+    Warn,
+    /// Go on (the caller protects the binary another way).
+    Allow,
+    /// Fail before anything is made ([`Error::UnprotectedBinary`]).
+    Refuse,
+}
+
+impl Unprotected {
+    /// `choice` when `on`; when not, the default if `choice` was set, else unchanged (so that
+    /// `allow_writable_binary(true).require_protected_binary(false)` still allows).
+    pub(crate) fn with(self, choice: Unprotected, on: bool) -> Unprotected {
+        match (on, self == choice) {
+            (true, _) => choice,
+            (false, true) => Unprotected::Warn,
+            (false, false) => self,
+        }
     }
+}
+
+/// How the processes of this create or exec leave the runtime's image: directly when the
+/// binary is protected already, else through the exec stub where it is safe (exec_stub.rs),
+/// else directly from the writable binary as `policy` says (with the warning to give).
+///
+/// `ptrace_seen`: an earlier exec gave a process of this container CAP_SYS_PTRACE (see
+/// [`exec_stub::refusal`]).
+pub(crate) fn launch(
+    spec: &oci_spec::runtime::Spec,
+    exec: Option<&oci_spec::runtime::Process>,
+    ptrace_seen: bool,
+    policy: Unprotected,
+) -> Result<(Option<ExecStub>, Option<String>)> {
+    if binary_is_protected() {
+        return Ok((None, None));
+    }
+    let refused = match ptrace_seen {
+        true => Some("an exec'd process of the container may have CAP_SYS_PTRACE"),
+        false => exec_stub::refusal(spec, exec),
+    };
+    let reason = match refused {
+        None => match ExecStub::load() {
+            Ok(stub) => return Ok((Some(stub), None)),
+            Err(e) => format!("the exec stub's memfd: {e}"),
+        },
+        Some(why) => why.to_string(),
+    };
+    match policy {
+        Unprotected::Allow => Ok((None, None)),
+        Unprotected::Refuse => Err(Error::UnprotectedBinary { reason }),
+        Unprotected::Warn => Ok((None, Some(writable_binary_warning(&reason)))),
+    }
+}
+
+/// The warning `create` gives when the binary is writable, the exec stub cannot stand in, and
+/// the caller did not opt out.
+fn writable_binary_warning(reason: &str) -> String {
     let exe = std::fs::read_link("/proc/self/exe")
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "/proc/self/exe".into());
-    Some(format!(
-        "the calling binary {exe} is writable: a container running /proc/self/exe could \
-         overwrite it (CVE-2019-5736); call runtime_core::protect_binary() first in main, or \
-         opt out with allow_writable_binary(true)"
-    ))
+    format!(
+        "the calling binary {exe} is writable and the exec stub cannot stand in ({reason}): a \
+         container running /proc/self/exe could overwrite it (CVE-2019-5736); call \
+         runtime_core::protect_binary() first in main, or opt out with \
+         allow_writable_binary(true)"
+    )
 }
 
 /// The clone copies only the calling thread: another thread holding a lock (the allocator's,
@@ -106,4 +165,19 @@ pub(crate) fn check_single_threaded() -> Result<()> {
         return Err(Error::MultiThreaded { threads });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Unprotected::{self, Allow, Refuse, Warn};
+
+    #[test]
+    fn turning_one_choice_off_leaves_the_other() {
+        assert_eq!(Warn.with(Allow, true), Allow);
+        assert_eq!(Allow.with(Refuse, false), Allow);
+        assert_eq!(Refuse.with(Allow, false), Refuse);
+        assert_eq!(Allow.with(Allow, false), Warn);
+        assert_eq!(Allow.with(Refuse, true), Refuse);
+        assert_eq!(Unprotected::default(), Warn);
+    }
 }

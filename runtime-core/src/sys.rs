@@ -981,6 +981,12 @@ pub fn recv_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> SysResult<Option<OwnedFd
     recv_with_fd(sock, buf).map(|(_, fd)| fd)
 }
 
+/// This thread's name (`prctl(PR_GET_NAME)`: no /proc needed, which in a container's mount
+/// namespace may be another pid namespace's or absent).
+pub fn own_comm() -> SysResult<CString> {
+    nix::sys::prctl::get_name().ctx(SysOp::Prctl, None)
+}
+
 /// The command name in `/proc/<pid>/stat` (still there for a zombie): it changes only at exec.
 pub fn proc_comm(pid: i32) -> Option<String> {
     let raw = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -1419,6 +1425,37 @@ pub fn sealed_copy(path: &Path) -> SysResult<OwnedFd> {
         | SealFlag::F_SEAL_WRITE;
     fcntl(&memfd, FcntlArg::F_ADD_SEALS(seals)).ctx(SysOp::Other, Some(path))?;
     Ok(memfd)
+}
+
+/// A sealed memfd holding `bytes`, executable (MFD_EXEC: asked for explicitly where the kernel
+/// knows the flag, 6.3+, so that `vm.memfd_noexec` = 1 does not make it non-executable; where
+/// the kernel refuses it as unknown, asked for without). Close-on-exec.
+pub fn sealed_executable_memfd(name: &CStr, bytes: &[u8]) -> SysResult<OwnedFd> {
+    use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+    use nix::sys::memfd::{memfd_create, MFdFlags};
+    const MFD_EXEC: libc::c_uint = 0x10;
+    let base = MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING;
+    let memfd = match memfd_create(name, base | MFdFlags::from_bits_retain(MFD_EXEC)) {
+        Err(Errno::EINVAL) => memfd_create(name, base),
+        other => other,
+    }
+    .ctx(SysOp::Open, None)?;
+    write_all(memfd.as_fd(), bytes, None)?;
+    let seals = SealFlag::F_SEAL_SEAL
+        | SealFlag::F_SEAL_SHRINK
+        | SealFlag::F_SEAL_GROW
+        | SealFlag::F_SEAL_WRITE;
+    fcntl(&memfd, FcntlArg::F_ADD_SEALS(seals)).ctx(SysOp::Other, None)?;
+    Ok(memfd)
+}
+
+/// Clears `fd`'s close-on-exec flag, for an fd a freshly executed helper must still hold
+/// (the exec stub sets it again before its own `execve`).
+pub fn keep_across_exec(fd: BorrowedFd<'_>) -> SysResult<()> {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty()))
+        .map(drop)
+        .ctx(SysOp::Other, None)
 }
 
 fn io_errno(e: &std::io::Error) -> Errno {

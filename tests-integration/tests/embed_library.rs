@@ -23,8 +23,8 @@ use tests_integration::{assert_no_leaks, runtimes, unique, Bundle, Runtime};
 const UNPROTECTED: &str = "EMBED_LIBRARY_UNPROTECTED_CASE";
 
 fn main() {
-    if let Ok(opt_out) = std::env::var(UNPROTECTED) {
-        unprotected_create(opt_out == "opt-out");
+    if let Ok(case) = std::env::var(UNPROTECTED) {
+        unprotected_create(&case);
         return;
     }
     // As every embedder must: first thing, run from a read-only view of this binary.
@@ -269,17 +269,37 @@ fn run_helper() {
 }
 
 /// In the child: create, start, wait and delete without `protect_binary`, printing the create
-/// warnings on stdout, one per line.
-fn unprotected_create(opt_out: bool) {
-    let bundle = Bundle::shell("true");
+/// warnings on stdout, one per line. `case`: "plain" (a container the exec stub serves), or a
+/// container with CAP_SYS_PTRACE in its bounding set (which rules the stub out) created as is
+/// ("warn"), with `allow_writable_binary` ("opt-out") or `require_protected_binary`
+/// ("require": prints the error instead).
+fn unprotected_create(case: &str) {
+    let mut bundle = Bundle::shell("true");
+    if case != "plain" {
+        let bounding = &mut bundle.config["process"]["capabilities"]["bounding"];
+        bounding
+            .as_array_mut()
+            .unwrap()
+            .push("CAP_SYS_PTRACE".into());
+    }
     bundle.write();
     let rt = Runtime::runr();
     let id = unique("embed-writable");
-    let mut c = builder(&rt, &id, &bundle)
+    let mut b = builder(&rt, &id, &bundle)
         .stdin(Stdio::null())
-        .allow_writable_binary(opt_out)
-        .create()
-        .expect("create");
+        .allow_writable_binary(case == "opt-out")
+        .require_protected_binary(case == "require");
+    let needs = b.needs_protected_binary().expect("load the bundle");
+    println!("needs protection: {}", needs.is_some());
+    let mut c = match b.create() {
+        Ok(c) => c,
+        Err(e @ Error::UnprotectedBinary { .. }) => {
+            println!("refused: {e}");
+            assert_no_leaks(&rt, &id, &bundle);
+            return;
+        }
+        Err(e) => panic!("create: {e}"),
+    };
     for w in c.warnings() {
         println!("{w}");
     }
@@ -290,12 +310,15 @@ fn unprotected_create(opt_out: bool) {
 }
 
 fn writable_binary_is_a_warning_unless_opted_out() {
-    // This test binary lives in target/, a writable file: unprotected, create must say so.
+    // This test binary lives in target/, a writable file. Its containers' processes leave it
+    // through the exec stub, which needs no protection and gives no warning; a container the
+    // stub cannot serve (CAP_SYS_PTRACE) gets the warning, or nothing when the caller opted
+    // out, or a refusal before anything is made when it asked for one.
     // (argv[0], not /proc/self/exe: that is now the detached read-only view, which has no path.)
     let me = std::env::args().next().expect("argv[0]");
-    let run = |opt_out: &str| {
+    let run = |case: &str| {
         let out = std::process::Command::new(&me)
-            .env(UNPROTECTED, opt_out)
+            .env(UNPROTECTED, case)
             .stdin(std::process::Stdio::null())
             .output()
             .expect("spawn self");
@@ -306,14 +329,24 @@ fn writable_binary_is_a_warning_unless_opted_out() {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
+    assert_eq!(run("plain"), "needs protection: false\n", "the stub's case");
     let warned = run("warn");
     assert!(
-        warned.contains("is writable") && warned.contains("CVE-2019-5736"),
+        warned.starts_with("needs protection: true\n")
+            && warned.contains("is writable")
+            && warned.contains("CAP_SYS_PTRACE")
+            && warned.contains("CVE-2019-5736"),
         "no warning for a writable binary: {warned:?}"
     );
     assert_eq!(
         run("opt-out"),
-        "",
+        "needs protection: true\n",
         "allow_writable_binary(true) still warned"
+    );
+    let refused = run("require");
+    assert!(
+        refused.contains("refused: the runtime's binary is writable")
+            && refused.contains("CAP_SYS_PTRACE"),
+        "{refused:?}"
     );
 }

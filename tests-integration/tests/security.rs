@@ -51,8 +51,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc) {
 }
 
 /* The CVE-2019-5736 attacker: find the process whose command line contains argv[2], get hold of
- * its executable through /proc/<pid>/exe and report whether it could be written (it never writes:
- * the open is closed at once). */
+ * its executable through /proc/<pid>/exe and report whether it could be written (what it writes
+ * is the byte already there). */
 static int spy(const char *needle) {
     for (int round = 0; round < 500; round++) {
         DIR *d = opendir("/proc");
@@ -85,8 +85,16 @@ static int spy(const char *needle) {
             snprintf(dir, sizeof dir, "/proc/%d", pid);
             struct stat st;
             for (int i = 0; i < 500 && stat(dir, &st) == 0; i++) usleep(10000);
-            int w = open(self, O_WRONLY);
-            if (w >= 0) { printf("write-open OPENED\n"); close(w); }
+            int w = open(self, O_RDWR);
+            if (w >= 0) {
+                /* Opened (a sealed memfd opens, and refuses the write): write back the byte that is
+                 * there, so that even a successful write changes nothing. */
+                printf("write-open OPENED\n");
+                char c;
+                if (pread(w, &c, 1, 0) == 1 && pwrite(w, &c, 1, 0) == 1) printf("write OK\n");
+                else printf("write errno %d\n", errno);
+                close(w);
+            }
             else printf("write-open errno %d\n", errno);
             fflush(stdout);
             return 0;
@@ -589,50 +597,91 @@ fn sha(path: &Path) -> Vec<u8> {
 #[test]
 fn runtime_binary_cannot_be_overwritten_through_proc_exe() {
     for rt in runtimes() {
-        overwrite_through_proc_exe_fails(&rt);
+        overwrite_through_proc_exe_fails(&rt, Leave::Default);
     }
+    // runr's two ways out of its image: the exec stub (above), and the read-only re-exec for a
+    // container whose processes may have CAP_SYS_PTRACE (the stub's rule, exec_stub.rs).
+    overwrite_through_proc_exe_fails(&Runtime::runr(), Leave::Ptrace);
 }
 
-/// The CVE-2019-5736 attack on `rt`: the container runs the runtime's binary through
-/// `/proc/self/exe` and a spy in it tries to reopen that binary for writing.
-fn overwrite_through_proc_exe_fails(rt: &Runtime) {
+/// How the attacked container is made: as it comes, or with CAP_SYS_PTRACE in its bounding set
+/// (which rules runr's exec stub out).
+#[derive(Clone, Copy, PartialEq)]
+enum Leave {
+    Default,
+    Ptrace,
+}
+
+/// Whether runr's processes for this container leave through the exec stub (else runr
+/// re-executes from a read-only view of its binary).
+fn uses_stub(rt: &Runtime, leave: Leave) -> bool {
+    rt.name == "runr" && leave == Leave::Default && !runr_binary_read_only(rt)
+}
+
+fn runr_binary_read_only(rt: &Runtime) -> bool {
+    nix::sys::statvfs::statvfs(&rt.bin)
+        .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+}
+
+/// The CVE-2019-5736 attack on `rt`: the container runs whatever image `/proc/self/exe` names in
+/// the runtime's clone, and a spy in it tries to reopen that for writing. With the runtime's own
+/// binary there (runc; runr re-executed), the victim blocks opening its --log fifo; with runr's
+/// exec stub there, the victim is a script whose interpreter is `/proc/self/exe`, which keeps
+/// the stub executing itself (one argument less each time) while the spy looks.
+fn overwrite_through_proc_exe_fails(rt: &Runtime, leave: Leave) {
     let before = sha(&rt.bin);
     let mut b = probe_bundle("mkfifo /tmp/block && sleep 1000");
     b.config["root"]["readonly"] = json!(false);
+    if leave == Leave::Ptrace {
+        let bounding = &mut b.config["process"]["capabilities"]["bounding"];
+        bounding
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SYS_PTRACE"));
+    }
     // A real image has a libc: give it the runtime's loader and libraries, so the runtime's
     // binary can actually run inside (otherwise execve fails with ENOENT on the loader).
     copy_libraries(&rt.bin, &b.rootfs());
+    let stub = uses_stub(rt, leave);
     let id = unique("cve5736");
     rt.create_ok(&b, &id, &[]);
     rt.ok(&["start", &id]);
     assert!(wait_for(30, || b.rootfs().join("tmp/block").exists()));
-    // The malicious image's entry point: the runtime's own binary, reached through the
-    // clone's /proc/self/exe; it blocks opening its --log fifo, so the attacker has time.
+    let victim_args: Vec<String> = if stub {
+        let script = b.rootfs().join("loop");
+        std::fs::write(&script, "#!/proc/self/exe -\n").unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        ["/loop"]
+            .into_iter()
+            .map(String::from)
+            .chain((0..5000).map(|_| "x".into()))
+            .collect()
+    } else {
+        ["/proc/self/exe", "--log", "/tmp/block", "state", "x"]
+            .map(String::from)
+            .to_vec()
+    };
+    let mut args = vec!["exec", "-d", id.as_str()];
+    args.extend(victim_args.iter().map(String::as_str));
     let victim = rt
-        .command(&[
-            "exec",
-            "-d",
-            &id,
-            "/proc/self/exe",
-            "--log",
-            "/tmp/block",
-            "state",
-            "x",
-        ])
+        .command(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .unwrap();
-    assert!(victim.success(), "{}: exec of /proc/self/exe", rt.name);
-    let spy = rt.exec(&["exec", &id, "probe", "spy", "/tmp/block"]);
+    assert!(victim.success(), "{}: exec of the victim", rt.name);
+    let needle = if stub { "/loop" } else { "/tmp/block" };
+    let spy = rt.exec(&["exec", &id, "probe", "spy", needle]);
     let report = String::from_utf8_lossy(&spy.stdout).into_owned();
     assert!(
         !report.contains("nothing found"),
-        "{}: the runtime copy never ran: {report}",
+        "{}: the victim never ran: {report}",
         rt.name
     );
     // The attacker may not get the exe at all, or gets one it can never write: a read-only
-    // mount (runr: a detached read-only bind mount) or a sealed memfd copy (runc 1.1).
+    // mount (runr's re-exec: a detached read-only bind mount), a sealed memfd copy (runc 1.1;
+    // runr's exec stub).
     let protected = report.contains("exe-open errno")
         || report.contains("readonly-mount 1")
         || report.contains("sealed 1");
@@ -641,12 +690,17 @@ fn overwrite_through_proc_exe_fails(rt: &Runtime) {
         "{}: exe reachable and not sealed: {report}",
         rt.name
     );
+    assert!(!report.contains("write OK"), "{}: {report}", rt.name);
     assert!(
-        !report.contains("write-open OPENED"),
+        !report.contains("write-open OPENED") || report.contains("sealed 1"),
         "{}: {report}",
         rt.name
     );
-    if rt.name == "runr" {
+    if stub {
+        // The stub's sealed copy, and its write refused (EPERM).
+        assert!(report.contains("sealed 1"), "{report}");
+        assert!(report.contains("write errno 1"), "{report}");
+    } else if rt.name == "runr" {
         assert!(report.contains("readonly-mount 1"), "{report}");
         // EROFS, or ETXTBSY first while some runr (this test's own `exec`) still runs it.
         assert!(
@@ -692,48 +746,193 @@ impl Drop for ReadOnlyCopy {
     }
 }
 
+/// Whether `args` (a runr command, with `--log` and `--debug` put first) re-executed from a
+/// read-only binary: its debug log (the phase timings) has the re-exec step.
+fn re_executed(rt: &Runtime, b: &Bundle, args: &[&str]) -> bool {
+    let log = scratch().join(unique("log"));
+    let mut all = vec!["--log", log.to_str().unwrap(), "--debug"];
+    all.extend_from_slice(args);
+    let out = rt.exec_detached(&all, b);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}{text}",
+        rt.bin.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.contains("re-exec from a read-only binary")
+}
+
+/// A `true` bundle; with `ptrace`, CAP_SYS_PTRACE in its bounding set.
+fn stub_bundle(ptrace: bool) -> Bundle {
+    let mut b = Bundle::new(&["sleep", "60"]);
+    if ptrace {
+        let bounding = &mut b.config["process"]["capabilities"]["bounding"];
+        bounding
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SYS_PTRACE"));
+    }
+    b.write();
+    b
+}
+
+#[test]
+fn exec_stub_unless_a_container_process_could_reach_the_runtime_first() {
+    // runr's processes leave its image through the exec stub; it re-executes from a read-only
+    // binary instead where a process of the container could open the clone's /proc/<pid>/exe
+    // before its execve (exec_stub.rs): CAP_SYS_PTRACE here.
+    let rt = Runtime::runr();
+    for ptrace in [false, true] {
+        let b = stub_bundle(ptrace);
+        let id = unique("stub");
+        let dir = b.dir.to_str().unwrap();
+        let created = re_executed(&rt, &b, &["create", "--bundle", dir, &id]);
+        assert_eq!(created, ptrace, "create, CAP_SYS_PTRACE: {ptrace}");
+        rt.ok(&["start", &id]);
+        let exec = re_executed(&rt, &b, &["exec", &id, "true"]);
+        assert_eq!(exec, ptrace, "exec, CAP_SYS_PTRACE: {ptrace}");
+        if !ptrace {
+            // An exec'd process given CAP_SYS_PTRACE re-executes, and so does every exec after
+            // it: that process could reach theirs.
+            let caps = ["exec", "--cap", "CAP_SYS_PTRACE", &id, "true"];
+            assert!(re_executed(&rt, &b, &caps), "exec --cap CAP_SYS_PTRACE");
+            assert!(
+                re_executed(&rt, &b, &["exec", &id, "true"]),
+                "exec after it"
+            );
+        }
+        delete_no_leaks(&rt, &id, &b);
+    }
+}
+
+/// stderr without what changes from run to run (log timestamps).
+fn stable(err: &str) -> String {
+    err.lines()
+        .map(|l| match l.find("level=") {
+            Some(at) if l.starts_with("time=") => &l[at..],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_failing_execve_after_the_exec_stub_reads_as_a_direct_one() {
+    // The stub makes the program's execve, so it must report what the runtime's own execve
+    // did: the same messages and exit codes as runr from a read-only binary (no stub), for
+    // `run` (the init's stderr and run's error) and `exec` (the error over the channel); and
+    // a failure, as under runc.
+    let ro = ReadOnlyCopy::of(&Runtime::runr().bin);
+    let direct = Runtime {
+        name: "runr",
+        bin: ro.bin.clone(),
+        root: scratch().join(unique("root-runr-direct")),
+    };
+    let stub = Runtime::runr();
+    let make = |program: &str| {
+        let b = Bundle::new(&[program]);
+        std::fs::write(b.rootfs().join("bin/badscript"), "#!/nonexistent\n").unwrap();
+        std::fs::write(b.rootfs().join("bin/garbage"), "garbage\n").unwrap();
+        for f in ["bin/badscript", "bin/garbage"] {
+            let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+            std::fs::set_permissions(b.rootfs().join(f), mode).unwrap();
+        }
+        b
+    };
+    for program in ["/bin/badscript", "/bin/garbage"] {
+        let mut seen = Vec::new();
+        for rt in [&stub, &direct] {
+            let b = make(program);
+            let run_id = unique("stub-run");
+            let (code, _, err) = rt.run(&b, &run_id);
+            assert_no_leaks(rt, &run_id, &b);
+            let mut sleeper = make("sleep");
+            sleeper.config["process"]["args"] = json!(["sleep", "60"]);
+            let id = unique("stub-exec");
+            rt.create_ok(&sleeper, &id, &[]);
+            rt.ok(&["start", &id]);
+            let ex = rt.exec(&["exec", &id, program]);
+            delete_no_leaks(rt, &id, &sleeper);
+            let exec_err = String::from_utf8_lossy(&ex.stderr).into_owned();
+            seen.push((code, stable(&err), ex.status.code(), stable(&exec_err)));
+        }
+        assert_eq!(seen[0], seen[1], "{program}: through the stub vs direct");
+        assert_ne!(seen[0].0, 0, "{program}: run succeeded");
+        assert_eq!(seen[0].2, Some(255), "{program}: exec's code");
+        if let Some(runc) = runtimes().into_iter().find(|r| r.name == "runc") {
+            let (code, _, _) = runc.run(&make(program), &unique("stub-runc"));
+            assert_ne!(code, 0, "runc {program}");
+        }
+    }
+}
+
+#[test]
+fn capabilities_through_the_exec_stub_are_runcs() {
+    // runc-dmz's lesson (runc #4125): an intermediate execve can change what a non-root
+    // process ends up with. With file capabilities on the program (permitted, inheritable or
+    // none), ambient capabilities or none, as root and not, the sets a program gets through
+    // runr's stub must be the ones runc gives it (runc 1.1.5 execs the program directly).
+    let runr = Runtime::runr();
+    let Some(runc) = runtimes().into_iter().find(|r| r.name == "runc") else {
+        panic!("runc is not installed: scripts/deps.sh installs it");
+    };
+    let mut b = Bundle::new(&["/capbin/grep", "Cap", "/proc/self/status"]);
+    std::fs::create_dir_all(b.rootfs().join("capbin")).unwrap();
+    let grep = b.rootfs().join("capbin/grep");
+    std::fs::copy(b.rootfs().join("bin/busybox"), &grep).unwrap();
+    let caps = json!(["CAP_NET_BIND_SERVICE", "CAP_CHOWN"]);
+    b.config["process"]["noNewPrivileges"] = json!(false);
+    for file_caps in [
+        "cap_net_bind_service+ep",
+        "cap_net_bind_service,cap_chown+i",
+        "-r",
+    ] {
+        let mut setcap = Command::new("setcap");
+        match file_caps {
+            "-r" => setcap.arg("-r"),
+            fc => setcap.arg(fc),
+        };
+        assert!(setcap.arg(&grep).status().expect("setcap").success());
+        for ambient in [json!([]), json!(["CAP_CHOWN"])] {
+            for uid in [1000, 0] {
+                b.config["process"]["user"]["uid"] = json!(uid);
+                b.config["process"]["capabilities"] = json!({"bounding": caps, "permitted": caps,
+                    "inheritable": caps, "effective": ["CAP_CHOWN"], "ambient": ambient});
+                let case = format!("file caps {file_caps}, ambient {ambient}, uid {uid}");
+                let (code, ours, err) = runr.run(&b, &unique("caps"));
+                assert_eq!(code, 0, "{case}: {err}");
+                let (_, theirs, _) = runc.run(&b, &unique("caps"));
+                assert_eq!(ours, theirs, "{case}");
+                assert!(ours.contains("CapPrm"), "{case}: {ours}");
+            }
+        }
+    }
+    // And it was the stub that ran them: no re-exec for this container.
+    let id = unique("caps");
+    let dir = b.dir.to_str().unwrap();
+    assert!(!re_executed(&runr, &b, &["create", "--bundle", dir, &id]));
+    delete_no_leaks(&runr, &id, &b);
+}
+
 #[test]
 fn a_binary_on_a_read_only_mount_runs_without_the_re_exec_and_stays_unwritable() {
-    // The one way past create's re-exec (README, Performance): a binary nobody can write
-    // through /proc/<pid>/exe already. It must be as safe as the re-executed one.
+    // A binary nobody can write through /proc/<pid>/exe already needs neither the stub nor the
+    // re-exec, even for a container that rules the stub out. It must be as safe as the others.
     let ro = ReadOnlyCopy::of(&Runtime::runr().bin);
     let rt = Runtime {
         name: "runr",
         bin: ro.bin.clone(),
         root: scratch().join(unique("root-runr-ro")),
     };
-    // Not re-executed: create's debug log (its phase timings) has no re-exec step; the
-    // writable build's has.
-    let b = Bundle::new(&["true"]);
-    let writable = Runtime::runr();
-    for (runtime, re_exec) in [(&writable, true), (&rt, false)] {
-        let id = unique("ro-exec");
-        let log = scratch().join(unique("log"));
-        let dir = b.dir.to_str().unwrap();
-        let args = [
-            "--log",
-            log.to_str().unwrap(),
-            "--debug",
-            "create",
-            "--bundle",
-            dir,
-            &id,
-        ];
-        b.write();
-        let out = runtime.exec_detached(&args, &b);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = std::fs::read_to_string(&log).unwrap();
-        assert!(text.contains("config loaded"), "{text}");
-        let bin = runtime.bin.display();
-        assert_eq!(text.contains("re-exec"), re_exec, "{bin}: {text}");
-        delete_no_leaks(runtime, &id, &b);
-        let _ = std::fs::remove_file(&log);
-    }
-    overwrite_through_proc_exe_fails(&rt);
+    let b = stub_bundle(true);
+    let id = unique("ro-exec");
+    let dir = b.dir.to_str().unwrap();
+    assert!(!re_executed(&rt, &b, &["create", "--bundle", dir, &id]));
+    delete_no_leaks(&rt, &id, &b);
+    overwrite_through_proc_exe_fails(&rt, Leave::Default);
+    overwrite_through_proc_exe_fails(&rt, Leave::Ptrace);
 }
 
 #[test]
@@ -771,8 +970,8 @@ fn created_init_exe_is_closed_to_a_neighbour_like_runc() {
 
 #[test]
 fn runtime_runs_from_a_read_only_binary() {
-    // Every runr process that makes container processes (create, run, exec): /proc/self/exe is
-    // on a read-only (detached) mount.
+    // A runr process that re-executes (here: create with --pidfd-socket, which does so first
+    // thing, before it connects): /proc/self/exe is on a read-only (detached) mount.
     let rt = Runtime::runr();
     // A plain command is too quick to inspect: look at one blocked opening its --log fifo.
     let fifo = scratch().join(unique("fifo"));
@@ -782,6 +981,8 @@ fn runtime_runs_from_a_read_only_binary() {
             "--log",
             fifo.to_str().unwrap(),
             "create",
+            "--pidfd-socket",
+            "/nonexistent",
             "no-such-bundle-needed",
         ])
         .stdout(Stdio::null())

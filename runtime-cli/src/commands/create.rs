@@ -58,10 +58,9 @@ process.args in it. The container's status is then \"created\".",
 
 pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let id = p.id("create")?;
+    let b = builder(g, p, id)?;
     let pidfd_socket = pidfd_socket(p)?;
-    let c = builder(g, p, id)?
-        .create()
-        .map_err(|e| in_config(&bundle(p), e))?;
+    let c = b.create().map_err(|e| in_config(&bundle(p), e))?;
     for w in c.warnings() {
         g.log.warn(w);
     }
@@ -123,8 +122,10 @@ pub fn preserved_fds(p: &Parsed) -> anyhow::Result<(u32, Vec<String>)> {
     Ok((preserve_fds, extra_env))
 }
 
-/// The library's builder with the options `create` and `run` share.
-pub fn builder(g: &Global, p: &Parsed, id: &str) -> anyhow::Result<ContainerBuilder> {
+/// The library's builder with the options `create` and `run` share, the bundle loaded, after
+/// the re-exec from a protected binary if the container needs one (the first thing either
+/// command does that depends on the bundle, so nothing of the first image's is lost).
+pub fn builder(g: &mut Global, p: &Parsed, id: &str) -> anyhow::Result<ContainerBuilder> {
     let (preserve_fds, extra_env) = preserved_fds(p)?;
     let mut b = ContainerBuilder::new(id, bundle(p))
         .root(&g.root)
@@ -141,6 +142,12 @@ pub fn builder(g: &Global, p: &Parsed, id: &str) -> anyhow::Result<ContainerBuil
     }
     for var in extra_env {
         b = b.env(var);
+    }
+    if let Some(why) = b
+        .needs_protected_binary()
+        .map_err(|e| in_config(&bundle(p), e))?
+    {
+        crate::reexec_protected(g, why);
     }
     Ok(b)
 }

@@ -103,6 +103,11 @@ fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
             anyhow::bail!("--{flag}: setting an {field} is not supported by runr yet");
         }
     }
+    // Before anything of this image's is made: re-executed from a protected binary if the
+    // exec stub cannot serve this process.
+    if let Some(why) = container.exec_needs_protected_binary(&process) {
+        crate::reexec_protected(g, why);
+    }
     let detach = p.is_set("detach");
     let terminal = process.terminal().unwrap_or(false);
     let mut console = p

@@ -26,6 +26,7 @@ use oci_spec::runtime::{ExecCPUAffinity, LinuxPersonality, Process};
 
 use super::sync::{Channel, Message};
 use super::{InitStep, StepError, StepResult, Tag};
+use crate::exec_stub::{self, ExecStub, Keep};
 use crate::seccomp::Compiled;
 use crate::sys::{self, Errno, SysError, SysOp};
 use crate::trace::Marks;
@@ -46,6 +47,9 @@ pub(crate) struct Finish<'p, 's> {
     /// process.execCPUAffinity (exec'd processes only: the spec says it does not apply to the
     /// container's init).
     pub cpu_affinity: Option<&'p ExecCPUAffinity>,
+    /// The exec stub to leave the runtime's image through (exec_stub.rs); `None`: the runtime's
+    /// binary is protected already, the program is executed directly.
+    pub stub: Option<&'s ExecStub>,
 }
 
 /// A process ready to exec: what is left is (maybe) loading seccomp, then `execve`.
@@ -58,6 +62,7 @@ pub(crate) struct Ready<'a> {
     late_seccomp: Option<&'a Compiled>,
     /// process.execCPUAffinity.final, set right before exec.
     final_cpus: Option<String>,
+    stub: Option<&'a ExecStub>,
 }
 
 /// Runs the steps; returns the process ready to exec. A notifying seccomp filter's listener has
@@ -136,6 +141,7 @@ pub(crate) fn prepare<'s>(f: &Finish<'_, 's>, channel: &Channel) -> StepResult<R
         envp: envp.iter().map(|e| cstring(e.as_bytes())).collect(),
         late_seccomp: f.seccomp.filter(|fl| nnp && !fl.notify),
         final_cpus: f.cpu_affinity.and_then(|a| a.cpu_affinity_final().clone()),
+        stub: f.stub,
     })
 }
 
@@ -235,12 +241,26 @@ impl Ready<'_> {
         Ok(())
     }
 
-    /// `execve`s the container's program. Returns only on failure.
-    pub(crate) fn exec(self) -> StepError {
-        StepError::at(
-            InitStep::Exec,
-            sys::execve(&self.path, &self.argv, &self.envp),
-        )
+    /// `execve`s the container's program, through the exec stub when there is one. `keep` is
+    /// the fd that must stay open until the program's own `execve` (the runtime watches it
+    /// close), and says where the stub reports a failure of it. Returns only on failure.
+    pub(crate) fn exec(self, keep: Keep<'_>) -> StepError {
+        let Some(stub) = self.stub else {
+            let failed = sys::execve(&self.path, &self.argv, &self.envp);
+            return StepError::at(InitStep::Exec, failed);
+        };
+        let kept = match keep {
+            Keep::Fifo(fd) | Keep::Channel(fd) => fd,
+        };
+        if let Err(e) = sys::keep_across_exec(kept) {
+            return StepError::at(InitStep::Exec, e);
+        }
+        // The name the stub takes back (`start` watches for the name to change at the
+        // program's execve), and then what it runs.
+        let comm = sys::own_comm().unwrap_or_default();
+        let argv = exec_stub::argv(&comm, keep, &self.path, &self.argv);
+        let failed = sys::execveat_fd(stub.fd(), &argv, &self.envp);
+        StepError::at(InitStep::Exec, failed)
     }
 }
 

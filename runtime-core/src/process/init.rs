@@ -18,6 +18,7 @@ use super::finish::{self, Finish};
 use super::sync::{Channel, Message};
 use super::{InitFailure, InitStep, StepError, StepResult, Tag};
 use crate::console;
+use crate::exec_stub::{ExecStub, Keep};
 use crate::hooks::{self, HookKind};
 use crate::namespaces::Join;
 use crate::rootfs::{self, RootfsPlan};
@@ -65,6 +66,8 @@ pub(crate) struct InitArgs<'a> {
     pub hook_state: serde_json::Value,
     /// linux.seccomp, compiled by the parent.
     pub seccomp: Option<&'a Compiled>,
+    /// The exec stub the init leaves through (`None`: the runtime's binary is protected).
+    pub stub: Option<&'a ExecStub>,
     /// The caller's choice of stdin, stdout and stderr (stdio.rs).
     pub stdio: ChildStdio,
 }
@@ -111,7 +114,9 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
         report_late(&e);
         sys::exit_now(1);
     }
-    report_late(&InitFailure::Step(ready.exec()));
+    report_late(&InitFailure::Step(
+        ready.exec(Keep::Fifo(exec_fifo.as_fd())),
+    ));
     sys::exit_now(127)
 }
 
@@ -264,6 +269,7 @@ fn confine<'a>(
         preserve_fds: args.preserve_fds,
         personality: spec.linux().as_ref().and_then(|l| l.personality().as_ref()),
         cpu_affinity: None,
+        stub: args.stub,
     };
     Ok(finish::prepare(&finish, &args.channel)?)
 }

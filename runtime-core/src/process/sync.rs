@@ -144,6 +144,9 @@ impl Message {
     fn decode(b: &[u8]) -> Option<Message> {
         let u16_at = |i: usize| u16::from_ne_bytes([b[i], b[i + 1]]);
         let i32_at = |i: usize| i32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        if b.len() == STUB_FRAME_LEN {
+            return decode_stub_failure(b);
+        }
         if b.len() != MSG_LEN {
             return None;
         }
@@ -188,6 +191,26 @@ impl Message {
             _ => return None,
         })
     }
+}
+
+/// The exec stub's one message (stub/exec-stub.c): "rstb" and the errno of the program's
+/// `execve`, little endian. The stub knows no more, so the step is the exec and the path the
+/// caller's to add.
+const STUB_FRAME_LEN: usize = 8;
+
+fn decode_stub_failure(b: &[u8]) -> Option<Message> {
+    if &b[..4] != b"rstb" {
+        return None;
+    }
+    let errno = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+    if errno <= 0 {
+        return None;
+    }
+    let source = SysError::new(SysOp::Execve, None, Errno::from_raw(errno));
+    Some(Message::Failed(StepError {
+        step: InitStep::Exec,
+        source,
+    }))
 }
 
 /// Bytes of hook output a message carries: the end of stderr first, then of stdout.
@@ -285,6 +308,11 @@ pub fn pair() -> SysResult<(Channel, Channel)> {
 }
 
 impl Channel {
+    /// This end's fd (the exec stub keeps it open until the program's execve).
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
     /// The fd number, for the forked child to close its copy of the parent's end.
     pub fn raw_fd(&self) -> std::os::fd::RawFd {
         use std::os::fd::AsRawFd;
@@ -330,6 +358,26 @@ mod tests {
         let (a, r) = pair().unwrap();
         sys::write_all(a.fd.as_fd(), b, None).unwrap();
         r.recv()
+    }
+
+    #[test]
+    fn the_exec_stubs_frame_is_an_exec_failure_and_nothing_else_of_its_length() {
+        let Ok(Some(Message::Failed(e))) = receive_raw(b"rstb\x02\0\0\0") else {
+            panic!("the stub's frame was not read as a failure");
+        };
+        assert!(matches!(e.step, InitStep::Exec));
+        assert_eq!(
+            (e.source.op, e.source.errno),
+            (SysOp::Execve, Errno::ENOENT)
+        );
+        for bad in [
+            &b"rstX\x02\0\0\0"[..],
+            b"rstb\0\0\0\0",
+            b"rstb\xff\xff\xff\xff",
+        ] {
+            let got = receive_raw(bad).map_err(|e| e.errno);
+            assert!(matches!(got, Err(Errno::EPROTO)), "{bad:?}");
+        }
     }
 
     fn failure(step: InitStep, op: SysOp, path: Option<&Path>) -> StepError {

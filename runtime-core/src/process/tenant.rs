@@ -11,6 +11,7 @@ use super::finish::{self, Finish};
 use super::sync::{Channel, Message};
 use super::{InitStep, StepError, StepResult, Tag};
 use crate::console;
+use crate::exec_stub::{ExecStub, Keep};
 use crate::seccomp::Compiled;
 use crate::stdio::ChildStdio;
 use crate::sys::{self, Errno, SysError, SysOp};
@@ -27,6 +28,8 @@ pub(crate) struct TenantArgs<'a> {
     pub root: Option<&'a OwnedFd>,
     pub console_socket: Option<OwnedFd>,
     pub seccomp: Option<&'a Compiled>,
+    /// The exec stub the process leaves through (`None`: the runtime's binary is protected).
+    pub stub: Option<&'a ExecStub>,
     pub preserve_fds: u32,
     pub extra_env: &'a [String],
     /// The caller's choice of stdin, stdout and stderr (stdio.rs).
@@ -41,7 +44,7 @@ pub(crate) struct TenantArgs<'a> {
 pub(crate) fn run(args: TenantArgs<'_>) -> ! {
     let failure = match set_up(&args) {
         Ok(mut ready) => match ready.confine() {
-            Ok(()) => ready.exec(),
+            Ok(()) => ready.exec(Keep::Channel(args.channel.as_fd())),
             Err(e) => e,
         },
         Err(e) => e,
@@ -151,6 +154,7 @@ fn set_up<'a>(args: &TenantArgs<'a>) -> StepResult<finish::Ready<'a>> {
         preserve_fds: args.preserve_fds,
         personality: None,
         cpu_affinity: args.process.exec_cpu_affinity().as_ref(),
+        stub: args.stub,
     };
     let ready = finish::prepare(&finish, &args.channel)?;
     marks.mark(Phase::Confinement);

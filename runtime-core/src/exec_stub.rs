@@ -1,0 +1,305 @@
+//! The exec stub: how a container process leaves the runtime's image without the runtime
+//! re-executing itself first (CVE-2019-5736, the cheap way).
+//!
+//! The init and exec'd processes are clones of the runtime until their `execve`. If the
+//! container's program is `/proc/self/exe` (or a script whose interpreter is), that `execve`
+//! would run the runtime's own binary inside the container, which could then reopen it for
+//! writing. runr used to re-execute itself from a read-only view of its binary before every
+//! create, run and exec (protect.rs), paying one more load of a dynamically linked program
+//! (~1 ms on this VM). Instead, the process now `execve`s a tiny freestanding program from a
+//! sealed memfd copy made for this call (stub/exec-stub.c, ~2 KB), which `execve`s the
+//! container's program: `/proc/self/exe` then names the stub's sealed copy, never the
+//! runtime's file. runc 1.2's release candidates did the same (runc-dmz).
+//!
+//! Until that first `execve` the process is still the runtime's binary, and only its
+//! non-dumpable flag keeps the container from opening its `/proc/<pid>/exe`. The stub is used
+//! only where that holds for everyone who can see the process, the rule runc-dmz had plus
+//! what runc-dmz missed ([`refusal`]); elsewhere the caller re-executes from the read-only
+//! binary as before.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use oci_spec::runtime::{
+    Capability, LinuxCapabilities, LinuxNamespaceType, LinuxSeccomp, LinuxSeccompAction, Process,
+    Spec,
+};
+
+use crate::sys::{self, SysResult};
+
+#[cfg(exec_stub)]
+const STUB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/exec-stub"));
+
+/// The system calls the stub makes between the runtime's last step and the program.
+const STUB_SYSCALLS: [&str; 5] = ["execveat", "prctl", "fcntl", "execve", "write"];
+
+/// A sealed, executable in-memory copy of the stub, made for one create or exec (close-on-exec:
+/// it is gone from the process at the stub's own `execve`).
+pub(crate) struct ExecStub {
+    fd: OwnedFd,
+}
+
+impl ExecStub {
+    /// The stub's copy. Fails where memfds may not be executed (`vm.memfd_noexec` = 2).
+    #[cfg(exec_stub)]
+    pub(crate) fn load() -> SysResult<ExecStub> {
+        sys::sealed_executable_memfd(c"runr-exec-stub", STUB).map(|fd| ExecStub { fd })
+    }
+
+    #[cfg(not(exec_stub))]
+    pub(crate) fn load() -> SysResult<ExecStub> {
+        Err(sys::SysError::new(
+            sys::SysOp::Open,
+            None,
+            sys::Errno::ENOSYS,
+        ))
+    }
+
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// What the process keeps open through the stub until the program's `execve`, and where a
+/// failure of that `execve` goes.
+#[derive(Clone, Copy)]
+pub(crate) enum Keep<'a> {
+    /// The init's exec fifo: `start` waits for it to close; a failure goes to stderr.
+    Fifo(BorrowedFd<'a>),
+    /// An exec'd process's channel to the runtime, which reads a failure from it
+    /// ([`crate::process::sync`] decodes the stub's frame).
+    Channel(BorrowedFd<'a>),
+}
+
+/// The stub's argv: `[comm, how, path, program's argv...]` (stub/exec-stub.c).
+pub(crate) fn argv(
+    comm: &CString,
+    keep: Keep<'_>,
+    path: &CString,
+    args: &[CString],
+) -> Vec<CString> {
+    use std::os::fd::AsRawFd;
+    let how = match keep {
+        Keep::Fifo(fd) => format!("f{}", fd.as_raw_fd()),
+        Keep::Channel(fd) => format!("c{}", fd.as_raw_fd()),
+    };
+    let mut v = Vec::with_capacity(args.len() + 3);
+    v.push(comm.clone());
+    v.push(CString::new(how).expect("digits and a letter"));
+    v.push(path.clone());
+    v.extend(args.iter().cloned());
+    v
+}
+
+/// Why the stub would not be safe for this container (`None`: it is), given the container's
+/// spec and, for `exec`, the exec'd process. The caller then needs a protected binary.
+///
+/// Before its `execve` into the stub, a container process is the runtime's binary behind the
+/// non-dumpable flag, which stops a process without CAP_SYS_PTRACE over the runtime's user
+/// namespace from opening its `/proc/<pid>/exe`. So the stub is used only when:
+/// - the container has its own new pid namespace: nobody else's processes see its processes
+///   (a shared or the host's one could hold another container's CAP_SYS_PTRACE);
+/// - no process of it can hold CAP_SYS_PTRACE (bounding, inheritable or ambient set), unless it
+///   has a user namespace (Linux 4.10+: its capabilities do not reach the runtime's);
+/// - no createContainer or startContainer hook runs in it (a hook path inside the container is
+///   spawned from the runtime's image, not through the stub);
+/// - no LSM label asks for a transition at the next `execve` (that would be the stub's, whose
+///   memfd an SELinux policy does not allow as an entry point);
+/// - a seccomp filter allows, without conditions, every system call the stub makes.
+pub(crate) fn refusal(spec: &Spec, exec: Option<&Process>) -> Option<&'static str> {
+    if cfg!(not(exec_stub)) {
+        return Some("runr was built without the exec stub");
+    }
+    let linux = spec.linux().as_ref()?;
+    let namespaces = linux.namespaces().as_deref().unwrap_or_default();
+    let has = |t: LinuxNamespaceType| namespaces.iter().find(|n| n.typ() == t);
+    match has(LinuxNamespaceType::Pid) {
+        Some(ns) if ns.path().is_none() => {}
+        _ => return Some("the container has no pid namespace of its own"),
+    }
+    let processes = spec.process().iter().chain(exec);
+    if has(LinuxNamespaceType::User).is_none()
+        && processes
+            .clone()
+            .any(|p| may_ptrace(p.capabilities().as_ref()))
+    {
+        return Some("a process of the container may have CAP_SYS_PTRACE");
+    }
+    if let Some(hooks) = spec.hooks() {
+        let some = |h: &Option<Vec<_>>| h.as_ref().is_some_and(|v| !v.is_empty());
+        if some(hooks.create_container()) || some(hooks.start_container()) {
+            return Some("createContainer or startContainer hooks run in the container");
+        }
+    }
+    let labelled = |p: &Process| {
+        p.apparmor_profile().as_ref().is_some_and(|l| !l.is_empty())
+            || p.selinux_label().as_ref().is_some_and(|l| !l.is_empty())
+    };
+    if processes.clone().any(labelled) {
+        return Some("an LSM label applies at the next execve");
+    }
+    if linux.seccomp().as_ref().is_some_and(|s| !allows_stub(s)) {
+        return Some("the seccomp profile does not allow the stub's system calls");
+    }
+    None
+}
+
+/// Whether `exec`'d process `p` may hold CAP_SYS_PTRACE over the runtime's user namespace
+/// (no user namespace in the container): it could then open a later exec'd process's
+/// `/proc/<pid>/exe` before that one's `execve`, so later ones must not use the stub.
+pub(crate) fn gives_ptrace(spec: &Spec, p: &Process) -> bool {
+    let namespaces = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref());
+    let userns = namespaces.is_some_and(|v| v.iter().any(|n| n.typ() == LinuxNamespaceType::User));
+    !userns && may_ptrace(p.capabilities().as_ref())
+}
+
+/// CAP_SYS_PTRACE in a set a process keeps or can regain across `execve`. No capabilities
+/// object at all: runr drops every capability (capabilities.rs), so none.
+fn may_ptrace(caps: Option<&LinuxCapabilities>) -> bool {
+    let Some(c) = caps else { return false };
+    [c.bounding(), c.inheritable(), c.ambient()]
+        .into_iter()
+        .any(|set| {
+            set.as_ref()
+                .is_some_and(|s| s.contains(&Capability::SysPtrace))
+        })
+}
+
+/// Whether the filter lets each of the stub's system calls through whatever its arguments:
+/// no rule naming it with an action other than allow or log, and either an unconditional
+/// rule allowing it or a default action that does.
+fn allows_stub(s: &LinuxSeccomp) -> bool {
+    let passes = |a: LinuxSeccompAction| {
+        matches!(
+            a,
+            LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog
+        )
+    };
+    let rules = s.syscalls().as_deref().unwrap_or_default();
+    STUB_SYSCALLS.iter().all(|name| {
+        let naming = || rules.iter().filter(|r| r.names().iter().any(|n| n == name));
+        let denied = naming().any(|r| !passes(r.action()));
+        let unconditional = naming().any(|r| r.args().as_ref().is_none_or(|a| a.is_empty()));
+        !denied && (unconditional || passes(s.default_action()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(extra: serde_json::Value) -> Spec {
+        let mut base = serde_json::json!({
+            "ociVersion": "1.2.0",
+            "root": {"path": "rootfs"},
+            "process": {"cwd": "/", "args": ["true"], "user": {"uid": 0, "gid": 0},
+                "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"],
+                    "permitted": ["CAP_KILL"]}},
+            "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}
+        });
+        json_merge(&mut base, extra);
+        serde_json::from_value(base).unwrap()
+    }
+
+    fn json_merge(a: &mut serde_json::Value, b: serde_json::Value) {
+        match (a, b) {
+            (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+                for (k, v) in b {
+                    json_merge(a.entry(k).or_insert(serde_json::Value::Null), v);
+                }
+            }
+            (a, b) => *a = b,
+        }
+    }
+
+    #[test]
+    fn a_plain_container_uses_the_stub() {
+        assert_eq!(refusal(&spec(serde_json::json!({})), None), None);
+    }
+
+    #[test]
+    fn a_shared_or_missing_pid_namespace_refuses() {
+        let joined = spec(serde_json::json!({"linux": {"namespaces": [
+            {"type": "pid", "path": "/proc/1/ns/pid"}]}}));
+        assert!(refusal(&joined, None).is_some());
+        let host = spec(serde_json::json!({"linux": {"namespaces": [{"type": "mount"}]}}));
+        assert!(refusal(&host, None).is_some());
+    }
+
+    #[test]
+    fn sys_ptrace_refuses_unless_a_user_namespace() {
+        let caps = serde_json::json!({"process": {"capabilities": {
+            "bounding": ["CAP_SYS_PTRACE"]}}});
+        assert!(refusal(&spec(caps.clone()), None).is_some());
+        let mut with_userns = spec(caps);
+        let linux = with_userns.linux().clone().unwrap();
+        let mut ns = linux.namespaces().clone().unwrap();
+        ns.push(serde_json::from_value(serde_json::json!({"type": "user"})).unwrap());
+        let mut linux = linux;
+        linux.set_namespaces(Some(ns));
+        with_userns.set_linux(Some(linux));
+        assert_eq!(refusal(&with_userns, None), None);
+        // An exec'd process asking for it refuses too.
+        let exec: Process = serde_json::from_value(serde_json::json!({"cwd": "/", "args": ["x"],
+            "user": {"uid": 0, "gid": 0},
+            "capabilities": {"ambient": ["CAP_SYS_PTRACE"]}}))
+        .unwrap();
+        assert!(refusal(&spec(serde_json::json!({})), Some(&exec)).is_some());
+    }
+
+    #[test]
+    fn in_container_hooks_and_labels_refuse() {
+        let hooks = spec(serde_json::json!({"hooks": {"startContainer": [{"path": "/x"}]}}));
+        assert!(refusal(&hooks, None).is_some());
+        let empty = spec(serde_json::json!({"hooks": {"startContainer": []}}));
+        assert_eq!(refusal(&empty, None), None);
+        let label = spec(serde_json::json!({"process": {"apparmorProfile": "p"}}));
+        assert!(refusal(&label, None).is_some());
+    }
+
+    #[test]
+    fn seccomp_must_let_the_stub_through() {
+        let allow_all = serde_json::json!({"linux": {"seccomp": {
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_ERRNO"}]}}});
+        assert_eq!(refusal(&spec(allow_all), None), None);
+        let listed = serde_json::json!({"linux": {"seccomp": {
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": ["execveat", "execve", "prctl", "fcntl", "write"],
+                "action": "SCMP_ACT_ALLOW"}]}}});
+        assert_eq!(refusal(&spec(listed), None), None);
+        let missing = serde_json::json!({"linux": {"seccomp": {
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": ["execve", "prctl", "fcntl", "write"],
+                "action": "SCMP_ACT_ALLOW"}]}}});
+        assert!(refusal(&spec(missing), None).is_some());
+        let conditional = serde_json::json!({"linux": {"seccomp": {
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": ["execveat", "execve", "fcntl", "write"],
+                "action": "SCMP_ACT_ALLOW"},
+                {"names": ["prctl"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}]}}});
+        assert!(refusal(&spec(conditional), None).is_some());
+        let notified = serde_json::json!({"linux": {"seccomp": {
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_NOTIFY"}]}}});
+        assert!(refusal(&spec(notified), None).is_some());
+    }
+
+    #[test]
+    fn argv_carries_the_name_the_fd_and_the_path() {
+        let fifo = std::fs::File::open("/dev/null").unwrap();
+        use std::os::fd::AsRawFd;
+        let got = argv(
+            &CString::new("runr").unwrap(),
+            Keep::Fifo(fifo.as_fd()),
+            &CString::new("/bin/sh").unwrap(),
+            &[CString::new("sh").unwrap()],
+        );
+        let want = ["runr", &format!("f{}", fifo.as_raw_fd()), "/bin/sh", "sh"];
+        assert_eq!(
+            got.iter().map(|c| c.to_str().unwrap()).collect::<Vec<_>>(),
+            want
+        );
+    }
+}
