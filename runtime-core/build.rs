@@ -19,6 +19,7 @@ fn main() {
     }
     let target = std::env::var("TARGET").unwrap_or_default();
     let host = std::env::var("HOST").unwrap_or_default();
+    println!("cargo:rerun-if-env-changed=CC_{}", target.replace('-', "_"));
     // The target's C compiler: CC_<target>, else CC (or cc) when not cross-compiling.
     let cc = std::env::var(format!("CC_{}", target.replace('-', "_")))
         .ok()
@@ -52,9 +53,21 @@ fn main() {
         .arg(src)
         .status();
     match status {
-        Ok(s) if s.success() => println!("cargo:rustc-cfg=exec_stub"),
-        other => println!(
-            "cargo:warning=building the exec stub with {cc} failed ({other:?}): no exec stub"
-        ),
+        Ok(s) if s.success() => {}
+        other => {
+            println!(
+                "cargo:warning=building the exec stub with {cc} failed ({other:?}): no exec stub"
+            );
+            return;
+        }
     }
+    // A compiler for another machine (a host `cc` while cross-compiling) would embed a stub
+    // the target cannot execute: check the ELF header's e_machine.
+    let machine: u16 = if arch == "x86_64" { 62 } else { 183 };
+    let built = std::fs::read(&out).unwrap_or_default();
+    if built.get(18..20) != Some(&machine.to_le_bytes()[..]) {
+        println!("cargo:warning={cc} built the exec stub for another machine: no exec stub");
+        return;
+    }
+    println!("cargo:rustc-cfg=exec_stub");
 }

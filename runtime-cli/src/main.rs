@@ -149,27 +149,10 @@ fn run(argv: &[String]) -> i32 {
     // CVE-2019-5736: the processes that create, run and exec make are clones of this binary
     // until their execve. They leave it through the exec stub (runtime-core's exec_stub.rs),
     // unless the container rules that out: then the command re-executes from a read-only view
-    // of the binary once it knows (`reexec_protected`). With --pidfd-socket it does so first
-    // thing, before connecting: a late re-exec would connect twice.
+    // of the binary once it knows (`reexec_protected`), before anything it does would have to
+    // be done again (the console and pidfd sockets are connected after that point).
     let timings_file = timings::file_from_env();
     let traced = parsed.is_set("debug") || timings_file.is_some();
-    let reexec = matches!(
-        parsed.args.first().map(String::as_str),
-        Some("create" | "run" | "exec")
-    ) && parsed
-        .args
-        .iter()
-        .any(|a| a.starts_with("--pidfd-socket") || a.starts_with("-pidfd-socket"))
-        && !runtime_core::binary_is_protected();
-    if reexec {
-        if traced {
-            timings::keep_start_across_exec(started);
-        }
-        runtime_core::protect_binary();
-        // It returned: there was no way to re-execute here (create warns), so no first image
-        // to time either.
-        let _ = timings::start_before_exec();
-    }
     // Set only in an image that a first one re-executed.
     let first_image = timings::start_before_exec();
     if parsed.is_set("version") {

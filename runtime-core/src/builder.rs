@@ -170,15 +170,26 @@ impl ContainerBuilder {
             Some(b) => b,
             None => crate::Bundle::load(&self.bundle)?,
         };
-        let why = crate::exec_stub::refusal(&bundle.spec, None);
+        let mut why = crate::exec_stub::refusal(&bundle.spec, None);
         self.loaded = Some(bundle);
+        if why.is_none() {
+            // Made now, kept for `create`: a host where it cannot be made (vm.memfd_noexec = 2)
+            // needs the protected binary too.
+            match crate::exec_stub::ExecStub::load() {
+                Ok(stub) => self.opts.stub = Some(stub),
+                Err(_) => why = Some(crate::exec_stub::NOT_LOADABLE),
+            }
+        }
         Ok(why)
     }
 
     /// Fail with [`Error::UnprotectedBinary`], before anything is created, when the calling
     /// binary is writable through `/proc/self/exe` and the exec stub cannot stand in for this
     /// container; the caller then re-executes from a protected binary
-    /// ([`protect_binary`](crate::protect_binary)) and tries again, as the `runr` binary does.
+    /// ([`protect_binary`](crate::protect_binary)) and tries again (the `runr` binary asks
+    /// [`needs_protected_binary`](Self::needs_protected_binary) first instead). Of this and
+    /// [`allow_writable_binary`](Self::allow_writable_binary), the last call made with `true`
+    /// wins.
     ///
     /// Why: the container's processes are clones of the caller until their `execve`. They
     /// normally leave through the exec stub (a sealed, ~2 KB helper: a container running
@@ -196,8 +207,10 @@ impl ContainerBuilder {
     /// container ([`Container::take_stdout`] …).
     ///
     /// Fails with [`Error::MultiThreaded`] when the calling process has more than one thread.
-    /// Warns through [`Container::warnings`] when the calling binary is writable (CVE-2019-5736),
-    /// unless [`allow_writable_binary`](ContainerBuilder::allow_writable_binary). Note that the
+    /// Warns through [`Container::warnings`] when the calling binary is writable and the exec
+    /// stub cannot stand in for this container (CVE-2019-5736), unless
+    /// [`allow_writable_binary`](ContainerBuilder::allow_writable_binary) (or fails, with
+    /// [`require_protected_binary`](ContainerBuilder::require_protected_binary)). Note that the
     /// calling process is made non-dumpable (`PR_SET_DUMPABLE` 0) and stays so: the init is its
     /// clone, and must not be openable through `/proc` by the container.
     pub fn create(self) -> Result<Container> {

@@ -71,6 +71,8 @@ pub(crate) struct CreateOptions {
     pub resctrl: Option<crate::intel_rdt::Resctrl>,
     /// A writable binary the exec stub cannot stand in for: warn, allow or refuse.
     pub unprotected: crate::protect::Unprotected,
+    /// The exec stub, when `needs_protected_binary` made it already.
+    pub stub: Option<ExecStub>,
 }
 
 impl Default for CreateOptions {
@@ -88,6 +90,7 @@ impl Default for CreateOptions {
             rootless: crate::rootless::detect(),
             resctrl: None,
             unprotected: crate::protect::Unprotected::Warn,
+            stub: None,
         }
     }
 }
@@ -304,7 +307,14 @@ impl Container {
         let intent = new_intent(id, &bundle, &cgroup, rdt.clone())?;
         // How the init leaves this binary: the exec stub, unless the binary is protected or
         // this config rules the stub out (then warn, or refuse before anything is made).
-        let (stub, unprotected) = crate::protect::launch(spec, None, false, opts.unprotected)?;
+        let preloaded = opts.stub.take();
+        let (stub, unprotected) =
+            crate::protect::launch(spec, None, false, opts.unprotected, preloaded)?;
+        // Joining another container's pid namespace: its exec'd processes are visible to ours
+        // before their execve, so they must not use the exec stub from now on.
+        if let Some(join) = &ns.pid_join {
+            mark_pid_namespace_owner(&root, join)?;
+        }
 
         // 1. The name: the state directory, made and locked.
         let mut c = Creating::take_name(&root, intent)?;
@@ -362,6 +372,53 @@ impl Container {
             pipes: Pipes::default(),
         })
     }
+}
+
+/// Marks the container of this root whose init owns the pid namespace `join` opened (same
+/// namespace inode) with the exec stub's marker (exec_stub.rs): a container joining another's
+/// pid namespace sees that one's exec'd processes while they are still the runtime's binary.
+/// Containers of other roots or runtimes are not found; the README says so.
+fn mark_pid_namespace_owner(root: &Path, join: &namespaces::Join) -> Result<()> {
+    let ns = sys::fstat(join.fd.as_fd(), &join.path).map_err(Error::sys("stat pid namespace"))?;
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Ok(());
+    };
+    for dir in entries.flatten().map(|e| e.path()) {
+        let intent::Read::Found(intent) = intent::read(&dir) else {
+            continue;
+        };
+        let Some(init) = intent.init else { continue };
+        let theirs = std::fs::metadata(format!("/proc/{}/ns/pid", init.pid));
+        let same = theirs.is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.ino() == ns.st_ino && m.dev() == ns.st_dev
+        });
+        if same {
+            let marker = dir.join(crate::exec_stub::NO_STUB_MARKER);
+            std::fs::write(&marker, b"").map_err(|e| Error::state(&marker, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The init's name while it waits for `start`. Through the exec stub it is the runtime's name
+/// again from the stub's first system calls on (exec_stub.rs), but for the few microseconds
+/// after the init's `execveat` of the stub and before them it is the stub's fd number: a name
+/// of digits alone, which no init has before `start`, is read again until it passes.
+fn init_comm_before_start(pid: i32) -> Option<String> {
+    let transient = |c: &Option<String>| {
+        c.as_deref()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let mut comm = sys::proc_comm(pid);
+    for _ in 0..100 {
+        if !transient(&comm) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(100));
+        comm = sys::proc_comm(pid);
+    }
+    comm
 }
 
 /// The container's cgroup manager (cgroupfs, systemd, or the user's systemd) and the
@@ -924,7 +981,7 @@ impl Container {
         };
         // The init's name before it execs: after the fifo closes, an unchanged name means it
         // died before running the container's process (a startContainer hook or exec failed).
-        let comm = sys::proc_comm(self.st.pid);
+        let comm = init_comm_before_start(self.st.pid);
         let pidfd = sys::pidfd_open(self.st.pid).ok();
         fault::point("start: fifo opened");
         sys::write_all(fifo.as_fd(), b"0", Some(&fifo_path))

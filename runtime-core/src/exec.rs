@@ -82,10 +82,6 @@ impl ExecProcess {
     }
 }
 
-/// In the state directory once an exec'd process was given CAP_SYS_PTRACE (without a user
-/// namespace): from then on no exec'd process of the container uses the exec stub.
-const PTRACE_EXEC: &str = "exec-ptrace";
-
 /// Where an exec'd process is born and which cgroups it joins.
 struct Placement {
     /// The `--cgroup` sub-cgroup directories (one per hierarchy), `None` for the container's own.
@@ -105,10 +101,15 @@ impl Container {
         if crate::protect::binary_is_protected() {
             return None;
         }
-        if self.dir.join(PTRACE_EXEC).exists() {
-            return Some("an exec'd process of the container may have CAP_SYS_PTRACE");
+        if self.dir.join(crate::exec_stub::NO_STUB_MARKER).exists() {
+            return Some(crate::exec_stub::SHARED_REACH);
         }
-        crate::exec_stub::refusal(&self.st.spec, Some(process))
+        crate::exec_stub::refusal(&self.st.spec, Some(process)).or_else(|| {
+            // A host where the stub's memfd cannot be made needs the protected binary too.
+            crate::exec_stub::ExecStub::load()
+                .err()
+                .map(|_| crate::exec_stub::NOT_LOADABLE)
+        })
     }
 
     /// Runs `process` inside this container. Returns once the process has exec'd (or with the
@@ -122,10 +123,15 @@ impl Container {
         // How the process leaves this binary: the exec stub, unless the binary is protected
         // or the stub is not safe here (protect.rs), also because an earlier exec'd process
         // may have CAP_SYS_PTRACE; this one, if it may, rules the stub out for later ones.
-        let marker = self.dir.join(PTRACE_EXEC);
+        let marker = self.dir.join(crate::exec_stub::NO_STUB_MARKER);
         let ptrace_seen = marker.exists();
-        let (stub, unprotected) =
-            crate::protect::launch(&self.st.spec, Some(process), ptrace_seen, opts.unprotected)?;
+        let (stub, unprotected) = crate::protect::launch(
+            &self.st.spec,
+            Some(process),
+            ptrace_seen,
+            opts.unprotected,
+            None,
+        )?;
         if !ptrace_seen && crate::exec_stub::gives_ptrace(&self.st.spec, process) {
             std::fs::write(&marker, b"").map_err(|e| Error::state(&marker, e))?;
         }
@@ -388,6 +394,14 @@ impl Container {
                 .recv()
                 .map_err(Error::sys("read from exec'd process"))?
             {
+                // After Ready the process only execs: nothing but a failure of that can follow
+                // (anything else came from someone who took the channel from the exec stub).
+                Some(m) if ready && !is_exec_failure(&m) => {
+                    return Err(Error::Sys {
+                        context: "unexpected message from exec'd process after it was ready".into(),
+                        error: sys::SysError::new(sys::SysOp::Read, None, Errno::EPROTO),
+                    })
+                }
                 Some(Message::Ready) => ready = true,
                 Some(Message::Timings(marks)) => marks.report("exec'd process"),
                 Some(Message::SeccompListener { fd }) => {
@@ -425,6 +439,12 @@ impl Container {
             }
         }
     }
+}
+
+/// A failed exec: the process's own (`execve` of the program or of the stub) or the exec
+/// stub's frame (sync.rs decodes it).
+fn is_exec_failure(m: &Message) -> bool {
+    matches!(m, Message::Failed(e) if matches!(e.step, crate::process::InitStep::Exec))
 }
 
 /// The exec stub reports a failed `execve` by its errno alone: name the program it ran.

@@ -30,11 +30,23 @@ use crate::sys::{self, SysResult};
 #[cfg(exec_stub)]
 const STUB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/exec-stub"));
 
-/// The system calls the stub makes between the runtime's last step and the program.
-const STUB_SYSCALLS: [&str; 5] = ["execveat", "prctl", "fcntl", "execve", "write"];
+/// The system calls the stub makes between the runtime's last step and the program (the init
+/// waits for `start` in it: ppoll, read, nanosleep).
+const STUB_SYSCALLS: [&str; 9] = [
+    "execveat",
+    "prctl",
+    "fcntl",
+    "ppoll",
+    "read",
+    "nanosleep",
+    "execve",
+    "write",
+    "exit_group",
+];
 
 /// A sealed, executable in-memory copy of the stub, made for one create or exec (close-on-exec:
 /// it is gone from the process at the stub's own `execve`).
+#[derive(Debug)]
 pub(crate) struct ExecStub {
     fd: OwnedFd,
 }
@@ -60,12 +72,31 @@ impl ExecStub {
     }
 }
 
+/// In a container's state directory once a process that could reach its exec'd processes
+/// before their `execve` exists: an exec'd process given CAP_SYS_PTRACE (without a user
+/// namespace), or a container that joined its pid namespace. From then on no exec'd process of
+/// the container uses the stub.
+pub(crate) const NO_STUB_MARKER: &str = "no-exec-stub";
+
+/// Why an exec'd process may not use the stub when the container's state says so (an earlier
+/// exec'd process with CAP_SYS_PTRACE, or another container joined its pid namespace).
+pub(crate) const SHARED_REACH: &str =
+    "a process exec'd into the container, or one of a container sharing its pid namespace, may reach exec'd processes";
+
+/// Why the stub cannot be loaded here (a memfd may not be made or executed).
+pub(crate) const NOT_LOADABLE: &str = "the exec stub's memfd cannot be made here";
+
 /// What the process keeps open through the stub until the program's `execve`, and where a
 /// failure of that `execve` goes.
 #[derive(Clone, Copy)]
 pub(crate) enum Keep<'a> {
-    /// The init's exec fifo: `start` waits for it to close; a failure goes to stderr.
-    Fifo(BorrowedFd<'a>),
+    /// Nothing (the init after `start` without the stub: its exec fifo closes at any execve).
+    Nothing,
+    /// The init's exec fifo, which the stub waits on for `start` (so that a created
+    /// container's init already is the stub's sealed copy, not the runtime's binary, which a
+    /// process joining its pid namespace could otherwise reach) and `start` then waits for to
+    /// close; a failure goes to stderr.
+    Wait(BorrowedFd<'a>),
     /// An exec'd process's channel to the runtime, which reads a failure from it
     /// ([`crate::process::sync`] decodes the stub's frame).
     Channel(BorrowedFd<'a>),
@@ -80,7 +111,8 @@ pub(crate) fn argv(
 ) -> Vec<CString> {
     use std::os::fd::AsRawFd;
     let how = match keep {
-        Keep::Fifo(fd) => format!("f{}", fd.as_raw_fd()),
+        Keep::Nothing => "-".to_string(),
+        Keep::Wait(fd) => format!("w{}", fd.as_raw_fd()),
         Keep::Channel(fd) => format!("c{}", fd.as_raw_fd()),
     };
     let mut v = Vec::with_capacity(args.len() + 3);
@@ -110,7 +142,9 @@ pub(crate) fn refusal(spec: &Spec, exec: Option<&Process>) -> Option<&'static st
     if cfg!(not(exec_stub)) {
         return Some("runr was built without the exec stub");
     }
-    let linux = spec.linux().as_ref()?;
+    let Some(linux) = spec.linux().as_ref() else {
+        return Some("the config has no linux section");
+    };
     let namespaces = linux.namespaces().as_deref().unwrap_or_default();
     let has = |t: LinuxNamespaceType| namespaces.iter().find(|n| n.typ() == t);
     match has(LinuxNamespaceType::Pid) {
@@ -265,8 +299,8 @@ mod tests {
         assert_eq!(refusal(&spec(allow_all), None), None);
         let listed = serde_json::json!({"linux": {"seccomp": {
             "defaultAction": "SCMP_ACT_ERRNO",
-            "syscalls": [{"names": ["execveat", "execve", "prctl", "fcntl", "write"],
-                "action": "SCMP_ACT_ALLOW"}]}}});
+            "syscalls": [{"names": ["execveat", "execve", "prctl", "fcntl", "write", "ppoll",
+                "read", "nanosleep", "exit_group"], "action": "SCMP_ACT_ALLOW"}]}}});
         assert_eq!(refusal(&spec(listed), None), None);
         let missing = serde_json::json!({"linux": {"seccomp": {
             "defaultAction": "SCMP_ACT_ERRNO",
@@ -292,11 +326,11 @@ mod tests {
         use std::os::fd::AsRawFd;
         let got = argv(
             &CString::new("runr").unwrap(),
-            Keep::Fifo(fifo.as_fd()),
+            Keep::Wait(fifo.as_fd()),
             &CString::new("/bin/sh").unwrap(),
             &[CString::new("sh").unwrap()],
         );
-        let want = ["runr", &format!("f{}", fifo.as_raw_fd()), "/bin/sh", "sh"];
+        let want = ["runr", &format!("w{}", fifo.as_raw_fd()), "/bin/sh", "sh"];
         assert_eq!(
             got.iter().map(|c| c.to_str().unwrap()).collect::<Vec<_>>(),
             want

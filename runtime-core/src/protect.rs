@@ -121,16 +121,17 @@ pub(crate) fn launch(
     exec: Option<&oci_spec::runtime::Process>,
     ptrace_seen: bool,
     policy: Unprotected,
+    loaded: Option<ExecStub>,
 ) -> Result<(Option<ExecStub>, Option<String>)> {
     if binary_is_protected() {
         return Ok((None, None));
     }
     let refused = match ptrace_seen {
-        true => Some("an exec'd process of the container may have CAP_SYS_PTRACE"),
+        true => Some(exec_stub::SHARED_REACH),
         false => exec_stub::refusal(spec, exec),
     };
     let reason = match refused {
-        None => match ExecStub::load() {
+        None => match loaded.map_or_else(ExecStub::load, Ok) {
             Ok(stub) => return Ok((Some(stub), None)),
             Err(e) => format!("the exec stub's memfd: {e}"),
         },

@@ -8,38 +8,58 @@
  *   comm  the name the process had (PR_SET_NAME), so that `start`'s "did the init get to
  *         its program" check sees the name change only at the program's execve;
  *   how   "-": nothing to keep; "f<fd>": fd is to close at the program's execve (the exec
- *         fifo) and a failure goes to stderr; "c<fd>": the same, and a failure goes to fd,
- *         the runtime's SEQPACKET channel, as an 8-byte frame "rstb" + errno (little endian);
+ *         fifo) and a failure goes to stderr; "w<fd>": the same, after waiting for a byte on
+ *         fd (the init's wait for `start`, done here so that a created container's init is
+ *         this sealed copy, not the runtime's binary); "c<fd>": like "f", and a failure goes
+ *         to fd, the runtime's SEQPACKET channel, as an 8-byte frame "rstb" + errno (little
+ *         endian);
  *   path  what to execve, already resolved by the runtime.
+ * First of all it makes itself non-dumpable again (execve made it dumpable): until the
+ * program's execve it holds the runtime's fd, which no process of the container may take.
  * Exit status 127 on any failure, as the runtime's init uses for a failed exec.
  */
 
 #if defined(__x86_64__)
+#define NR_READ 0
 #define NR_WRITE 1
+#define NR_PPOLL 271
+#define NR_NANOSLEEP 35
+#define NR_EXIT 60
 #define NR_FCNTL 72
 #define NR_PRCTL 157
 #define NR_EXECVE 59
 #define NR_EXIT_GROUP 231
-static long sys3(long n, long a, long b, long c)
+static long sys5(long n, long a, long b, long c, long d, long e)
 {
 	long r;
-	__asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
 	return r;
 }
 __asm__(".text\n.global _start\n_start:\n\txor %rbp,%rbp\n\tmov %rsp,%rdi\n\tand $-16,%rsp\n\tcall stub_main\n\thlt\n");
 #elif defined(__aarch64__)
+#define NR_READ 63
 #define NR_WRITE 64
+#define NR_PPOLL 73
+#define NR_NANOSLEEP 101
+#define NR_EXIT 93
 #define NR_FCNTL 25
 #define NR_PRCTL 167
 #define NR_EXECVE 221
 #define NR_EXIT_GROUP 94
-static long sys3(long n, long a, long b, long c)
+static long sys5(long n, long a, long b, long c, long d, long e)
 {
 	register long x8 __asm__("x8") = n;
 	register long x0 __asm__("x0") = a;
 	register long x1 __asm__("x1") = b;
 	register long x2 __asm__("x2") = c;
-	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
 	return x0;
 }
 __asm__(".text\n.global _start\n_start:\n\tmov x0, sp\n\tbl stub_main\n\tbrk #0\n");
@@ -47,15 +67,46 @@ __asm__(".text\n.global _start\n_start:\n\tmov x0, sp\n\tbl stub_main\n\tbrk #0\
 #error "exec stub: unsupported architecture"
 #endif
 
+#define sys3(n, a, b, c) sys5(n, a, b, c, 0, 0)
 #define F_SETFD 2
 #define FD_CLOEXEC 1
+#define PR_SET_DUMPABLE 4
 #define PR_SET_NAME 15
+#define POLLIN 1
+#define EAGAIN 11
 
 static void die(void) __attribute__((noreturn));
 static void die(void)
 {
-	for (;;)
+	for (;;) {
 		sys3(NR_EXIT_GROUP, 127, 0, 0);
+		sys3(NR_EXIT, 127, 0, 0);
+	}
+}
+
+/* The init's wait for `start`, as the runtime's own was: a byte on the exec fifo (opened
+ * non-blocking; no data yet is EAGAIN, a writer gone without writing is 0: wait on). */
+static void wait_for_byte(long fd)
+{
+	for (;;) {
+		struct {
+			int fd;
+			short events, revents;
+		} p = {(int)fd, POLLIN, 0};
+		long r = sys5(NR_PPOLL, (long)&p, 1, 0, 0, 8);
+		if (r < 0 && r != -4 /* EINTR */)
+			die();
+		char b;
+		r = sys3(NR_READ, fd, (long)&b, 1);
+		if (r == 1)
+			return;
+		if (r == 0) {
+			long ts[2] = {0, 1000000};
+			sys3(NR_NANOSLEEP, (long)ts, 0, 0);
+		} else if (r != -EAGAIN && r != -4) {
+			die();
+		}
+	}
 }
 
 static long length(const char *s)
@@ -72,13 +123,17 @@ static const char *describe(long e, char *buf)
 	switch (e) {
 	case 1: return "Operation not permitted";
 	case 2: return "No such file or directory";
+	case 5: return "Input/output error";
 	case 7: return "Argument list too long";
 	case 8: return "Exec format error";
 	case 12: return "Cannot allocate memory";
 	case 13: return "Permission denied";
+	case 14: return "Bad address";
 	case 20: return "Not a directory";
 	case 21: return "Is a directory";
 	case 22: return "Invalid argument";
+	case 23: return "Too many open files in system";
+	case 24: return "Too many open files";
 	case 26: return "Text file busy";
 	case 36: return "File name too long";
 	case 40: return "Too many levels of symbolic links";
@@ -108,9 +163,11 @@ __attribute__((used, noreturn)) void stub_main(long *sp)
 	char **envp = argv + argc + 1;
 	if (argc < 4)
 		die();
+	if (sys3(NR_PRCTL, PR_SET_DUMPABLE, 0, 0) < 0)
+		die();
 	const char *how = argv[1];
 	long fd = -1;
-	if ((how[0] == 'f' || how[0] == 'c') && how[1]) {
+	if ((how[0] == 'f' || how[0] == 'c' || how[0] == 'w') && how[1]) {
 		fd = 0;
 		for (const char *d = how + 1; *d; d++) {
 			if (*d < '0' || *d > '9' || fd > 100000)
@@ -122,6 +179,8 @@ __attribute__((used, noreturn)) void stub_main(long *sp)
 	}
 	if (sys3(NR_PRCTL, PR_SET_NAME, (long)argv[0], 0) < 0)
 		die();
+	if (how[0] == 'w')
+		wait_for_byte(fd);
 	/* Never hand the runtime's fd to the program: no close-on-exec, no exec. */
 	if (fd >= 0 && sys3(NR_FCNTL, fd, F_SETFD, FD_CLOEXEC) < 0)
 		die();

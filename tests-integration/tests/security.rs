@@ -11,7 +11,6 @@
 //! plays the CVE-2019-5736 attacker. Every scenario is run under runc too where runc supports it,
 //! and the outputs compared.
 
-use std::io::Read;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -697,9 +696,11 @@ fn overwrite_through_proc_exe_fails(rt: &Runtime, leave: Leave) {
         rt.name
     );
     if stub {
-        // The stub's sealed copy, and its write refused (EPERM).
-        assert!(report.contains("sealed 1"), "{report}");
-        assert!(report.contains("write errno 1"), "{report}");
+        // The stub is non-dumpable (EACCES); caught in the instant before its prctl, its
+        // sealed copy, whose write is refused (EPERM). a_created_init_is_the_sealed_stub… opens
+        // it with CAP_SYS_PTRACE.
+        let sealed = report.contains("sealed 1") && report.contains("write errno 1");
+        assert!(sealed || report.contains("exe-open errno 13"), "{report}");
     } else if rt.name == "runr" {
         assert!(report.contains("readonly-mount 1"), "{report}");
         // EROFS, or ETXTBSY first while some runr (this test's own `exec`) still runs it.
@@ -793,6 +794,31 @@ fn exec_stub_unless_a_container_process_could_reach_the_runtime_first() {
         rt.ok(&["start", &id]);
         let exec = re_executed(&rt, &b, &["exec", &id, "true"]);
         assert_eq!(exec, ptrace, "exec, CAP_SYS_PTRACE: {ptrace}");
+        if !ptrace {
+            // A container joining this one's pid namespace sees its exec'd processes: from
+            // then on they re-execute (the joiner itself does, as a shared pid namespace).
+            let pid = rt.state(&id)["pid"].as_i64().unwrap();
+            let mut joiner = stub_bundle(false);
+            joiner.config["linux"]["namespaces"][0] =
+                json!({"type": "pid", "path": format!("/proc/{pid}/ns/pid")});
+            joiner.write();
+            let jid = unique("stub-joiner");
+            let jdir = joiner.dir.to_str().unwrap();
+            assert!(re_executed(
+                &rt,
+                &joiner,
+                &["create", "--bundle", jdir, &jid]
+            ));
+            assert!(
+                re_executed(&rt, &b, &["exec", &id, "true"]),
+                "exec after a joiner"
+            );
+            delete_no_leaks(&rt, &jid, &joiner);
+        }
+        rt.ok(&["delete", "--force", &id]);
+        let id = unique("stub");
+        rt.create_ok(&b, &id, &[]);
+        rt.ok(&["start", &id]);
         if !ptrace {
             // An exec'd process given CAP_SYS_PTRACE re-executes, and so does every exec after
             // it: that process could reach theirs.
@@ -969,44 +995,54 @@ fn created_init_exe_is_closed_to_a_neighbour_like_runc() {
 }
 
 #[test]
-fn runtime_runs_from_a_read_only_binary() {
-    // A runr process that re-executes (here: create with --pidfd-socket, which does so first
-    // thing, before it connects): /proc/self/exe is on a read-only (detached) mount.
+fn runtime_runs_from_a_read_only_binary_when_the_stub_cannot_serve() {
+    // The runr process itself, seen by a prestart hook (its child, on the host): the writable
+    // binary for a container the exec stub serves, a read-only (detached) mount once it
+    // re-executed for one the stub cannot (CAP_SYS_PTRACE).
     let rt = Runtime::runr();
-    // A plain command is too quick to inspect: look at one blocked opening its --log fifo.
-    let fifo = scratch().join(unique("fifo"));
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    let mut blocked = rt
-        .command(&[
-            "--log",
-            fifo.to_str().unwrap(),
-            "create",
-            "--pidfd-socket",
-            "/nonexistent",
-            "no-such-bundle-needed",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let exe = PathBuf::from(format!("/proc/{}/exe", blocked.id()));
-    let ro = wait_for(30, || {
-        nix::sys::statvfs::statvfs(&exe)
-            .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
-    });
-    let write = std::fs::OpenOptions::new().write(true).open(&exe);
-    // Unblock it: open the fifo for reading.
-    let mut f = std::fs::File::open(&fifo).unwrap();
-    let _ = blocked.wait();
-    let mut s = String::new();
-    let _ = f.read_to_string(&mut s);
-    let _ = std::fs::remove_file(&fifo);
-    assert!(ro, "runr's /proc/<pid>/exe is not on a read-only mount");
-    let err = write.expect_err("runr's exe opened for writing");
-    assert!(
-        [Some(libc::EROFS), Some(libc::ETXTBSY)].contains(&err.raw_os_error()),
-        "{err}"
-    );
+    for ptrace in [false, true] {
+        let mut b = stub_bundle(ptrace);
+        let seen = scratch().join(unique("exe-seen"));
+        let check = format!(
+            "if [ -w /proc/$PPID/exe ]; then echo writable; else echo read-only; fi > {}",
+            seen.display()
+        );
+        b.config["hooks"] = json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", check]}]});
+        let id = unique("exe-ro");
+        rt.create_ok(&b, &id, &[]);
+        let got = std::fs::read_to_string(&seen).unwrap_or_default();
+        let _ = std::fs::remove_file(&seen);
+        delete_no_leaks(&rt, &id, &b);
+        let want = if ptrace { "read-only\n" } else { "writable\n" };
+        assert_eq!(got, want, "CAP_SYS_PTRACE: {ptrace}");
+    }
+}
+
+#[test]
+fn a_created_init_is_the_sealed_stub_even_to_a_ptrace_capable_exec() {
+    // Until `start`, a created container's init waits inside the exec stub: a process exec'd
+    // into it with CAP_SYS_PTRACE (which passes the non-dumpable flag) gets the stub's sealed
+    // copy from /proc/1/exe, never runr's binary.
+    let rt = Runtime::runr();
+    let b = probe_bundle("echo never-started-mark");
+    let id = unique("created-spy");
+    rt.create_ok(&b, &id, &[]);
+    let before = sha(&rt.bin);
+    let args = [
+        "exec",
+        "--cap",
+        "CAP_SYS_PTRACE",
+        &id,
+        "probe",
+        "spy",
+        "never-started-mark",
+    ];
+    let spy = rt.exec(&args);
+    let report = String::from_utf8_lossy(&spy.stdout).into_owned();
+    delete_no_leaks(&rt, &id, &b);
+    assert!(report.contains("sealed 1"), "{report}");
+    assert!(!report.contains("write OK"), "{report}");
+    assert!(sha(&rt.bin) == before, "runr's binary changed");
 }
 
 // ---------------------------------------------------------------------------------------------

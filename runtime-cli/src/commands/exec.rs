@@ -89,6 +89,15 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
 
 fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let id = &p.args[0];
+    // A --process that is not a regular file (a pipe, /dev/stdin) could not be read again by a
+    // re-executed image: re-execute before reading it, since whether this exec needs it is
+    // only known once it is read.
+    if let Some(path) = p.value("process") {
+        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        if !regular && !runtime_core::binary_is_protected() {
+            crate::reexec_protected(g, "--process is not a regular file");
+        }
+    }
     let container = Container::load(&g.root, id)?;
     let mut process = process(p, &container)?;
     if let Some(size) = p.value("console-size") {

@@ -249,18 +249,24 @@ impl Ready<'_> {
             let failed = sys::execve(&self.path, &self.argv, &self.envp);
             return StepError::at(InitStep::Exec, failed);
         };
-        let kept = match keep {
-            Keep::Fifo(fd) | Keep::Channel(fd) => fd,
-        };
-        if let Err(e) = sys::keep_across_exec(kept) {
-            return StepError::at(InitStep::Exec, e);
+        if let Keep::Wait(fd) | Keep::Channel(fd) = keep {
+            if let Err(e) = sys::keep_across_exec(fd) {
+                return StepError::at(InitStep::Exec, e);
+            }
         }
         // The name the stub takes back (`start` watches for the name to change at the
         // program's execve), and then what it runs.
         let comm = sys::own_comm().unwrap_or_default();
         let argv = exec_stub::argv(&comm, keep, &self.path, &self.argv);
-        let failed = sys::execveat_fd(stub.fd(), &argv, &self.envp);
+        // A failure here is the stub's, not the program's: say so (the path names the stub).
+        let mut failed = sys::execveat_fd(stub.fd(), &argv, &self.envp);
+        failed.path = Some(PathBuf::from("the exec stub (memfd)"));
         StepError::at(InitStep::Exec, failed)
+    }
+
+    /// Whether the program is executed through the exec stub.
+    pub(crate) fn through_stub(&self) -> bool {
+        self.stub.is_some()
     }
 }
 

@@ -104,6 +104,21 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
         start_hooks,
         hook_state,
     } = exec;
+    // Through the exec stub, the wait for `start` happens in the stub: from now until the
+    // program runs, this process is the stub's sealed copy, not the runtime's binary, which a
+    // process joining the container's pid namespace (or exec'd into it with CAP_SYS_PTRACE)
+    // could otherwise open. The last confinement comes first then; startContainer hooks rule
+    // the stub out (exec_stub.rs), so there are none to run.
+    if ready.through_stub() {
+        if let Err(e) = ready.confine() {
+            report_late(&InitFailure::Step(e));
+            sys::exit_now(1);
+        }
+        report_late(&InitFailure::Step(
+            ready.exec(Keep::Wait(exec_fifo.as_fd())),
+        ));
+        sys::exit_now(127)
+    }
     // `start` happened: the last confinement (a late seccomp filter), then the startContainer
     // hooks under it (runc runs them filtered too), then the container's program.
     if let Err(e) = wait_for_start(&exec_fifo).and_then(|()| ready.confine()) {
@@ -114,9 +129,7 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
         report_late(&e);
         sys::exit_now(1);
     }
-    report_late(&InitFailure::Step(
-        ready.exec(Keep::Fifo(exec_fifo.as_fd())),
-    ));
+    report_late(&InitFailure::Step(ready.exec(Keep::Nothing)));
     sys::exit_now(127)
 }
 
