@@ -66,7 +66,7 @@ pub struct Global {
 ///
 /// Why: std's `main` spends ~0.1 ms of this VM's time before any of runr's code (it reads
 /// `/proc/self/maps` for the main thread's stack bounds and maps an alternate signal stack, both
-/// for its stack-overflow message), and `create`, `run` and `exec` pay it twice (the re-exec of
+/// for its stack-overflow message), and a re-executed `create`, `run` or `exec` pays it twice (the re-exec of
 /// `protect_binary`). What runr needs of it is done here: the standard fds exist and SIGPIPE is
 /// ignored (`entry_setup`), and stdout is flushed at the end, as std's `main` did on return. The
 /// arguments come from `std::env::args`, which glibc fills in before `main`. A stack overflow now
