@@ -403,12 +403,16 @@ fn mark_pid_namespace_owner(root: &Path, join: &namespaces::Join) -> Result<()> 
 
 /// The init's name while it waits for `start`. Through the exec stub it is the runtime's name
 /// again from the stub's first system calls on (exec_stub.rs), but for the few microseconds
-/// after the init's `execveat` of the stub and before them it is the stub's fd number: a name
-/// of digits alone, which no init has before `start`, is read again until it passes.
+/// after the init's `execveat` of the stub and before them it is what the kernel names an
+/// fd-based exec: the fd's number (older kernels) or the memfd's name ("memfd:runr-exec",
+/// newer ones). Neither is an init's name before `start`: such a name is read again until it
+/// passes.
 fn init_comm_before_start(pid: i32) -> Option<String> {
     let transient = |c: &Option<String>| {
-        c.as_deref()
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        c.as_deref().is_some_and(|n| {
+            let digits = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+            digits || n.starts_with("memfd:runr")
+        })
     };
     let mut comm = sys::proc_comm(pid);
     for _ in 0..100 {
