@@ -15,6 +15,16 @@ fn count(f: &PathBuf) -> usize {
         .unwrap_or(0)
 }
 
+/// Whether a process listed in `procs` is `sleep` (has exec'd it).
+fn runs_sleep(procs: &PathBuf) -> bool {
+    std::fs::read_to_string(procs).is_ok_and(|s| {
+        s.lines().any(|pid| {
+            std::fs::read_to_string(format!("/proc/{}/comm", pid.trim()))
+                .is_ok_and(|c| c.trim() == "sleep")
+        })
+    })
+}
+
 #[test]
 fn sigkill_reaches_every_process_of_a_container_sharing_the_pid_namespace() {
     for rt in runtimes() {
@@ -90,6 +100,9 @@ fn deprecated_all_is_still_accepted_and_signals_every_process() {
         );
         let procs = b.procs_file();
         assert!(wait_for(60, || count(&procs) == 2), "{}", rt.name);
+        // The child ignores TERM (the init's trap) until its `trap -` and exec: wait until it
+        // is `sleep`, else the signal can arrive while it still ignores it.
+        assert!(wait_for(60, || runs_sleep(&procs)), "{}", rt.name);
         rt.ok(&["kill", "-a", &id, "TERM"]);
         if rt.name == "runr" || rt.version() < (1, 2) {
             assert!(
