@@ -162,25 +162,18 @@ impl ContainerBuilder {
     /// as the `runr` binary does. Loads the bundle (kept for `create`, which then does not read
     /// it again): its errors are `create`'s.
     pub fn needs_protected_binary(&mut self) -> Result<Option<&'static str>> {
-        if protect::binary_is_protected() {
-            return Ok(None);
+        if let Some(route) = &self.opts.route {
+            return Ok(route.needs_protection());
         }
         crate::validate_id(&self.id)?;
         let bundle = match self.loaded.take() {
             Some(b) => b,
             None => crate::Bundle::load(&self.bundle)?,
         };
-        let mut why = crate::exec_stub::refusal(&bundle.spec, None);
+        // Decided now, kept for `create` (with the stub it loaded).
+        let route = protect::route(&bundle.spec, None, false);
         self.loaded = Some(bundle);
-        if why.is_none() {
-            // Made now, kept for `create`: a host where it cannot be made (vm.memfd_noexec = 2)
-            // needs the protected binary too.
-            match crate::exec_stub::ExecStub::load() {
-                Ok(stub) => self.opts.stub = Some(stub),
-                Err(_) => why = Some(crate::exec_stub::NOT_LOADABLE),
-            }
-        }
-        Ok(why)
+        Ok(self.opts.route.insert(route).needs_protection())
     }
 
     /// Fail with [`Error::UnprotectedBinary`], before anything is created, when the calling
@@ -377,6 +370,19 @@ impl<'c> ExecBuilder<'c> {
     pub fn require_protected_binary(mut self, on: bool) -> Self {
         self.unprotected = self.unprotected.with(Unprotected::Refuse, on);
         self
+    }
+
+    /// Why this process could not leave the calling binary through the exec stub while that
+    /// binary is writable (`None`: it can, or the binary is protected already), so that the
+    /// caller re-executes from a protected binary first ([`protect_binary`](crate::protect_binary)),
+    /// as the `runr` binary does (see [`ContainerBuilder::require_protected_binary`]). The
+    /// decision (and the stub it loaded) is kept for [`spawn`](Self::spawn).
+    pub fn needs_protected_binary(&mut self) -> Option<&'static str> {
+        let route = match self.opts.route.take() {
+            Some(route) => route,
+            None => self.container.exec_route(&self.process),
+        };
+        self.opts.route.insert(route).needs_protection()
     }
 
     /// Starts the process: returns once it has exec'd its program (or with the step that

@@ -71,8 +71,8 @@ pub(crate) struct CreateOptions {
     pub resctrl: Option<crate::intel_rdt::Resctrl>,
     /// A writable binary the exec stub cannot stand in for: warn, allow or refuse.
     pub unprotected: crate::protect::Unprotected,
-    /// The exec stub, when `needs_protected_binary` made it already.
-    pub stub: Option<ExecStub>,
+    /// How the init leaves the binary, when `needs_protected_binary` decided it already.
+    pub route: Option<crate::protect::Route>,
 }
 
 impl Default for CreateOptions {
@@ -90,7 +90,7 @@ impl Default for CreateOptions {
             rootless: crate::rootless::detect(),
             resctrl: None,
             unprotected: crate::protect::Unprotected::Warn,
-            stub: None,
+            route: None,
         }
     }
 }
@@ -307,9 +307,11 @@ impl Container {
         let intent = new_intent(id, &bundle, &cgroup, rdt.clone())?;
         // How the init leaves this binary: the exec stub, unless the binary is protected or
         // this config rules the stub out (then warn, or refuse before anything is made).
-        let preloaded = opts.stub.take();
-        let (stub, unprotected) =
-            crate::protect::launch(spec, None, false, opts.unprotected, preloaded)?;
+        let route = opts
+            .route
+            .take()
+            .unwrap_or_else(|| crate::protect::route(spec, None, false));
+        let (stub, unprotected) = crate::protect::launch(route, opts.unprotected)?;
         // Joining another container's pid namespace: its exec'd processes are visible to ours
         // before their execve, so they must not use the exec stub from now on.
         if let Some(join) = &ns.pid_join {

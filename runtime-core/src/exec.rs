@@ -46,6 +46,8 @@ pub(crate) struct ExecOptions {
     pub stdio: ChildStdio,
     /// A writable binary the exec stub cannot stand in for: warn, allow or refuse.
     pub unprotected: crate::protect::Unprotected,
+    /// How the process leaves the binary, when `needs_protected_binary` decided it already.
+    pub route: Option<crate::protect::Route>,
 }
 
 /// A process started by [`crate::ExecBuilder::spawn`]; a child of the calling process.
@@ -93,28 +95,16 @@ struct Placement {
 }
 
 impl Container {
-    /// Why `process` could not leave the calling binary through the exec stub while that
-    /// binary is writable (`None`: it can, or the binary is protected already): the caller
-    /// then re-executes from a protected binary first ([`crate::protect_binary`]), as the
-    /// `runr` binary does (see [`crate::ContainerBuilder::require_protected_binary`]).
-    pub fn exec_needs_protected_binary(&self, process: &Process) -> Option<&'static str> {
-        if crate::protect::binary_is_protected() {
-            return None;
-        }
-        if self.dir.join(crate::exec_stub::NO_STUB_MARKER).exists() {
-            return Some(crate::exec_stub::SHARED_REACH);
-        }
-        crate::exec_stub::refusal(&self.st.spec, Some(process)).or_else(|| {
-            // A host where the stub's memfd cannot be made needs the protected binary too.
-            crate::exec_stub::ExecStub::load()
-                .err()
-                .map(|_| crate::exec_stub::NOT_LOADABLE)
-        })
+    /// How `process` leaves the calling binary (protect.rs): the container's state marks when
+    /// the exec stub is ruled out for every later exec'd process (exec_stub.rs).
+    pub(crate) fn exec_route(&self, process: &Process) -> crate::protect::Route {
+        let ptrace_seen = self.dir.join(crate::exec_stub::NO_STUB_MARKER).exists();
+        crate::protect::route(&self.st.spec, Some(process), ptrace_seen)
     }
 
     /// Runs `process` inside this container. Returns once the process has exec'd (or with the
     /// step that failed).
-    pub(crate) fn exec(&self, process: &Process, opts: ExecOptions) -> Result<ExecProcess> {
+    pub(crate) fn exec(&self, process: &Process, mut opts: ExecOptions) -> Result<ExecProcess> {
         let config = self.st.bundle.join("config.json");
         let linux = self.st.spec.linux().as_ref();
         let terminal = process.terminal().unwrap_or(false);
@@ -123,16 +113,11 @@ impl Container {
         // How the process leaves this binary: the exec stub, unless the binary is protected
         // or the stub is not safe here (protect.rs), also because an earlier exec'd process
         // may have CAP_SYS_PTRACE; this one, if it may, rules the stub out for later ones.
-        let marker = self.dir.join(crate::exec_stub::NO_STUB_MARKER);
-        let ptrace_seen = marker.exists();
-        let (stub, unprotected) = crate::protect::launch(
-            &self.st.spec,
-            Some(process),
-            ptrace_seen,
-            opts.unprotected,
-            None,
-        )?;
-        if !ptrace_seen && crate::exec_stub::gives_ptrace(&self.st.spec, process) {
+        let route = opts.route.take();
+        let route = route.unwrap_or_else(|| self.exec_route(process));
+        let (stub, unprotected) = crate::protect::launch(route, opts.unprotected)?;
+        if crate::exec_stub::gives_ptrace(&self.st.spec, process) {
+            let marker = self.dir.join(crate::exec_stub::NO_STUB_MARKER);
             std::fs::write(&marker, b"").map_err(|e| Error::state(&marker, e))?;
         }
         // The init's pidfd, taken while the container is known to run and not paused.

@@ -152,11 +152,7 @@ pub(crate) fn refusal(spec: &Spec, exec: Option<&Process>) -> Option<&'static st
         _ => return Some("the container has no pid namespace of its own"),
     }
     let processes = spec.process().iter().chain(exec);
-    if has(LinuxNamespaceType::User).is_none()
-        && processes
-            .clone()
-            .any(|p| may_ptrace(p.capabilities().as_ref()))
-    {
+    if processes.clone().any(|p| gives_ptrace(spec, p)) {
         return Some("a process of the container may have CAP_SYS_PTRACE");
     }
     if let Some(hooks) = spec.hooks() {
@@ -178,9 +174,9 @@ pub(crate) fn refusal(spec: &Spec, exec: Option<&Process>) -> Option<&'static st
     None
 }
 
-/// Whether `exec`'d process `p` may hold CAP_SYS_PTRACE over the runtime's user namespace
-/// (no user namespace in the container): it could then open a later exec'd process's
-/// `/proc/<pid>/exe` before that one's `execve`, so later ones must not use the stub.
+/// Whether process `p` of the container may hold CAP_SYS_PTRACE over the runtime's user
+/// namespace (no user namespace in the container): it could then open a later exec'd
+/// process's `/proc/<pid>/exe` before that one's `execve`, so later ones must not use the stub.
 pub(crate) fn gives_ptrace(spec: &Spec, p: &Process) -> bool {
     let namespaces = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref());
     let userns = namespaces.is_some_and(|v| v.iter().any(|n| n.typ() == LinuxNamespaceType::User));

@@ -49,7 +49,7 @@
 //!   names that copy, never the caller's file). Where a process of the container could reach
 //!   the clone before that `execve` (CAP_SYS_PTRACE, a shared pid namespace, hooks inside the
 //!   container, LSM labels, a seccomp profile denying the stub's calls),
-//!   [`ContainerBuilder::needs_protected_binary`] and [`Container::exec_needs_protected_binary`]
+//!   [`ContainerBuilder::needs_protected_binary`] and [`ExecBuilder::needs_protected_binary`]
 //!   say why, and the caller re-executes from a read-only view of its binary with
 //!   [`protect_binary`] (which a caller may also simply call first thing in `main`). `create`
 //!   and `spawn` otherwise warn through their result ([`Container::warnings`],

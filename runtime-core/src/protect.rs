@@ -110,32 +110,77 @@ impl Unprotected {
     }
 }
 
-/// How the processes of this create or exec leave the runtime's image: directly when the
-/// binary is protected already, else through the exec stub where it is safe (exec_stub.rs),
-/// else directly from the writable binary as `policy` says (with the warning to give).
+/// How the processes of one create or exec leave the runtime's image: decided once by
+/// [`route`], then applied with the caller's policy by [`launch`].
+#[derive(Debug)]
+pub(crate) enum Route {
+    /// The binary is protected already: they exec their program directly.
+    Protected,
+    /// Through the exec stub, loaded for this call.
+    Stub(ExecStub),
+    /// Directly from the writable binary: the stub is not safe here (`why`), or could not be
+    /// loaded (`why` with the error as `detail`).
+    Unsafe {
+        why: &'static str,
+        detail: Option<String>,
+    },
+}
+
+impl Route {
+    /// Why the caller should re-execute from a protected binary first (`None`: no need).
+    pub(crate) fn needs_protection(&self) -> Option<&'static str> {
+        match self {
+            Route::Unsafe { why, .. } => Some(why),
+            Route::Protected | Route::Stub(_) => None,
+        }
+    }
+}
+
+/// Decides the [`Route`]: direct when the binary is protected already, else through the exec
+/// stub where it is safe (exec_stub.rs) and can be loaded, else unsafe.
 ///
-/// `ptrace_seen`: an earlier exec gave a process of this container CAP_SYS_PTRACE (see
-/// [`exec_stub::refusal`]).
-pub(crate) fn launch(
+/// `ptrace_seen`: the container's state says a process could reach its exec'd processes
+/// (see [`exec_stub::NO_STUB_MARKER`]).
+pub(crate) fn route(
     spec: &oci_spec::runtime::Spec,
     exec: Option<&oci_spec::runtime::Process>,
     ptrace_seen: bool,
-    policy: Unprotected,
-    loaded: Option<ExecStub>,
-) -> Result<(Option<ExecStub>, Option<String>)> {
+) -> Route {
     if binary_is_protected() {
-        return Ok((None, None));
+        return Route::Protected;
     }
     let refused = match ptrace_seen {
         true => Some(exec_stub::SHARED_REACH),
         false => exec_stub::refusal(spec, exec),
     };
-    let reason = match refused {
-        None => match loaded.map_or_else(ExecStub::load, Ok) {
-            Ok(stub) => return Ok((Some(stub), None)),
-            Err(e) => format!("the exec stub's memfd: {e}"),
+    if let Some(why) = refused {
+        return Route::Unsafe { why, detail: None };
+    }
+    match ExecStub::load() {
+        Ok(stub) => Route::Stub(stub),
+        // A host where memfds may not be executed (vm.memfd_noexec = 2).
+        Err(e) => Route::Unsafe {
+            why: exec_stub::NOT_LOADABLE,
+            detail: Some(e.to_string()),
         },
-        Some(why) => why.to_string(),
+    }
+}
+
+/// Applies `policy` to `route`: the stub to launch through (if any), and the warning to give
+/// when the processes leave from the writable binary; fails with
+/// [`Error::UnprotectedBinary`] when the policy refuses that.
+pub(crate) fn launch(
+    route: Route,
+    policy: Unprotected,
+) -> Result<(Option<ExecStub>, Option<String>)> {
+    let reason = match route {
+        Route::Protected => return Ok((None, None)),
+        Route::Stub(stub) => return Ok((Some(stub), None)),
+        Route::Unsafe { why, detail: None } => why.to_string(),
+        Route::Unsafe {
+            why,
+            detail: Some(e),
+        } => format!("{why}: {e}"),
     };
     match policy {
         Unprotected::Allow => Ok((None, None)),

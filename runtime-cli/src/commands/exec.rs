@@ -112,13 +112,14 @@ fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
             anyhow::bail!("--{flag}: setting an {field} is not supported by runr yet");
         }
     }
+    let terminal = process.terminal().unwrap_or(false);
     // Before anything of this image's is made: re-executed from a protected binary if the
     // exec stub cannot serve this process.
-    if let Some(why) = container.exec_needs_protected_binary(&process) {
+    let mut exec_builder = ExecBuilder::new(&container, process);
+    if let Some(why) = exec_builder.needs_protected_binary() {
         crate::reexec_protected(g, why);
     }
     let detach = p.is_set("detach");
-    let terminal = process.terminal().unwrap_or(false);
     let mut console = p
         .value("console-socket")
         .map(|s| Console::Socket(s.into()))
@@ -137,7 +138,7 @@ fn exec(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     if !detach {
         signals.thread_block()?;
     }
-    let mut exec = ExecBuilder::new(&container, process)
+    let mut exec = exec_builder
         .console(console)
         .preserve_fds(preserve_fds)
         .ignore_paused(p.is_set("ignore-paused"))
