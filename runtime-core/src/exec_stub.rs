@@ -95,8 +95,14 @@ pub(crate) enum Keep<'a> {
     /// The init's exec fifo, which the stub waits on for `start` (so that a created
     /// container's init already is the stub's sealed copy, not the runtime's binary, which a
     /// process joining its pid namespace could otherwise reach) and `start` then waits for to
-    /// close; a failure goes to stderr.
-    Wait(BorrowedFd<'a>),
+    /// close; a failure goes to stderr. Before that, the stub waits for `create`'s Handover
+    /// on the init's channel, and exits when the channel closes instead (the runtime died
+    /// before the container was recorded): the init execs the stub as soon as it is ready,
+    /// so that its `execveat` overlaps the runtime's last steps of `create`.
+    Wait {
+        fifo: BorrowedFd<'a>,
+        handover: BorrowedFd<'a>,
+    },
     /// An exec'd process's channel to the runtime, which reads a failure from it
     /// ([`crate::process::sync`] decodes the stub's frame).
     Channel(BorrowedFd<'a>),
@@ -112,7 +118,9 @@ pub(crate) fn argv(
     use std::os::fd::AsRawFd;
     let how = match keep {
         Keep::Nothing => "-".to_string(),
-        Keep::Wait(fd) => format!("w{}", fd.as_raw_fd()),
+        Keep::Wait { fifo, handover } => {
+            format!("w{}h{}", fifo.as_raw_fd(), handover.as_raw_fd())
+        }
         Keep::Channel(fd) => format!("c{}", fd.as_raw_fd()),
     };
     let mut v = Vec::with_capacity(args.len() + 3);
@@ -319,14 +327,20 @@ mod tests {
     #[test]
     fn argv_carries_the_name_the_fd_and_the_path() {
         let fifo = std::fs::File::open("/dev/null").unwrap();
+        let channel = std::fs::File::open("/dev/null").unwrap();
         use std::os::fd::AsRawFd;
+        let keep = Keep::Wait {
+            fifo: fifo.as_fd(),
+            handover: channel.as_fd(),
+        };
         let got = argv(
             &CString::new("runr").unwrap(),
-            Keep::Wait(fifo.as_fd()),
+            keep,
             &CString::new("/bin/sh").unwrap(),
             &[CString::new("sh").unwrap()],
         );
-        let want = ["runr", &format!("w{}", fifo.as_raw_fd()), "/bin/sh", "sh"];
+        let how = format!("w{}h{}", fifo.as_raw_fd(), channel.as_raw_fd());
+        let want = ["runr", &how, "/bin/sh", "sh"];
         assert_eq!(
             got.iter().map(|c| c.to_str().unwrap()).collect::<Vec<_>>(),
             want

@@ -10,7 +10,10 @@
  *   how   "-": nothing to keep; "f<fd>": fd is to close at the program's execve (the exec
  *         fifo) and a failure goes to stderr; "w<fd>": the same, after waiting for a byte on
  *         fd (the init's wait for `start`, done here so that a created container's init is
- *         this sealed copy, not the runtime's binary); "c<fd>": like "f", and a failure goes
+ *         this sealed copy, not the runtime's binary); "w<fd>h<chan>": the same, after first
+ *         waiting for create's Handover, one message on chan, the init's SEQPACKET channel
+ *         (none, the channel closed: the runtime died before it recorded the container, so
+ *         exit), which is then to close at the program's execve too; "c<fd>": like "f", and a failure goes
  *         to fd, the runtime's SEQPACKET channel, as an 8-byte frame "rstb" + errno (little
  *         endian);
  *   path  what to execve, already resolved by the runtime.
@@ -109,6 +112,21 @@ static void wait_for_byte(long fd)
 	}
 }
 
+/* The decimal fd at s (at least one digit); returns where it ends. */
+static const char *number(const char *s, long *out)
+{
+	long n = 0;
+	if (*s < '0' || *s > '9')
+		die();
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (n > 100000)
+			die();
+		n = n * 10 + (*s - '0');
+	}
+	*out = n;
+	return s;
+}
+
 static long length(const char *s)
 {
 	long n = 0;
@@ -166,22 +184,31 @@ __attribute__((used, noreturn)) void stub_main(long *sp)
 	if (sys3(NR_PRCTL, PR_SET_DUMPABLE, 0, 0) < 0)
 		die();
 	const char *how = argv[1];
-	long fd = -1;
+	long fd = -1, chan = -1;
 	if ((how[0] == 'f' || how[0] == 'c' || how[0] == 'w') && how[1]) {
-		fd = 0;
-		for (const char *d = how + 1; *d; d++) {
-			if (*d < '0' || *d > '9' || fd > 100000)
-				die();
-			fd = fd * 10 + (*d - '0');
-		}
+		const char *d = number(how + 1, &fd);
+		if (how[0] == 'w' && *d == 'h')
+			d = number(d + 1, &chan);
+		if (*d)
+			die();
 	} else if (how[0] != '-' || how[1]) {
 		die();
 	}
 	if (sys3(NR_PRCTL, PR_SET_NAME, (long)argv[0], 0) < 0)
 		die();
+	/* Never hand the runtime's fds to the program: no close-on-exec, no exec. */
+	if (chan >= 0) {
+		char b;
+		long r;
+		while ((r = sys3(NR_READ, chan, (long)&b, 1)) == -4 /* EINTR */)
+			;
+		if (r != 1)
+			die();
+		if (sys3(NR_FCNTL, chan, F_SETFD, FD_CLOEXEC) < 0)
+			die();
+	}
 	if (how[0] == 'w')
 		wait_for_byte(fd);
-	/* Never hand the runtime's fd to the program: no close-on-exec, no exec. */
 	if (fd >= 0 && sys3(NR_FCNTL, fd, F_SETFD, FD_CLOEXEC) < 0)
 		die();
 	long e = -sys3(NR_EXECVE, (long)argv[2], (long)(argv + 3), (long)envp);

@@ -249,7 +249,12 @@ impl Ready<'_> {
             let failed = sys::execve(&self.path, &self.argv, &self.envp);
             return StepError::at(InitStep::Exec, failed);
         };
-        if let Keep::Wait(fd) | Keep::Channel(fd) = keep {
+        let kept = match keep {
+            Keep::Nothing => vec![],
+            Keep::Wait { fifo, handover } => vec![fifo, handover],
+            Keep::Channel(fd) => vec![fd],
+        };
+        for fd in kept {
             if let Err(e) = sys::keep_across_exec(fd) {
                 return StepError::at(InitStep::Exec, e);
             }

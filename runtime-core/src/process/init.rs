@@ -89,36 +89,39 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
             sys::exit_now(1);
         }
     };
-    // The container is ours only once `create` has recorded it and returned: if the runtime
-    // dies before its Handover (the channel closes instead), nobody knows of this init and it
-    // must not wait for a `start` that cannot come.
     let InitArgs {
         channel, exec_fifo, ..
     } = args;
-    if !matches!(channel.recv(), Ok(Some(Message::Handover))) {
-        sys::exit_now(1);
-    }
-    drop(channel);
     let Exec {
         mut ready,
         start_hooks,
         hook_state,
     } = exec;
-    // Through the exec stub, the wait for `start` happens in the stub: from now until the
-    // program runs, this process is the stub's sealed copy, not the runtime's binary, which a
-    // process joining the container's pid namespace (or exec'd into it with CAP_SYS_PTRACE)
-    // could otherwise open. The last confinement comes first then; startContainer hooks rule
-    // the stub out (exec_stub.rs), so there are none to run.
+    // Through the exec stub, the waits for the Handover and for `start` happen in the stub:
+    // from now until the program runs, this process is the stub's sealed copy, not the
+    // runtime's binary, which a process joining the container's pid namespace (or exec'd into
+    // it with CAP_SYS_PTRACE) could otherwise open; and its `execveat` overlaps the runtime's
+    // last steps of `create` instead of delaying `start`. The last confinement comes first
+    // then; startContainer hooks rule the stub out (exec_stub.rs), so there are none to run.
     if ready.through_stub() {
         if let Err(e) = ready.confine() {
             report_late(&InitFailure::Step(e));
             sys::exit_now(1);
         }
-        report_late(&InitFailure::Step(
-            ready.exec(Keep::Wait(exec_fifo.as_fd())),
-        ));
+        let keep = Keep::Wait {
+            fifo: exec_fifo.as_fd(),
+            handover: channel.as_fd(),
+        };
+        report_late(&InitFailure::Step(ready.exec(keep)));
         sys::exit_now(127)
     }
+    // The container is ours only once `create` has recorded it and returned: if the runtime
+    // dies before its Handover (the channel closes instead), nobody knows of this init and it
+    // must not wait for a `start` that cannot come.
+    if !matches!(channel.recv(), Ok(Some(Message::Handover))) {
+        sys::exit_now(1);
+    }
+    drop(channel);
     // `start` happened: the last confinement (a late seccomp filter), then the startContainer
     // hooks under it (runc runs them filtered too), then the container's program.
     if let Err(e) = wait_for_start(&exec_fifo).and_then(|()| ready.confine()) {

@@ -23,7 +23,8 @@
 //!   report them as trace steps                                traces: trace.rs)
 //!          ◀──────────────────────────────── Ready | Failed{step, op, errno, path}
 //!                                                  | HookFailed{index, exit, output tail}
-//!   apply cgroup limits, state.json, pid file
+//!   apply cgroup limits, state.json, pid file      (through the exec stub: execveat of
+//!                                                  the stub, which reads the Handover)
 //!   Handover ────────────────────────────────────▶ waits on the exec fifo until `start`
 //! ```
 //! EOF instead of a message means the init died; the parent then reaps it and reports how.
