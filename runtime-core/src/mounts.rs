@@ -453,16 +453,56 @@ fn mount_cgroup(dest: &Path, opts: &MountOptions, ctx: &MountContext<'_>) -> Sys
         Some("mode=755"),
         dest,
     )?;
+    // Binds of the container's own cgroups get the mount's flags. Where the kernel has
+    // mount_setattr (5.12+), one recursive call at the end sets them on the tmpfs and every
+    // bind in it at once, instead of a remount per hierarchy and one for the tmpfs (9 mount
+    // calls on a v1 host).
+    let at_once = !ctx.cgroupns && sys::mount_setattr_available();
     for h in hierarchies.iter().filter(|h| h.fstype == "cgroup") {
-        mount_v1_hierarchy(dest, h, flags, ro, ctx)?;
+        mount_v1_hierarchy(dest, h, (flags, ro, !at_once), ctx)?;
+    }
+    let mounted = || paths::open_path(ctx.root, dest);
+    if at_once {
+        let (set, clear) = mount_attrs(flags | ro);
+        return sys::mount_setattr_recursive(mounted()?.as_fd(), set, clear, dest);
     }
     // The tmpfs itself read-only last, once everything is in it.
     if readonly {
-        let mounted = paths::open_path(ctx.root, dest)?;
         let f = flags | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
-        sys::mount_on_fd(None, mounted.as_fd(), None, f, Some("mode=755"), dest)?;
+        sys::mount_on_fd(None, mounted()?.as_fd(), None, f, Some("mode=755"), dest)?;
     }
     Ok(())
+}
+
+/// `mount_setattr`'s set and clear masks for the per-mount flags in `flags` (read-only,
+/// nosuid, nodev, noexec, and the atime mode when one is named).
+fn mount_attrs(flags: MsFlags) -> (u64, u64) {
+    const ATIME_MASK: u64 = 0x70;
+    const NOATIME: u64 = 0x10;
+    const STRICTATIME: u64 = 0x20;
+    let mut set = 0;
+    for (flag, attr) in [
+        (MsFlags::MS_RDONLY, sys::MOUNT_ATTR_RDONLY),
+        (MsFlags::MS_NOSUID, sys::MOUNT_ATTR_NOSUID),
+        (MsFlags::MS_NODEV, sys::MOUNT_ATTR_NODEV),
+        (MsFlags::MS_NOEXEC, sys::MOUNT_ATTR_NOEXEC),
+    ] {
+        if flags.contains(flag) {
+            set |= attr;
+        }
+    }
+    // relatime is the atime mode 0: naming any mode clears the current one first.
+    let atime = [
+        (MsFlags::MS_NOATIME, NOATIME),
+        (MsFlags::MS_STRICTATIME, STRICTATIME),
+        (MsFlags::MS_RELATIME, 0),
+    ]
+    .into_iter()
+    .find(|(flag, _)| flags.contains(*flag));
+    match atime {
+        Some((_, mode)) => (set | mode, ATIME_MASK),
+        None => (set, 0),
+    }
 }
 
 /// cgroup2 at `dest`: a fresh mount with a cgroup namespace, else (or when the same root is on
@@ -507,11 +547,12 @@ fn mount_cgroup2(
 
 /// One v1 hierarchy under the tmpfs at `dest`: mounted again with a cgroup namespace, else a
 /// bind of this process's own cgroup in it; co-mounted controllers get their symlinks.
+/// `remount`: the bind gets `flags | ro` by a remount of its own (else the caller sets them on
+/// the whole tmpfs at once).
 fn mount_v1_hierarchy(
     dest: &Path,
     h: &HostHierarchy,
-    flags: MsFlags,
-    ro: MsFlags,
+    (flags, ro, remount): (MsFlags, MsFlags, bool),
     ctx: &MountContext<'_>,
 ) -> SysResult<()> {
     let sub = dest.join(&h.name);
@@ -534,7 +575,9 @@ fn mount_v1_hierarchy(
             None,
             &sub,
         )?;
-        remount_bind_ro(ctx.root, &sub, flags | ro)?;
+        if remount {
+            remount_bind_ro(ctx.root, &sub, flags | ro)?;
+        }
     }
     // Co-mounted controllers ("cpu,cpuacct") get one symlink per controller, as on the host.
     let controllers: Vec<&str> = h.name.split(',').collect();
@@ -660,6 +703,23 @@ fn own_cgroup(own: &str, wanted: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_attrs_carry_the_per_mount_flags_and_the_atime_mode() {
+        let f = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        let all = sys::MOUNT_ATTR_RDONLY
+            | sys::MOUNT_ATTR_NOSUID
+            | sys::MOUNT_ATTR_NODEV
+            | sys::MOUNT_ATTR_NOEXEC;
+        // No atime mode named: the mounts keep theirs.
+        assert_eq!(mount_attrs(f), (all, 0));
+        // relatime is mode 0, set by clearing the mode bits.
+        assert_eq!(mount_attrs(f | MsFlags::MS_RELATIME), (all, 0x70));
+        assert_eq!(mount_attrs(MsFlags::MS_NOATIME), (0x10, 0x70));
+        assert_eq!(mount_attrs(MsFlags::MS_STRICTATIME), (0x20, 0x70));
+        // Flags that are no per-mount attribute are not passed.
+        assert_eq!(mount_attrs(MsFlags::MS_BIND | MsFlags::MS_REC), (0, 0));
+    }
 
     fn parse(opts: &[&str]) -> MountOptions {
         MountOptions::parse(&opts.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
