@@ -659,6 +659,7 @@ fn spawn_init(
         fork_for_pid: ns.fork_for_pid,
         user_after_joins: ns.user_after_joins,
         cgroup_join,
+        join_before_go: cgroup.systemd_unit().is_none(),
         no_pivot: opts.no_pivot,
         mount_ns: ns.own_mount,
         detached_sources,

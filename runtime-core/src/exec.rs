@@ -278,7 +278,7 @@ impl Container {
             // Hybrid: born in the unified twin, the process moves itself into the v1 ones, as
             // the init does; a move by the parent (`cgroup.procs`) waits for an RCU grace
             // period unless another move went just before: ~7 ms of an `exec` measured here
-            // (the phase "exec'd process: started, told to go" of the benchmark).
+            // (the phase "exec'd process: told to go" of the benchmark).
             (None, cgroups::Layout::Hybrid) => self.st.cgroup.unified_dir_fd()?,
             _ => self.st.cgroup.v2_dir_fd()?,
         };

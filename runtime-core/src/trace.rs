@@ -118,7 +118,7 @@ impl Phase {
     /// What the phase did, as the step that ends it is named.
     fn name(self) -> &'static str {
         match self {
-            Phase::Go => "started, told to go",
+            Phase::Go => "told to go",
             Phase::Cgroup => "joined its v1 cgroups",
             Phase::Namespaces => "namespaces joined and unshared",
             Phase::Rootfs => "mounts and /dev done",

@@ -14,8 +14,8 @@ use tests_integration::{
 
 /// The steps ending the init's phases, in the order the init goes through them.
 const INIT_PHASES: &[&str] = &[
-    "init: started, told to go",
     "init: joined its v1 cgroups",
+    "init: told to go",
     "init: namespaces joined and unshared",
     "init: mounts and /dev done",
     "init: prestart and createRuntime hooks done",
@@ -197,7 +197,7 @@ fn timings_file_gets_one_line_per_command_with_its_phases_in_time_order() {
             &exec,
             &[
                 "exec process cloned",
-                "exec'd process: started, told to go",
+                "exec'd process: told to go",
                 "exec'd process: joined its v1 cgroups",
                 "exec'd process: namespaces joined and unshared",
                 "exec'd process: console and cwd done",

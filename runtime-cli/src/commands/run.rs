@@ -4,7 +4,7 @@
 //! with the container's status (128+signal when killed). The container is deleted afterwards
 //! unless --keep.
 
-use runtime_core::{Console, Container};
+use runtime_core::Console;
 
 use super::foreground;
 
@@ -106,7 +106,9 @@ pub fn run(g: &mut Global, p: &Parsed) -> anyhow::Result<i32> {
     let code = foreground::wait(container.pid(), master, signals)?;
     super::exited(container.pid(), code);
     if !p.is_set("keep") {
-        let outcome = Container::load(&g.root, &id)?.delete(true)?;
+        // The container as created (runc's run destroys its own in-memory one too): nothing
+        // `delete` uses (cgroup paths, hooks, state directory) can have changed meanwhile.
+        let outcome = container.delete(true)?;
         super::warn_all(g, outcome);
     }
     Ok(code)

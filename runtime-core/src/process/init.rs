@@ -49,6 +49,10 @@ pub(crate) struct InitArgs<'a> {
     /// v1 `tasks` files to write `0` into: the init moves itself into its cgroups (see
     /// `cgroups::Manager::v1_self_join_files`); empty when the parent placed it.
     pub cgroup_join: Vec<PathBuf>,
+    /// The cgroups exist already when the init starts (cgroupfs: made before the clone), so
+    /// it joins them before waiting for the parent's go, while the parent records it; with
+    /// systemd they exist once the parent has started the unit, after the go.
+    pub join_before_go: bool,
     pub no_pivot: bool,
     /// The container has a mount namespace of its own (new or joined).
     pub mount_ns: bool,
@@ -154,14 +158,21 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
     // When each phase ends, for the runtime's trace (nothing is recorded when it does not trace).
     let mut marks = Marks::new();
 
-    // 1. Wait until the parent has written our id maps and put us in our cgroup.
+    // 1. Into our cgroups, by ourselves (a self-move skips the lock and RCU wait a move by the
+    //    parent costs), before any namespace changes who we are to the host's cgroupfs; and
+    //    wait until the parent has written our id maps, put us in our cgroup (when it does
+    //    that), or started our systemd unit. Joining first, where the cgroups exist already,
+    //    overlaps the parent's record of us (the phases are marked in the order they end).
+    if args.join_before_go {
+        join_own_cgroups(&args.cgroup_join)?;
+        marks.mark(Phase::Cgroup);
+    }
     let host_pid = wait_for_go(&args.channel, InitStep::WaitForParent)?;
     marks.mark(Phase::Go);
-
-    // 1b. Into our cgroups, by ourselves (a self-move skips the lock and RCU wait a move by the
-    //     parent costs), before any namespace changes who we are to the host's cgroupfs.
-    join_own_cgroups(&args.cgroup_join)?;
-    marks.mark(Phase::Cgroup);
+    if !args.join_before_go {
+        join_own_cgroups(&args.cgroup_join)?;
+        marks.mark(Phase::Cgroup);
+    }
 
     // 2-8. Signals, stdio, namespaces joined and made, root of the user namespace, a session.
     let host_pid = enter_namespaces(args, process)?.unwrap_or(host_pid);
