@@ -377,19 +377,44 @@ impl Manager {
     /// processes found is returned for the caller to warn about, and such a container's
     /// cgroup is removed with [`Manager::release`], which leaves the other processes alone.
     pub fn create(&self) -> Result<usize> {
+        let found = self.create_but_v1()?;
+        self.create_v1_dirs()?;
+        Ok(found)
+    }
+
+    /// [`create`](Self::create) without the v1 directories: the checks, and the cgroup2
+    /// directory (a process can be born in it, `CLONE_INTO_CGROUP`); [`create_v1_dirs`]
+    /// makes the rest later (a runtime overlaps them with its init's first steps).
+    ///
+    /// [`create_v1_dirs`]: Self::create_v1_dirs
+    pub fn create_but_v1(&self) -> Result<usize> {
         let found = self.in_use()?;
         self.check_reusable()?;
         if self.systemd.is_some() {
             // systemd makes the unit's cgroup when it starts the unit (see `enter`).
             return Ok(found);
         }
-        for h in &self.v1 {
-            self.create_v1(h)?;
-        }
         if let Some(h) = &self.v2 {
             self.create_v2(h)?;
         }
         Ok(found)
+    }
+
+    /// The v1 directories of [`create`](Self::create) (none on a pure cgroup2 host or with
+    /// the systemd driver); idempotent.
+    pub fn create_v1_dirs(&self) -> Result<()> {
+        if self.systemd.is_some() {
+            return Ok(());
+        }
+        for h in &self.v1 {
+            self.create_v1(h)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the cgroupfs driver has v1 directories to make (a legacy or hybrid host).
+    pub fn has_v1_dirs(&self) -> bool {
+        self.systemd.is_none() && !self.v1.is_empty()
     }
 
     /// An existing cgroup may be reused unless it is frozen (as in runc).

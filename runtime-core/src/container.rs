@@ -294,7 +294,7 @@ impl Container {
         let linux = spec.linux().as_ref().expect("validated: linux is present");
         let config = bundle.dir.join("config.json");
         // What the host must allow: checked when unprivileged, namespace files opened.
-        let ns = plan_namespaces(&bundle)?;
+        let mut ns = plan_namespaces(&bundle)?;
         // Where the cgroup will be: resolved, not made.
         let (mut cgroup, cgroup_path) = resolve_cgroup(linux, id, &opts)?;
         // systemd driver: connect and build the unit's properties now, before any clone (a
@@ -329,7 +329,11 @@ impl Container {
         // 3. The cgroup, in every hierarchy. One that already has processes is shared, as
         //    runc 1.1.5 shares it (with its warning; runc 1.2 and later refuse it).
         //    Unprivileged, a cgroup we may not create is skipped unless a limit needs it.
-        let found = make_cgroup(&mut c, &mut cgroup, opts.rootless, cgroup_path.is_some())?;
+        //    On a v1 host, a new network namespace is made by the init itself and the v1
+        //    directories after the clone, at the same time (the init joins them after `Go`).
+        let v1_later = cgroup.has_v1_dirs() && !opts.rootless && ns.make_network_in_init();
+        let named = cgroup_path.is_some();
+        let found = make_cgroup(&mut c, &mut cgroup, (opts.rootless, named), v1_later)?;
         fault::point("create: cgroup made");
         let shown = cgroup_path.clone().unwrap_or_default();
         trace::step("cgroup created", &[("cgroupsPath", shown)]);
@@ -339,7 +343,8 @@ impl Container {
 
         // 4. The init: cloned, recorded, placed, told to go, waited for until ready.
         let launch = (ns, stub.as_ref());
-        let init = spawn_init(&mut c, &bundle, &mut opts, launch, &cgroup, unit_start)?;
+        let place = (&cgroup, unit_start, v1_later);
+        let init = spawn_init(&mut c, &bundle, &mut opts, launch, place)?;
 
         // 5. Limits apply from here, once the init's set-up (not the container's work) is done.
         cgroup
@@ -555,17 +560,20 @@ fn new_intent(
 /// Step 3 of create: the cgroup in every hierarchy, named for the rollback first. Returns how
 /// many processes it already had (shared, as runc 1.1.5 shares it). Unprivileged, a hierarchy
 /// we may not create is skipped when the config names no cgroupsPath (`named`).
+/// `v1_later`: the v1 directories are left to `spawn_init`, after the clone.
 fn make_cgroup(
     c: &mut Creating,
     cgroup: &mut cgroups::Manager,
-    rootless: bool,
-    named: bool,
+    (rootless, named): (bool, bool),
+    v1_later: bool,
 ) -> Result<usize> {
     c.rollback.cgroup = Some(cgroup.clone());
     let made = if rootless {
         cgroup
             .create_rootless(!named)
             .map(|()| usize::from(c.intent.shared_cgroup))
+    } else if v1_later {
+        cgroup.create_but_v1()
     } else {
         cgroup.create()
     };
@@ -622,8 +630,7 @@ fn spawn_init(
     bundle: &Bundle,
     opts: &mut CreateOptions,
     (ns, stub): (NamespacePlan, Option<&ExecStub>),
-    cgroup: &cgroups::Manager,
-    unit_start: cgroups::Prepared,
+    (cgroup, unit_start, v1_later): (&cgroups::Manager, cgroups::Prepared, bool),
 ) -> Result<ReadyInit> {
     let spec = &bundle.spec;
     let linux = spec.linux().as_ref().expect("validated: linux is present");
@@ -651,6 +658,7 @@ fn spawn_init(
         console_socket,
         joins: ns.joins,
         unshare: ns.unshare_in_init,
+        unshare_first: ns.unshare_first,
         // Root of a user namespace we did not make (rootless podman) can no more mknod than the
         // root of one we make.
         userns: ns.any_user || crate::rootless::running_in_user_ns(),
@@ -659,7 +667,7 @@ fn spawn_init(
         fork_for_pid: ns.fork_for_pid,
         user_after_joins: ns.user_after_joins,
         cgroup_join,
-        join_before_go: cgroup.systemd_unit().is_none(),
+        join_before_go: cgroup.systemd_unit().is_none() && !v1_later,
         no_pivot: opts.no_pivot,
         mount_ns: ns.own_mount,
         detached_sources,
@@ -686,6 +694,11 @@ fn spawn_init(
     // systemd driver: the unit is started with the init in it, and exists when this returns.
     cgroup.enter(pid, unit_start)?;
     fault::point("create: unit started");
+    // The v1 directories, while the init makes its network namespace.
+    if v1_later {
+        cgroup.create_v1_dirs()?;
+        fault::point("create: v1 cgroups made");
+    }
     let place = parent_places_init && clone_cgroup.is_none();
     // With namespaces joined by path first, the user namespace comes later (UserNsCreated).
     let maps = (ns.new_user && !ns.user_after_joins).then_some(linux);

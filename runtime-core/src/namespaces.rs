@@ -53,6 +53,9 @@ pub struct Join {
 pub struct NamespacePlan {
     pub clone_flags: CloneFlags,
     pub unshare_in_init: CloneFlags,
+    /// Unshared by the init first of all, before it waits for the parent's go (see
+    /// [`NamespacePlan::make_network_in_init`]).
+    pub unshare_first: CloneFlags,
     pub joins: Vec<Join>,
     pub pid_join: Option<Join>,
     pub new_user: bool,
@@ -100,6 +103,7 @@ impl NamespacePlan {
         NamespacePlan {
             clone_flags: CloneFlags::empty(),
             unshare_in_init: CloneFlags::empty(),
+            unshare_first: CloneFlags::empty(),
             joins: Vec::new(),
             pid_join: None,
             new_user: false,
@@ -137,6 +141,20 @@ impl NamespacePlan {
             _ => self.joins.push(join),
         }
         Ok(())
+    }
+
+    /// Moves a new network namespace out of the clone into the init's first step, so that
+    /// the kernel makes it (~0.75 ms on this VM, the most costly namespace) in the init while
+    /// the runtime works on (the v1 cgroup directories). Only without any user namespace: a
+    /// network namespace belongs to the user namespace of the process that makes it, and the
+    /// init's is then the runtime's at any step. Returns whether it moved.
+    pub fn make_network_in_init(&mut self) -> bool {
+        if self.any_user || !self.clone_flags.contains(CloneFlags::CLONE_NEWNET) {
+            return false;
+        }
+        self.clone_flags.remove(CloneFlags::CLONE_NEWNET);
+        self.unshare_first |= CloneFlags::CLONE_NEWNET;
+        true
     }
 
     /// A new namespace: cgroup and time ones are unshared by the init (after it has joined its
@@ -190,5 +208,34 @@ impl NamespacePlan {
                 | CloneFlags::CLONE_NEWNET);
         self.clone_flags.remove(later);
         self.unshare_in_init |= later;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(namespaces: serde_json::Value) -> NamespacePlan {
+        let linux: Linux = serde_json::from_value(serde_json::json!({ "namespaces": namespaces }))
+            .expect("a linux section");
+        plan(&linux).expect("nothing to open")
+    }
+
+    #[test]
+    fn the_network_namespace_moves_to_the_init_only_without_a_user_namespace() {
+        let mut p = plan_of(serde_json::json!([{"type": "pid"}, {"type": "network"}]));
+        assert!(p.make_network_in_init());
+        assert!(!p.clone_flags.contains(CloneFlags::CLONE_NEWNET));
+        assert_eq!(p.unshare_first, CloneFlags::CLONE_NEWNET);
+        assert!(p.clone_flags.contains(CloneFlags::CLONE_NEWPID));
+        // A user namespace must own it: made with the clone (or after the user namespace).
+        let mut p = plan_of(serde_json::json!([{"type": "user"}, {"type": "network"}]));
+        assert!(!p.make_network_in_init());
+        assert!(p.clone_flags.contains(CloneFlags::CLONE_NEWNET));
+        assert!(p.unshare_first.is_empty());
+        // No new network namespace: nothing to move.
+        let mut p = plan_of(serde_json::json!([{"type": "pid"}]));
+        assert!(!p.make_network_in_init());
+        assert!(p.unshare_first.is_empty());
     }
 }

@@ -39,6 +39,9 @@ pub(crate) struct InitArgs<'a> {
     pub console_socket: Option<OwnedFd>,
     pub joins: Vec<Join>,
     pub unshare: CloneFlags,
+    /// Unshared first, before the parent's go: a new network namespace made while the parent
+    /// works on (`namespaces::NamespacePlan::make_network_in_init`).
+    pub unshare_first: CloneFlags,
     pub userns: bool,
     pub new_userns: bool,
     pub cgroupns: bool,
@@ -157,6 +160,11 @@ fn set_up<'a>(args: &InitArgs<'a>) -> Result<Exec<'a>, InitFailure> {
         .expect("validated: process is present");
     // When each phase ends, for the runtime's trace (nothing is recorded when it does not trace).
     let mut marks = Marks::new();
+
+    // 0. The namespace the parent left to us, made while it finishes our cgroups.
+    if !args.unshare_first.is_empty() {
+        sys::unshare(args.unshare_first).tag(InitStep::Unshare)?;
+    }
 
     // 1. Into our cgroups, by ourselves (a self-move skips the lock and RCU wait a move by the
     //    parent costs), before any namespace changes who we are to the host's cgroupfs; and
