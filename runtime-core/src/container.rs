@@ -329,9 +329,11 @@ impl Container {
         // 3. The cgroup, in every hierarchy. One that already has processes is shared, as
         //    runc 1.1.5 shares it (with its warning; runc 1.2 and later refuse it).
         //    Unprivileged, a cgroup we may not create is skipped unless a limit needs it.
-        //    On a v1 host, a new network namespace is made by the init itself and the v1
-        //    directories after the clone, at the same time (the init joins them after `Go`).
-        let v1_later = cgroup.has_v1_dirs() && !opts.rootless && ns.make_network_in_init();
+        //    A new network namespace is made by the init itself, while this process works on
+        //    after the clone: on a v1 host it makes the v1 directories then (the init joins
+        //    them after `Go`); with the systemd driver it starts the unit.
+        let net_in_init = !opts.rootless && ns.make_network_in_init();
+        let v1_later = net_in_init && cgroup.has_v1_dirs();
         let named = cgroup_path.is_some();
         let found = make_cgroup(&mut c, &mut cgroup, (opts.rootless, named), v1_later)?;
         fault::point("create: cgroup made");
