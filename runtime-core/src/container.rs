@@ -371,7 +371,8 @@ impl Container {
         // 8. Handover: from now on the init waits for `start`, whatever becomes of us.
         init.channel
             .send(&Message::Handover)
-            .map_err(Error::sys("hand over to the container's init"))?;
+            .map_err(Error::sys("hand over to the container's init"))
+            .map_err(|e| init_failure_or(&init.channel, &c, spec, e))?;
         c.rollback.armed = false;
         Ok(Container {
             dir: c.dir.clone(),
@@ -693,19 +694,23 @@ fn spawn_init(
     );
     // The clone, named for the rollback and in the intent record at once.
     let mut pid = clone_and_record(c, args, fork, &parent_end, &unit_start)?;
-    // systemd driver: the unit is started with the init in it, and exists when this returns.
-    cgroup.enter(pid, unit_start)?;
-    fault::point("create: unit started");
-    // The v1 directories, while the init makes its network namespace.
-    if v1_later {
-        cgroup.create_v1_dirs()?;
-        fault::point("create: v1 cgroups made");
-    }
-    let place = parent_places_init && clone_cgroup.is_none();
-    // With namespaces joined by path first, the user namespace comes later (UserNsCreated).
-    let maps = (ns.new_user && !ns.user_after_joins).then_some(linux);
-    let cgroup = place.then_some(cgroup);
-    let_init_go(&parent_end, pid, maps, cgroup, &config)?;
+    let placed = (|| {
+        // systemd driver: the unit is started with the init in it, and exists when this
+        // returns.
+        cgroup.enter(pid, unit_start)?;
+        fault::point("create: unit started");
+        // The v1 directories, while the init makes its network namespace.
+        if v1_later {
+            cgroup.create_v1_dirs()?;
+            fault::point("create: v1 cgroups made");
+        }
+        let place = parent_places_init && clone_cgroup.is_none();
+        // With namespaces joined by path first, the user namespace comes later (UserNsCreated).
+        let maps = (ns.new_user && !ns.user_after_joins).then_some(linux);
+        let_init_go(&parent_end, pid, maps, place.then_some(cgroup), &config)
+    })();
+    // The init's first steps run before Go: a failure of its own is the one to report.
+    placed.map_err(|e| init_failure_or(&parent_end, c, spec, e))?;
     // The init's record durable while the init sets itself up (the flush overlaps its work).
     c.sync_record()?;
     wait_ready(&parent_end, c, &mut pid, spec, &hook_state)?;
@@ -1349,13 +1354,7 @@ fn wait_ready(
             Some(Message::HookFailed { index, failure }) => {
                 return Err(create_container_hook_error(spec, index as usize, &failure))
             }
-            Some(Message::Failed(e)) => {
-                return Err(Error::Init {
-                    step: e.step,
-                    detail: step_detail(spec, e.step, e.source.errno),
-                    error: e.source,
-                })
-            }
+            Some(Message::Failed(e)) => return Err(init_step_error(spec, e)),
             Some(_) => {
                 return Err(Error::Sys {
                     context: "unexpected message from container init".into(),
@@ -1365,6 +1364,36 @@ fn wait_ready(
             None => return Err(init_died(&mut c.rollback)),
         }
     }
+}
+
+/// A step of the init failed, as it reported it.
+fn init_step_error(spec: &Spec, e: crate::process::StepError) -> Error {
+    Error::Init {
+        step: e.step,
+        detail: step_detail(spec, e.step, e.source.errno),
+        error: e.source,
+    }
+}
+
+/// After a step of ours failed between the clone and `Ready`, or at the Handover: when the init
+/// has exited, the failure it reported before (its first steps run before `Go`, its exec of the
+/// exec stub before the Handover) is the error to report, else ours, `e`.
+fn init_failure_or(ch: &Channel, c: &Creating, spec: &Spec, e: Error) -> Error {
+    let exited = c
+        .rollback
+        .child
+        .as_ref()
+        .is_some_and(|child| sys::pidfd_wait_exit(child.pidfd.as_fd(), 50).unwrap_or(false));
+    if !exited {
+        return e;
+    }
+    // Its end is closed: the messages it left, then EOF.
+    while let Ok(Some(msg)) = ch.recv() {
+        if let Message::Failed(f) = msg {
+            return init_step_error(spec, f);
+        }
+    }
+    e
 }
 
 /// A createContainer hook failed in the init: the error names the hook from the spec.

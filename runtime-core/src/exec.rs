@@ -113,8 +113,14 @@ impl Container {
         // How the process leaves this binary: the exec stub, unless the binary is protected
         // or the stub is not safe here (protect.rs), also because an earlier exec'd process
         // may have CAP_SYS_PTRACE; this one, if it may, rules the stub out for later ones.
-        let route = opts.route.take();
-        let route = route.unwrap_or_else(|| self.exec_route(process));
+        // Decided by `needs_protected_binary`, maybe a while ago: a process given
+        // CAP_SYS_PTRACE since then (the marker) still rules the stub out.
+        let marked = || self.dir.join(crate::exec_stub::NO_STUB_MARKER).exists();
+        let route = match opts.route.take() {
+            Some(crate::protect::Route::Stub(_)) if marked() => self.exec_route(process),
+            Some(route) => route,
+            None => self.exec_route(process),
+        };
         let (stub, unprotected) = crate::protect::launch(route, opts.unprotected)?;
         if crate::exec_stub::gives_ptrace(&self.st.spec, process) {
             let marker = self.dir.join(crate::exec_stub::NO_STUB_MARKER);

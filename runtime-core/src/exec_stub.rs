@@ -325,6 +325,13 @@ mod tests {
     }
 
     #[test]
+    fn the_stub_knows_the_handover_message() {
+        let source = include_str!("../stub/exec-stub.c");
+        let define = format!("#define HANDOVER {}\n", crate::process::sync::HANDOVER);
+        assert!(source.contains(&define), "exec-stub.c must have {define:?}");
+    }
+
+    #[test]
     fn argv_carries_the_name_the_fd_and_the_path() {
         let fifo = std::fs::File::open("/dev/null").unwrap();
         let channel = std::fs::File::open("/dev/null").unwrap();

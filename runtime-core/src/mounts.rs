@@ -464,9 +464,10 @@ fn mount_cgroup(dest: &Path, opts: &MountOptions, ctx: &MountContext<'_>) -> Sys
     let mounted = || paths::open_path(ctx.root, dest);
     if at_once {
         let (set, clear) = mount_attrs(flags | ro);
-        return sys::mount_setattr_recursive(mounted()?.as_fd(), set, clear, dest);
+        sys::mount_setattr_recursive(mounted()?.as_fd(), set, clear, dest)?;
     }
-    // The tmpfs itself read-only last, once everything is in it.
+    // The tmpfs itself read-only last, once everything is in it (its superblock too, as the
+    // remount always made it).
     if readonly {
         let f = flags | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
         sys::mount_on_fd(None, mounted()?.as_fd(), None, f, Some("mode=755"), dest)?;
@@ -474,35 +475,34 @@ fn mount_cgroup(dest: &Path, opts: &MountOptions, ctx: &MountContext<'_>) -> Sys
     Ok(())
 }
 
-/// `mount_setattr`'s set and clear masks for the per-mount flags in `flags` (read-only,
-/// nosuid, nodev, noexec, and the atime mode when one is named).
+/// `mount_setattr`'s set and clear masks that give a mount exactly the per-mount flags in
+/// `flags`, as a bind remount with them does: read-only, nosuid, nodev, noexec, nodiratime set
+/// or cleared, and the atime mode named (relatime, the mode 0, when none is, as the kernel's
+/// remount defaults to).
 fn mount_attrs(flags: MsFlags) -> (u64, u64) {
     const ATIME_MASK: u64 = 0x70;
     const NOATIME: u64 = 0x10;
     const STRICTATIME: u64 = 0x20;
     let mut set = 0;
+    let mut clear = ATIME_MASK;
     for (flag, attr) in [
         (MsFlags::MS_RDONLY, sys::MOUNT_ATTR_RDONLY),
         (MsFlags::MS_NOSUID, sys::MOUNT_ATTR_NOSUID),
         (MsFlags::MS_NODEV, sys::MOUNT_ATTR_NODEV),
         (MsFlags::MS_NOEXEC, sys::MOUNT_ATTR_NOEXEC),
+        (MsFlags::MS_NODIRATIME, sys::MOUNT_ATTR_NODIRATIME),
     ] {
-        if flags.contains(flag) {
-            set |= attr;
+        match flags.contains(flag) {
+            true => set |= attr,
+            false => clear |= attr,
         }
     }
-    // relatime is the atime mode 0: naming any mode clears the current one first.
-    let atime = [
-        (MsFlags::MS_NOATIME, NOATIME),
-        (MsFlags::MS_STRICTATIME, STRICTATIME),
-        (MsFlags::MS_RELATIME, 0),
-    ]
-    .into_iter()
-    .find(|(flag, _)| flags.contains(*flag));
-    match atime {
-        Some((_, mode)) => (set | mode, ATIME_MASK),
-        None => (set, 0),
+    if flags.contains(MsFlags::MS_NOATIME) {
+        set |= NOATIME;
+    } else if flags.contains(MsFlags::MS_STRICTATIME) {
+        set |= STRICTATIME;
     }
+    (set, clear)
 }
 
 /// cgroup2 at `dest`: a fresh mount with a cgroup namespace, else (or when the same root is on
@@ -705,20 +705,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mount_attrs_carry_the_per_mount_flags_and_the_atime_mode() {
+    fn mount_attrs_give_exactly_the_flags_a_bind_remount_would() {
         let f = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-        let all = sys::MOUNT_ATTR_RDONLY
+        let four = sys::MOUNT_ATTR_RDONLY
             | sys::MOUNT_ATTR_NOSUID
             | sys::MOUNT_ATTR_NODEV
             | sys::MOUNT_ATTR_NOEXEC;
-        // No atime mode named: the mounts keep theirs.
-        assert_eq!(mount_attrs(f), (all, 0));
-        // relatime is mode 0, set by clearing the mode bits.
-        assert_eq!(mount_attrs(f | MsFlags::MS_RELATIME), (all, 0x70));
-        assert_eq!(mount_attrs(MsFlags::MS_NOATIME), (0x10, 0x70));
-        assert_eq!(mount_attrs(MsFlags::MS_STRICTATIME), (0x20, 0x70));
+        let nodiratime = sys::MOUNT_ATTR_NODIRATIME;
+        // What is not named is cleared; relatime (mode 0) unless another mode is named.
+        assert_eq!(mount_attrs(f), (four, 0x70 | nodiratime));
+        assert_eq!(
+            mount_attrs(f | MsFlags::MS_RELATIME),
+            (four, 0x70 | nodiratime)
+        );
+        assert_eq!(
+            mount_attrs(MsFlags::MS_NOATIME),
+            (0x10, 0x70 | four | nodiratime)
+        );
+        assert_eq!(
+            mount_attrs(MsFlags::MS_STRICTATIME | MsFlags::MS_NODIRATIME),
+            (0x20 | nodiratime, 0x70 | four)
+        );
         // Flags that are no per-mount attribute are not passed.
-        assert_eq!(mount_attrs(MsFlags::MS_BIND | MsFlags::MS_REC), (0, 0));
+        assert_eq!(
+            mount_attrs(MsFlags::MS_BIND | MsFlags::MS_REC),
+            (0, 0x70 | four | nodiratime)
+        );
     }
 
     fn parse(opts: &[&str]) -> MountOptions {

@@ -13,7 +13,7 @@
  *         this sealed copy, not the runtime's binary); "w<fd>h<chan>": the same, after first
  *         waiting for create's Handover, one message on chan, the init's SEQPACKET channel
  *         (none, the channel closed: the runtime died before it recorded the container, so
- *         exit), which is then to close at the program's execve too; "c<fd>": like "f", and a failure goes
+ *         exit; any other message: exit too), which is then to close at the program's execve too; "c<fd>": like "f", and a failure goes
  *         to fd, the runtime's SEQPACKET channel, as an 8-byte frame "rstb" + errno (little
  *         endian);
  *   path  what to execve, already resolved by the runtime.
@@ -77,6 +77,8 @@ __asm__(".text\n.global _start\n_start:\n\tmov x0, sp\n\tbl stub_main\n\tbrk #0\
 #define PR_SET_NAME 15
 #define POLLIN 1
 #define EAGAIN 11
+/* The first byte of create's Handover message (HANDOVER in runtime-core/src/process/sync.rs). */
+#define HANDOVER 10
 
 static void die(void) __attribute__((noreturn));
 static void die(void)
@@ -202,7 +204,7 @@ __attribute__((used, noreturn)) void stub_main(long *sp)
 		long r;
 		while ((r = sys3(NR_READ, chan, (long)&b, 1)) == -4 /* EINTR */)
 			;
-		if (r != 1)
+		if (r != 1 || b != HANDOVER)
 			die();
 		if (sys3(NR_FCNTL, chan, F_SETFD, FD_CLOEXEC) < 0)
 			die();

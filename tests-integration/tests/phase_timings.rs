@@ -93,7 +93,6 @@ fn phases(line: &Value, wall: Duration) -> Vec<(String, u64)> {
     list
 }
 
-/// Asserts that `want` appear in `got` in this order (other phases may come between).
 /// The init's phases as seen, with its first two put in [`INIT_PHASES`]' order: the init joins
 /// its v1 cgroups before the parent's go where they exist at the clone, after it where the
 /// parent makes them while the init makes its network namespace (a v1 host) or systemd makes
@@ -106,6 +105,7 @@ fn init_phases_in_order<'a>(names: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
+/// Asserts that `want` appear in `got` in this order (other phases may come between).
 fn in_order(got: &[(String, u64)], want: &[&str], what: &str) {
     let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
     let names = match names.iter().position(|n| *n == "init cloned") {

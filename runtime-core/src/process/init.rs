@@ -111,16 +111,20 @@ pub(crate) fn run(args: InitArgs<'_>) -> ! {
     // last steps of `create` instead of delaying `start`. The last confinement comes first
     // then; startContainer hooks rule the stub out (exec_stub.rs), so there are none to run.
     if ready.through_stub() {
-        if let Err(e) = ready.confine() {
-            report_late(&InitFailure::Step(e));
-            sys::exit_now(1);
-        }
-        let keep = Keep::Wait {
-            fifo: exec_fifo.as_fd(),
-            handover: channel.as_fd(),
+        let (failed, code) = match ready.confine() {
+            Err(e) => (e, 1),
+            Ok(()) => {
+                let keep = Keep::Wait {
+                    fifo: exec_fifo.as_fd(),
+                    handover: channel.as_fd(),
+                };
+                (ready.exec(keep), 127)
+            }
         };
-        report_late(&InitFailure::Step(ready.exec(keep)));
-        sys::exit_now(127)
+        // Before the Handover: `create` may still be there to report it (else `start` does).
+        let _ = channel.send(&Message::Failed(failed.clone()));
+        report_late(&InitFailure::Step(failed));
+        sys::exit_now(code)
     }
     // The container is ours only once `create` has recorded it and returned: if the runtime
     // dies before its Handover (the channel closes instead), nobody knows of this init and it

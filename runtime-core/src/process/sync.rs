@@ -46,6 +46,10 @@ use crate::trace::{Marks, Phase, MAX_MARKS};
 
 /// Every message is this long (a hook failure carries the hook's output, so room for it).
 const MSG_LEN: usize = 4096;
+
+/// The first byte of a Handover message, which the exec stub checks too
+/// (`HANDOVER` in stub/exec-stub.c; a test keeps the two equal).
+pub(crate) const HANDOVER: u8 = 10;
 /// What follows the 32-byte header: a path, or a hook's path and output.
 const PATH_MAX_WIRE: usize = MSG_LEN - 32;
 
@@ -103,7 +107,7 @@ impl Message {
                 b[4..8].copy_from_slice(&fd.to_ne_bytes());
             }
             Message::SeccompDone => b[0] = 9,
-            Message::Handover => b[0] = 10,
+            Message::Handover => b[0] = HANDOVER,
             Message::UserNsCreated => b[0] = 11,
             Message::NetDevicesNeeded => b[0] = 13,
             Message::NetDevicesDone => b[0] = 14,
@@ -164,7 +168,7 @@ impl Message {
                 index: i32_at(4) as u32,
                 failure: decode_hook_failure(b)?,
             },
-            10 => Message::Handover,
+            HANDOVER => Message::Handover,
             11 => Message::UserNsCreated,
             13 => Message::NetDevicesNeeded,
             14 => Message::NetDevicesDone,
