@@ -378,11 +378,11 @@ impl<'c> ExecBuilder<'c> {
     /// as the `runr` binary does (see [`ContainerBuilder::require_protected_binary`]). The
     /// decision (and the stub it loaded) is kept for [`spawn`](Self::spawn).
     pub fn needs_protected_binary(&mut self) -> Option<&'static str> {
-        let route = match self.opts.route.take() {
-            Some(route) => route,
-            None => self.container.exec_route(&self.process),
-        };
-        self.opts.route.insert(route).needs_protection()
+        let (container, process) = (&self.container, &self.process);
+        self.opts
+            .route
+            .get_or_insert_with(|| container.exec_route(process))
+            .needs_protection()
     }
 
     /// Starts the process: returns once it has exec'd its program (or with the step that

@@ -404,7 +404,7 @@ fn mark_pid_namespace_owner(root: &Path, join: &namespaces::Join) -> Result<()> 
             m.ino() == ns.st_ino && m.dev() == ns.st_dev
         });
         if same {
-            let marker = dir.join(crate::exec_stub::NO_STUB_MARKER);
+            let marker = crate::exec_stub::no_stub_marker(&dir);
             std::fs::write(&marker, b"").map_err(|e| Error::state(&marker, e))?;
         }
     }

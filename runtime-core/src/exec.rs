@@ -98,7 +98,7 @@ impl Container {
     /// How `process` leaves the calling binary (protect.rs): the container's state marks when
     /// the exec stub is ruled out for every later exec'd process (exec_stub.rs).
     pub(crate) fn exec_route(&self, process: &Process) -> crate::protect::Route {
-        let ptrace_seen = self.dir.join(crate::exec_stub::NO_STUB_MARKER).exists();
+        let ptrace_seen = crate::exec_stub::no_stub_marker(&self.dir).exists();
         crate::protect::route(&self.st.spec, Some(process), ptrace_seen)
     }
 
@@ -115,15 +115,14 @@ impl Container {
         // may have CAP_SYS_PTRACE; this one, if it may, rules the stub out for later ones.
         // Decided by `needs_protected_binary`, maybe a while ago: a process given
         // CAP_SYS_PTRACE since then (the marker) still rules the stub out.
-        let marked = || self.dir.join(crate::exec_stub::NO_STUB_MARKER).exists();
+        let marker = crate::exec_stub::no_stub_marker(&self.dir);
         let route = match opts.route.take() {
-            Some(crate::protect::Route::Stub(_)) if marked() => self.exec_route(process),
+            Some(crate::protect::Route::Stub(_)) if marker.exists() => self.exec_route(process),
             Some(route) => route,
             None => self.exec_route(process),
         };
         let (stub, unprotected) = crate::protect::launch(route, opts.unprotected)?;
         if crate::exec_stub::gives_ptrace(&self.st.spec, process) {
-            let marker = self.dir.join(crate::exec_stub::NO_STUB_MARKER);
             std::fs::write(&marker, b"").map_err(|e| Error::state(&marker, e))?;
         }
         // The init's pidfd, taken while the container is known to run and not paused.

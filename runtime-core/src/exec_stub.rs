@@ -78,6 +78,11 @@ impl ExecStub {
 /// the container uses the stub.
 pub(crate) const NO_STUB_MARKER: &str = "no-exec-stub";
 
+/// The [`NO_STUB_MARKER`] file of the container whose state directory is `dir`.
+pub(crate) fn no_stub_marker(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join(NO_STUB_MARKER)
+}
+
 /// Why an exec'd process may not use the stub when the container's state says so (an earlier
 /// exec'd process with CAP_SYS_PTRACE, or another container joined its pid namespace).
 pub(crate) const SHARED_REACH: &str =
