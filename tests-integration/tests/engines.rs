@@ -448,7 +448,8 @@ fn docker_oom(rt: &Rt) -> Result<(), String> {
             IMAGE,
             "sh",
             "-c",
-            "x=$(head -c 60000000 /dev/zero | tr '\\0' a); echo survived",
+            // After the shim's memory.events watch is in place (engines_systemd.rs says why).
+            "sleep 1; x=$(head -c 60000000 /dev/zero | tr '\\0' a); echo survived",
         ],
         None,
     );

@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 use super::{ctr, expect, expect_eq, podman, run, wait_until, Detached, Rt, CTR_IMAGE, DOCKER};
 use tests_integration::{scratch, unique};
 
-/// A process that allocates ~60 MB in memory: killed under a 20 MiB limit.
-const OOM_SH: &str = "x=$(head -c 60000000 /dev/zero | tr '\\0' a); echo survived";
+/// A process that allocates ~60 MB in memory: killed under a 20 MiB limit. After a second, so
+/// that the containerd shim's memory.events watch (added once `start` returns) sees the OOM.
+const OOM_SH: &str = "sleep 1; x=$(head -c 60000000 /dev/zero | tr '\\0' a); echo survived";
 /// PID 1 that exits with status 3 on SIGTERM (a graceful stop), within a second: the engine's
 /// stop and the exit code it reports, in one.
 const GRACEFUL: &str = "trap 'exit 3' TERM; while :; do sleep 1; done";
